@@ -1,0 +1,16 @@
+/** @tessera/tensor — tensors, WGSL kernels and autograd on WebGPU. */
+export { initDevice, gpu, hasDevice, type GpuContext, type DeviceInfo } from './runtime/device.js';
+export { TesseraError, DeviceError } from './runtime/errors.js';
+export { memoryStats, resetPeak, trimPool, type MemoryStats } from './runtime/pool.js';
+export { flush, sync, queueStats, type QueueStats } from './runtime/queue.js';
+export { type DType } from './dtype.js';
+export { Tensor } from './tensor.js';
+export { tidy, tidyAsync } from './autograd/scope.js';
+export { noGrad, isGradEnabled } from './autograd/grad-mode.js';
+export { backward, type BackwardOptions } from './autograd/engine.js';
+export { defineOp, registeredOps, type OpDef, type ForwardContext, type BackwardContext } from './ops/registry.js';
+import './ops/methods.js';
+export * from './ops/elementwise.js';
+export * from './ops/reduce.js';
+export * from './ops/views.js';
+export * from './ops/create.js';

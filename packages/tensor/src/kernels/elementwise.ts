@@ -1,0 +1,142 @@
+/**
+ * Elementwise kernels: one generator for every unary, binary and ternary map.
+ * Variants:
+ *  - dense:   every input is dense with the output's shape (offsets allowed): out[i] = f(in0[o0+i], …)
+ *  - strided: any views and NumPy broadcasting; rank (≤ 8, after merging contiguous
+ *             dimensions) is baked into the code, shapes and strides travel in uniforms.
+ * The map is a WGSL expression over x0, x1, x2 (the inputs) and p0, p1 (f32 parameters).
+ */
+import type { DType } from '../dtype.js';
+import { getKernel } from '../runtime/kernel.js';
+import { dispatch } from '../runtime/queue.js';
+import { FLAT_INDEX, MAX_RANK, dimRef, grid1d, packDims, uniformWords } from './grid.js';
+
+export interface MapOperand {
+  buffer: GPUBuffer;
+  dtype: DType;
+  offset: number;
+  /** Strides against the output's shape (0 on broadcast dimensions). */
+  strides: readonly number[];
+}
+
+export interface MapSpec {
+  /** Kernel name, for labels and error messages. */
+  name: string;
+  /** WGSL expression of x0, x1, x2, p0, p1. */
+  expr: string;
+  outType: DType;
+}
+
+const WG = 256;
+
+function generate(spec: MapSpec, types: DType[], rank: number, stridedOut: boolean): string {
+  const n = types.length;
+  const strided = rank > 0;
+  const bindings = types
+    .map((t, k) => `@group(0) @binding(${k + 1}) var<storage, read> in${k}: array<${t}>;`)
+    .join('\n');
+  const fields = [...types.map((_, k) => `st${k}`), ...(stridedOut ? ['stOut'] : [])];
+  const stridesFields = strided ? fields.map((f) => `  ${f}: array<vec4<u32>, 2>,`).join('\n') : '';
+  let index = '';
+  if (strided) {
+    index += `  var rem = i;\n`;
+    index += stridedOut ? `  var oo = u.outOff;\n` : `  let oo = i;\n`;
+    for (let k = 0; k < n; k++) index += `  var o${k} = u.off[${k}];\n`;
+    for (let d = rank - 1; d >= 0; d--) {
+      index += `  { let c = rem % ${dimRef('u.shape', d)}; rem = rem / ${dimRef('u.shape', d)};\n`;
+      for (let k = 0; k < n; k++) index += `    o${k} += c * ${dimRef(`u.st${k}`, d)};\n`;
+      if (stridedOut) index += `    oo += c * ${dimRef('u.stOut', d)};\n`;
+      index += `  }\n`;
+    }
+  } else {
+    index += `  let oo = i;\n`;
+    for (let k = 0; k < n; k++) index += `  let o${k} = u.off[${k}] + i;\n`;
+  }
+  const loads = types.map((_, k) => `  let x${k} = in${k}[o${k}];`).join('\n');
+  return `// ${spec.name} (${strided ? `strided rank ${rank}` : 'dense'})
+struct U {
+  n: u32, p0: f32, p1: f32, outOff: u32,
+  off: vec4<u32>,
+  shape: array<vec4<u32>, 2>,
+${stridesFields}
+}
+const WG = ${WG}u;
+@group(0) @binding(0) var<uniform> u: U;
+${bindings}
+@group(0) @binding(${n + 1}) var<storage, read_write> out: array<${spec.outType}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = ${FLAT_INDEX};
+  if (i >= u.n) { return; }
+  let p0 = u.p0; let p1 = u.p1;
+${index}${loads}
+  out[oo] = ${spec.outType}(${spec.expr});
+}
+`;
+}
+
+function isDense(op: MapOperand, shape: readonly number[]): boolean {
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] !== 1 && op.strides[d] !== acc) return false;
+    acc *= shape[d]!;
+  }
+  return true;
+}
+
+/** Merges dimensions that are contiguous in every operand, to lower the baked rank. */
+function merge(shape: readonly number[], operands: MapOperand[]): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const strides: number[][] = operands.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    const size = shape[d]!;
+    if (size === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && operands.every((o, k) => strides[k]![last] === o.strides[d]! * size)) {
+      outShape[last] *= size;
+      operands.forEach((o, k) => (strides[k]![last] = o.strides[d]!));
+    } else {
+      outShape.push(size);
+      operands.forEach((o, k) => strides[k]!.push(o.strides[d]!));
+    }
+  }
+  return { shape: outShape, strides };
+}
+
+/**
+ * Dispatches out = expr(inputs) elementwise over `shape`. `out` is a dense buffer,
+ * or a strided view of one (for writes into slices: concat, slice backward).
+ */
+export function runMap(
+  spec: MapSpec,
+  inputs: MapOperand[],
+  shape: readonly number[],
+  out: GPUBuffer | { buffer: GPUBuffer; offset: number; strides: readonly number[] },
+  params: [number, number] = [0, 0],
+): void {
+  let n = 1;
+  for (const d of shape) n *= d;
+  const outView = 'strides' in out ? { ...out, dtype: spec.outType } : null;
+  const stridedOut = outView !== null && !(outView.offset === 0 && isDense(outView, shape));
+  const dense = !stridedOut && inputs.every((o) => isDense(o, shape));
+  let rank = 0;
+  let merged: { shape: number[]; strides: number[][] } | null = null;
+  if (!dense) {
+    merged = merge(shape, stridedOut ? [...inputs, outView!] : inputs);
+    rank = Math.max(1, merged.shape.length);
+    if (rank > MAX_RANK) throw new Error(`${spec.name}: tensors of rank > ${MAX_RANK} are not supported`);
+  }
+  const kernel = getKernel(spec.name, generate(spec, inputs.map((o) => o.dtype), rank, stridedOut));
+  const w = uniformWords(24 + 8 * inputs.length);
+  w.u32[0] = n;
+  w.f32[1] = params[0];
+  w.f32[2] = params[1];
+  w.u32[3] = outView?.offset ?? 0;
+  inputs.forEach((o, k) => (w.u32[4 + k] = o.offset));
+  if (merged) {
+    packDims(merged.shape.length ? merged.shape : [1], w.u32, 8);
+    merged.strides.forEach((s, k) => packDims(s.length ? s : [0], w.u32, 16 + 8 * k));
+  }
+  const outBuffer = outView ? outView.buffer : (out as GPUBuffer);
+  dispatch(kernel, [...inputs.map((o) => o.buffer), outBuffer], w.u32, grid1d(n, WG));
+}

@@ -1,0 +1,65 @@
+/**
+ * Counter-based random numbers: element i of a draw with seed s is a pure function
+ * of (s, i), so GPU results are reproducible and the CPU twin computes the same bits.
+ * Variants: uniform [lo, hi), normal (Box–Muller), bernoulli mask (for dropout).
+ */
+import { getKernel } from '../runtime/kernel.js';
+import { dispatch } from '../runtime/queue.js';
+import { FLAT_INDEX, grid1d, uniformWords } from './grid.js';
+
+export type RandomKind = 'uniform' | 'normal';
+
+const WG = 256;
+
+/** PCG-style integer hash (O'Neill's "RXS-M-XS"), the same in WGSL and in the CPU twin. */
+export const HASH_WGSL = `
+fn pcg(v: u32) -> u32 {
+  let state = v * 747796405u + 2891336453u;
+  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+  return (word >> 22u) ^ word;
+}
+fn unit(h: u32) -> f32 { return f32(h >> 8u) * (1.0 / 16777216.0); }
+`;
+
+function generate(kind: RandomKind): string {
+  const body =
+    kind === 'uniform'
+      ? `out[i] = u.a + (u.b - u.a) * unit(pcg(i ^ pcg(u.seed)));`
+      : `let u1 = max(unit(pcg((2u * i) ^ pcg(u.seed))), 1e-7);
+  let u2 = unit(pcg((2u * i + 1u) ^ pcg(u.seed)));
+  out[i] = u.a + u.b * sqrt(-2.0 * log(u1)) * cos(6.2831853 * u2);`;
+  return `// random_${kind}
+struct U { n: u32, seed: u32, a: f32, b: f32 }
+const WG = ${WG}u;
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+${HASH_WGSL}
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = ${FLAT_INDEX};
+  if (i >= u.n) { return; }
+  ${body}
+}
+`;
+}
+
+/** Fills n floats: uniform in [a, b), or normal with mean a and std b. */
+export function runRandom(kind: RandomKind, out: GPUBuffer, n: number, seed: number, a: number, b: number): void {
+  const w = uniformWords(4);
+  w.u32[0] = n;
+  w.u32[1] = seed >>> 0;
+  w.f32[2] = a;
+  w.f32[3] = b;
+  dispatch(getKernel(`random_${kind}`, generate(kind)), [out], w.u32, grid1d(n, WG));
+}
+
+// CPU twin of the hash, for tests and for host-side draws that must match the GPU.
+export function pcgHash(v: number): number {
+  const state = (Math.imul(v >>> 0, 747796405) + 2891336453) >>> 0;
+  const word = Math.imul(((state >>> ((state >>> 28) + 4)) ^ state) >>> 0, 277803737) >>> 0;
+  return ((word >>> 22) ^ word) >>> 0;
+}
+
+export function unitFromHash(h: number): number {
+  return Math.fround((h >>> 8) * (1 / 16777216));
+}

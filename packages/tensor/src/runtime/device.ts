@@ -1,0 +1,162 @@
+/**
+ * Acquires the WebGPU adapter and device: `navigator.gpu` in a browser, Dawn's
+ * `webgpu` package in Node. Requests the largest limits the kernels can use,
+ * turns "no adapter" into instructions, and collects validation errors (which
+ * name the kernel through pipeline labels) so they surface as exceptions at the
+ * next synchronisation point.
+ */
+import { DeviceError } from './errors.js';
+
+export interface DeviceInfo {
+  vendor: string;
+  architecture: string;
+  description: string;
+  /** Subgroup size range reported by the adapter; 0 when subgroups are unavailable. */
+  subgroupMinSize: number;
+  subgroupMaxSize: number;
+  isSoftware: boolean;
+}
+
+export interface GpuContext {
+  device: GPUDevice;
+  adapter: GPUAdapter;
+  info: DeviceInfo;
+  limits: GPUSupportedLimits;
+  features: ReadonlySet<string>;
+  hasSubgroups: boolean;
+  hasTimestamps: boolean;
+}
+
+// Dawn's create() result must stay referenced for the life of the process: if it is
+// garbage-collected, Dawn's event loop touches freed memory (see shared notes).
+let nodeGpu: GPU | undefined;
+let current: GpuContext | undefined;
+let pending: Promise<GpuContext> | undefined;
+const uncaptured: string[] = [];
+let lostReason: string | undefined;
+
+const DRIVER_HELP =
+  'No WebGPU adapter is available. On a machine without a GPU, install the Mesa lavapipe software ' +
+  'Vulkan driver: run ./scripts/setup.sh (Debian 12: apt-get install -t bookworm-backports ' +
+  'mesa-vulkan-drivers libvulkan1; Ubuntu 24.04: apt-get install mesa-vulkan-drivers libvulkan1). ' +
+  'With a GPU, install its Vulkan driver.';
+
+async function getGpu(): Promise<GPU> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  if (nodeGpu) return nodeGpu;
+  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+  if (!isNode) throw new DeviceError('This browser has no WebGPU (navigator.gpu is missing).');
+  if (!process.env.XDG_RUNTIME_DIR) {
+    // Mesa warns on every start without it; a private temp dir silences that.
+    const os = await import('node:os');
+    const fs = await import('node:fs');
+    const dir = `${os.tmpdir()}/tessera-xdg-${process.getuid?.() ?? 0}`;
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    process.env.XDG_RUNTIME_DIR = dir;
+  }
+  const mod = (await import('webgpu')) as { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+  Object.assign(globalThis, mod.globals);
+  nodeGpu = mod.create([]);
+  return nodeGpu;
+}
+
+function readInfo(adapter: GPUAdapter): DeviceInfo {
+  const raw = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const vendor = raw.vendor ?? '';
+  const architecture = raw.architecture ?? '';
+  const description = raw.description ?? '';
+  const text = `${vendor} ${architecture} ${description}`.toLowerCase();
+  return {
+    vendor,
+    architecture,
+    description,
+    subgroupMinSize: raw.subgroupMinSize ?? 0,
+    subgroupMaxSize: raw.subgroupMaxSize ?? 0,
+    isSoftware: /llvmpipe|lavapipe|swiftshader|software/.test(text) || (raw as { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
+  };
+}
+
+/** Limits Tessera asks for: as large as the adapter allows for what kernels bind. */
+const WANTED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
+
+export interface InitOptions {
+  powerPreference?: GPUPowerPreference;
+}
+
+/** Returns the process-wide GPU context, creating it on first call. */
+export function initDevice(opts: InitOptions = {}): Promise<GpuContext> {
+  if (current) return Promise.resolve(current);
+  pending ??= createContext(opts).catch((e) => {
+    pending = undefined;
+    throw e;
+  });
+  return pending;
+}
+
+async function createContext(opts: InitOptions): Promise<GpuContext> {
+  const gpu = await getGpu();
+  const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+  if (!adapter) throw new DeviceError(DRIVER_HELP);
+  const requiredLimits: Record<string, number> = {};
+  for (const k of WANTED_LIMITS) {
+    const v = (adapter.limits as unknown as Record<string, number>)[k];
+    if (typeof v === 'number') requiredLimits[k] = v;
+  }
+  const features = new Set<string>();
+  for (const f of ['subgroups', 'timestamp-query', 'shader-f16'] as const) {
+    if (adapter.features.has(f)) features.add(f);
+  }
+  const device = await adapter.requestDevice({
+    label: 'tessera',
+    requiredLimits,
+    requiredFeatures: [...features] as GPUFeatureName[],
+  });
+  device.addEventListener('uncapturederror', (ev) => {
+    const err = (ev as GPUUncapturedErrorEvent).error;
+    uncaptured.push(err.message);
+  });
+  void device.lost.then((info) => {
+    if (current?.device === device) {
+      lostReason = `${info.reason}: ${info.message}`;
+    }
+  });
+  current = {
+    device,
+    adapter,
+    info: readInfo(adapter),
+    limits: device.limits,
+    features,
+    hasSubgroups: features.has('subgroups'),
+    hasTimestamps: features.has('timestamp-query'),
+  };
+  return current;
+}
+
+/** The initialised context; ops are synchronous, so `await initDevice()` must come first. */
+export function gpu(): GpuContext {
+  if (lostReason) throw new DeviceError(`The GPU device was lost (${lostReason}). Restart the process.`);
+  if (!current) throw new DeviceError('No GPU device yet: call `await initDevice()` before creating tensors.');
+  return current;
+}
+
+export function hasDevice(): boolean {
+  return current !== undefined;
+}
+
+/** Throws the validation errors Dawn reported since the last check (they name the kernel's label). */
+export function throwPendingErrors(): void {
+  if (lostReason) throw new DeviceError(`The GPU device was lost (${lostReason}). Restart the process.`);
+  if (uncaptured.length === 0) return;
+  const msgs = uncaptured.splice(0, uncaptured.length);
+  throw new DeviceError(`WebGPU error: ${msgs.join('\n')}`);
+}

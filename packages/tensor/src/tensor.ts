@@ -1,0 +1,173 @@
+/**
+ * The Tensor: a strided view of a reference-counted GPU storage. Views
+ * (reshape/transpose/permute/expand/slice) share storage; ops that need dense input
+ * call `contiguous()`. Memory is released by `dispose()`, by the `tidy()` scope that
+ * created the tensor, or (as a backstop) when the garbage collector finds it.
+ * Ops are attached to the prototype by the op modules (see ops/).
+ */
+import { type DType, BYTES_PER_ELEMENT, arrayFor } from './dtype.js';
+import { acquireBuffer, releaseBuffer } from './runtime/pool.js';
+import { readBuffer } from './runtime/queue.js';
+import { TesseraError, fmtShape } from './runtime/errors.js';
+import { type Shape, contiguousStrides, isContiguous, numel } from './shape.js';
+import type { Node } from './autograd/node.js';
+import { track, untrack } from './autograd/scope.js';
+
+export class Storage {
+  refs = 1;
+  constructor(
+    readonly buffer: GPUBuffer,
+    readonly elements: number,
+  ) {}
+  retain(): void {
+    this.refs++;
+  }
+  release(): void {
+    if (--this.refs === 0) releaseBuffer(this.buffer);
+  }
+}
+
+const finalizer = new FinalizationRegistry<Storage>((s) => s.release());
+let nextId = 1;
+
+export class Tensor {
+  readonly id = nextId++;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  /** Offset of element [0,…,0] in the storage, in elements. */
+  readonly offset: number;
+  readonly dtype: DType;
+  private _storage: Storage | null;
+  requiresGrad = false;
+  grad: Tensor | null = null;
+  /** The autograd node that produced this tensor (null for leaves). */
+  node: Node | null = null;
+  /** Kept tensors survive the tidy() scope they were created in. */
+  kept = false;
+  private holds = 0;
+  private disposeRequested = false;
+  name?: string;
+
+  constructor(storage: Storage, shape: Shape, dtype: DType, strides?: readonly number[], offset = 0) {
+    this._storage = storage;
+    this.shape = Object.freeze([...shape]);
+    this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
+    this.offset = offset;
+    this.dtype = dtype;
+    finalizer.register(this, storage, this);
+    track(this);
+  }
+
+  /** A new tensor with fresh (uninitialised) storage. */
+  static empty(shape: Shape, dtype: DType = 'f32', label?: string): Tensor {
+    const n = numel(shape);
+    return new Tensor(new Storage(acquireBuffer(n * BYTES_PER_ELEMENT, label), n), shape, dtype);
+  }
+
+  /** A view sharing this tensor's storage. */
+  view(shape: Shape, strides: readonly number[] | undefined, offset: number): Tensor {
+    const s = this.storage;
+    s.retain();
+    return new Tensor(s, shape, this.dtype, strides, offset);
+  }
+
+  get storage(): Storage {
+    if (!this._storage) {
+      throw new TesseraError(
+        `tensor #${this.id}${this.name ? ` (${this.name})` : ''} of shape ${fmtShape(this.shape)} was used after it was disposed`,
+      );
+    }
+    return this._storage;
+  }
+
+  get buffer(): GPUBuffer {
+    return this.storage.buffer;
+  }
+
+  /** True once dispose() was called (even if graph references still keep the storage alive). */
+  get isDisposed(): boolean {
+    return this._storage === null || this.disposeRequested;
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get size(): number {
+    return numel(this.shape);
+  }
+
+  get isContiguous(): boolean {
+    return isContiguous(this.shape, this.strides);
+  }
+
+  get isLeaf(): boolean {
+    return this.node === null;
+  }
+
+  /**
+   * Frees the storage. While autograd nodes still need this tensor (it is an input
+   * of a recorded op whose backward has not run), freeing waits until they release it.
+   */
+  dispose(): void {
+    if (!this._storage) return;
+    untrack(this);
+    this.disposeRequested = true;
+    if (this.holds > 0) return;
+    finalizer.unregister(this);
+    const s = this._storage;
+    this._storage = null;
+    const node = this.node;
+    this.node = null;
+    s.release();
+    node?.release();
+  }
+
+  /** Graph references: a recorded op that has this tensor as input holds it until its backward ran. */
+  hold(): void {
+    this.holds++;
+  }
+
+  unhold(): void {
+    if (--this.holds === 0 && this.disposeRequested) this.dispose();
+  }
+
+  /** Marks this tensor to survive enclosing tidy() scopes. Returns this. */
+  keep(): this {
+    this.kept = true;
+    untrack(this);
+    return this;
+  }
+
+  /** Sets requiresGrad (leaves only) and returns this. */
+  requireGrad(flag = true): this {
+    if (!this.isLeaf) throw new TesseraError('requireGrad: only leaf tensors can be marked; use detach() first');
+    if (flag && this.dtype !== 'f32') throw new TesseraError(`requireGrad: only f32 tensors can require gradients (got ${this.dtype})`);
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  /** Copies the elements to the CPU in logical (row-major) order. The only async step. */
+  async toArray(): Promise<Float32Array | Int32Array | Uint32Array> {
+    const src = this.isContiguous ? this : this.contiguous();
+    const bytes = src.size * BYTES_PER_ELEMENT;
+    const data = await readBuffer(src.buffer, src.offset * BYTES_PER_ELEMENT, bytes);
+    if (src !== this) src.dispose();
+    return arrayFor(this.dtype, data);
+  }
+
+  /** The value of a one-element tensor. */
+  async item(): Promise<number> {
+    if (this.size !== 1) throw new TesseraError(`item: tensor of shape ${fmtShape(this.shape)} has ${this.size} elements, not 1`);
+    return (await this.toArray())[0]!;
+  }
+
+  toString(): string {
+    return `Tensor(${fmtShape(this.shape)}, ${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+}
+
+// Declarations of the methods the op modules attach to Tensor.prototype.
+export interface Tensor {
+  contiguous(): Tensor;
+}
