@@ -14,3 +14,10 @@ export * from './ops/elementwise.js';
 export * from './ops/reduce.js';
 export * from './ops/views.js';
 export * from './ops/create.js';
+export * from './ops/inplace.js';
+// Kernel authoring: packages that bring their own WGSL (optimizers, augmentation) use these.
+export { getKernel, type Kernel } from './runtime/kernel.js';
+export { dispatch, writeBuffer, readBuffer } from './runtime/queue.js';
+export { grid1d, uniformWords, FLAT_INDEX } from './kernels/grid.js';
+export { HASH_WGSL, pcgHash, unitFromHash } from './kernels/random.js';
+export * from './ops/nn/index.js';

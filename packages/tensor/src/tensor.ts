@@ -12,6 +12,7 @@ import { TesseraError, fmtShape } from './runtime/errors.js';
 import { type Shape, contiguousStrides, isContiguous, numel } from './shape.js';
 import type { Node } from './autograd/node.js';
 import { track, untrack } from './autograd/scope.js';
+import { inBackward } from './autograd/grad-mode.js';
 
 export class Storage {
   refs = 1;
@@ -71,13 +72,25 @@ export class Tensor {
     return new Tensor(s, shape, this.dtype, strides, offset);
   }
 
+  /**
+   * The storage. A tensor the user disposed while the graph still holds it keeps
+   * its storage for the backward pass only; anywhere else that is a use after dispose.
+   */
   get storage(): Storage {
-    if (!this._storage) {
-      throw new TesseraError(
-        `tensor #${this.id}${this.name ? ` (${this.name})` : ''} of shape ${fmtShape(this.shape)} was used after it was disposed`,
-      );
-    }
+    if (!this._storage || (this.disposeRequested && !inBackward())) throw this.disposedError();
     return this._storage;
+  }
+
+  /** Throws the use-after-dispose error (naming `op`) if this tensor was disposed. */
+  assertAlive(op: string): void {
+    if (!this._storage || (this.disposeRequested && !inBackward())) throw this.disposedError(op);
+  }
+
+  private disposedError(op?: string): TesseraError {
+    return new TesseraError(
+      `${op ? `${op}: ` : ''}tensor #${this.id}${this.name ? ` (${this.name})` : ''} of shape ${fmtShape(this.shape)} ` +
+        `(${this.dtype}) was used after it was disposed`,
+    );
   }
 
   get buffer(): GPUBuffer {
@@ -149,6 +162,7 @@ export class Tensor {
 
   /** Copies the elements to the CPU in logical (row-major) order. The only async step. */
   async toArray(): Promise<Float32Array | Int32Array | Uint32Array> {
+    this.assertAlive('toArray');
     const src = this.isContiguous ? this : this.contiguous();
     const bytes = src.size * BYTES_PER_ELEMENT;
     const data = await readBuffer(src.buffer, src.offset * BYTES_PER_ELEMENT, bytes);
@@ -158,6 +172,7 @@ export class Tensor {
 
   /** The value of a one-element tensor. */
   async item(): Promise<number> {
+    this.assertAlive('item');
     if (this.size !== 1) throw new TesseraError(`item: tensor of shape ${fmtShape(this.shape)} has ${this.size} elements, not 1`);
     return (await this.toArray())[0]!;
   }

@@ -17,7 +17,8 @@ export function decodeElements(dtype: DType, bytes: Uint8Array, fileLittleEndian
   if (bytes.byteLength % size !== 0) {
     throw new RangeError(`${bytes.byteLength} bytes is not a whole number of ${dtype} elements`);
   }
-  const copy = bytes.slice();
+  // new Uint8Array(view) copies into a fresh buffer; Buffer#slice would not (it is a view).
+  const copy = new Uint8Array(bytes);
   if (HOST_LITTLE_ENDIAN !== fileLittleEndian) swapBytes(copy, size);
   const buf = copy.buffer;
   const n = copy.byteLength / size;
@@ -39,6 +40,7 @@ export function decodeElements(dtype: DType, bytes: Uint8Array, fileLittleEndian
  * Encodes a tensor's data as little-endian bytes of its dtype. `data` must be the
  * array type a reader would produce for that dtype (Float32Array for f16/bf16,
  * BigInt64Array for i64, ...): silent numeric conversion would hide caller bugs.
+ * On little-endian hosts the result may be a view of `t.data`: treat it as read-only.
  */
 export function encodeElements(t: RawTensor): Uint8Array {
   const expected = ARRAY_FOR[t.dtype];
@@ -49,9 +51,11 @@ export function encodeElements(t: RawTensor): Uint8Array {
   if (t.dtype === 'f16') view = f32ToF16(t.data as Float32Array);
   else if (t.dtype === 'bf16') view = f32ToBf16(t.data as Float32Array);
   else view = t.data;
-  const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice();
-  if (!HOST_LITTLE_ENDIAN) swapBytes(bytes, DTYPE_BYTES[t.dtype]);
-  return bytes;
+  const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  if (HOST_LITTLE_ENDIAN) return bytes; // a view: callers only write it out
+  const swapped = new Uint8Array(bytes);
+  swapBytes(swapped, DTYPE_BYTES[t.dtype]);
+  return swapped;
 }
 
 const ARRAY_FOR: Record<DType, abstract new (...args: never[]) => TensorData> = {

@@ -207,10 +207,9 @@ class Unpickler {
   // BUILD sets Python attributes (`__setstate__`). Tensors and OrderedDicts carry only
   // bookkeeping there (state_dict's `_metadata` versions), so it is dropped; on anything
   // else it would be a request to mutate an arbitrary object, so it is refused.
-  private build(state: PickleValue, at: number): void {
+  private build(_state: PickleValue, at: number): void {
     const inst = this.top();
     if (inst instanceof Map || inst instanceof TensorRef) return;
-    void state;
     this.fail(`refusing to load: BUILD on a ${describe(inst)} at offset ${at}`);
   }
 
@@ -276,7 +275,7 @@ class Unpickler {
     if (v > BigInt(this.bytes.byteLength)) this.fail(`truncated pickle: length ${v} at offset ${this.pos - 8}`);
     return Number(v);
   }
-  private raw(n: number): Uint8Array { const at = this.take(n); return this.bytes.slice(at, at + n); }
+  private raw(n: number): Uint8Array { const at = this.take(n); return new Uint8Array(this.bytes.subarray(at, at + n)); }
   private utf8(n: number): string {
     const at = this.take(n);
     return new TextDecoder().decode(this.bytes.subarray(at, at + n));
@@ -368,7 +367,7 @@ function allowedGlobals(fail: (msg: string) => never): Map<string, PickleValue> 
     const [text, encoding = 'utf-8'] = args;
     if (typeof text === 'string' && (encoding === 'latin1' || encoding === 'latin-1')) return Uint8Array.from(text, (c) => c.charCodeAt(0) & 0xff);
     if (typeof text === 'string' && (encoding === 'utf-8' || encoding === 'utf8')) return new TextEncoder().encode(text);
-    if (text instanceof Uint8Array) return text.slice();
+    if (text instanceof Uint8Array) return new Uint8Array(text);
     if (text === undefined || Array.isArray(text) && text.every((x) => Number.isInteger(x))) return Uint8Array.from((text ?? []) as number[]);
     return fail(`${name}: unsupported arguments`);
   });

@@ -99,8 +99,8 @@ export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Safetens
 /** Serialises tensors (in map order) and metadata to safetensors bytes. */
 export function serializeSafetensors(tensors: StateDict, metadata: Record<string, string> = {}): Uint8Array {
   const header = encodeHeader(tensors, metadata);
-  const parts = [header, ...Array.from(tensors.values(), encodeElements)];
-  return Buffer.concat(parts);
+  const out = Buffer.concat([header, ...Array.from(tensors.values(), encodeElements)]);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength); // plain bytes, not a Buffer
 }
 
 /**

@@ -138,7 +138,9 @@ export function readZip(bytes: Uint8Array, file = '<buffer>'): ZipArchive {
     }
     if (out.byteLength !== e.size) fail(`entry '${name}' holds ${out.byteLength} bytes, directory says ${e.size}`);
     if (crc32(out) >>> 0 !== e.crc) fail(`entry '${name}' fails its CRC check`);
-    return out;
+    // A plain Uint8Array view, never a Buffer: Buffer#slice shares memory where
+    // Uint8Array#slice copies, and callers should not have to know which they got.
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   };
 
   return { entries, read };

@@ -2,12 +2,14 @@
  * Reverse-mode differentiation over the recorded graph: topological order from the
  * root, gradients accumulated per tensor, intermediate gradients disposed the
  * moment they have been propagated, leaf gradients accumulated into `.grad`.
+ * Nodes are released as soon as their backward ran (unless retainGraph), which
+ * frees their saved tensors and lets held intermediates go.
  */
 import { Tensor } from '../tensor.js';
 import { TesseraError, fmtShape } from '../runtime/errors.js';
 import { sameShape } from '../shape.js';
-import type { Node } from './node.js';
-import { noGrad } from './grad-mode.js';
+import { type Node, secondBackwardError } from './node.js';
+import { asBackward, noGrad } from './grad-mode.js';
 import { ops } from './ops-hook.js';
 
 export interface BackwardOptions {
@@ -17,6 +19,7 @@ export interface BackwardOptions {
   retainGraph?: boolean;
 }
 
+/** Non-leaf tensors reachable from the root, each before all of its inputs. */
 function topoOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
   const seen = new Set<Node>();
@@ -50,78 +53,96 @@ function topoOrder(root: Tensor): Tensor[] {
 }
 
 export function backward(root: Tensor, opts: BackwardOptions = {}): void {
+  root.assertAlive('backward');
   if (!root.requiresGrad) throw new TesseraError('backward: the tensor does not require grad (no input of its graph requires it)');
   if (!opts.grad && root.size !== 1) {
     throw new TesseraError(`backward: the root must be a scalar, got shape ${fmtShape(root.shape)}; pass { grad } for non-scalar roots`);
   }
-  noGrad(() => {
-    const grads = new Map<Tensor, Tensor>();
-    // The seed is always our own copy, so every gradient in flight is owned by the engine.
-    const seed = opts.grad ? ops().copy(opts.grad) : ops().onesLike(root);
-    if (!sameShape(seed.shape, root.shape)) {
-      throw new TesseraError(`backward: grad shape ${fmtShape(seed.shape)} does not match the root's ${fmtShape(root.shape)}`);
+  if (opts.grad) {
+    opts.grad.assertAlive('backward');
+    if (!sameShape(opts.grad.shape, root.shape) || opts.grad.dtype !== 'f32') {
+      throw new TesseraError(
+        `backward: grad ${fmtShape(opts.grad.shape)} (${opts.grad.dtype}) does not match the root's ${fmtShape(root.shape)} (f32)`,
+      );
     }
-    grads.set(root, seed);
-    const order = root.node ? topoOrder(root) : [root];
-    // Hold every tensor on the path so none is freed (with its node) before its turn.
-    for (const t of order) t.hold();
-    for (const t of order) {
-      processTensor(t);
-      t.unhold();
-    }
-    for (const g of grads.values()) g.dispose();
+  }
+  const order = root.node ? topoOrder(root) : [root];
+  // Check before touching anything, so a refused backward leaves no state behind.
+  for (const t of order) if (t.node?.released) throw secondBackwardError(t.node.op);
 
-    function processTensor(t: Tensor): void {
-      const g = grads.get(t);
-      grads.delete(t);
-      const node = t.node;
-      if (!g) return;
-      if (!node) {
-        accumulateLeaf(t, g);
-        return;
+  noGrad(() =>
+    asBackward(() => {
+      const grads = new Map<Tensor, Tensor>();
+      // The seed is always our own copy, so every gradient in flight is owned by the engine.
+      grads.set(root, opts.grad ? ops().copy(opts.grad) : ops().onesLike(root));
+      // Hold every tensor on the path so none is freed (with its node) before its turn.
+      for (const t of order) t.hold();
+      let i = 0;
+      try {
+        for (; i < order.length; i++) {
+          processTensor(order[i]!);
+          order[i]!.unhold();
+        }
+      } finally {
+        for (let j = i; j < order.length; j++) order[j]!.unhold();
+        for (const g of grads.values()) g.dispose();
       }
-      const inGrads = node.backward(g);
-      // The same tensor returned for two inputs (x + x) must become two owned gradients.
-      inGrads.forEach((gi, i) => {
-        if (gi && inGrads.indexOf(gi) !== i) inGrads[i] = ops().copy(gi);
-      });
-      // A backward may pass its incoming gradient straight through (add, reshape views share storage).
-      if (!inGrads.includes(g)) g.dispose();
-      node.inputs.forEach((inp, i) => {
-        const gi = inGrads[i];
-        if (!gi) return;
-        if (!inp.requiresGrad) {
-          gi.dispose();
+
+      function processTensor(t: Tensor): void {
+        const g = grads.get(t);
+        grads.delete(t);
+        const node = t.node;
+        if (!g) return;
+        if (!node) {
+          accumulateLeaf(t, g);
           return;
         }
-        if (!sameShape(gi.shape, inp.shape)) {
-          throw new Error(`internal: ${node.op} backward gave grad ${fmtShape(gi.shape)} for input ${fmtShape(inp.shape)}`);
-        }
-        if (inp.node) {
-          const prev = grads.get(inp);
-          if (prev) {
-            grads.set(inp, ops().add(prev, gi));
-            prev.dispose();
+        const inGrads = node.backward(g);
+        const inputs = node.inputs;
+        // The same tensor returned for two inputs (x + x) must become two owned gradients.
+        inGrads.forEach((gi, k) => {
+          if (gi && inGrads.indexOf(gi) !== k) inGrads[k] = ops().copy(gi);
+        });
+        // A backward may pass its incoming gradient straight through (add, reshape views share storage).
+        if (!inGrads.includes(g)) g.dispose();
+        inputs.forEach((inp, k) => {
+          const gi = inGrads[k];
+          if (!gi) return;
+          if (!inp.requiresGrad) {
             gi.dispose();
-          } else grads.set(inp, gi);
-        } else {
-          accumulateLeaf(inp, gi);
-        }
-      });
-      if (!opts.retainGraph) {
-        node.release();
-        t.node = null;
+            return;
+          }
+          if (!sameShape(gi.shape, inp.shape)) {
+            throw new Error(`internal: ${node.op} backward gave grad ${fmtShape(gi.shape)} for input ${fmtShape(inp.shape)}`);
+          }
+          if (inp.node) {
+            const prev = grads.get(inp);
+            if (prev) {
+              grads.set(inp, ops().add(prev, gi));
+              prev.dispose();
+              gi.dispose();
+            } else grads.set(inp, gi);
+          } else {
+            accumulateLeaf(inp, gi);
+          }
+        });
+        // Backward functions only return gradients for the node's inputs.
+        for (let k = inputs.length; k < inGrads.length; k++) inGrads[k]?.dispose();
+        if (!opts.retainGraph) node.release();
       }
-    }
-  });
+    }),
+  );
 }
 
 function accumulateLeaf(t: Tensor, g: Tensor): void {
-  if (!t.requiresGrad) return;
+  if (!t.requiresGrad) {
+    g.dispose();
+    return;
+  }
   // .grad must be dense and must not share storage with anything else in flight.
-  const gc = g.isContiguous && g.storage.refs === 1 ? g : ops().copy(g);
+  const gc = g.isContiguous && g.offset === 0 && g.storage.refs === 1 ? g : ops().copy(g);
   if (gc !== g) g.dispose();
-  if (t.grad) {
+  if (t.grad && !t.grad.isDisposed) {
     const sum = ops().add(t.grad, gc);
     t.grad.dispose();
     gc.dispose();

@@ -4,9 +4,12 @@
  *  - dense:   every input is dense with the output's shape (offsets allowed): out[i] = f(in0[o0+i], …)
  *  - strided: any views and NumPy broadcasting; rank (≤ 8, after merging contiguous
  *             dimensions) is baked into the code, shapes and strides travel in uniforms.
- * The map is a WGSL expression over x0, x1, x2 (the inputs) and p0, p1 (f32 parameters).
+ * The map is a WGSL expression over x0…x3 (the inputs), p0, p1 (parameters, f32 unless
+ * the spec says otherwise: integer parameters travel as exact integer words) and
+ * i (the flat, row-major index of the output element).
  */
 import type { DType } from '../dtype.js';
+import { TesseraError, fmtShape } from '../runtime/errors.js';
 import { getKernel } from '../runtime/kernel.js';
 import { dispatch } from '../runtime/queue.js';
 import { FLAT_INDEX, MAX_RANK, dimRef, grid1d, packDims, uniformWords } from './grid.js';
@@ -22,10 +25,15 @@ export interface MapOperand {
 export interface MapSpec {
   /** Kernel name, for labels and error messages. */
   name: string;
-  /** WGSL expression of x0, x1, x2, p0, p1. */
+  /** WGSL expression of x0…x3, p0, p1 and i. */
   expr: string;
   outType: DType;
+  /** Type of p0/p1 (default f32). */
+  paramType?: DType;
 }
+
+/** Inputs one map kernel can take (the offsets travel in one vec4). */
+export const MAX_MAP_INPUTS = 4;
 
 const WG = 256;
 
@@ -53,9 +61,10 @@ function generate(spec: MapSpec, types: DType[], rank: number, stridedOut: boole
     for (let k = 0; k < n; k++) index += `  let o${k} = u.off[${k}] + i;\n`;
   }
   const loads = types.map((_, k) => `  let x${k} = in${k}[o${k}];`).join('\n');
+  const pt = spec.paramType ?? 'f32';
   return `// ${spec.name} (${strided ? `strided rank ${rank}` : 'dense'})
 struct U {
-  n: u32, p0: f32, p1: f32, outOff: u32,
+  n: u32, p0: ${pt}, p1: ${pt}, outOff: u32,
   off: vec4<u32>,
   shape: array<vec4<u32>, 2>,
 ${stridesFields}
@@ -116,6 +125,7 @@ export function runMap(
 ): void {
   let n = 1;
   for (const d of shape) n *= d;
+  if (inputs.length > MAX_MAP_INPUTS) throw new Error(`internal: ${spec.name} has more than ${MAX_MAP_INPUTS} inputs`);
   const outView = 'strides' in out ? { ...out, dtype: spec.outType } : null;
   const stridedOut = outView !== null && !(outView.offset === 0 && isDense(outView, shape));
   const dense = !stridedOut && inputs.every((o) => isDense(o, shape));
@@ -124,13 +134,16 @@ export function runMap(
   if (!dense) {
     merged = merge(shape, stridedOut ? [...inputs, outView!] : inputs);
     rank = Math.max(1, merged.shape.length);
-    if (rank > MAX_RANK) throw new Error(`${spec.name}: tensors of rank > ${MAX_RANK} are not supported`);
+    if (rank > MAX_RANK) {
+      throw new TesseraError(`${spec.name}: views of shape ${fmtShape(shape)} need ${rank} strided dimensions; at most ${MAX_RANK} are supported`);
+    }
   }
   const kernel = getKernel(spec.name, generate(spec, inputs.map((o) => o.dtype), rank, stridedOut));
   const w = uniformWords(24 + 8 * inputs.length);
   w.u32[0] = n;
-  w.f32[1] = params[0];
-  w.f32[2] = params[1];
+  const pw = spec.paramType === 'i32' ? w.i32 : spec.paramType === 'u32' ? w.u32 : w.f32;
+  pw[1] = params[0];
+  pw[2] = params[1];
   w.u32[3] = outView?.offset ?? 0;
   inputs.forEach((o, k) => (w.u32[4 + k] = o.offset));
   if (merged) {

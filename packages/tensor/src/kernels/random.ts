@@ -24,12 +24,13 @@ fn unit(h: u32) -> f32 { return f32(h >> 8u) * (1.0 / 16777216.0); }
 function generate(kind: RandomKind): string {
   const body =
     kind === 'uniform'
-      ? `out[i] = u.a + (u.b - u.a) * unit(pcg(i ^ pcg(u.seed)));`
+      ? // a + (b - a) * u can round up to b itself in f32 (e.g. [1, 2)): cap at the float below b.
+        `out[i] = min(u.a + (u.b - u.a) * unit(pcg(i ^ pcg(u.seed))), u.below);`
       : `let u1 = max(unit(pcg((2u * i) ^ pcg(u.seed))), 1e-7);
   let u2 = unit(pcg((2u * i + 1u) ^ pcg(u.seed)));
   out[i] = u.a + u.b * sqrt(-2.0 * log(u1)) * cos(6.2831853 * u2);`;
   return `// random_${kind}
-struct U { n: u32, seed: u32, a: f32, b: f32 }
+struct U { n: u32, seed: u32, a: f32, b: f32, below: f32 }
 const WG = ${WG}u;
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
@@ -45,12 +46,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 /** Fills n floats: uniform in [a, b), or normal with mean a and std b. */
 export function runRandom(kind: RandomKind, out: GPUBuffer, n: number, seed: number, a: number, b: number): void {
-  const w = uniformWords(4);
+  const w = uniformWords(5);
   w.u32[0] = n;
   w.u32[1] = seed >>> 0;
   w.f32[2] = a;
   w.f32[3] = b;
+  w.f32[4] = f32Below(b);
   dispatch(getKernel(`random_${kind}`, generate(kind)), [out], w.u32, grid1d(n, WG));
+}
+
+/** The largest f32 strictly below x. */
+export function f32Below(x: number): number {
+  const f = new Float32Array([x]);
+  const bits = new Uint32Array(f.buffer);
+  if (f[0]! < x) return f[0]!;
+  if (f[0] === 0) bits[0] = 0x80800000; // -FLT_MIN: GPUs may flush subnormals to zero
+  else if (f[0]! > 0) bits[0] = bits[0]! - 1;
+  else bits[0] = bits[0]! + 1;
+  return f[0]!;
 }
 
 // CPU twin of the hash, for tests and for host-side draws that must match the GPU.

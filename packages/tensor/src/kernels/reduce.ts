@@ -4,9 +4,18 @@
  * dimensions (each merged where contiguous; ranks baked, sizes in uniforms).
  * Variants:
  *  - thread: one thread per output, looping over the reduced elements (many outputs, short rows)
- *  - group:  one 64-thread workgroup per output with a tree in workgroup memory (long rows)
+ *  - group:  a 64-thread workgroup per output (or per chunk of one) with a tree in
+ *            workgroup memory (long rows)
+ * Few outputs with very long rows (a full sum of a big tensor) would leave all
+ * but a few workgroups idle and give each thread a long sequential — slow and less
+ * accurate — sum; such rows are split into chunks reduced in parallel into a small
+ * partial buffer, then reduced again. Arg-reductions carry the winning index along
+ * in a second partial buffer.
+ * The starting value (e.g. −∞ for max) travels as bits in the uniforms: WGSL has no
+ * literal for infinity, and a finite "lowest" would turn max of −∞ into −3.4e38.
  */
 import type { DType } from '../dtype.js';
+import { acquireBuffer, releaseBuffer } from '../runtime/pool.js';
 import { getKernel } from '../runtime/kernel.js';
 import { dispatch } from '../runtime/queue.js';
 import { FLAT_INDEX, MAX_RANK, dimRef, grid1d, packDims, uniformWords } from './grid.js';
@@ -14,6 +23,10 @@ import { FLAT_INDEX, MAX_RANK, dimRef, grid1d, packDims, uniformWords } from './
 export type ReduceKind = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
 
 const GROUP = 64;
+const THREAD_WG = 256;
+/** Chunking: each chunk at least this long, and aim for this many workgroups in total. */
+const CHUNK_MIN = 4096;
+const TARGET_GROUPS = 256;
 
 interface Dims {
   shape: number[];
@@ -46,23 +59,29 @@ function offsetCode(field: string, idx: string, acc: string, rank: number): stri
   return s + '  }\n';
 }
 
-function ops(kind: ReduceKind, t: DType): { init: string; step: string; merge: string; isArg: boolean } {
-  const lowest = t === 'f32' ? '-3.402823e38' : t === 'i32' ? '-2147483647 - 1' : '0u';
-  const highest = t === 'f32' ? '3.402823e38' : t === 'i32' ? '2147483647' : '4294967295u';
+/** Bits of the starting value (the identity of the reduction) for dtype t. */
+function initBits(kind: ReduceKind, t: DType): number {
+  const low = kind === 'max' || kind === 'argmax';
+  if (kind === 'sum') return 0;
+  if (t === 'f32') return low ? 0xff800000 : 0x7f800000; // ∓∞
+  if (t === 'i32') return low ? 0x80000000 : 0x7fffffff;
+  return low ? 0 : 0xffffffff;
+}
+
+function steps(kind: ReduceKind): { step: string; merge: string; isArg: boolean } {
   switch (kind) {
     case 'sum':
-      return { init: `${t}(0)`, step: 'acc = acc + v;', merge: 'acc = acc + o;', isArg: false };
+      return { step: 'acc = acc + v;', merge: 'acc = acc + o;', isArg: false };
     case 'max':
-      return { init: `${t}(${lowest})`, step: 'acc = max(acc, v);', merge: 'acc = max(acc, o);', isArg: false };
+      return { step: 'acc = max(acc, v);', merge: 'acc = max(acc, o);', isArg: false };
     case 'min':
-      return { init: `${t}(${highest})`, step: 'acc = min(acc, v);', merge: 'acc = min(acc, o);', isArg: false };
+      return { step: 'acc = min(acc, v);', merge: 'acc = min(acc, o);', isArg: false };
     case 'argmax':
     case 'argmin': {
       const better = kind === 'argmax' ? '>' : '<';
       return {
-        init: `${t}(${kind === 'argmax' ? lowest : highest})`,
         // First occurrence wins on ties, like PyTorch.
-        step: `if (v ${better} acc || (v == acc && r < best)) { acc = v; best = r; }`,
+        step: `if (v ${better} acc || (v == acc && ri < best)) { acc = v; best = ri; }`,
         merge: `if (o ${better} acc || (o == acc && ob < best)) { acc = o; best = ob; }`,
         isArg: true,
       };
@@ -70,53 +89,76 @@ function ops(kind: ReduceKind, t: DType): { init: string; step: string; merge: s
   }
 }
 
-function generate(kind: ReduceKind, t: DType, keptRank: number, redRank: number, group: boolean): string {
-  const o = ops(kind, t);
-  const outType = o.isArg ? 'i32' : t;
-  const header = `// reduce_${kind} (${group ? 'group' : 'thread'}, kept rank ${keptRank}, reduced rank ${redRank})
+interface Variant {
+  kind: ReduceKind;
+  t: DType;
+  keptRank: number;
+  redRank: number;
+  group: boolean;
+  /** Writes raw partials (value, and index for arg kinds) per workgroup instead of results. */
+  partial: boolean;
+  /** Arg kinds, second pass: each element's index comes from a u32 buffer (the partial indices). */
+  indexed: boolean;
+}
+
+function generate(v: Variant): string {
+  const o = steps(v.kind);
+  const t = v.t;
+  const outType = o.isArg && !v.partial ? 'i32' : t;
+  let b = 1;
+  const bindings = [`@group(0) @binding(${b++}) var<storage, read> x: array<${t}>;`];
+  if (v.indexed) bindings.push(`@group(0) @binding(${b++}) var<storage, read> xi: array<u32>;`);
+  bindings.push(`@group(0) @binding(${b++}) var<storage, read_write> out: array<${outType}>;`);
+  if (v.partial && o.isArg) bindings.push(`@group(0) @binding(${b++}) var<storage, read_write> outIdx: array<u32>;`);
+  const header = `// reduce_${v.kind} (${v.group ? 'group' : 'thread'}${v.partial ? ', partial' : ''}${v.indexed ? ', indexed' : ''}, kept rank ${v.keptRank}, reduced rank ${v.redRank})
 struct U {
   nOut: u32, nRed: u32, offset: u32, scale: f32,
+  init: u32, nChunks: u32, chunkLen: u32, pad: u32,
   keptShape: array<vec4<u32>, 2>, keptStrides: array<vec4<u32>, 2>,
   redShape: array<vec4<u32>, 2>, redStrides: array<vec4<u32>, 2>,
 }
-const WG = ${group ? GROUP : 256}u;
+const WG = ${v.group ? GROUP : THREAD_WG}u;
 @group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<${t}>;
-@group(0) @binding(2) var<storage, read_write> out: array<${outType}>;
+${bindings.join('\n')}
 `;
-  const finish = o.isArg ? 'out[oi] = i32(best);' : t === 'f32' ? 'out[oi] = acc * u.scale;' : 'out[oi] = acc;';
-  const loop = `  for (var r = start; r < u.nRed; r += stride) {
+  const result = o.isArg ? 'i32(best)' : t === 'f32' ? 'acc * u.scale' : 'acc';
+  const loop = (start: string, end: string, stride: string) => `  for (var r = ${start}; r < ${end}; r += ${stride}) {
     var off = base;
-${offsetCode('red', 'r', 'off', redRank)}    let v = x[off];
+${offsetCode('red', 'r', 'off', v.redRank)}    let v = x[off];
+    let ri = ${v.indexed ? 'xi[off]' : 'r'};
     ${o.step}
   }
 `;
-  if (!group) {
+  if (!v.group) {
     return `${header}
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let oi = ${FLAT_INDEX};
   if (oi >= u.nOut) { return; }
   var base = u.offset;
-${offsetCode('kept', 'oi', 'base', keptRank)}  var acc = ${o.init};
+${offsetCode('kept', 'oi', 'base', v.keptRank)}  var acc = bitcast<${t}>(u.init);
   var best = 0u;
-  let start = 0u; let stride = 1u;
-${loop}  ${finish}
+${loop('0u', 'u.nRed', '1u')}  out[oi] = ${result};
 }
 `;
   }
+  const finish = v.partial
+    ? `out[w] = acc;${o.isArg ? ' outIdx[w] = best;' : ''}`
+    : `out[oi] = ${result};`;
   return `${header}
 var<workgroup> sAcc: array<${t}, WG>;
 var<workgroup> sIdx: array<u32, WG>;
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let oi = wid.y * nwg.x + wid.x;
-  if (oi >= u.nOut) { return; }
+  let w = wid.y * nwg.x + wid.x;
+  if (w >= u.nOut * u.nChunks) { return; }
+  let oi = w / u.nChunks;
+  let chunkStart = (w % u.nChunks) * u.chunkLen;
+  let chunkEnd = min(chunkStart + u.chunkLen, u.nRed);
   var base = u.offset;
-${offsetCode('kept', 'oi', 'base', keptRank)}  var acc = ${o.init};
+${offsetCode('kept', 'oi', 'base', v.keptRank)}  var acc = bitcast<${t}>(u.init);
   var best = 0u;
-  let start = lid.x; let stride = WG;
-${loop}  sAcc[lid.x] = acc;
+${loop('chunkStart + lid.x', 'chunkEnd', 'WG')}  sAcc[lid.x] = acc;
   sIdx[lid.x] = best;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s = s / 2u) {
@@ -144,6 +186,51 @@ export interface ReduceInput {
   offset: number;
 }
 
+interface Pass {
+  kind: ReduceKind;
+  t: DType;
+  x: GPUBuffer;
+  xIdx: GPUBuffer | null;
+  offset: number;
+  kept: Dims;
+  red: Dims;
+  out: GPUBuffer;
+  outIdx: GPUBuffer | null;
+  scale: number;
+  group: boolean;
+  nChunks: number;
+}
+
+function encodePass(p: Pass): void {
+  const nOut = p.kept.shape.reduce((a, b) => a * b, 1);
+  const nRed = p.red.shape.reduce((a, b) => a * b, 1);
+  const partial = p.nChunks > 1;
+  const variant: Variant = {
+    kind: p.kind,
+    t: p.t,
+    keptRank: p.kept.shape.length,
+    redRank: p.red.shape.length,
+    group: p.group,
+    partial,
+    indexed: p.xIdx !== null,
+  };
+  const kernel = getKernel(`reduce_${p.kind}`, generate(variant));
+  const w = uniformWords(40);
+  w.u32[0] = nOut;
+  w.u32[1] = nRed;
+  w.u32[2] = p.offset;
+  w.f32[3] = p.scale;
+  w.u32[4] = initBits(p.kind, p.t);
+  w.u32[5] = p.nChunks;
+  w.u32[6] = Math.ceil(nRed / p.nChunks);
+  packDims(p.kept.shape, w.u32, 8);
+  packDims(p.kept.strides, w.u32, 16);
+  packDims(p.red.shape, w.u32, 24);
+  packDims(p.red.strides, w.u32, 32);
+  const buffers = [p.x, ...(p.xIdx ? [p.xIdx] : []), p.out, ...(p.outIdx ? [p.outIdx] : [])];
+  dispatch(kernel, buffers, w.u32, p.group ? grid1d(nOut * p.nChunks, 1) : grid1d(nOut, THREAD_WG));
+}
+
 /**
  * Reduces `x` over `axes` into the dense buffer `out` (kept dimensions in order).
  * `scale` multiplies float results (1/n for mean).
@@ -162,23 +249,43 @@ export function runReduce(kind: ReduceKind, x: ReduceInput, axes: readonly numbe
       keptStrides.push(x.strides[i]!);
     }
   });
+  const isArg = kind.startsWith('arg');
   const kept = mergeDims(keptShape, keptStrides);
-  // Argmax indices count along the original reduced dims, so those must not be merged
-  // unless they are already laid out in order; a single reduced axis is the common case.
-  const red = kind.startsWith('arg') ? { shape: redShape.length ? redShape : [1], strides: redStrides.length ? redStrides : [0] } : mergeDims(redShape, redStrides);
-  if (kept.shape.length > MAX_RANK || red.shape.length > MAX_RANK) throw new Error(`reduce: rank > ${MAX_RANK} is not supported`);
+  // Arg indices count along the original reduced dims, so those are not merged.
+  const red = isArg
+    ? { shape: redShape.length ? redShape : [1], strides: redStrides.length ? redStrides : [0] }
+    : mergeDims(redShape, redStrides);
+  if (kept.shape.length > MAX_RANK || red.shape.length > MAX_RANK) throw new Error(`internal: reduce of rank > ${MAX_RANK}`);
   const nOut = kept.shape.reduce((a, b) => a * b, 1);
   const nRed = red.shape.reduce((a, b) => a * b, 1);
   const group = nRed >= 512 || (nRed >= 64 && nOut < 2048);
-  const kernel = getKernel(`reduce_${kind}`, generate(kind, x.dtype, kept.shape.length, red.shape.length, group));
-  const w = uniformWords(36);
-  w.u32[0] = nOut;
-  w.u32[1] = nRed;
-  w.u32[2] = x.offset;
-  w.f32[3] = scale;
-  packDims(kept.shape, w.u32, 4);
-  packDims(kept.strides, w.u32, 12);
-  packDims(red.shape, w.u32, 20);
-  packDims(red.strides, w.u32, 28);
-  dispatch(kernel, [x.buffer, out], w.u32, group ? grid1d(nOut, 1) : grid1d(nOut, 256));
+  const nChunks = group && nRed >= 2 * CHUNK_MIN && nOut < TARGET_GROUPS
+    ? Math.min(Math.ceil(nRed / CHUNK_MIN), Math.ceil(TARGET_GROUPS / nOut))
+    : 1;
+  const base = { kind, t: x.dtype, x: x.buffer, xIdx: null, offset: x.offset, kept, red, group };
+  if (nChunks === 1) {
+    encodePass({ ...base, out, outIdx: null, scale, nChunks: 1 });
+    return;
+  }
+  // Pass 1: one partial per (output, chunk); pass 2 reduces the [nOut, nChunks] partials.
+  const partial = acquireBuffer(nOut * nChunks * 4, `reduce_${kind}_partial`);
+  const partialIdx = isArg ? acquireBuffer(nOut * nChunks * 4, `reduce_${kind}_partial_idx`) : null;
+  encodePass({ ...base, out: partial, outIdx: partialIdx, scale: 1, nChunks });
+  encodePass({
+    kind,
+    t: x.dtype,
+    x: partial,
+    xIdx: partialIdx,
+    offset: 0,
+    kept: nOut === 1 ? { shape: [1], strides: [0] } : { shape: [nOut], strides: [nChunks] },
+    red: { shape: [nChunks], strides: [1] },
+    out,
+    outIdx: null,
+    scale,
+    group: nChunks >= 64,
+    nChunks: 1,
+  });
+  // Safe to recycle now: later users of these buffers are encoded after these passes.
+  releaseBuffer(partial);
+  if (partialIdx) releaseBuffer(partialIdx);
 }

@@ -10,6 +10,7 @@ import * as ew from './elementwise.js';
 import * as red from './reduce.js';
 import * as views from './views.js';
 import { onesLike } from './create.js';
+import { copyInto, uploadInto } from './inplace.js';
 
 type Operand = Tensor | number;
 type Axes = number | number[] | undefined;
@@ -60,6 +61,10 @@ declare module '../tensor.js' {
     /** A tensor sharing storage but cut from the graph. */
     detach(): Tensor;
     backward(opts?: BackwardOptions): void;
+    /** Copies another tensor's values into this one's storage (no autograd). */
+    copyFrom(src: Tensor): Tensor;
+    /** Uploads host values into this tensor's storage (no autograd). */
+    load(data: Float32Array | Int32Array | Uint32Array): Tensor;
   }
 }
 
@@ -105,5 +110,7 @@ P.contiguous = function () { return views.contiguous(this); };
 P.clone = function () { return ew.copy(this); };
 P.detach = function () { return this.view(this.shape, this.strides, this.offset); };
 P.backward = function (opts) { backward(this, opts); };
+P.copyFrom = function (src) { return copyInto(this, src); };
+P.load = function (data) { return uploadInto(this, data); };
 
 registerEngineOps({ add: (a, b) => ew.add(a, b), onesLike, copy: ew.copy });

@@ -21,6 +21,8 @@ export interface BackwardContext<A> {
   output: Tensor;
   attrs: A;
   saved: readonly Tensor[];
+  /** Per input: whether its gradient is wanted (backwards may skip the others and return null). */
+  needsInputGrad: readonly boolean[];
 }
 
 export interface OpDef<A> {
@@ -38,9 +40,7 @@ export function defineOp<A = undefined>(def: OpDef<A>): OpFn<A> {
   if (registry.has(def.name)) throw new Error(`internal: op ${def.name} declared twice`);
   registry.set(def.name, def as OpDef<never>);
   return (inputs, attrs) => {
-    for (const t of inputs) {
-      if (t.isDisposed) void t.storage; // throws a clear use-after-dispose error
-    }
+    for (const t of inputs) t.assertAlive(def.name);
     const needsGrad = isGradEnabled() && !!def.backward && inputs.some((t) => t.requiresGrad);
     const saved: Tensor[] = [];
     const ctx: ForwardContext = {
@@ -51,17 +51,29 @@ export function defineOp<A = undefined>(def: OpDef<A>): OpFn<A> {
         return t;
       },
     };
-    const out = noGrad(() => def.forward(ctx, inputs, attrs));
-    if (!needsGrad) {
+    let out: Tensor;
+    try {
+      out = noGrad(() => def.forward(ctx, inputs, attrs));
+    } catch (e) {
+      for (const t of saved) t.dispose();
+      throw e;
+    }
+    // A forward that hands back an input (a no-op) must still give a new tensor:
+    // attaching a node to the input itself would make the graph cyclic.
+    if (inputs.includes(out)) out = out.view(out.shape, out.strides, out.offset);
+    if (!needsGrad || out.dtype !== 'f32') {
+      // Integer outputs (argmax, comparisons) carry no gradient.
       for (const t of saved) t.dispose();
       return out;
     }
-    if (out.dtype !== 'f32') {
-      for (const t of saved) t.dispose();
-      return out; // integer outputs (argmax, comparisons) carry no gradient
-    }
     out.requiresGrad = true;
-    const bctx: BackwardContext<A> = { inputs, output: out, attrs, saved };
+    const bctx: BackwardContext<A> = {
+      inputs,
+      output: out,
+      attrs,
+      saved,
+      needsInputGrad: inputs.map((t) => t.requiresGrad),
+    };
     out.node = new Node(def.name, inputs, (g) => def.backward!(g, bctx), saved);
     return out;
   };

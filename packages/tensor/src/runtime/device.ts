@@ -87,6 +87,9 @@ const WANTED_LIMITS = [
   'maxComputeWorkgroupSizeY',
   'maxStorageBuffersPerShaderStage',
   'maxComputeWorkgroupsPerDimension',
+  // Alignments are "better when lower": the default 256 wastes most of each uniform slot.
+  'minUniformBufferOffsetAlignment',
+  'minStorageBufferOffsetAlignment',
 ] as const;
 
 export interface InitOptions {
@@ -124,6 +127,8 @@ async function createContext(opts: InitOptions): Promise<GpuContext> {
   device.addEventListener('uncapturederror', (ev) => {
     const err = (ev as GPUUncapturedErrorEvent).error;
     uncaptured.push(err.message);
+    // We report it ourselves at the next sync point; stop Dawn printing it to stderr too.
+    ev.preventDefault();
   });
   void device.lost.then((info) => {
     if (current?.device === device) {
@@ -151,6 +156,15 @@ export function gpu(): GpuContext {
 
 export function hasDevice(): boolean {
   return current !== undefined;
+}
+
+/**
+ * Drops the queued validation errors. Used after a kernel failed to compile: every
+ * later error in that batch (invalid pipeline, bind group, command buffer) is a
+ * consequence, and reporting them at some unrelated later readback would mislead.
+ */
+export function discardPendingErrors(): void {
+  uncaptured.length = 0;
 }
 
 /** Throws the validation errors Dawn reported since the last check (they name the kernel's label). */

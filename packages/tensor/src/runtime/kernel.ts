@@ -2,6 +2,11 @@
  * Compute pipelines, cached by their WGSL source: whatever changes the generated
  * code is in the key, and nothing else. Compilation errors are caught in an error
  * scope and rethrown (naming the kernel) at the next synchronisation point.
+ *
+ * WebGPU reports compilation asynchronously, so a kernel is "unverified" until its
+ * error scope resolved. The queue submits the dispatches of unverified kernels in a
+ * command buffer of their own: a broken kernel then invalidates only its own
+ * dispatch, not the whole batch of good work around it.
  */
 import { gpu } from './device.js';
 import { DeviceError } from './errors.js';
@@ -12,6 +17,8 @@ export interface Kernel {
   layout: GPUBindGroupLayout;
   /** Whether binding 0 is a uniform buffer holding the kernel's parameters. */
   hasUniforms: boolean;
+  /** True once the compile check came back clean. */
+  verified: boolean;
 }
 
 const cache = new Map<string, Kernel>();
@@ -24,23 +31,40 @@ export function getKernel(name: string, code: string, hasUniforms = true): Kerne
   device.pushErrorScope('validation');
   const module = device.createShaderModule({ label: name, code });
   const pipeline = device.createComputePipeline({ label: name, layout: 'auto', compute: { module, entryPoint: 'main' } });
+  // Inside the scope too: on an invalid pipeline this call is one more (consequential) error.
+  const layout = pipeline.getBindGroupLayout(0);
+  const k: Kernel = { name, pipeline, layout, hasUniforms, verified: false };
   compileChecks.push(
-    device.popErrorScope().then((err) => (err ? `kernel "${name}" failed to compile: ${err.message}` : null)),
+    device.popErrorScope().then((err) => {
+      if (!err) {
+        k.verified = true;
+        return null;
+      }
+      return `kernel "${name}" failed to compile: ${err.message}`;
+    }),
   );
-  const k: Kernel = { name, pipeline, layout: pipeline.getBindGroupLayout(0), hasUniforms };
   cache.set(code, k);
   return k;
 }
 
-/** Awaits pending compile checks; throws the first failure. */
-export async function checkCompiles(): Promise<void> {
-  if (compileChecks.length === 0) return;
+/**
+ * Awaits pending compile checks and returns the failures (empty when all compiled).
+ * Broken kernels leave the cache so that a retry compiles (and fails) again.
+ */
+export async function takeCompileFailures(): Promise<string[]> {
+  if (compileChecks.length === 0) return [];
   const results = await Promise.all(compileChecks.splice(0, compileChecks.length));
   const bad = results.filter((r): r is string => r !== null);
   if (bad.length) {
-    for (const [code, k] of cache) if (bad.some((b) => b.includes(`"${k.name}"`))) cache.delete(code);
-    throw new DeviceError(bad.join('\n'));
+    for (const [code, k] of cache) if (!k.verified && bad.some((b) => b.includes(`"${k.name}"`))) cache.delete(code);
   }
+  return bad;
+}
+
+/** Awaits pending compile checks; throws the failures as one DeviceError naming the kernels. */
+export async function checkCompiles(): Promise<void> {
+  const bad = await takeCompileFailures();
+  if (bad.length) throw new DeviceError(bad.join('\n'));
 }
 
 export function kernelCacheSize(): number {

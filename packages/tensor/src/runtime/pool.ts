@@ -6,6 +6,7 @@
  */
 import { gpu } from './device.js';
 import { DeviceError } from './errors.js';
+import { flush } from './queue.js';
 
 export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8; /* COPY_DST */
 
@@ -31,8 +32,10 @@ const free = new Map<number, GPUBuffer[]>();
 const stats: MemoryStats = { bytesLive: 0, bytesPooled: 0, peakBytesLive: 0, allocations: 0 };
 
 export function acquireBuffer(bytes: number, label = 'tensor'): GPUBuffer {
-  const size = sizeClass(bytes);
   const ctx = gpu();
+  let size = sizeClass(bytes);
+  // Near the binding limit the rounded class may not fit where the exact size does.
+  if (size > ctx.limits.maxStorageBufferBindingSize) size = Math.max(16, Math.ceil(bytes / 16) * 16);
   if (size > ctx.limits.maxStorageBufferBindingSize) {
     throw new DeviceError(
       `Cannot allocate ${bytes} bytes for ${label}: the adapter binds at most ` +
@@ -63,6 +66,9 @@ export function releaseBuffer(buf: GPUBuffer): void {
 
 /** Destroys every pooled (unused) buffer, giving the memory back to the driver. */
 export function trimPool(): void {
+  // Encoded but unsubmitted commands may still use pooled buffers: destroying them
+  // first would invalidate that batch. After submit, destroy() waits for the GPU.
+  flush();
   for (const list of free.values()) for (const b of list) b.destroy();
   free.clear();
   stats.bytesPooled = 0;

@@ -1,10 +1,14 @@
 /**
  * Batches dispatches into few submits. Ops encode into one open compute pass;
  * kernel parameters are appended to a CPU-side uniform arena that is uploaded with
- * a single writeBuffer just before the submit. Reading back is the only async step.
+ * a single writeBuffer just before the submit. Reading back is the only async step,
+ * and the only place where errors from the device (failed compiles, validation,
+ * out-of-range indices flagged by kernels) can surface: `settle()` reports them.
  */
-import { gpu, throwPendingErrors } from './device.js';
-import { checkCompiles, type Kernel } from './kernel.js';
+import { discardPendingErrors, gpu, throwPendingErrors } from './device.js';
+import { type Kernel, takeCompileFailures } from './kernel.js';
+import { DeviceError } from './errors.js';
+import { checkBuffer, takeCheckMessages, throwIfFlagged, usedCheckWords } from './checks.js';
 
 export interface BufferBinding {
   buffer: GPUBuffer;
@@ -71,12 +75,14 @@ export function dispatch(
   workgroups: readonly [number, number?, number?],
 ): void {
   const { device } = gpu();
+  if (kernel.hasUniforms && !uniforms) throw new Error(`internal: kernel ${kernel.name} needs uniforms`);
+  // A kernel whose compilation is not confirmed yet runs in a command buffer of its
+  // own, so that if it is broken only its own dispatch is lost (see kernel.ts).
+  const isolate = !kernel.verified;
+  if (isolate) flush();
   const entries: GPUBindGroupEntry[] = [];
   let b = 0;
-  if (kernel.hasUniforms) {
-    if (!uniforms) throw new Error(`kernel ${kernel.name} needs uniforms`);
-    entries.push({ binding: b++, resource: uniformSlot(uniforms) });
-  }
+  if (kernel.hasUniforms) entries.push({ binding: b++, resource: uniformSlot(uniforms!) });
   for (const buf of buffers) {
     entries.push({ binding: b++, resource: 'buffer' in buf ? buf : { buffer: buf } });
   }
@@ -86,13 +92,13 @@ export function dispatch(
   p.setBindGroup(0, bindGroup);
   p.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1);
   stats.dispatches++;
-  if (++pendingDispatches >= MAX_DISPATCHES_PER_SUBMIT) flush();
+  if (++pendingDispatches >= MAX_DISPATCHES_PER_SUBMIT || isolate) flush();
 }
 
 /** Encodes a buffer-to-buffer copy (ordered with the dispatches around it). */
 export function copyBuffer(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
   endPass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
-  pendingDispatches++;
+  if (++pendingDispatches >= MAX_DISPATCHES_PER_SUBMIT) flush();
 }
 
 /** Submits everything encoded so far. */
@@ -122,37 +128,76 @@ export function writeBuffer(dst: GPUBuffer, dstOffset: number, data: ArrayBuffer
   gpu().device.queue.writeBuffer(dst, dstOffset, data.buffer, data.byteOffset, data.byteLength);
 }
 
+/**
+ * Reports what went wrong on the device since the last sync point, in order of
+ * cause: a kernel that failed to compile (its consequences — invalid pipelines,
+ * bind groups, command buffers — are dropped, they would only confuse), then other
+ * validation errors, then out-of-range indices flagged by kernels.
+ */
+async function settle(flags: Uint32Array | null, msgs: ReturnType<typeof takeCheckMessages>): Promise<void> {
+  const bad = await takeCompileFailures();
+  if (bad.length) {
+    discardPendingErrors();
+    throw new DeviceError(bad.join('\n'));
+  }
+  throwPendingErrors();
+  if (flags) throwIfFlagged(flags, msgs);
+}
+
+/**
+ * Encodes the copy of the used index-check words into `staging` at `at`, and the
+ * clearing of those words (after the copy: same encoder, in order).
+ */
+function encodeChecks(staging: GPUBuffer, at: number, words: number): void {
+  if (words === 0) return;
+  const enc = endPass();
+  enc.copyBufferToBuffer(checkBuffer(), 0, staging, at, words * 4);
+  enc.clearBuffer(checkBuffer(), 0, words * 4);
+}
+
 /** Copies `bytes` from a buffer to the CPU. The one async step. */
 export async function readBuffer(src: GPUBuffer, srcOffset: number, bytes: number): Promise<ArrayBuffer> {
   const { device } = gpu();
-  const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+  const dataSize = Math.max(16, Math.ceil(bytes / 16) * 16);
+  const checkWords = usedCheckWords();
+  const size = dataSize + checkWords * 4;
   const list = mapPool.get(size);
   const staging =
     list?.pop() ?? device.createBuffer({ size, usage: 0x1 /* MAP_READ */ | 0x8 /* COPY_DST */, label: 'readback' });
-  const copyBytes = Math.min(size, src.size - srcOffset);
+  const copyBytes = Math.min(dataSize, src.size - srcOffset);
   endPass().copyBufferToBuffer(src, srcOffset, staging, 0, Math.floor(copyBytes / 4) * 4);
+  encodeChecks(staging, dataSize, checkWords);
+  const msgs = takeCheckMessages();
   flush();
   stats.readbacks++;
-  await checkCompiles();
+  let out: ArrayBuffer;
+  let flags: Uint32Array | null = null;
   try {
     await staging.mapAsync(0x1 /* GPUMapMode.READ */);
-  } finally {
-    throwPendingErrors();
+    const mapped = staging.getMappedRange(0, size);
+    out = mapped.slice(0, bytes);
+    if (checkWords) flags = new Uint32Array(mapped.slice(dataSize, size));
+    staging.unmap();
+  } catch (e) {
+    await settle(null, msgs); // a device error explains a failed map better than the map error
+    throw e;
   }
-  const out = staging.getMappedRange(0, size).slice(0, bytes);
-  staging.unmap();
   let l = mapPool.get(size);
   if (!l) mapPool.set(size, (l = []));
   l.push(staging);
+  await settle(flags, msgs);
   return out;
 }
 
-/** Waits until the device has finished all submitted work (for benchmarks). */
+/** Waits until the device has finished all submitted work; throws device and index errors. */
 export async function sync(): Promise<void> {
+  if (usedCheckWords() > 0) {
+    await readBuffer(checkBuffer(), 0, 4); // carries the index checks along
+    return;
+  }
   flush();
-  await checkCompiles();
   await gpu().device.queue.onSubmittedWorkDone();
-  throwPendingErrors();
+  await settle(null, []);
 }
 
 export function queueStats(): QueueStats {

@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+/**
+ * The tessera command line: parses arguments, calls the packages, prints.
+ * Errors a user can cause are one line and a non-zero exit; `--debug` shows the stack.
+ */
+import { commands } from './commands/index.js';
+import { UsageError } from './args.js';
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const debug = rest.includes('--debug');
+  const args = rest.filter((a) => a !== '--debug');
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    printHelp();
+    return name ? 0 : 2;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    console.error(`tessera: unknown command '${name}'. Commands: ${Object.keys(commands).join(', ')}`);
+    return 2;
+  }
+  try {
+    return await cmd.run(args);
+  } catch (e) {
+    const err = e as Error;
+    if (debug) console.error(err.stack ?? err);
+    else console.error(`tessera ${name}: ${err.message}${err instanceof UsageError ? '' : ' (rerun with --debug for details)'}`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
+
+function printHelp(): void {
+  console.log('usage: tessera <command> [options]\n');
+  for (const [name, c] of Object.entries(commands)) console.log(`  ${name.padEnd(9)} ${c.summary}`);
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,55 @@
+/**
+ * BatchNorm2d (NHWC, statistics per channel over N·H·W) and BatchNorm1d ([N, C]).
+ * Buffers follow PyTorch: running_mean, running_var, num_batches_tracked.
+ */
+import { type Tensor, batchNorm1d, batchNorm2d, full, ones, zeros } from '@tessera/tensor';
+import { Module } from '../module.js';
+
+abstract class BatchNormBase extends Module {
+  readonly isBatchNorm = true;
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  readonly runningMean: Tensor;
+  readonly runningVar: Tensor;
+  readonly numBatchesTracked: Tensor;
+
+  constructor(
+    readonly numFeatures: number,
+    readonly opts: { eps?: number; momentum?: number; biasInit?: number } = {},
+  ) {
+    super();
+    this.weight = this.registerParameter('weight', ones([numFeatures]));
+    this.bias = this.registerParameter('bias', full([numFeatures], opts.biasInit ?? 0));
+    this.runningMean = this.registerBuffer('running_mean', zeros([numFeatures]));
+    this.runningVar = this.registerBuffer('running_var', ones([numFeatures]));
+    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', zeros([1], 'i32'));
+  }
+
+  get eps(): number {
+    return this.opts.eps ?? 1e-5;
+  }
+
+  get momentum(): number {
+    return this.opts.momentum ?? 0.1;
+  }
+}
+
+export class BatchNorm2d extends BatchNormBase {
+  forward(x: Tensor): Tensor {
+    return batchNorm2d(x, this.weight, this.bias, this.runningMean, this.runningVar, {
+      training: this.training,
+      momentum: this.momentum,
+      eps: this.eps,
+    });
+  }
+}
+
+export class BatchNorm1d extends BatchNormBase {
+  forward(x: Tensor): Tensor {
+    return batchNorm1d(x, this.weight, this.bias, this.runningMean, this.runningVar, {
+      training: this.training,
+      momentum: this.momentum,
+      eps: this.eps,
+    });
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Conv2d on NHWC activations. The weight is stored OHWI ([out, kh, kw, in/groups]),
+ * the layout the implicit-GEMM kernels read without transposes; PyTorch's OIHW
+ * weights are converted when loaded (see io/convert).
+ */
+import { type Tensor, conv2d } from '@tessera/tensor';
+import { Module } from '../module.js';
+import { defaultUniform, fans } from '../init.js';
+
+export interface Conv2dOptions {
+  stride?: number;
+  padding?: number;
+  dilation?: number;
+  groups?: number;
+  bias?: boolean;
+  /** Weight initialiser (default: PyTorch's kaiming-uniform with a=√5). */
+  init?: (shape: readonly number[]) => Tensor;
+}
+
+export class Conv2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  readonly stride: number;
+  readonly padding: number;
+  readonly dilation: number;
+  readonly groups: number;
+
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    opts: Conv2dOptions = {},
+  ) {
+    super();
+    this.stride = opts.stride ?? 1;
+    this.padding = opts.padding ?? 0;
+    this.dilation = opts.dilation ?? 1;
+    this.groups = opts.groups ?? 1;
+    const shape = [outChannels, kernelSize, kernelSize, inChannels / this.groups];
+    this.weight = this.registerParameter('weight', (opts.init ?? defaultUniform)(shape));
+    this.bias = opts.bias === false ? null : this.registerParameter('bias', defaultUniform([outChannels], fans(shape).fanIn));
+  }
+
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.weight, this.bias ?? undefined, {
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+      groups: this.groups,
+    });
+  }
+}
+

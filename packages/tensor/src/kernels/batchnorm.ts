@@ -1,0 +1,349 @@
+/**
+ * Batch normalisation kernels over a dense channels-last matrix x[M, C]
+ * (M = N·H·W for NHWC activations, M = N for [N, C]). Every kernel here uses the
+ * same "column" grid: a thread owns one channel c and walks a chunk of rows, so
+ * per-channel values (mean, scale, …) are loaded once per thread and each row
+ * element costs one load per tensor read (lavapipe's cost is load count).
+ * Consecutive threads read consecutive channels, which coalesces on real GPUs.
+ *
+ * Forward (3 dispatches): bn_partial_stats → bn_finalize (also updates the running
+ * stats in place) → bn_apply. Backward (3): bn_partial_grads (Σg, Σg·x̂ per chunk)
+ * → bn_grad_finalize (dweight, dbias, dx coefficients) → bn_dx.
+ *
+ * Statistics are taken relative to a per-channel shift K (the channel's first value):
+ * each chunk's shifted sums become (mean − K, M2), merged with Chan's formula; the
+ * normalisation computes ((x − K) − (mean − K)), where x − K is exact for x near K.
+ * So a large mean with a small spread loses nothing to cancellation or to rounding
+ * the mean to f32.
+ */
+import { getKernel } from '../runtime/kernel.js';
+import { dispatch } from '../runtime/queue.js';
+import { uniformWords } from './grid.js';
+
+const WG = 64;
+const MAX_CHUNKS = 256;
+const MIN_ROWS_PER_CHUNK = 16;
+
+/** A dense f32 vector or matrix inside a buffer, at an element offset. */
+export interface BufRef {
+  buffer: GPUBuffer;
+  offset: number;
+}
+
+/** Rows per chunk and chunk count for M rows. */
+export function bnChunks(M: number): { L: number; chunks: number } {
+  const chunks = Math.max(1, Math.min(MAX_CHUNKS, Math.ceil(M / MIN_ROWS_PER_CHUNK)));
+  const L = Math.ceil(M / chunks);
+  return { L, chunks: Math.ceil(M / L) };
+}
+
+/** Rows of the per-channel stats buffer [STATS_ROWS, C] that the forward writes and the backward reads:
+ * shift K, mean − K, invstd, weight·invstd, bias. */
+export const STATS_ROWS = 5;
+
+const COLUMN_HEAD = `
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let c = wid.x * ${WG}u + lid.x;
+  if (c >= u.C) { return; }
+  let r0 = wid.y * u.L;
+  let r1 = min(r0 + u.L, u.M);`;
+
+function columnGrid(M: number, C: number): [number, number] {
+  return [Math.ceil(C / WG), bnChunks(M).chunks];
+}
+
+const PARTIAL_STATS = `// bn_partial_stats
+struct U { M: u32, C: u32, L: u32, xOff: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> part: array<vec2<f32>>;
+${COLUMN_HEAD}
+  let k = x[u.xOff + c];
+  var s1 = 0.0;
+  var s2 = 0.0;
+  for (var r = r0; r < r1; r++) {
+    let d = x[u.xOff + r * u.C + c] - k;
+    s1 = s1 + d;
+    s2 = s2 + d * d;
+  }
+  let n = f32(r1 - r0);
+  part[wid.y * u.C + c] = vec2<f32>(s1 / n, max(s2 - s1 * s1 / n, 0.0));
+}
+`;
+
+export interface BnFinalizeOptions {
+  /** Batch statistics (from the partials) or the running statistics. */
+  useBatch: boolean;
+  /** Update runningMean/runningVar in place (only with useBatch). */
+  updateRunning: boolean;
+  hasWeight: boolean;
+  hasBias: boolean;
+}
+
+function finalizeCode(o: BnFinalizeOptions, hasRunning: boolean): { code: string; names: string[] } {
+  const names: string[] = [];
+  const bind = (name: string, decl: string): string => {
+    names.push(name);
+    return `@group(0) @binding(${names.length}) var<storage, ${decl};`;
+  };
+  const runAccess = o.updateRunning ? 'read_write' : 'read';
+  const lines = [
+    o.useBatch ? bind('x0', 'read> x0: array<f32>') : '',
+    o.useBatch ? bind('part', 'read> part: array<vec2<f32>>') : '',
+    hasRunning ? bind('rm', `${runAccess}> rm: array<f32>`) : '',
+    hasRunning ? bind('rv', `${runAccess}> rv: array<f32>`) : '',
+    o.hasWeight ? bind('w', 'read> w: array<f32>') : '',
+    o.hasBias ? bind('b', 'read> b: array<f32>') : '',
+    bind('stats', 'read_write> stats: array<f32>'),
+  ].filter(Boolean);
+  const stats = o.useBatch
+    ? `  let shift = x0[u.xOff + c];
+  var n = 0.0;
+  var mean = 0.0;
+  var m2 = 0.0;
+  for (var k = 0u; k < u.chunks; k++) {
+    let nk = f32(min(u.L, u.M - k * u.L));
+    let p = part[k * u.C + c];
+    let tot = n + nk;
+    let d = p.x - mean;
+    mean = mean + d * (nk / tot);
+    m2 = m2 + p.y + d * d * (n * nk / tot);
+    n = tot;
+  }
+  let variance = m2 / f32(u.M);
+${
+  o.updateRunning
+    ? `  rm[u.rmOff + c] = (1.0 - u.momentum) * rm[u.rmOff + c] + u.momentum * (shift + mean);
+  rv[u.rvOff + c] = (1.0 - u.momentum) * rv[u.rvOff + c] + u.momentum * (m2 / max(f32(u.M) - 1.0, 1.0));`
+    : ''
+}`
+    : `  let shift = rm[u.rmOff + c];
+  let mean = 0.0;
+  let variance = rv[u.rvOff + c];`;
+  const code = `// bn_finalize (${o.useBatch ? 'batch' : 'running'} stats${o.updateRunning ? ', update running' : ''}${o.hasWeight ? ', weight' : ''}${o.hasBias ? ', bias' : ''})
+struct U { M: u32, C: u32, L: u32, chunks: u32, momentum: f32, eps: f32, rmOff: u32, rvOff: u32, wOff: u32, bOff: u32, xOff: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+${lines.join('\n')}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let c = wid.x * ${WG}u + lid.x;
+  if (c >= u.C) { return; }
+${stats}
+  let invstd = inverseSqrt(variance + u.eps);
+  stats[c] = shift;
+  stats[u.C + c] = mean;
+  stats[2u * u.C + c] = invstd;
+  stats[3u * u.C + c] = ${o.hasWeight ? 'w[u.wOff + c]' : '1.0'} * invstd;
+  stats[4u * u.C + c] = ${o.hasBias ? 'b[u.bOff + c]' : '0.0'};
+}
+`;
+  return { code, names };
+}
+
+const APPLY = `// bn_apply
+struct U { M: u32, C: u32, L: u32, xOff: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> stats: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+${COLUMN_HEAD}
+  let shift = stats[c];
+  let mean = stats[u.C + c];
+  let scale = stats[3u * u.C + c];
+  let beta = stats[4u * u.C + c];
+  for (var r = r0; r < r1; r++) {
+    y[r * u.C + c] = ((x[u.xOff + r * u.C + c] - shift) - mean) * scale + beta;
+  }
+}
+`;
+
+function words4(M: number, C: number, off: number): Uint32Array {
+  const w = uniformWords(4);
+  w.u32[0] = M;
+  w.u32[1] = C;
+  w.u32[2] = bnChunks(M).L;
+  w.u32[3] = off;
+  return w.u32;
+}
+
+export interface BnForwardArgs {
+  x: BufRef;
+  M: number;
+  C: number;
+  weight: BufRef | null;
+  bias: BufRef | null;
+  runningMean: BufRef | null;
+  runningVar: BufRef | null;
+  useBatch: boolean;
+  updateRunning: boolean;
+  momentum: number;
+  eps: number;
+  /** Output: dense [STATS_ROWS, C]. */
+  stats: GPUBuffer;
+  /** Scratch of at least 2·C·chunks floats (only read when useBatch). */
+  partial: GPUBuffer | null;
+  /** Output: dense [M, C]. */
+  y: GPUBuffer;
+}
+
+/** Forward batch norm: statistics (and running update) then y = (x − mean)·scale + bias. */
+export function runBatchNormForward(a: BnForwardArgs): void {
+  const { M, C } = a;
+  const { L, chunks } = bnChunks(M);
+  if (a.useBatch) {
+    dispatch(getKernel('bn_partial_stats', PARTIAL_STATS), [a.x.buffer, a.partial!], words4(M, C, a.x.offset), columnGrid(M, C));
+  }
+  const opts: BnFinalizeOptions = {
+    useBatch: a.useBatch,
+    updateRunning: a.useBatch && a.updateRunning,
+    hasWeight: a.weight !== null,
+    hasBias: a.bias !== null,
+  };
+  const hasRunning = a.runningMean !== null && (opts.updateRunning || !a.useBatch);
+  const { code, names } = finalizeCode(opts, hasRunning);
+  const w = uniformWords(11);
+  w.u32[0] = M;
+  w.u32[1] = C;
+  w.u32[2] = L;
+  w.u32[3] = chunks;
+  w.f32[4] = a.momentum;
+  w.f32[5] = a.eps;
+  w.u32[6] = a.runningMean?.offset ?? 0;
+  w.u32[7] = a.runningVar?.offset ?? 0;
+  w.u32[8] = a.weight?.offset ?? 0;
+  w.u32[9] = a.bias?.offset ?? 0;
+  w.u32[10] = a.x.offset;
+  const byName: Record<string, GPUBuffer | undefined> = {
+    x0: a.x.buffer,
+    part: a.partial ?? undefined,
+    rm: a.runningMean?.buffer,
+    rv: a.runningVar?.buffer,
+    w: a.weight?.buffer,
+    b: a.bias?.buffer,
+    stats: a.stats,
+  };
+  dispatch(getKernel('bn_finalize', code), names.map((n) => byName[n]!), w.u32, [Math.ceil(C / WG)]);
+  dispatch(getKernel('bn_apply', APPLY), [a.x.buffer, a.stats, a.y], words4(M, C, a.x.offset), columnGrid(M, C));
+}
+
+// ---------------------------------------------------------------- backward
+
+const PARTIAL_GRADS = `// bn_partial_grads
+struct U { M: u32, C: u32, L: u32, xOff: u32, gOff: u32, p0: u32, p1: u32, p2: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(3) var<storage, read> stats: array<f32>;
+@group(0) @binding(4) var<storage, read_write> part: array<vec2<f32>>;
+${COLUMN_HEAD}
+  let shift = stats[c];
+  let mean = stats[u.C + c];
+  let invstd = stats[2u * u.C + c];
+  var sg = 0.0;
+  var sgx = 0.0;
+  for (var r = r0; r < r1; r++) {
+    let gv = g[u.gOff + r * u.C + c];
+    let xh = ((x[u.xOff + r * u.C + c] - shift) - mean) * invstd;
+    sg = sg + gv;
+    sgx = sgx + gv * xh;
+  }
+  part[wid.y * u.C + c] = vec2<f32>(sg, sgx);
+}
+`;
+
+/** Sums the partials into dweight/dbias and the dx coefficients coef[2, C] = (Σg/M, Σg·x̂/M). */
+const GRAD_FINALIZE = `// bn_grad_finalize
+struct U { M: u32, C: u32, L: u32, chunks: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> part: array<vec2<f32>>;
+@group(0) @binding(2) var<storage, read_write> dwb: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let c = wid.x * ${WG}u + lid.x;
+  if (c >= u.C) { return; }
+  var sg = 0.0;
+  var sgx = 0.0;
+  for (var k = 0u; k < u.chunks; k++) {
+    let p = part[k * u.C + c];
+    sg = sg + p.x;
+    sgx = sgx + p.y;
+  }
+  // Rows: dweight, dbias, mean of g, mean of g·x̂.
+  dwb[c] = sgx;
+  dwb[u.C + c] = sg;
+  dwb[2u * u.C + c] = sg / f32(u.M);
+  dwb[3u * u.C + c] = sgx / f32(u.M);
+}
+`;
+
+function dxCode(useBatch: boolean): string {
+  const body = useBatch
+    ? `  let mg = dwb[2u * u.C + c];
+  let mgx = dwb[3u * u.C + c];
+  for (var r = r0; r < r1; r++) {
+    let xh = ((x[u.xOff + r * u.C + c] - shift) - mean) * invstd;
+    dx[r * u.C + c] = scale * (g[u.gOff + r * u.C + c] - mg - xh * mgx);
+  }`
+    : `  for (var r = r0; r < r1; r++) {
+    dx[r * u.C + c] = scale * g[u.gOff + r * u.C + c];
+  }`;
+  const bindings = useBatch
+    ? `@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(3) var<storage, read> stats: array<f32>;
+@group(0) @binding(4) var<storage, read> dwb: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dx: array<f32>;`
+    : `@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> stats: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;`;
+  return `// bn_dx (${useBatch ? 'batch' : 'running'} stats)
+struct U { M: u32, C: u32, L: u32, xOff: u32, gOff: u32, p0: u32, p1: u32, p2: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+${bindings}
+${COLUMN_HEAD}
+  let shift = stats[c];
+  let mean = stats[u.C + c];
+  let invstd = stats[2u * u.C + c];
+  let scale = stats[3u * u.C + c];
+${body}
+}
+`;
+}
+
+export interface BnBackwardArgs {
+  x: BufRef;
+  g: BufRef;
+  M: number;
+  C: number;
+  /** The forward's [STATS_ROWS, C] stats. */
+  stats: GPUBuffer;
+  useBatch: boolean;
+  /** Scratch of at least 2·C·chunks floats. */
+  partial: GPUBuffer;
+  /** Output [4, C]: dweight, dbias, then two rows of dx coefficients. */
+  dwb: GPUBuffer;
+  /** Output [M, C], or null when x needs no gradient. */
+  dx: GPUBuffer | null;
+}
+
+export function runBatchNormBackward(a: BnBackwardArgs): void {
+  const { M, C } = a;
+  const { L, chunks } = bnChunks(M);
+  const w = uniformWords(8);
+  w.u32[0] = M;
+  w.u32[1] = C;
+  w.u32[2] = L;
+  w.u32[3] = a.x.offset;
+  w.u32[4] = a.g.offset;
+  dispatch(getKernel('bn_partial_grads', PARTIAL_GRADS), [a.x.buffer, a.g.buffer, a.stats, a.partial], w.u32, columnGrid(M, C));
+  const wf = uniformWords(4);
+  wf.u32[0] = M;
+  wf.u32[1] = C;
+  wf.u32[2] = L;
+  wf.u32[3] = chunks;
+  dispatch(getKernel('bn_grad_finalize', GRAD_FINALIZE), [a.partial, a.dwb], wf.u32, [Math.ceil(C / WG)]);
+  if (!a.dx) return;
+  const buffers = a.useBatch ? [a.x.buffer, a.g.buffer, a.stats, a.dwb, a.dx] : [a.g.buffer, a.stats, a.dx];
+  dispatch(getKernel('bn_dx', dxCode(a.useBatch)), buffers, w.u32, columnGrid(M, C));
+}

@@ -1,0 +1,166 @@
+/**
+ * Fused softmax cross-entropy over dense logits z[N, C] and integer labels y[N].
+ *
+ * Forward (one dispatch, one workgroup): each thread takes rows r ≡ lid (mod WG) and
+ * makes one pass over the row with an online log-sum-exp (running max m and
+ * Σexp(z − m), rescaled when the max grows), also summing z for label smoothing:
+ *   loss_r = (1 − ε)(lse − z_y) + ε(lse − mean_c z_c)
+ * (fastai's LabelSmoothingCrossEntropy; equal to PyTorch's label_smoothing = ε).
+ * It writes lse_r (for the backward), the per-sample losses or their sum/mean
+ * (reduced in workgroup memory). Out-of-range labels are clamped for the memory
+ * access, make that sample's loss NaN, and are recorded in a status buffer
+ * [count, first bad sample, a bad label, 0] that `checkLabelErrors` reads.
+ *
+ * Backward (one dispatch, thread per logit): dz = g_r · (exp(z − lse_r) − (1 − ε)[c = y] − ε/C).
+ */
+import { getKernel } from '../runtime/kernel.js';
+import { dispatch } from '../runtime/queue.js';
+import { FLAT_INDEX, grid1d, uniformWords } from './grid.js';
+
+export type Reduction = 'mean' | 'sum' | 'none';
+
+const WG = 256;
+
+function forwardCode(reduction: Reduction): string {
+  const store =
+    reduction === 'none'
+      ? '    loss[r] = li;'
+      : '    acc = acc + li;';
+  const reduce =
+    reduction === 'none'
+      ? ''
+      : `  red[lid.x] = acc;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid.x < s) { red[lid.x] = red[lid.x] + red[lid.x + s]; }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u) { loss[0] = red[0] * ${reduction === 'mean' ? 'u.invN' : '1.0'}; }`;
+  return `// softmax_xent_fwd (${reduction})
+struct U { N: u32, C: u32, zOff: u32, yOff: u32, eps: f32, invN: f32, nan: f32, p0: u32 }
+const WG = ${WG}u;
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> z: array<f32>;
+@group(0) @binding(2) var<storage, read> y: array<i32>;
+@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(5) var<storage, read_write> status: array<atomic<u32>, 4>;
+var<workgroup> red: array<f32, WG>;
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
+  var acc = 0.0;
+  for (var r = lid.x; r < u.N; r += WG) {
+    let row = u.zOff + r * u.C;
+    var m = -3.402823e38;
+    var s = 0.0;
+    var sz = 0.0;
+    for (var c = 0u; c < u.C; c++) {
+      let v = z[row + c];
+      sz = sz + v;
+      if (v > m) {
+        s = s * exp(m - v) + 1.0;
+        m = v;
+      } else {
+        s = s + exp(v - m);
+      }
+    }
+    let l = m + log(s);
+    lse[r] = l;
+    let label = y[u.yOff + r];
+    let bad = label < 0 || u32(label) >= u.C;
+    if (bad) {
+      atomicAdd(&status[0], 1u);
+      atomicMin(&status[1], r);
+      atomicStore(&status[2], bitcast<u32>(label));
+      atomicStore(&status[3], u.C);
+    }
+    let lc = u32(clamp(label, 0, i32(u.C) - 1));
+    let li = select((1.0 - u.eps) * (l - z[row + lc]) + u.eps * (l - sz / f32(u.C)), u.nan, bad);
+${store}
+  }
+${reduce}
+}
+`;
+}
+
+const BACKWARD = `// softmax_xent_bwd
+struct U { N: u32, C: u32, zOff: u32, yOff: u32, eps: f32, scale: f32, gOff: u32, gStride: u32 }
+const WG = ${WG}u;
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> z: array<f32>;
+@group(0) @binding(2) var<storage, read> y: array<i32>;
+@group(0) @binding(3) var<storage, read> lse: array<f32>;
+@group(0) @binding(4) var<storage, read> g: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dz: array<f32>;
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = ${FLAT_INDEX};
+  if (i >= u.N * u.C) { return; }
+  let r = i / u.C;
+  let c = i % u.C;
+  let lc = u32(clamp(y[u.yOff + r], 0, i32(u.C) - 1));
+  let gr = g[u.gOff + r * u.gStride] * u.scale;
+  let tgt = select(0.0, 1.0 - u.eps, c == lc) + u.eps / f32(u.C);
+  dz[i] = gr * (exp(z[u.zOff + i] - lse[r]) - tgt);
+}
+`;
+
+export interface XentForwardArgs {
+  z: GPUBuffer;
+  zOff: number;
+  y: GPUBuffer;
+  yOff: number;
+  N: number;
+  C: number;
+  eps: number;
+  reduction: Reduction;
+  /** Output: [N] for 'none', [1] otherwise. */
+  loss: GPUBuffer;
+  /** Output: [N] log-sum-exp per row. */
+  lse: GPUBuffer;
+  status: GPUBuffer;
+}
+
+export function runCrossEntropyForward(a: XentForwardArgs): void {
+  const w = uniformWords(8);
+  w.u32[0] = a.N;
+  w.u32[1] = a.C;
+  w.u32[2] = a.zOff;
+  w.u32[3] = a.yOff;
+  w.f32[4] = a.eps;
+  w.f32[5] = 1 / a.N;
+  w.f32[6] = NaN;
+  const kernel = getKernel(`softmax_xent_fwd_${a.reduction}`, forwardCode(a.reduction));
+  dispatch(kernel, [a.z, a.y, a.loss, a.lse, a.status], w.u32, [1]);
+}
+
+export interface XentBackwardArgs {
+  z: GPUBuffer;
+  zOff: number;
+  y: GPUBuffer;
+  yOff: number;
+  lse: GPUBuffer;
+  /** Upstream gradient: a scalar (gStride 0) or a strided [N] vector. */
+  g: GPUBuffer;
+  gOff: number;
+  gStride: number;
+  N: number;
+  C: number;
+  eps: number;
+  reduction: Reduction;
+  dz: GPUBuffer;
+}
+
+export function runCrossEntropyBackward(a: XentBackwardArgs): void {
+  const w = uniformWords(8);
+  w.u32[0] = a.N;
+  w.u32[1] = a.C;
+  w.u32[2] = a.zOff;
+  w.u32[3] = a.yOff;
+  w.f32[4] = a.eps;
+  w.f32[5] = a.reduction === 'mean' ? 1 / a.N : 1;
+  w.u32[6] = a.gOff;
+  w.u32[7] = a.gStride;
+  const kernel = getKernel('softmax_xent_bwd', BACKWARD);
+  dispatch(kernel, [a.z, a.y, a.lse, a.g, a.dz], w.u32, grid1d(a.N * a.C, WG));
+}

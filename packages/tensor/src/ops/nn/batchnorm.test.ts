@@ -1,0 +1,172 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initDevice, tensor, type Tensor } from '../../index.js';
+import { batchNorm1d, batchNorm2d, type BatchNormOptions } from './index.js';
+import { batchNormBackwardRef, batchNormRef } from '../../reference/nn/index.js';
+import { dot, expectClose, numel, numericGrad, randn } from '../../../test-fixtures/nn-testing.js';
+
+beforeAll(async () => {
+  await initDevice();
+});
+
+const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+interface BnCase {
+  shape: number[];
+  affine?: boolean;
+  running?: boolean;
+  opts: BatchNormOptions;
+  mean?: number;
+  std?: number;
+}
+
+/** Runs batch norm on the GPU with autograd; returns outputs, grads and the running stats after. */
+async function gpuBn(shape: number[], x: Float32Array, w: Float32Array | null, b: Float32Array | null, rm: Float32Array | null, rv: Float32Array | null, g: Float32Array, opts: BatchNormOptions) {
+  const C = shape[shape.length - 1]!;
+  const xt = tensor(x, shape).requireGrad();
+  const wt = w ? tensor(w, [C]).requireGrad() : null;
+  const bt = b ? tensor(b, [C]).requireGrad() : null;
+  const rmt = rm ? tensor(rm, [C]) : null;
+  const rvt = rv ? tensor(rv, [C]) : null;
+  const fn = shape.length === 4 ? batchNorm2d : batchNorm1d;
+  const y = fn(xt, wt, bt, rmt, rvt, opts);
+  y.backward({ grad: tensor(g, shape) });
+  const res = {
+    y: await y.toArray(),
+    dx: await xt.grad!.toArray(),
+    dw: wt ? await wt.grad!.toArray() : null,
+    db: bt ? await bt.grad!.toArray() : null,
+    rm: rmt ? await rmt.toArray() : null,
+    rv: rvt ? await rvt.toArray() : null,
+  };
+  for (const t of [xt, wt, bt, rmt, rvt, y, xt.grad, wt?.grad, bt?.grad]) (t as Tensor | null | undefined)?.dispose();
+  return res;
+}
+
+function inputs(c: BnCase, seed: number) {
+  const C = c.shape[c.shape.length - 1]!;
+  const n = numel(c.shape);
+  return {
+    x: randn(n, seed, c.std ?? 1, c.mean ?? 0),
+    w: c.affine === false ? null : randn(C, seed + 1, 0.5, 1),
+    b: c.affine === false ? null : randn(C, seed + 2, 0.5),
+    rm: c.running === false ? null : randn(C, seed + 3, 0.2, c.mean ?? 0),
+    rv: c.running === false ? null : Float32Array.from(randn(C, seed + 4), (v) => 0.5 + Math.abs(v) * (c.std ?? 1) ** 2),
+    g: randn(n, seed + 5),
+  };
+}
+
+const CASES: [string, BnCase][] = [
+  ['2d training, C=3, odd H/W', { shape: [2, 5, 7, 3], opts: { training: true } }],
+  ['2d training, ResNet-like [4,8,8,64]', { shape: [4, 8, 8, 64], opts: { training: true } }],
+  ['2d training, many chunks, ragged last chunk (M=189)', { shape: [3, 7, 9, 6], opts: { training: true, momentum: 0.3 } }],
+  ['2d training, M=2048 over 128 chunks, C=70 (two channel tiles)', { shape: [8, 16, 16, 70], opts: { training: true } }],
+  ['2d training, large mean / small std (cancellation)', { shape: [2, 9, 9, 5], opts: { training: true }, mean: 100, std: 0.05 }],
+  ['2d training, no affine, no running stats', { shape: [2, 3, 3, 5], affine: false, running: false, opts: { training: true } }],
+  ['2d eval', { shape: [2, 5, 7, 3], opts: { training: false, eps: 1e-3 } }],
+  ['2d eval, batch 1', { shape: [1, 3, 5, 7], opts: { training: false } }],
+  ['2d eval without running stats uses batch stats', { shape: [2, 3, 3, 4], running: false, opts: { training: false } }],
+  ['1d training [16, 10]', { shape: [16, 10], opts: { training: true } }],
+  ['1d training [2, 513] (M=2)', { shape: [2, 513], opts: { training: true } }],
+  ['1d eval [5, 7]', { shape: [5, 7], opts: { training: false } }],
+];
+
+describe('batchNorm vs the float64 CPU twin', () => {
+  CASES.forEach(([name, c], k) => {
+    it(name, async () => {
+      const C = c.shape[c.shape.length - 1]!;
+      const M = numel(c.shape) / C;
+      const d = inputs(c, 100 + 10 * k);
+      const r = await gpuBn(c.shape, d.x, d.w, d.b, d.rm, d.rv, d.g, c.opts);
+      const ref = batchNormRef({ x: d.x, M, C, weight: d.w, bias: d.b, runningMean: d.rm, runningVar: d.rv, training: !!c.opts.training, momentum: c.opts.momentum, eps: c.opts.eps });
+      const bw = batchNormBackwardRef(d.g, d.x, M, C, d.w, ref);
+      // y is O(1): absolute 3e-5 plus 1e-4 relative; sums over M rows scale with the reference's magnitude.
+      expectClose('y', r.y, ref.y, 3e-5, 1e-4);
+      expectClose('dx', r.dx, bw.dx, 1e-4 * Math.max(1, maxAbs(bw.dx)), 1e-4);
+      if (r.dw) expectClose('dweight', r.dw, bw.dweight, 1e-5 * Math.max(1, maxAbs(bw.dweight)) * Math.sqrt(M), 1e-4);
+      if (r.db) expectClose('dbias', r.db, bw.dbias, 1e-5 * Math.max(1, maxAbs(bw.dbias)) * Math.sqrt(M), 1e-4);
+      if (r.rm) {
+        expectClose('runningMean', r.rm, ref.runningMean!, 1e-5 * Math.max(1, maxAbs(ref.runningMean!)), 1e-5);
+        expectClose('runningVar', r.rv!, ref.runningVar!, 1e-5, 1e-4);
+      }
+    });
+  });
+
+  it('takes strided views (an NCHW tensor permuted to NHWC) and gives the same result', async () => {
+    const [N, C, H, W] = [2, 5, 3, 4];
+    const xs = randn(N * C * H * W, 7);
+    const nchw = tensor(xs, [N, C, H, W]);
+    const view = nchw.permute([0, 2, 3, 1]);
+    expect(view.isContiguous).toBe(false);
+    const dense = view.contiguous();
+    const y1 = await batchNorm2d(view, null, null, null, null, { training: true }).toArray();
+    const y2 = await batchNorm2d(dense, null, null, null, null, { training: true }).toArray();
+    expect(Array.from(y1)).toEqual(Array.from(y2));
+  });
+
+  it('updates the running stats in place, call after call (PyTorch momentum, unbiased variance)', async () => {
+    const shape = [2, 3, 3, 4];
+    const rm = tensor(new Float32Array(4));
+    const rv = tensor(new Float32Array(4).fill(1));
+    let refM = new Float64Array(4);
+    let refV = new Float64Array(4).fill(1);
+    for (let step = 0; step < 3; step++) {
+      const x = randn(numel(shape), 50 + step, 2, 1);
+      batchNorm2d(tensor(x, shape), null, null, rm, rv, { training: true, momentum: 0.25 }).dispose();
+      const ref = batchNormRef({ x, M: 18, C: 4, runningMean: refM, runningVar: refV, training: true, momentum: 0.25 });
+      refM = ref.runningMean!;
+      refV = ref.runningVar!;
+    }
+    expectClose('runningMean', await rm.toArray(), refM, 1e-5, 1e-5);
+    expectClose('runningVar', await rv.toArray(), refV, 1e-5, 1e-5);
+  });
+
+  it('leaves the running stats alone in eval', async () => {
+    const rm = tensor([0.5, -0.5]);
+    const rv = tensor([2, 3]);
+    batchNorm1d(tensor(randn(8, 3), [4, 2]), null, null, rm, rv, { training: false }).dispose();
+    expect(Array.from(await rm.toArray())).toEqual([0.5, -0.5]);
+    expect(Array.from(await rv.toArray())).toEqual([2, 3]);
+  });
+});
+
+describe('batchNorm gradients vs finite differences of the float64 twin', () => {
+  const cases: [string, number[], BatchNormOptions][] = [
+    ['2d training [2,3,3,5]', [2, 3, 3, 5], { training: true }],
+    ['2d eval [1,3,2,3]', [1, 3, 2, 3], { training: false }],
+    ['1d training [4,3]', [4, 3], { training: true }],
+  ];
+  cases.forEach(([name, shape, opts], k) => {
+    it(name, async () => {
+      const C = shape[shape.length - 1]!;
+      const M = numel(shape) / C;
+      const d = inputs({ shape, opts }, 300 + 10 * k);
+      const r = await gpuBn(shape, d.x, d.w, d.b, d.rm, d.rv, d.g, opts);
+      const loss = (x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>) =>
+        dot(batchNormRef({ x, M, C, weight: w, bias: b, runningMean: d.rm, runningVar: d.rv, training: !!opts.training }).y, d.g);
+      const nx = numericGrad((x) => loss(x, d.w!, d.b!), d.x);
+      const nw = numericGrad((w) => loss(d.x, w, d.b!), d.w!);
+      const nb = numericGrad((b) => loss(d.x, d.w!, b), d.b!);
+      // GPU f32 autograd vs float64 central differences.
+      expectClose('dx (GPU)', r.dx, nx, 2e-4 * Math.max(1, maxAbs(nx)));
+      expectClose('dweight (GPU)', r.dw!, nw, 2e-4 * Math.max(1, maxAbs(nw)));
+      expectClose('dbias (GPU)', r.db!, nb, 2e-4 * Math.max(1, maxAbs(nb)));
+      // The twin's analytic backward, in float64, agrees tightly.
+      const bw = batchNormBackwardRef(d.g, d.x, M, C, d.w, batchNormRef({ x: d.x, M, C, weight: d.w, bias: d.b, runningMean: d.rm, runningVar: d.rv, training: !!opts.training }));
+      expectClose('dx (twin)', bw.dx, nx, 1e-7 * Math.max(1, maxAbs(nx)));
+      expectClose('dweight (twin)', bw.dweight, nw, 1e-7 * Math.max(1, maxAbs(nw)));
+    });
+  });
+});
+
+describe('batchNorm errors', () => {
+  it('names the op and the shapes', () => {
+    const x = tensor(new Float32Array(2 * 3 * 3 * 4), [2, 3, 3, 4]);
+    expect(() => batchNorm2d(tensor(new Float32Array(12), [3, 4]), null, null, null, null)).toThrow(/batchNorm2d: expected an NHWC input \[N, H, W, C\] \(rank 4\), got shape \[3, 4\]/);
+    expect(() => batchNorm1d(x, null, null, null, null)).toThrow(/batchNorm1d: expected an input \[N, C\] \(rank 2\), got shape \[2, 3, 3, 4\]/);
+    expect(() => batchNorm2d(x, tensor(new Float32Array(3)), null, null, null)).toThrow(/batchNorm2d: weight has shape \[3\] but the input \[2, 3, 3, 4\] has 4 channels/);
+    expect(() => batchNorm2d(x, null, null, tensor(new Float32Array(5)), tensor(new Float32Array(5)))).toThrow(/batchNorm2d: runningMean has shape \[5\]/);
+    expect(() => batchNorm2d(x, null, null, tensor(new Float32Array(4)), null)).toThrow(/pass both runningMean and runningVar/);
+    expect(() => batchNorm1d(tensor(new Float32Array(4), [1, 4]), null, null, null, null, { training: true })).toThrow(/batchNorm1d: expected more than 1 value per channel .* \[1, 4\]/);
+    expect(() => batchNorm2d(tensor(new Int32Array(16), [1, 2, 2, 4], 'i32'), null, null, null, null)).toThrow(/batchNorm2d: the input must be f32, got i32/);
+  });
+});

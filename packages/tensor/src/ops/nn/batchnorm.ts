@@ -1,0 +1,188 @@
+/**
+ * Batch normalisation for channels-last activations: batchNorm2d over NHWC
+ * [N, H, W, C] and batchNorm1d over [N, C] share one op and its fused kernels
+ * (kernels/batchnorm.ts), treating the input as a matrix [M, C].
+ */
+import { STATS_ROWS, bnChunks, runBatchNormBackward, runBatchNormForward } from '../../kernels/batchnorm.js';
+import { fmtShape } from '../../runtime/errors.js';
+import type { Tensor } from '../../tensor.js';
+import { defineOp } from '../registry.js';
+import { newTensor } from '../util.js';
+import { contiguous } from '../views.js';
+import { nnError, requireF32 } from './util.js';
+
+export interface BatchNormOptions {
+  /** Batch statistics (and a running-stats update) when true; running statistics when false. Default false. */
+  training?: boolean;
+  /** Running-stat update factor, PyTorch's meaning: running = (1 − momentum)·running + momentum·batch. Default 0.1. */
+  momentum?: number;
+  /** Added to the variance before the square root. Default 1e-5. */
+  eps?: number;
+}
+
+interface BnAttrs {
+  op: string;
+  M: number;
+  C: number;
+  /** Normalise with batch statistics (training, or no running stats). */
+  useBatch: boolean;
+  updateRunning: boolean;
+  hasWeight: boolean;
+  hasBias: boolean;
+  runningMean: Tensor | null;
+  runningVar: Tensor | null;
+  momentum: number;
+  eps: number;
+}
+
+const ref = (t: Tensor | null) => (t ? { buffer: t.buffer, offset: t.offset } : null);
+
+const batchNormOp = defineOp<BnAttrs>({
+  name: 'batchNorm',
+  forward(ctx, inputs, a) {
+    const x = inputs[0]!;
+    const xc = contiguous(x);
+    const w = a.hasWeight ? contiguous(inputs[1]!) : null;
+    const b = a.hasBias ? contiguous(inputs[a.hasWeight ? 2 : 1]!) : null;
+    const stats = newTensor([STATS_ROWS, a.C], 'f32', 'bn_stats');
+    const partial = a.useBatch ? newTensor([bnChunks(a.M).chunks * a.C * 2], 'f32', 'bn_partial') : null;
+    const y = newTensor(x.shape, 'f32', a.op);
+    runBatchNormForward({
+      x: ref(xc)!,
+      M: a.M,
+      C: a.C,
+      weight: ref(w),
+      bias: ref(b),
+      runningMean: ref(a.runningMean),
+      runningVar: ref(a.runningVar),
+      useBatch: a.useBatch,
+      updateRunning: a.updateRunning,
+      momentum: a.momentum,
+      eps: a.eps,
+      stats: stats.buffer,
+      partial: partial?.buffer ?? null,
+      y: y.buffer,
+    });
+    partial?.dispose();
+    if (w && w !== inputs[1]) w.dispose();
+    if (b && b !== inputs[a.hasWeight ? 2 : 1]) b.dispose();
+    // saved[0]: the [STATS_ROWS, C] statistics; saved[1]: the dense copy of x, when x was a view.
+    ctx.save(stats);
+    if (xc !== x) ctx.save(xc);
+    return y;
+  },
+  backward(grad, { inputs, saved, attrs: a }) {
+    const x = saved[1] ?? inputs[0]!;
+    const g = contiguous(grad);
+    const partial = newTensor([bnChunks(a.M).chunks * a.C * 2], 'f32', 'bn_partial');
+    const dwb = newTensor([4, a.C], 'f32', 'bn_dweight_dbias');
+    const dx = inputs[0]!.requiresGrad ? newTensor(x.shape, 'f32', `${a.op}_grad`) : null;
+    runBatchNormBackward({
+      x: ref(x)!,
+      g: ref(g)!,
+      M: a.M,
+      C: a.C,
+      stats: saved[0]!.buffer,
+      useBatch: a.useBatch,
+      partial: partial.buffer,
+      dwb: dwb.buffer,
+      dx: dx?.buffer ?? null,
+    });
+    partial.dispose();
+    if (g !== grad) g.dispose();
+    const out: (Tensor | null)[] = [dx];
+    if (a.hasWeight) out.push(dwb.view([a.C], undefined, 0));
+    if (a.hasBias) out.push(dwb.view([a.C], undefined, a.C));
+    dwb.dispose();
+    return out;
+  },
+});
+
+function batchNorm(
+  op: string,
+  x: Tensor,
+  weight: Tensor | null | undefined,
+  bias: Tensor | null | undefined,
+  runningMean: Tensor | null | undefined,
+  runningVar: Tensor | null | undefined,
+  opts: BatchNormOptions,
+): Tensor {
+  const training = opts.training ?? false;
+  const momentum = opts.momentum ?? 0.1;
+  const eps = opts.eps ?? 1e-5;
+  requireF32(op, x, 'the input');
+  const C = x.shape[x.rank - 1]!;
+  const M = x.size / C;
+  const params: [string, Tensor | null | undefined][] = [
+    ['weight', weight],
+    ['bias', bias],
+    ['runningMean', runningMean],
+    ['runningVar', runningVar],
+  ];
+  for (const [name, t] of params) {
+    if (!t) continue;
+    requireF32(op, t, name);
+    if (t.rank !== 1 || t.shape[0] !== C) {
+      throw nnError(op, `${name} has shape ${fmtShape(t.shape)} but the input ${fmtShape(x.shape)} has ${C} channels (last dimension); expected [${C}]`);
+    }
+  }
+  if (!runningMean !== !runningVar) throw nnError(op, 'pass both runningMean and runningVar, or neither');
+  for (const [name, t] of params.slice(2)) {
+    if (t && !t.isContiguous) throw nnError(op, `${name} must be a dense tensor (it is updated in place), got a strided view of shape ${fmtShape(t.shape)}`);
+  }
+  if (!(eps > 0) || !Number.isFinite(eps)) throw nnError(op, `eps must be positive, got ${eps}`);
+  if (!(momentum >= 0 && momentum <= 1)) throw nnError(op, `momentum must be in [0, 1], got ${momentum}`);
+  const useBatch = training || !runningMean;
+  if (useBatch && M <= 1) {
+    throw nnError(op, `expected more than 1 value per channel when using batch statistics, got input of shape ${fmtShape(x.shape)}`);
+  }
+  const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
+  return batchNormOp(inputs, {
+    op,
+    M,
+    C,
+    useBatch,
+    updateRunning: training && !!runningMean,
+    hasWeight: !!weight,
+    hasBias: !!bias,
+    runningMean: runningMean ?? null,
+    runningVar: runningVar ?? null,
+    momentum,
+    eps,
+  });
+}
+
+/**
+ * Batch normalisation of an NHWC activation x [N, H, W, C] over N, H and W, per channel:
+ * y = (x − mean) / √(var + eps) · weight + bias (weight/bias [C], each optional).
+ *
+ * Training (`training: true`) normalises with the batch's mean and biased variance and
+ * updates `runningMean`/`runningVar` ([C], dense, f32) in place on the GPU with the
+ * unbiased variance, as PyTorch does; evaluation normalises with the running statistics.
+ * Without running statistics, batch statistics are always used. The running statistics
+ * are buffers, not graph inputs: no gradient flows to them.
+ */
+export function batchNorm2d(
+  x: Tensor,
+  weight: Tensor | null | undefined,
+  bias: Tensor | null | undefined,
+  runningMean: Tensor | null | undefined,
+  runningVar: Tensor | null | undefined,
+  opts: BatchNormOptions = {},
+): Tensor {
+  if (x.rank !== 4) throw nnError('batchNorm2d', `expected an NHWC input [N, H, W, C] (rank 4), got shape ${fmtShape(x.shape)}`);
+  return batchNorm('batchNorm2d', x, weight, bias, runningMean, runningVar, opts);
+}
+
+/** batchNorm2d's twin for features x [N, C] (a classifier head), normalising over N. */
+export function batchNorm1d(
+  x: Tensor,
+  weight: Tensor | null | undefined,
+  bias: Tensor | null | undefined,
+  runningMean: Tensor | null | undefined,
+  runningVar: Tensor | null | undefined,
+  opts: BatchNormOptions = {},
+): Tensor {
+  if (x.rank !== 2) throw nnError('batchNorm1d', `expected an input [N, C] (rank 2), got shape ${fmtShape(x.shape)}`);
+  return batchNorm('batchNorm1d', x, weight, bias, runningMean, runningVar, opts);
+}

@@ -1,0 +1,118 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initDevice, tensor, type Tensor } from '../../index.js';
+import { adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, maxPool2d } from './index.js';
+import { pool2dBackwardRef, pool2dRef, poolOutSize, type PoolRefGeometry } from '../../reference/nn/index.js';
+import { dot, expectClose, numel, numericGrad, randn } from '../../../test-fixtures/nn-testing.js';
+
+beforeAll(async () => {
+  await initDevice();
+});
+
+type Kind = 'max' | 'avg';
+interface PoolCase {
+  name: string;
+  kind: Kind;
+  shape: [number, number, number, number];
+  kernel?: [number, number];
+  stride?: [number, number];
+  padding?: [number, number];
+  out?: [number, number];
+  countIncludePad?: boolean;
+}
+
+function geometry(c: PoolCase): PoolRefGeometry {
+  const [N, H, W, C] = c.shape;
+  if (c.out) return { N, H, W, C, OH: c.out[0], OW: c.out[1], adaptive: true };
+  const k = c.kernel!;
+  const s = c.stride ?? k;
+  const p = c.padding ?? [0, 0];
+  return { N, H, W, C, OH: poolOutSize(H, k[0], s[0], p[0]), OW: poolOutSize(W, k[1], s[1], p[1]), kernel: k, stride: s, padding: p, adaptive: false, countIncludePad: c.countIncludePad ?? true };
+}
+
+function apply(c: PoolCase, x: Tensor): Tensor {
+  if (c.out) return c.kind === 'max' ? adaptiveMaxPool2d(x, c.out) : adaptiveAvgPool2d(x, c.out);
+  const opts = { kernel: c.kernel!, stride: c.stride, padding: c.padding };
+  return c.kind === 'max' ? maxPool2d(x, opts) : avgPool2d(x, { ...opts, countIncludePad: c.countIncludePad });
+}
+
+async function gpuPool(c: PoolCase, x: Float32Array, g: Float32Array) {
+  const xt = tensor(x, c.shape).requireGrad();
+  const y = apply(c, xt);
+  y.backward({ grad: tensor(g, y.shape) });
+  const res = { shape: [...y.shape], y: await y.toArray(), dx: await xt.grad!.toArray() };
+  xt.grad!.dispose();
+  xt.dispose();
+  y.dispose();
+  return res;
+}
+
+const POOL_CASES: PoolCase[] = [
+  { name: 'max 3×3 s2 p1 (ResNet stem) on odd 17×17, C=8', kind: 'max', shape: [2, 17, 17, 8], kernel: [3, 3], stride: [2, 2], padding: [1, 1] },
+  { name: 'max 3×3 s2 p1 on even 16×16, C=64', kind: 'max', shape: [2, 16, 16, 64], kernel: [3, 3], stride: [2, 2], padding: [1, 1] },
+  { name: 'max 2×2 (stride = kernel), batch 1, C=3, odd 7×9', kind: 'max', shape: [1, 7, 9, 3], kernel: [2, 2] },
+  { name: 'max 5×5 s1 p2 (padding 2), C=5', kind: 'max', shape: [2, 6, 7, 5], kernel: [5, 5], stride: [1, 1], padding: [2, 2] },
+  { name: 'max 3×2 kernel, stride [1,2], padding [1,0], C=7', kind: 'max', shape: [1, 5, 8, 7], kernel: [3, 2], stride: [1, 2], padding: [1, 0] },
+  { name: 'avg 3×3 s2 p1 on odd 9×11, C=6 (count_include_pad)', kind: 'avg', shape: [2, 9, 11, 6], kernel: [3, 3], stride: [2, 2], padding: [1, 1] },
+  { name: 'avg 2×2 s2 on 8×8, C=16', kind: 'avg', shape: [3, 8, 8, 16], kernel: [2, 2] },
+  { name: 'avg 5×5 s1 p2, C=5, batch 1', kind: 'avg', shape: [1, 6, 7, 5], kernel: [5, 5], stride: [1, 1], padding: [2, 2] },
+  { name: 'avg 3×3 s2 p1 excluding padding, C=3', kind: 'avg', shape: [2, 7, 7, 3], kernel: [3, 3], stride: [2, 2], padding: [1, 1], countIncludePad: false },
+  { name: 'adaptive avg 7×7 → 1×1, C=64 (fastai head)', kind: 'avg', shape: [2, 7, 7, 64], out: [1, 1] },
+  { name: 'adaptive max 7×7 → 1×1, C=64 (fastai head)', kind: 'max', shape: [2, 7, 7, 64], out: [1, 1] },
+  { name: 'adaptive avg 7×5 → 3×2 (overlapping bins), C=5', kind: 'avg', shape: [2, 7, 5, 5], out: [3, 2] },
+  { name: 'adaptive max 7×5 → 3×4 (overlapping bins), C=5', kind: 'max', shape: [2, 7, 5, 5], out: [3, 4] },
+  { name: 'adaptive avg 3×3 → 5×4 (upsampling bins), batch 1, C=3', kind: 'avg', shape: [1, 3, 3, 3], out: [5, 4] },
+  { name: 'adaptive max 4×6 → 4×6 (identity bins), C=2', kind: 'max', shape: [1, 4, 6, 2], out: [4, 6] },
+];
+
+describe('pooling vs the float64 CPU twin (forward and input gradient)', () => {
+  POOL_CASES.forEach((c, k) => {
+    it(c.name, async () => {
+      const geo = geometry(c);
+      const x = randn(numel(c.shape), 500 + k);
+      const g = randn(geo.N * geo.OH * geo.OW * geo.C, 900 + k);
+      const r = await gpuPool(c, x, g);
+      expect(r.shape).toEqual([geo.N, geo.OH, geo.OW, geo.C]);
+      const ref = pool2dRef(c.kind, x, geo);
+      const dx = pool2dBackwardRef(c.kind, g, geo, ref.idx);
+      // Max is exact (a selection); averages divide once: 1e-6 relative.
+      expectClose('y', r.y, ref.y, c.kind === 'max' ? 0 : 1e-6, 1e-6);
+      expectClose('dx', r.dx, dx, c.kind === 'max' ? 1e-6 : 1e-6, 1e-6);
+    });
+  });
+});
+
+describe('pooling gradients vs finite differences of the float64 twin', () => {
+  const tiny: PoolCase[] = [
+    { name: 'max 3×3 s2 p1 on [1,5,5,2]', kind: 'max', shape: [1, 5, 5, 2], kernel: [3, 3], stride: [2, 2], padding: [1, 1] },
+    { name: 'avg 3×3 s2 p1 on [2,5,4,2]', kind: 'avg', shape: [2, 5, 4, 2], kernel: [3, 3], stride: [2, 2], padding: [1, 1] },
+    { name: 'adaptive avg 5×3 → 2×2 on [1,5,3,3]', kind: 'avg', shape: [1, 5, 3, 3], out: [2, 2] },
+    { name: 'adaptive max 5×3 → 3×2 on [1,5,3,3]', kind: 'max', shape: [1, 5, 3, 3], out: [3, 2] },
+  ];
+  tiny.forEach((c, k) => {
+    it(c.name, async () => {
+      const geo = geometry(c);
+      const x = randn(numel(c.shape), 700 + k);
+      const g = randn(geo.N * geo.OH * geo.OW * geo.C, 800 + k);
+      const r = await gpuPool(c, x, g);
+      const num = numericGrad((xv) => dot(pool2dRef(c.kind, xv, geo).y, g), x, 1e-6);
+      expectClose('dx (GPU vs numeric)', r.dx, num, 1e-5 * Math.max(1, ...num.map(Math.abs)));
+    });
+  });
+});
+
+describe('pooling errors', () => {
+  const x = () => tensor(new Float32Array(2 * 4 * 5 * 3), [2, 4, 5, 3]);
+  it('rejects a kernel larger than the padded input', () => {
+    expect(() => maxPool2d(x(), { kernel: 7 })).toThrow(/maxPool2d: kernel \[7, 7\] is larger than the padded input: input \[2, 4, 5, 3\] \(H×W 4×5\) with padding \[0, 0\] is 4×5/);
+    expect(() => avgPool2d(x(), { kernel: [3, 9], padding: 1 })).toThrow(/avgPool2d: kernel \[3, 9\] is larger than the padded input/);
+  });
+  it('rejects padding over half the kernel, bad sizes, wrong rank and dtype', () => {
+    expect(() => maxPool2d(x(), { kernel: 3, padding: 2 })).toThrow(/maxPool2d: padding \[2, 2\] must be at most half the kernel \[3, 3\]/);
+    expect(() => maxPool2d(x(), { kernel: 0 })).toThrow(/maxPool2d: kernel must be positive integers/);
+    expect(() => avgPool2d(x(), { kernel: 2, stride: 1.5 })).toThrow(/avgPool2d: stride must be positive integers/);
+    expect(() => maxPool2d(tensor(new Float32Array(12), [3, 4]), { kernel: 2 })).toThrow(/maxPool2d: expected an NHWC input \[N, H, W, C\] \(rank 4\), got shape \[3, 4\]/);
+    expect(() => adaptiveAvgPool2d(tensor(new Float32Array(12), [1, 3, 4]), 1)).toThrow(/adaptiveAvgPool2d: expected an NHWC input .* got shape \[1, 3, 4\]/);
+    expect(() => adaptiveMaxPool2d(x(), [0, 1])).toThrow(/adaptiveMaxPool2d: output size must be positive integers/);
+    expect(() => maxPool2d(tensor(new Int32Array(4), [1, 2, 2, 1], 'i32'), { kernel: 2 })).toThrow(/maxPool2d: the input must be f32, got i32/);
+  });
+});

@@ -1,0 +1,99 @@
+/**
+ * CPU twin of kernels/batchnorm.ts, in float64: batch norm over a channels-last
+ * matrix x [M, C] (M = N·H·W for NHWC), its running-stat update and its backward.
+ */
+export interface BatchNormRefArgs {
+  x: ArrayLike<number>;
+  M: number;
+  C: number;
+  weight?: ArrayLike<number> | null;
+  bias?: ArrayLike<number> | null;
+  runningMean?: ArrayLike<number> | null;
+  runningVar?: ArrayLike<number> | null;
+  training: boolean;
+  momentum?: number;
+  eps?: number;
+}
+
+export interface BatchNormRefResult {
+  y: Float64Array;
+  /** The statistics used for normalising (batch or running). */
+  mean: Float64Array;
+  invstd: Float64Array;
+  useBatch: boolean;
+  /** Running statistics after the update (copies of the inputs when not training). */
+  runningMean: Float64Array | null;
+  runningVar: Float64Array | null;
+}
+
+export function batchNormRef(a: BatchNormRefArgs): BatchNormRefResult {
+  const { x, M, C } = a;
+  const eps = a.eps ?? 1e-5;
+  const momentum = a.momentum ?? 0.1;
+  const useBatch = a.training || !a.runningMean;
+  const mean = new Float64Array(C);
+  const variance = new Float64Array(C);
+  const rm = a.runningMean ? Float64Array.from(a.runningMean) : null;
+  const rv = a.runningVar ? Float64Array.from(a.runningVar) : null;
+  for (let c = 0; c < C; c++) {
+    if (useBatch) {
+      let s = 0;
+      for (let r = 0; r < M; r++) s += x[r * C + c]!;
+      const m = s / M;
+      let s2 = 0;
+      for (let r = 0; r < M; r++) s2 += (x[r * C + c]! - m) ** 2;
+      mean[c] = m;
+      variance[c] = s2 / M;
+      if (a.training && rm && rv) {
+        rm[c] = (1 - momentum) * rm[c]! + momentum * m;
+        rv[c] = (1 - momentum) * rv[c]! + momentum * (s2 / Math.max(M - 1, 1));
+      }
+    } else {
+      mean[c] = rm![c]!;
+      variance[c] = rv![c]!;
+    }
+  }
+  const invstd = variance.map((v) => 1 / Math.sqrt(v + eps));
+  const y = new Float64Array(M * C);
+  for (let r = 0; r < M; r++) {
+    for (let c = 0; c < C; c++) {
+      const w = a.weight ? a.weight[c]! : 1;
+      const b = a.bias ? a.bias[c]! : 0;
+      y[r * C + c] = (x[r * C + c]! - mean[c]!) * invstd[c]! * w + b;
+    }
+  }
+  return { y, mean, invstd, useBatch, runningMean: rm, runningVar: rv };
+}
+
+/** Gradients of batchNormRef's y for upstream gradient g: dx, dweight, dbias. */
+export function batchNormBackwardRef(
+  g: ArrayLike<number>,
+  x: ArrayLike<number>,
+  M: number,
+  C: number,
+  weight: ArrayLike<number> | null | undefined,
+  fwd: Pick<BatchNormRefResult, 'mean' | 'invstd' | 'useBatch'>,
+): { dx: Float64Array; dweight: Float64Array; dbias: Float64Array } {
+  const dx = new Float64Array(M * C);
+  const dweight = new Float64Array(C);
+  const dbias = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    const m = fwd.mean[c]!;
+    const is = fwd.invstd[c]!;
+    let sg = 0;
+    let sgx = 0;
+    for (let r = 0; r < M; r++) {
+      const gv = g[r * C + c]!;
+      sg += gv;
+      sgx += gv * (x[r * C + c]! - m) * is;
+    }
+    dbias[c] = sg;
+    dweight[c] = sgx;
+    const k = (weight ? weight[c]! : 1) * is;
+    for (let r = 0; r < M; r++) {
+      const gv = g[r * C + c]!;
+      dx[r * C + c] = fwd.useBatch ? k * (gv - sg / M - ((x[r * C + c]! - m) * is * sgx) / M) : k * gv;
+    }
+  }
+  return { dx, dweight, dbias };
+}

@@ -1,0 +1,168 @@
+/**
+ * Test helpers for the nn ops: seeded inputs, closeness checks that name the worst
+ * element, float64 finite differences, and the bridge to PyTorch
+ * (scripts/torch_fixtures.py) — inputs go to a temp dir as raw little-endian f32/i32
+ * plus a JSON manifest, PyTorch's float64 outputs and gradients come back as raw f64.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PYTHON = '/usr/bin/python3';
+const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'torch_fixtures.py');
+
+/** Deterministic uniform floats in [0, 1) (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** n standard-normal floats (scaled and shifted), rounded to f32. */
+export function randn(n: number, seed: number, std = 1, mean = 0): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u1 = Math.max(r(), 1e-12);
+    const u2 = r();
+    out[i] = mean + std * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+  }
+  return out;
+}
+
+export function randInts(n: number, hi: number, seed: number): Int32Array {
+  const r = rng(seed);
+  return Int32Array.from({ length: n }, () => Math.floor(r() * hi));
+}
+
+export const numel = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
+/**
+ * Throws unless |a − b| ≤ atol + rtol·|b| everywhere (b is the reference). The message
+ * names the worst element, so a failure says where and by how much.
+ */
+export function expectClose(what: string, a: ArrayLike<number>, b: ArrayLike<number>, atol: number, rtol = 0): number {
+  if (a.length !== b.length) throw new Error(`${what}: length ${a.length} vs reference ${b.length}`);
+  let worst = -1;
+  let worstExcess = 0;
+  let maxAbs = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (!(d <= atol + rtol * Math.abs(b[i]!)) && !(Number.isNaN(a[i]!) && Number.isNaN(b[i]!))) {
+      const excess = Number.isNaN(d) ? Infinity : d - (atol + rtol * Math.abs(b[i]!));
+      if (worst < 0 || excess > worstExcess) {
+        worst = i;
+        worstExcess = excess;
+      }
+    }
+    if (d > maxAbs) maxAbs = d;
+  }
+  if (worst >= 0) {
+    throw new Error(`${what}: element ${worst} is ${a[worst]} but the reference is ${b[worst]} (atol ${atol}, rtol ${rtol}; max |diff| ${maxAbs})`);
+  }
+  return maxAbs;
+}
+
+/**
+ * Central-difference gradient of the scalar f at x (float64), h relative to scale.
+ * f must be a pure function of its argument.
+ */
+export function numericGrad(f: (x: Float64Array) => number, x: ArrayLike<number>, h = 1e-5): Float64Array {
+  const xv = Float64Array.from(x);
+  const g = new Float64Array(xv.length);
+  for (let i = 0; i < xv.length; i++) {
+    const v = xv[i]!;
+    xv[i] = v + h;
+    const fp = f(xv);
+    xv[i] = v - h;
+    const fm = f(xv);
+    xv[i] = v;
+    g[i] = (fp - fm) / (2 * h);
+  }
+  return g;
+}
+
+export const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+};
+
+// ------------------------------------------------------------------ PyTorch bridge
+
+let torchState: { ok: boolean; reason: string } | undefined;
+
+/** Whether /usr/bin/python3 can import torch; the reason when not (printed once by callers). */
+export function torchAvailable(): { ok: boolean; reason: string } {
+  if (torchState) return torchState;
+  const r = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 60_000 });
+  torchState =
+    r.status === 0
+      ? { ok: true, reason: `torch ${r.stdout.trim()}` }
+      : {
+          ok: false,
+          reason: `PyTorch comparison skipped: ${PYTHON} cannot import torch (${(r.error?.message ?? r.stderr ?? '').trim().split('\n').pop()}); install it with scripts/install-test-deps.sh`,
+        };
+  return torchState;
+}
+
+export interface TensorData {
+  data: Float32Array | Int32Array;
+  shape: number[];
+}
+
+export interface TorchCase {
+  id: string;
+  op: string;
+  params?: Record<string, unknown>;
+  inputs: Record<string, TensorData>;
+  /** Upstream gradient of the output (omit for no backward). */
+  grad?: TensorData;
+}
+
+export type TorchResult = Record<string, { data: Float64Array; shape: number[] }>;
+
+/** Runs every case through PyTorch (float64) in one Python process; results by case id, then by name. */
+export function runTorch(cases: TorchCase[]): Map<string, TorchResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-torch-'));
+  try {
+    let k = 0;
+    const write = (t: TensorData) => {
+      const file = `in${k++}.bin`;
+      writeFileSync(join(dir, file), new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+      return { file, shape: t.shape, dtype: t.data instanceof Int32Array ? 'i32' : 'f32' };
+    };
+    const manifest = {
+      cases: cases.map((c) => ({
+        id: c.id,
+        op: c.op,
+        params: c.params ?? {},
+        inputs: Object.fromEntries(Object.entries(c.inputs).map(([n, t]) => [n, write(t)])),
+        grad: c.grad ? write(c.grad) : null,
+      })),
+    };
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    const r = spawnSync(PYTHON, [SCRIPT, dir], { encoding: 'utf8', timeout: 300_000 });
+    if (r.status !== 0) throw new Error(`torch_fixtures.py failed (${r.status}): ${r.stderr || r.error?.message}`);
+    const out = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Record<string, Record<string, { file: string; shape: number[] }>>;
+    const results = new Map<string, TorchResult>();
+    for (const [id, named] of Object.entries(out)) {
+      const res: TorchResult = {};
+      for (const [name, { file, shape }] of Object.entries(named)) {
+        const bytes = readFileSync(join(dir, file));
+        res[name] = { data: new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)), shape };
+      }
+      results.set(id, res);
+    }
+    return results;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

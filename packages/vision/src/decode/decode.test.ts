@@ -1,0 +1,211 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ImageDecodeError } from '../errors.js';
+import { encodePng } from '../encode/png.js';
+import {
+  TINY_GIF, TINY_WEBP, encodeBaselineJpeg, gradientImage, maxAbsDiff, withJpegFrameSize, withPngSize,
+} from '../testing/images.js';
+import { writeJpeg, writeRgbJpeg } from '../testing/jpeg-writer.js';
+import { writePng } from '../testing/png-writer.js';
+import { makeTempDir } from '../testing/temp-dir.js';
+import { decodeImage, decodeImageFile } from './decode.js';
+import { detectFormat } from './format.js';
+import { probeImageFile } from './probe.js';
+
+const temp = makeTempDir();
+afterAll(() => temp.remove());
+
+/** Runs `fn` and returns the ImageDecodeError it throws (failing the test if it does not). */
+function decodeError(fn: () => unknown): ImageDecodeError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ImageDecodeError);
+    return err as ImageDecodeError;
+  }
+  throw new Error('expected an ImageDecodeError');
+}
+
+async function decodeErrorAsync(promise: Promise<unknown>): Promise<ImageDecodeError> {
+  const err = await promise.then(() => null, (e: unknown) => e);
+  expect(err).toBeInstanceOf(ImageDecodeError);
+  return err as ImageDecodeError;
+}
+
+describe('JPEG', () => {
+  const img = gradientImage(37, 21); // sizes that are not multiples of 8 or 16
+
+  it('decodes baseline JPEG (jpeg-js encoder) close to the original', () => {
+    const out = decodeImage(encodeBaselineJpeg(img, 95));
+    expect([out.width, out.height]).toEqual([37, 21]);
+    expect(out.data.length).toBe(37 * 21 * 3);
+    expect(maxAbsDiff(out.data, img.data)).toBeLessThan(24); // 4:2:0 chroma at q95
+  });
+
+  it('decodes baseline and progressive (SOF2) JPEG to the same pixels', () => {
+    const baseline = writeRgbJpeg(img.width, img.height, img.data, false);
+    const progressive = writeRgbJpeg(img.width, img.height, img.data, true);
+    expect(progressive.includes(0xc2)).toBe(true);
+    const a = decodeImage(baseline);
+    const b = decodeImage(progressive);
+    expect(maxAbsDiff(a.data, b.data)).toBe(0);
+    expect(maxAbsDiff(a.data, img.data)).toBeLessThanOrEqual(6);
+  });
+
+  it('decodes grayscale JPEG (baseline and progressive) to equal R, G and B', () => {
+    const gray = new Uint8Array(30 * 17).map((_, i) => (i * 5) % 256);
+    for (const progressive of [false, true]) {
+      const out = decodeImage(writeJpeg({ width: 30, height: 17, planes: [gray], progressive }));
+      for (let p = 0; p < gray.length; p++) {
+        expect(out.data[3 * p]).toBe(out.data[3 * p + 1]);
+        expect(out.data[3 * p]).toBe(out.data[3 * p + 2]);
+      }
+      let err = 0;
+      for (let p = 0; p < gray.length; p++) err = Math.max(err, Math.abs(out.data[3 * p]! - gray[p]!));
+      expect(err).toBeLessThanOrEqual(4);
+    }
+  });
+
+  it('decodes Adobe CMYK and YCCK JPEG (inverted CMYK, as Photoshop writes it)', () => {
+    const [c, m, y, k] = [30, 200, 100, 50];
+    const expected = [c, m, y].map((v) => Math.round(((255 - v) * (255 - k)) / 255));
+    const cmyk = [c, m, y, k].map((v) => new Uint8Array(16 * 16).fill(255 - v));
+    const fromCmyk = decodeImage(writeJpeg({ width: 16, height: 16, planes: cmyk, adobeTransform: 0 }));
+    // YCCK stores the ink values of C, M, Y as a YCbCr triple (jpeg-js's convention), K inverted.
+    const ycc = [
+      0.299 * c + 0.587 * m + 0.114 * y,
+      -0.168736 * c - 0.331264 * m + 0.5 * y + 128,
+      0.5 * c - 0.418688 * m - 0.081312 * y + 128,
+    ].map((v) => new Uint8Array(16 * 16).fill(Math.round(v)));
+    const fromYcck = decodeImage(writeJpeg({ width: 16, height: 16, planes: [...ycc, new Uint8Array(256).fill(255 - k)], adobeTransform: 2 }));
+    for (const out of [fromCmyk, fromYcck]) {
+      expect(out.data.length).toBe(16 * 16 * 3);
+      for (let ch = 0; ch < 3; ch++) expect(Math.abs(out.data[ch]! - expected[ch]!)).toBeLessThanOrEqual(3);
+    }
+  });
+
+  it('keeps RGB-coded JPEG (Adobe transform 0, 3 components) as RGB', () => {
+    const rgbPlanes = [200, 30, 90].map((v) => new Uint8Array(64).fill(v));
+    const out = decodeImage(writeJpeg({ width: 8, height: 8, planes: rgbPlanes, adobeTransform: 0 }));
+    expect([...out.data.subarray(0, 3)].map((v, i) => Math.abs(v - [200, 30, 90][i]!) <= 2)).toEqual([true, true, true]);
+  });
+
+  it('rejects CMYK without an Adobe marker with a clear reason', () => {
+    const planes = [0, 0, 0, 0].map(() => new Uint8Array(64));
+    const bytes = writeJpeg({ width: 8, height: 8, planes });
+    // writeJpeg adds JFIF when no Adobe transform is given: a 4-component JFIF file.
+    expect(decodeError(() => decodeImage(bytes, { file: 'cmyk.jpg' })).reason).toMatch(/CMYK.*Adobe/);
+  });
+});
+
+describe('PNG', () => {
+  it('decodes RGB and RGBA; alpha composited on white by default, dropped on request', () => {
+    const rgba = [255, 0, 0, 255, 0, 0, 255, 0, 0, 255, 0, 128];
+    const bytes = writePng({ width: 3, height: 1, colorType: 6, bitDepth: 8, samples: rgba });
+    expect([...decodeImage(bytes).data]).toEqual([255, 0, 0, 255, 255, 255, 127, 255, 127]);
+    expect([...decodeImage(bytes, { alpha: 'drop' }).data]).toEqual([255, 0, 0, 0, 0, 255, 0, 255, 0]);
+    const rgb = writePng({ width: 2, height: 1, colorType: 2, bitDepth: 8, samples: [1, 2, 3, 4, 5, 6] });
+    expect([...decodeImage(rgb).data]).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('decodes palette PNG (2-bit and 8-bit) with tRNS transparency', () => {
+    const palette = [[0, 0, 0], [255, 0, 0], [0, 0, 255]] as const;
+    const two = writePng({ width: 3, height: 1, colorType: 3, bitDepth: 2, samples: [0, 1, 2], palette: [...palette], transparency: [255, 255, 0] });
+    expect([...decodeImage(two).data]).toEqual([0, 0, 0, 255, 0, 0, 255, 255, 255]);
+    expect([...decodeImage(two, { alpha: 'drop' }).data]).toEqual([0, 0, 0, 255, 0, 0, 0, 0, 255]);
+    const eight = writePng({ width: 2, height: 1, colorType: 3, bitDepth: 8, samples: [2, 1], palette: [...palette] });
+    expect([...decodeImage(eight).data]).toEqual([0, 0, 255, 255, 0, 0]);
+  });
+
+  it('reduces 16-bit samples to 8 bits with rounding', () => {
+    const samples = [65535, 0, 257 * 100, 32896, 128, 65535]; // 2 RGB pixels
+    const out = decodeImage(writePng({ width: 2, height: 1, colorType: 2, bitDepth: 16, samples }));
+    expect([...out.data]).toEqual([255, 0, 100, 128, 0, 255]);
+    const rgba16 = decodeImage(writePng({ width: 1, height: 1, colorType: 6, bitDepth: 16, samples: [0, 0, 0, 0] }));
+    expect([...rgba16.data]).toEqual([255, 255, 255]); // fully transparent -> white
+  });
+
+  it('decodes grayscale at 1, 4, 8 and 16 bits, and gray+alpha', () => {
+    expect([...decodeImage(writePng({ width: 2, height: 1, colorType: 0, bitDepth: 1, samples: [1, 0] })).data]).toEqual([255, 255, 255, 0, 0, 0]);
+    expect([...decodeImage(writePng({ width: 2, height: 1, colorType: 0, bitDepth: 4, samples: [15, 5] })).data]).toEqual([255, 255, 255, 85, 85, 85]);
+    expect([...decodeImage(writePng({ width: 1, height: 1, colorType: 0, bitDepth: 8, samples: [77] })).data]).toEqual([77, 77, 77]);
+    expect([...decodeImage(writePng({ width: 1, height: 1, colorType: 0, bitDepth: 16, samples: [257 * 9] })).data]).toEqual([9, 9, 9]);
+    expect([...decodeImage(writePng({ width: 1, height: 1, colorType: 4, bitDepth: 8, samples: [0, 0] })).data]).toEqual([255, 255, 255]);
+  });
+
+  it('round-trips our own PNG encoder exactly', () => {
+    const img = gradientImage(19, 7);
+    expect(maxAbsDiff(decodeImage(encodePng(img)).data, img.data)).toBe(0);
+  });
+});
+
+describe('format detection and bad files', () => {
+  it('chooses the decoder by content, not by file name', async () => {
+    const path = join(temp.path, 'really-a-png.jpg');
+    writeFileSync(path, encodePng(gradientImage(5, 4)));
+    expect((await decodeImageFile(path)).width).toBe(5);
+    expect(detectFormat(TINY_GIF)).toBe('gif');
+    expect(detectFormat(TINY_WEBP)).toBe('webp');
+  });
+
+  it('names the file and the reason for every undecodable file', async () => {
+    const jpegBytes = encodeBaselineJpeg(gradientImage(64, 48));
+    const pngBytes = encodePng(gradientImage(64, 48));
+    const corrupt = Uint8Array.from(jpegBytes);
+    for (let i = Math.floor(corrupt.length / 2); i < corrupt.length - 2; i++) corrupt[i] = 0xff; // markers where data should be
+    const cases: Array<[string, Uint8Array, RegExp]> = [
+      ['empty.jpg', new Uint8Array(0), /empty file/],
+      ['notes.jpg', new TextEncoder().encode('<!DOCTYPE html><html>not found</html>'), /looks like text/],
+      ['binary.jpg', Uint8Array.from([0, 1, 2, 3, 250, 251, 252, 253, 9]), /not a recognised image format/],
+      ['anim.gif', TINY_GIF, /GIF is not supported/],
+      ['photo.webp', TINY_WEBP, /WebP is not supported/],
+      ['half.jpg', jpegBytes.subarray(0, Math.floor(jpegBytes.length / 2)), /truncated/],
+      ['head.jpg', jpegBytes.subarray(0, 40), /truncated/],
+      ['corrupt.jpg', corrupt, /corrupt|truncated/],
+      ['half.png', pngBytes.subarray(0, Math.floor(pngBytes.length / 2)), /truncated|corrupt/],
+      ['head.png', pngBytes.subarray(0, 20), /truncated/],
+    ];
+    for (const [name, bytes, reason] of cases) {
+      const path = join(temp.path, name);
+      writeFileSync(path, bytes);
+      const err = await decodeErrorAsync(decodeImageFile(path));
+      expect(err.file).toBe(path);
+      expect(err.reason, name).toMatch(reason);
+      expect(err.message).toContain(path);
+    }
+    const missing = await decodeErrorAsync(decodeImageFile(join(temp.path, 'nope.jpg')));
+    expect(missing.reason).toBe('file not found');
+  });
+
+  it('refuses decompression bombs from the header, before allocating', async () => {
+    const jpegBomb = withJpegFrameSize(encodeBaselineJpeg(gradientImage(16, 16)), 60000, 60000);
+    const pngBomb = withPngSize(encodePng(gradientImage(16, 16)), 100000, 100000);
+    for (const bomb of [jpegBomb, pngBomb]) {
+      const started = performance.now();
+      const err = decodeError(() => decodeImage(bomb, { file: 'bomb' }));
+      expect(err.reason).toMatch(/exceeds the limit of 100\.0 MP/);
+      expect(performance.now() - started).toBeLessThan(200); // nothing was decoded
+    }
+    // The limit is configurable, both ways.
+    const normal = encodeBaselineJpeg(gradientImage(40, 30));
+    expect(decodeError(() => decodeImage(normal, { maxPixels: 1000 })).reason).toMatch(/40x30/);
+    expect(decodeImage(normal, { maxPixels: 1200 }).width).toBe(40);
+    // The header probe used when opening folders applies the same limit.
+    const path = join(temp.path, 'bomb.png');
+    writeFileSync(path, pngBomb);
+    expect((await decodeErrorAsync(probeImageFile(path))).reason).toMatch(/exceeds the limit/);
+  });
+
+  it('probes the header without decoding, reading past a large Exif block', async () => {
+    const jpegBytes = encodeBaselineJpeg(gradientImage(33, 20));
+    // A 200 KB APP1 block pushes the frame header beyond the probe's first read.
+    const filler = new Uint8Array(65533).fill(0x20);
+    const segment = (body: Uint8Array) => Uint8Array.from([0xff, 0xe2, (body.length + 2) >> 8, (body.length + 2) & 0xff, ...body]);
+    const padded = Uint8Array.from([...jpegBytes.subarray(0, 2), ...segment(filler), ...segment(filler), ...segment(filler), ...jpegBytes.subarray(2)]);
+    const path = join(temp.path, 'big-exif.jpg');
+    writeFileSync(path, padded);
+    expect(await probeImageFile(path)).toEqual({ format: 'jpeg', width: 33, height: 20 });
+    expect((await decodeImageFile(path)).height).toBe(20);
+  });
+});

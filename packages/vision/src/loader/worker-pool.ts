@@ -1,0 +1,106 @@
+/**
+ * A fixed set of loader worker threads, each holding the dataset and producing one batch at a
+ * time; requests queue until a worker is free.
+ *
+ * Workers are unref'd while idle so an unclosed loader never keeps the process alive, and ref'd
+ * while they hold a request so that awaiting a batch does. A worker that crashes or cannot start
+ * fails every pending request with that error and marks the pool broken: silently continuing
+ * with fewer workers would hide a bug.
+ */
+
+import type { Worker } from 'node:worker_threads';
+import type { DatasetSpec } from '../datasets/spec.js';
+import { TesseraVisionError } from '../errors.js';
+import type { ResolvedTarget } from '../target.js';
+import type { BatchPixels } from './batch.js';
+import { deserializeError, type BatchReply, type BatchRequest } from './messages.js';
+import { spawnLoaderWorker } from './spawn.js';
+
+interface Job {
+  request: BatchRequest;
+  resolve: (pixels: BatchPixels) => void;
+  reject: (err: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | null;
+}
+
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 0;
+  private failure: Error | null = null;
+  private closing = false;
+
+  constructor(count: number, dataset: DatasetSpec) {
+    for (let i = 0; i < count; i++) {
+      const slot: Slot = { worker: spawnLoaderWorker({ dataset }), job: null };
+      slot.worker.unref();
+      slot.worker.on('message', (reply: BatchReply) => this.onReply(slot, reply));
+      slot.worker.on('error', (err: Error) => this.fail(err));
+      slot.worker.on('exit', (code) => {
+        if (!this.closing) this.fail(new TesseraVisionError(`a DataLoader worker thread exited unexpectedly (code ${code})`));
+      });
+      this.slots.push(slot);
+    }
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  run(indices: number[], target: ResolvedTarget): Promise<BatchPixels> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closing) return Promise.reject(new TesseraVisionError('the DataLoader was closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request: { id: this.nextId++, indices, target }, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.rejectAll(new TesseraVisionError('the DataLoader was closed'));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (slot.job) continue;
+      const job = this.queue.shift()!;
+      slot.job = job;
+      slot.worker.ref();
+      slot.worker.postMessage(job.request);
+    }
+  }
+
+  private onReply(slot: Slot, reply: BatchReply): void {
+    const job = slot.job;
+    slot.job = null;
+    slot.worker.unref();
+    if (job && job.request.id === reply.id) {
+      if (reply.ok) job.resolve({ images: reply.images, labels: reply.labels, workMs: reply.workMs });
+      else job.reject(deserializeError(reply.error));
+    }
+    this.dispatch();
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err instanceof TesseraVisionError ? err : new TesseraVisionError(`DataLoader worker failed: ${err.message}`, { cause: err });
+    this.rejectAll(this.failure);
+    this.closing = true;
+    for (const slot of this.slots) void slot.worker.terminate();
+  }
+
+  private rejectAll(err: Error): void {
+    for (const slot of this.slots) {
+      slot.job?.reject(err);
+      slot.job = null;
+    }
+    for (const job of this.queue.splice(0)) job.reject(err);
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Test-only PNG writer for every colour type and bit depth (pngjs cannot write palette or
+ * low-bit images), so the decoder tests can build exactly the file they need.
+ */
+
+import { deflateSync } from 'node:zlib';
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+export function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+export function pngChunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, data.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(data, 8);
+  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
+  return out;
+}
+
+export interface PngSpec {
+  width: number;
+  height: number;
+  /** 0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA. */
+  colorType: 0 | 2 | 3 | 4 | 6;
+  bitDepth: 1 | 2 | 4 | 8 | 16;
+  /** Raw samples, row-major, channels interleaved, each in [0, 2^bitDepth). */
+  samples: ArrayLike<number>;
+  /** RGB triples for colour type 3. */
+  palette?: ReadonlyArray<readonly [number, number, number]>;
+  /** tRNS payload: per-palette alpha (type 3) or the transparent sample value(s) (types 0/2). */
+  transparency?: readonly number[];
+}
+
+const CHANNELS = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 } as const;
+
+export function writePng(spec: PngSpec): Uint8Array {
+  const { width, height, colorType, bitDepth, samples } = spec;
+  const channels = CHANNELS[colorType];
+  const rowBytes = Math.ceil((width * channels * bitDepth) / 8);
+  const raw = new Uint8Array((rowBytes + 1) * height); // filter byte 0 (None) per row
+  for (let y = 0; y < height; y++) {
+    const row = raw.subarray(y * (rowBytes + 1) + 1, (y + 1) * (rowBytes + 1));
+    for (let i = 0; i < width * channels; i++) {
+      const v = samples[y * width * channels + i]!;
+      if (bitDepth === 16) {
+        row[2 * i] = v >> 8;
+        row[2 * i + 1] = v & 0xff;
+      } else if (bitDepth === 8) {
+        row[i] = v;
+      } else {
+        const bit = i * bitDepth;
+        row[bit >> 3]! |= v << (8 - bitDepth - (bit & 7));
+      }
+    }
+  }
+  const ihdr = new Uint8Array(13);
+  const view = new DataView(ihdr.buffer);
+  view.setUint32(0, width);
+  view.setUint32(4, height);
+  ihdr.set([bitDepth, colorType, 0, 0, 0], 8);
+  const chunks = [pngChunk('IHDR', ihdr)];
+  if (spec.palette) chunks.push(pngChunk('PLTE', Uint8Array.from(spec.palette.flat())));
+  if (spec.transparency) {
+    const t = spec.transparency;
+    // Gray/RGB tRNS values are 16-bit fields whatever the depth; palette alphas are bytes.
+    const data = colorType === 3 ? Uint8Array.from(t) : Uint8Array.from(t.flatMap((v) => [v >> 8, v & 0xff]));
+    chunks.push(pngChunk('tRNS', data));
+  }
+  chunks.push(pngChunk('IDAT', deflateSync(raw)));
+  chunks.push(pngChunk('IEND', new Uint8Array(0)));
+  const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  return Uint8Array.from([...signature, ...chunks.flatMap((c) => [...c])]);
+}
