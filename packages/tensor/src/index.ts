@@ -14,6 +14,8 @@ export * from './ops/elementwise.js';
 export * from './ops/reduce.js';
 export * from './ops/views.js';
 export * from './ops/create.js';
+export * from './ops/gather.js';
+export * from './ops/softmax.js';
 export * from './ops/inplace.js';
 // Kernel authoring: packages that bring their own WGSL (optimizers, augmentation) use these.
 export { getKernel, type Kernel } from './runtime/kernel.js';

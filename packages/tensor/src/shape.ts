@@ -59,23 +59,28 @@ export function broadcastStrides(shape: Shape, strides: readonly number[], to: S
   return out;
 }
 
-/** Normalises axes (negative allowed) for a tensor of `rank`; undefined means all axes. */
-export function normAxes(op: string, axes: number | readonly number[] | undefined, rank: number): number[] {
+/**
+ * Normalises axes (negative allowed) for a tensor of the given shape (or rank);
+ * undefined means all axes. Errors name the op and the shape.
+ */
+export function normAxes(op: string, axes: number | readonly number[] | undefined, shapeOrRank: Shape | number): number[] {
+  const rank = typeof shapeOrRank === 'number' ? shapeOrRank : shapeOrRank.length;
+  const what = typeof shapeOrRank === 'number' ? `a tensor of rank ${rank}` : `shape ${fmtShape(shapeOrRank)}`;
   if (axes === undefined) return [...Array(rank).keys()];
   const list = typeof axes === 'number' ? [axes] : [...axes];
   const out = list.map((a) => {
     const n = a < 0 ? a + rank : a;
     if (!Number.isInteger(n) || n < 0 || n >= Math.max(rank, 1)) {
-      throw new TesseraError(`${op}: axis ${a} is out of range for a tensor of rank ${rank}`);
+      throw new TesseraError(`${op}: axis ${a} is out of range for ${what}`);
     }
     return n;
   });
-  if (new Set(out).size !== out.length) throw new TesseraError(`${op}: repeated axis in ${fmtShape(list)}`);
+  if (new Set(out).size !== out.length) throw new TesseraError(`${op}: repeated axis in ${fmtShape(list)} for ${what}`);
   return out.sort((x, y) => x - y);
 }
 
-export function normAxis(op: string, axis: number, rank: number): number {
-  return normAxes(op, axis, rank)[0]!;
+export function normAxis(op: string, axis: number, shapeOrRank: Shape | number): number {
+  return normAxes(op, axis, shapeOrRank)[0]!;
 }
 
 /**

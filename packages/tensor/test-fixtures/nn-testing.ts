@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const PYTHON = '/usr/bin/python3';
+/** Debian's torch is importable only by /usr/bin/python3; TESSERA_PYTHON overrides (e.g. to test the skip path). */
+export const PYTHON = process.env.TESSERA_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'torch_fixtures.py');
 
 /** Deterministic uniform floats in [0, 1) (mulberry32). */

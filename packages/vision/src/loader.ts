@@ -108,7 +108,8 @@ export class DataLoader {
     if (this.active) throw new TesseraVisionError('a DataLoader epoch is still being iterated; finish it or break out of it first');
     this.active = true;
     const plan = epochBatches(this.dataset.length, epoch, this.sampler);
-    const produce = this.producer();
+    const abandon = new AbortController();
+    const produce = this.producer(abandon.signal);
     const pending: Promise<BatchPixels>[] = [];
     let requested = 0;
     const topUp = () => {
@@ -140,6 +141,7 @@ export class DataLoader {
         };
       }
     } finally {
+      abandon.abort(); // withdraws prefetched requests no worker has started (early break, error)
       this.active = false;
     }
   }
@@ -152,11 +154,11 @@ export class DataLoader {
     await pool?.close();
   }
 
-  private producer(): (indices: number[]) => Promise<BatchPixels> {
+  private producer(signal: AbortSignal): (indices: number[]) => Promise<BatchPixels> {
     if (this.workers === 0) return (indices) => loadBatch(this.dataset, indices, this.target);
     // Workers start on first use and live across epochs: their start-up (and warm caches) is paid once.
     this.pool ??= new WorkerPool(this.workers, this.dataset.spec());
     const pool = this.pool;
-    return (indices) => pool.run(indices, this.target);
+    return (indices) => pool.run(indices, this.target, signal);
   }
 }

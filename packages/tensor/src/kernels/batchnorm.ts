@@ -11,7 +11,8 @@
  * → bn_grad_finalize (dweight, dbias, dx coefficients) → bn_dx.
  *
  * Statistics are taken relative to a per-channel shift K (the channel's first value):
- * each chunk's shifted sums become (mean − K, M2), merged with Chan's formula; the
+ * each chunk's sums (shifted by its own first value) become (mean − K, M2), merged
+ * with Chan's formula; the
  * normalisation computes ((x − K) − (mean − K)), where x − K is exact for x near K.
  * So a large mean with a small spread loses nothing to cancellation or to rounding
  * the mean to f32.
@@ -59,7 +60,10 @@ struct U { M: u32, C: u32, L: u32, xOff: u32 }
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> part: array<vec2<f32>>;
 ${COLUMN_HEAD}
-  let k = x[u.xOff + c];
+  // Sums relative to the chunk's first value keep M2 accurate; the mean is reported
+  // relative to the channel's shift K (row 0), which the finalize merges in.
+  let shift = x[u.xOff + c];
+  let k = x[u.xOff + r0 * u.C + c];
   var s1 = 0.0;
   var s2 = 0.0;
   for (var r = r0; r < r1; r++) {
@@ -68,7 +72,7 @@ ${COLUMN_HEAD}
     s2 = s2 + d * d;
   }
   let n = f32(r1 - r0);
-  part[wid.y * u.C + c] = vec2<f32>(s1 / n, max(s2 - s1 * s1 / n, 0.0));
+  part[wid.y * u.C + c] = vec2<f32>((k - shift) + s1 / n, max(s2 - s1 * s1 / n, 0.0));
 }
 `;
 

@@ -107,16 +107,39 @@ export interface GemmCall {
 
 /** The subgroup size the fast variants are written for. */
 export const FAST_SUBGROUP_SIZE = 8;
-/** Rows of A per lane and vec4 columns of B per lane in the subgroup variants. */
-const RM = 16;
 const SG = FAST_SUBGROUP_SIZE;
-/** Columns per subgroup tile. */
-const WN = 4 * SG;
 /** 64 KiB of vec4s: one uniform window of packed B. */
 const WINDOW_BYTES = 65536;
 const WINDOW_VEC4 = WINDOW_BYTES / 16;
-/** k rows per window. */
-const KW = WINDOW_VEC4 / (WN / 4);
+
+/**
+ * Register tile of the subgroup variants: each lane owns `rm` rows × `4·cn` columns
+ * (a subgroup tile is rm × 32·cn) and the K loop advances 4·ku per iteration (each
+ * accumulator written once per iteration: llvmpipe blends every loop-carried write).
+ */
+export interface SgTile {
+  rm: 8 | 16 | 24 | 32;
+  cn: 1 | 2;
+  ku: 1 | 2;
+}
+
+let sgTile: SgTile = { rm: 16, cn: 1, ku: 1 };
+
+/** Overrides the subgroup variants' register tile (benchmarks, tuning). Returns the previous one. */
+export function setGemmTile(t: SgTile): SgTile {
+  const prev = sgTile;
+  sgTile = { ...t };
+  return prev;
+}
+
+export function gemmTile(): SgTile {
+  return { ...sgTile };
+}
+
+/** Columns per subgroup tile. */
+const tileN = (t: SgTile): number => 4 * SG * t.cn;
+/** k rows per uniform window. */
+const windowRows = (t: SgTile): number => WINDOW_VEC4 / (tileN(t) / 4);
 
 let forced: GemmVariant | null = null;
 let probed: number | null = null;
@@ -173,9 +196,11 @@ fn main(@builtin(subgroup_size) sz: u32, @builtin(local_invocation_index) i: u32
 export function chooseGemmVariant(M: number, N: number, K: number, batch: number, bBatched: boolean): GemmVariant {
   if (forced) return forced;
   if (gemmVariantUnsupported('subgroup') !== null) return 'portable';
-  const windows = Math.ceil(N / WN) * Math.ceil(K / KW) * (bBatched ? batch : 1);
+  const t = sgTile;
+  const dispatches = Math.ceil(N / tileN(t)) * Math.ceil(K / windowRows(t)) * (bBatched ? batch : 1);
   const uniformOk = gemmVariantUnsupported('subgroup-uniform') === null;
-  if (uniformOk && M * (bBatched ? 1 : batch) >= 128 && windows <= 4096 && M >= 32) return 'subgroup-uniform';
+  // Packing B costs about one pass over B; worth it once A has a few tiles of rows.
+  if (uniformOk && M >= 4 * t.rm && dispatches <= 1024) return 'subgroup-uniform';
   return 'subgroup';
 }
 
@@ -381,144 +406,176 @@ function genValues(call: GemmCall): Record<string, number> {
 // ---------------------------------------------------------------------------------------------
 // Subgroup variants
 
-interface SgFlags {
+interface SgGen {
+  t: SgTile;
   /** B comes from a packed uniform window instead of the B hook. */
   uniformB: boolean;
 }
 
-/** WGSL fetching the A fragment for k-chunk `kExpr` (4 wide) into lane registers, plus a per-row accessor. */
-function aFragment(a: OperandHook, tail: boolean): { load: string; rows: (r: number) => string[] } {
-  const nReg = RM / SG; // vec4 registers per lane
-  // Runs along m need M % 4 == 0 (a run never straddles the edge); otherwise compose from scalars.
-  const modeMn = a.vec4 === 'mn' && !!a.mnMultipleOf4 && !tail;
-  if (modeMn) {
-    // Runs along m: run j = kk * (RM/4) + g (rows m0+4g..m0+4g+3 at k + kk) lives in lane j % SG, register j / SG.
-    let load = '';
-    const runs = RM; // (RM/4 row groups) × 4 kk
-    const regs = runs / SG;
-    for (let i = 0; i < regs; i++) {
-      // Lane l loads run j = i*SG + l: g = j % (RM/4), kk = j / (RM/4)
-      load += `    let ar${i} = loadA4(aB, min(m0 + 4u * ((${i * SG}u + lane) % ${RM / 4}u), u.M - 4u), k + (${i * SG}u + lane) / ${RM / 4}u);\n`;
-    }
-    return {
-      load,
-      rows: (r) => {
-        const g = Math.floor(r / 4);
-        return [0, 1, 2, 3].map((kk) => {
-          const j = kk * (RM / 4) + g;
-          return `ab${Math.floor(j / SG)}_${j % SG}[${r % 4}]`;
-        });
-      },
+/** k expression of chunk `c` (4 wide) inside an iteration. */
+const kAt = (c: number): string => (c === 0 ? 'k' : `k + ${4 * c}u`);
+
+/**
+ * A for chunk `c`: each lane loads rm/8 vec4 runs of A (different ones), then every
+ * run is broadcast to all lanes. `at(r, kk)` is the broadcast value A[m0 + r, k + 4c + kk].
+ */
+function aChunk(a: OperandHook, t: SgTile, c: number, tail: boolean): { code: string; at: (r: number, kk: number) => string } {
+  const regs = t.rm / SG;
+  const k0 = kAt(c);
+  let code = '';
+  let at: (r: number, kk: number) => string;
+  if (a.vec4 === 'mn' && a.mnMultipleOf4 && !tail) {
+    // Runs along m: run j = kk * (rm/4) + g (rows m0+4g..m0+4g+3 at k + kk) sits in lane j % 8, register j / 8.
+    for (let i = 0; i < regs; i++) code += `    let ar${c}_${i} = loadA4(aB, mq${i}, ${k0} + kq${i});\n`;
+    at = (r, kk) => {
+      const j = kk * (t.rm / 4) + Math.floor(r / 4);
+      return `ab${c}_${Math.floor(j / SG)}_${j % SG}[${r % 4}]`;
     };
+  } else {
+    // Runs along k: register i of lane l holds A[m0 + 8i + l, k..k+3].
+    for (let i = 0; i < regs; i++) {
+      if (tail) {
+        code += `    let ar${c}_${i} = vec4<f32>(${[0, 1, 2, 3]
+          .map((q) => `select(0.0, loadA(aB, mr${i}, min(${k0} + ${q}u, u.K - 1u)), ${k0} + ${q}u < kEnd)`)
+          .join(', ')});\n`;
+      } else if (a.vec4 === 'k') {
+        code += `    let ar${c}_${i} = loadA4(aB, mr${i}, ${k0});\n`;
+      } else {
+        code += `    let ar${c}_${i} = vec4<f32>(${[0, 1, 2, 3].map((q) => `loadA(aB, mr${i}, ${k0} + ${q}u)`).join(', ')});\n`;
+      }
+    }
+    at = (r, kk) => `ab${c}_${Math.floor(r / SG)}_${r % SG}[${kk}]`;
   }
-  // Runs along k: register i of lane l holds A[m0 + i*SG + l, k..k+3].
-  let load = '';
-  for (let i = 0; i < nReg; i++) {
-    const m = `min(m0 + ${i * SG}u + lane, u.M - 1u)`;
+  for (let i = 0; i < regs; i++) {
+    for (let l = 0; l < SG; l++) code += `    let ab${c}_${i}_${l} = subgroupBroadcast(ar${c}_${i}, ${l}u);\n`;
+  }
+  return { code, at };
+}
+
+/** The per-workgroup values aChunk/bChunk index with (hoisted out of the K loop). */
+function sgPrologue(a: OperandHook, b: OperandHook, t: SgTile, uniformB: boolean): string {
+  let s = '';
+  const regs = t.rm / SG;
+  for (let i = 0; i < regs; i++) s += `  let mr${i} = min(m0 + ${i * SG}u + lane, u.M - 1u);\n`;
+  if (a.vec4 === 'mn' && a.mnMultipleOf4) {
+    for (let i = 0; i < regs; i++) {
+      s += `  let mq${i} = min(m0 + 4u * ((${i * SG}u + lane) % ${t.rm / 4}u), u.M - 4u);\n`;
+      s += `  let kq${i} = (${i * SG}u + lane) / ${t.rm / 4}u;\n`;
+    }
+  }
+  for (let c = 0; c < t.cn; c++) {
+    s += `  let n${c} = n + ${c * 4 * SG}u;\n`;
+    if (uniformB) continue;
+    if (b.vec4 === 'mn' && b.mnMultipleOf4) s += `  let nv${c} = min(n${c}, u.N - 4u);\n`;
+    for (let q = 0; q < 4; q++) s += `  let nq${c}_${q} = min(n${c} + ${q}u, u.N - 1u);\n`;
+  }
+  return s;
+}
+
+/** B for chunk `c` from storage: b{c}_{kk}_{j} = B[k + 4c + kk, n_j..n_j+3]. */
+function bChunk(b: OperandHook, t: SgTile, c: number, tail: boolean): string {
+  const k0 = kAt(c);
+  let s = '';
+  for (let j = 0; j < t.cn; j++) {
+    const cols = (kExpr: string) => [0, 1, 2, 3].map((q) => `loadB(bB, ${kExpr}, nq${j}_${q})`).join(', ');
     if (tail) {
-      load += `    let ar${i} = vec4<f32>(${[0, 1, 2, 3]
-        .map((q) => `select(0.0, loadA(aB, ${m}, min(k + ${q}u, u.K - 1u)), k + ${q}u < kEnd)`)
-        .join(', ')});\n`;
-    } else if (a.vec4 === 'k') {
-      load += `    let ar${i} = loadA4(aB, ${m}, k);\n`;
+      for (let kk = 0; kk < 4; kk++) {
+        s += `    let b${c}_${kk}_${j} = select(vec4<f32>(0.0), vec4<f32>(${cols(`min(${k0} + ${kk}u, u.K - 1u)`)}), ${k0} + ${kk}u < kEnd);\n`;
+      }
+    } else if (b.vec4 === 'mn' && b.mnMultipleOf4) {
+      for (let kk = 0; kk < 4; kk++) s += `    let b${c}_${kk}_${j} = loadB4(bB, ${k0} + ${kk}u, nv${j});\n`;
+    } else if (b.vec4 === 'k') {
+      // Four runs down k (one per column), transposed in registers.
+      for (let q = 0; q < 4; q++) s += `    let t${c}_${j}_${q} = loadB4(bB, ${k0}, nq${j}_${q});\n`;
+      for (let kk = 0; kk < 4; kk++) {
+        s += `    let b${c}_${kk}_${j} = vec4<f32>(t${c}_${j}_0[${kk}], t${c}_${j}_1[${kk}], t${c}_${j}_2[${kk}], t${c}_${j}_3[${kk}]);\n`;
+      }
     } else {
-      load += `    let ar${i} = vec4<f32>(${[0, 1, 2, 3].map((q) => `loadA(aB, ${m}, k + ${q}u)`).join(', ')});\n`;
+      for (let kk = 0; kk < 4; kk++) s += `    let b${c}_${kk}_${j} = vec4<f32>(${cols(`${k0} + ${kk}u`)});\n`;
     }
   }
-  return { load, rows: (r) => [0, 1, 2, 3].map((kk) => `ab${Math.floor(r / SG)}_${r % SG}[${kk}]`) };
+  return s;
 }
 
-/** Broadcast statements for the registers used by `rows`. */
-function broadcasts(nRegs: number): string {
+/** B for chunk `c` from the uniform window (rows are k, WN/4 vec4 per row; lane's column j at j*8 + lane). */
+function bChunkUniform(t: SgTile, c: number): string {
+  const rowVec4 = tileN(t) / 4;
   let s = '';
-  for (let i = 0; i < nRegs; i++) {
-    for (let l = 0; l < SG; l++) s += `    let ab${i}_${l} = subgroupBroadcast(ar${i}, ${l}u);\n`;
+  for (let j = 0; j < t.cn; j++) {
+    for (let kk = 0; kk < 4; kk++) s += `    let b${c}_${kk}_${j} = bw[wi + ${(4 * c + kk) * rowVec4 + j * SG}u];\n`;
   }
   return s;
 }
 
-/** WGSL producing b0..b3: B[k+kk, n..n+3] for this lane (storage B). */
-function bFragment(b: OperandHook, tail: boolean): string {
-  const col = (q: number) => `min(n + ${q}u, u.N - 1u)`;
+/** One loop iteration over `chunks` k-chunks: loads, broadcasts, and one write per accumulator. */
+function sgBlock(call: GemmCall, g: SgGen, chunks: number, tail: boolean): string {
+  const { t } = g;
   let s = '';
-  if (tail) {
-    for (let kk = 0; kk < 4; kk++) {
-      s += `    let b${kk} = select(vec4<f32>(0.0), vec4<f32>(${[0, 1, 2, 3].map((q) => `loadB(bB, min(k + ${kk}u, u.K - 1u), ${col(q)})`).join(', ')}), k + ${kk}u < kEnd);\n`;
+  const ats: ((r: number, kk: number) => string)[] = [];
+  for (let c = 0; c < chunks; c++) {
+    const a = aChunk(call.a, t, c, tail);
+    s += a.code;
+    ats.push(a.at);
+    s += g.uniformB ? bChunkUniform(t, c) : bChunk(call.b, t, c, tail);
+  }
+  for (let r = 0; r < t.rm; r++) {
+    for (let j = 0; j < t.cn; j++) {
+      const terms: string[] = [];
+      for (let c = 0; c < chunks; c++) for (let kk = 0; kk < 4; kk++) terms.push(`${ats[c]!(r, kk)} * b${c}_${kk}_${j}`);
+      s += `    acc${r}_${j} = acc${r}_${j} + ${terms.join(' + ')};\n`;
     }
-    return s;
-  }
-  if (b.vec4 === 'mn' && b.mnMultipleOf4) {
-    for (let kk = 0; kk < 4; kk++) s += `    let b${kk} = loadB4(bB, k + ${kk}u, min(n, u.N - 4u));\n`;
-    return s;
-  }
-  if (b.vec4 === 'k') {
-    for (let q = 0; q < 4; q++) s += `    let t${q} = loadB4(bB, k, ${col(q)});\n`;
-    for (let kk = 0; kk < 4; kk++) s += `    let b${kk} = vec4<f32>(t0[${kk}], t1[${kk}], t2[${kk}], t3[${kk}]);\n`;
-    return s;
-  }
-  for (let kk = 0; kk < 4; kk++) {
-    s += `    let b${kk} = vec4<f32>(${[0, 1, 2, 3].map((q) => `loadB(bB, k + ${kk}u, ${col(q)})`).join(', ')});\n`;
   }
   return s;
 }
 
-function fmaBlock(rows: (r: number) => string[]): string {
-  let s = '';
-  for (let r = 0; r < RM; r++) {
-    const [x, y, z, w] = rows(r);
-    s += `    acc${r} = acc${r} + ${x} * b0 + ${y} * b1 + ${z} * b2 + ${w} * b3;\n`;
-  }
-  return s;
-}
-
-function genSubgroup(call: GemmCall, flags: SgFlags): { code: string; fields: Field[]; bindings: number } {
+function genSubgroup(call: GemmCall, g: SgGen): { code: string; fields: Field[] } {
+  const { t, uniformB } = g;
+  const WN = tileN(t);
   const fields = [...GEN_FIELDS, ...hookFields(call)];
   // With packed B the B hook is only used by the pack kernel: its bindings are left out here.
-  const hooks = flags.uniformB ? [call.a, call.c] : [call.a, call.b, call.c];
+  const hooks = uniformB ? [call.a, call.c] : [call.a, call.b, call.c];
   const decl = bindingDecls(hooks, 1);
   let extra = '';
-  let next = decl.next;
-  if (flags.uniformB) {
-    extra += `@group(0) @binding(${next++}) var<uniform> bw: array<vec4<f32>, ${WINDOW_VEC4}>;\n`;
-    extra += `@group(0) @binding(${next++}) var<storage, read_write> part: array<vec4<f32>>;\n`;
+  if (uniformB) {
+    extra += `@group(0) @binding(${decl.next}) var<uniform> bw: array<vec4<f32>, ${WINDOW_VEC4}>;\n`;
+    extra += `@group(0) @binding(${decl.next + 1}) var<storage, read_write> part: array<vec4<f32>>;\n`;
   }
-  const main = aFragment(call.a, false);
-  const tail = aFragment(call.a, true);
-  const nRegs = RM / SG;
   let accDecl = '';
-  for (let r = 0; r < RM; r++) accDecl += `  var acc${r} = vec4<f32>(0.0);\n`;
-  const bMain = flags.uniformB
-    ? [0, 1, 2, 3].map((kk) => `    let b${kk} = bw[wi + ${kk * (WN / 4)}u];\n`).join('')
-    : bFragment(call.b, false);
-  const bTail = flags.uniformB
-    ? [0, 1, 2, 3].map((kk) => `    let b${kk} = bw[wi + ${kk * (WN / 4)}u];\n`).join('')
-    : bFragment(call.b, true);
-  const step = flags.uniformB ? `    k += 4u; wi += ${WN}u;\n` : `    k += 4u;\n`;
-  // Output: acc r is row m0 + r, columns n..n+3.
+  for (let r = 0; r < t.rm; r++) for (let j = 0; j < t.cn; j++) accDecl += `  var acc${r}_${j} = vec4<f32>(0.0);\n`;
+  const ks = 4 * t.ku;
+  const adv = (kStep: number) => `    k += ${kStep}u;${uniformB ? ` wi += ${kStep * (WN / 4)}u;` : ''}\n`;
+  let loop = `  loop {\n    if (k + ${ks}u > kEnd) { break; }\n${sgBlock(call, g, t.ku, false)}${adv(ks)}  }\n`;
+  if (t.ku > 1) loop += `  if (k + 4u <= kEnd) {\n${sgBlock(call, g, 1, false)}${adv(4)}  }\n`;
+  loop += `  if (k < kEnd) {\n${sgBlock(call, g, 1, true)}  }\n`;
   let store = '';
-  for (let r = 0; r < RM; r++) store += `    { let m = m0 + ${r}u; if (m < u.M) { out4(cB, m, n, acc${r}); } }\n`;
+  for (let r = 0; r < t.rm; r++) {
+    store += `  { let m = m0 + ${r}u; if (m < u.M) {${[...Array(t.cn).keys()].map((j) => ` out4(cB, m, n${j}, acc${r}_${j});`).join('')} } }\n`;
+  }
   let partial = '';
-  if (flags.uniformB) {
+  if (uniformB) {
     // Split-K over windows: mode 1 writes the partial sums, 2 adds to them, 3 adds them and runs the epilogue.
     let pl = '';
-    for (let r = 0; r < RM; r++) {
-      pl += `    { let p = (pz + m0 + ${r}u) * ${WN / 4}u + lane;\n      if (u.mode == 1u) { part[p] = acc${r}; } else { acc${r} = acc${r} + part[p]; if (u.mode == 2u) { part[p] = acc${r}; } } }\n`;
+    for (let r = 0; r < t.rm; r++) {
+      for (let j = 0; j < t.cn; j++) {
+        pl += `    { let p = (pz + ${r}u) * ${WN / 4}u + ${j * SG}u + lane;\n      if (u.mode == 1u) { part[p] = acc${r}_${j}; } else { acc${r}_${j} = acc${r}_${j} + part[p]; if (u.mode == 2u) { part[p] = acc${r}_${j}; } } }\n`;
+      }
     }
     partial = `  if (u.mode != 0u) {
-    let pz = wid.z * u.tilesM * ${RM}u;
+    let pz = wid.z * u.tilesM * ${t.rm}u + m0;
 ${pl}    if (u.mode != 3u) { return; }
   }
 `;
   }
-  const code = `// gemm ${call.name} (${flags.uniformB ? 'subgroup-uniform' : 'subgroup'}: ${SG} lanes x ${RM} rows x 4 cols, A ${call.a.vec4 ?? 'scalar'}${call.a.vec4 === 'mn' && call.a.mnMultipleOf4 ? '4' : ''}, B ${flags.uniformB ? 'packed' : (call.b.vec4 ?? 'scalar') + (call.b.vec4 === 'mn' && call.b.mnMultipleOf4 ? '4' : '')})
+  const desc = `${uniformB ? 'subgroup-uniform' : 'subgroup'}: ${SG} lanes x ${t.rm} rows x ${4 * t.cn} cols, k step ${ks}, A ${call.a.vec4 ?? 'scalar'}${call.a.vec4 === 'mn' && call.a.mnMultipleOf4 ? '4' : ''}, B ${uniformB ? 'packed' : (call.b.vec4 ?? 'scalar') + (call.b.vec4 === 'mn' && call.b.mnMultipleOf4 ? '4' : '')}`;
+  const code = `// gemm ${call.name} (${desc})
 enable subgroups;
 ${structOf(fields)}
 @group(0) @binding(0) var<uniform> u: U;
 ${decl.code}
 ${extra}${call.a.code}
-${flags.uniformB ? '' : call.b.code}
+${uniformB ? '' : call.b.code}
 ${call.c.code}
-${hookPrelude(call.a, flags.uniformB ? { ...call.b, code: '' } : call.b, call.c)}
+${hookPrelude(call.a, uniformB ? { ...call.b, code: '' } : call.b, call.c)}
 fn out4(cB: u32, m: u32, n: u32, v: vec4<f32>) {
   if (n + 4u <= u.N) { epilogue4(cB, m, n, v); return; }
   if (n < u.N) { epilogue(cB, m, n, v.x); }
@@ -530,26 +587,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 ${touchBindings(hooks)}  let tile = wid.y * nwg.x + wid.x;
   if (tile >= u.tilesN * u.tilesM) { return; }
   let n = u.nBase + (tile % u.tilesN) * ${WN}u + 4u * lane;
-  let m0 = (tile / u.tilesN) * ${RM}u;
+  let m0 = (tile / u.tilesN) * ${t.rm}u;
   let zb = u.zBase + wid.z;
   let aB = batchA(zb); let bB = batchB(zb); let cB = batchC(zb);
   let kEnd = u.kEnd;
-${accDecl}  var k = u.kBegin;
-${flags.uniformB ? `  var wi = ((tile % u.tilesN) * ${WN / 4}u) + lane;\n` : ''}  loop {
-    if (k + 4u > kEnd) { break; }
-${main.load}${bMain}${broadcasts(nRegs)}${fmaBlock(main.rows)}${step}  }
-  if (k < kEnd) {
-${tail.load}${bTail}${broadcasts(nRegs)}${fmaBlock(tail.rows)}  }
-${partial}${store}}
+${sgPrologue(call.a, call.b, t, uniformB)}${accDecl}  var k = u.kBegin;
+${uniformB ? '  var wi = lane;\n' : ''}${loop}${partial}${store}}
 `;
-  return { code, fields, bindings: next };
+  return { code, fields };
 }
 
-function runSubgroup(call: GemmCall): void {
-  const { code, fields } = genSubgroup(call, { uniformB: false });
+function runSubgroup(call: GemmCall, t: SgTile): void {
+  const { code, fields } = genSubgroup(call, { t, uniformB: false });
   const kernel = getKernel(`gemm_${call.name}_subgroup`, code);
-  const tilesN = Math.ceil(call.N / WN);
-  const tilesM = Math.ceil(call.M / RM);
+  const tilesN = Math.ceil(call.N / tileN(t));
+  const tilesM = Math.ceil(call.M / t.rm);
   checkBatchGrid(call, call.batch);
   const uni = fillUniforms(fields, { ...genValues(call), tilesN, tilesM, ...(call.params ?? {}) });
   const [x, y] = tileGrid(tilesN * tilesM);
@@ -565,15 +617,15 @@ const scratch = new Map<string, GPUBuffer>();
 function scratchBuffer(role: string, bytes: number, usage: number): GPUBuffer {
   const have = scratch.get(role);
   if (have && have.size >= bytes) return have;
-  // Commands already encoded keep the old buffer alive until they ran; destroy() is deferred by WebGPU semantics
-  // only for submitted work, so let the GC/driver reclaim it instead of destroying it here.
+  // Commands already encoded still reference the old buffer (bind groups keep it alive); it is
+  // dropped, not destroyed, so they run normally.
   const size = Math.max(bytes, Math.ceil((have?.size ?? 0) * 1.25), 1 << 16);
   const buf = gpu().device.createBuffer({ size: Math.ceil(size / 256) * 256, usage, label: `gemm-${role}` });
   scratch.set(role, buf);
   return buf;
 }
 
-/** Frees the generator's scratch buffers (they are re-created on demand). */
+/** Forgets the generator's scratch buffers (re-created on demand). */
 export function trimGemmScratch(): void {
   scratch.clear();
 }
@@ -586,14 +638,15 @@ interface PackLayout {
   batches: number;
 }
 
-function packLayout(call: GemmCall): PackLayout {
-  const kWindows = Math.ceil(call.K / KW);
+function packLayout(call: GemmCall, t: SgTile): PackLayout {
+  const kWindows = Math.ceil(call.K / windowRows(t));
   // Balance the windows and keep each a multiple of 4 rows.
   const kPerWindow = Math.ceil(call.K / kWindows / 4) * 4;
-  return { kWindows, kPerWindow, nBlocks: Math.ceil(call.N / WN), batches: call.b.batched === false ? 1 : call.batch };
+  return { kWindows, kPerWindow, nBlocks: Math.ceil(call.N / tileN(t)), batches: call.b.batched === false ? 1 : call.batch };
 }
 
-function genPack(call: GemmCall): { code: string; fields: Field[] } {
+function genPack(call: GemmCall, t: SgTile): { code: string; fields: Field[] } {
+  const WN = tileN(t);
   const fields: Field[] = [
     { name: 'K', type: 'u32' },
     { name: 'N', type: 'u32' },
@@ -604,7 +657,7 @@ function genPack(call: GemmCall): { code: string; fields: Field[] } {
     ...(call.b.params ?? []).map((p) => ({ name: p.name, type: p.type ?? 'u32' }) as Field),
   ];
   const decl = bindingDecls([call.b], 1);
-  const code = `// gemm ${call.name}: pack B into ${WINDOW_BYTES}-byte uniform windows
+  const code = `// gemm ${call.name}: pack B into ${WINDOW_BYTES}-byte uniform windows of ${WN} columns
 ${structOf(fields)}
 @group(0) @binding(0) var<uniform> u: U;
 ${decl.code}
@@ -613,8 +666,8 @@ ${call.b.code}
 ${has(call.b.code, 'batchB') ? '' : 'fn batchB(b: u32) -> u32 { return b; }'}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  // One thread per packed vec4 that holds data (window rows beyond kPerWindow stay unwritten and unread).
-${touchBindings([call.b])}  let i = (wid.y * nwg.x + wid.x) * 256u + lid.x;
+${touchBindings([call.b])}  // One thread per packed vec4 (window rows beyond kPerWindow are never read).
+  let i = (wid.y * nwg.x + wid.x) * 256u + lid.x;
   if (i >= u.total) { return; }
   let c4 = i % ${WN / 4}u;
   var r = i / ${WN / 4}u;
@@ -627,12 +680,11 @@ ${touchBindings([call.b])}  let i = (wid.y * nwg.x + wid.x) * 256u + lid.x;
   let base = batchB(bb);
   var v = vec4<f32>(0.0);
   if (k < u.K) {
-    let kc = min(k, u.K - 1u);
     v = vec4<f32>(
-      select(0.0, loadB(base, kc, min(n, u.N - 1u)), n < u.N),
-      select(0.0, loadB(base, kc, min(n + 1u, u.N - 1u)), n + 1u < u.N),
-      select(0.0, loadB(base, kc, min(n + 2u, u.N - 1u)), n + 2u < u.N),
-      select(0.0, loadB(base, kc, min(n + 3u, u.N - 1u)), n + 3u < u.N));
+      select(0.0, loadB(base, k, min(n, u.N - 1u)), n < u.N),
+      select(0.0, loadB(base, k, min(n + 1u, u.N - 1u)), n + 1u < u.N),
+      select(0.0, loadB(base, k, min(n + 2u, u.N - 1u)), n + 2u < u.N),
+      select(0.0, loadB(base, k, min(n + 3u, u.N - 1u)), n + 3u < u.N));
   }
   packed[window * ${WINDOW_VEC4}u + kl * ${WN / 4}u + c4] = v;
 }
@@ -640,30 +692,28 @@ ${touchBindings([call.b])}  let i = (wid.y * nwg.x + wid.x) * 256u + lid.x;
   return { code, fields };
 }
 
-function runSubgroupUniform(call: GemmCall): void {
-  const L = packLayout(call);
+function runSubgroupUniform(call: GemmCall, t: SgTile): void {
+  const L = packLayout(call, t);
+  const WN = tileN(t);
   const windows = L.batches * L.nBlocks * L.kWindows;
   const packed = scratchBuffer('packed-b', windows * WINDOW_BYTES, 0x40 /* UNIFORM */ | 0x80 /* STORAGE */);
   const nA = call.a.bindings.length;
   const nB = call.b.bindings.length;
-  const bBuffers = call.buffers.slice(nA, nA + nB);
   {
-    const { code, fields } = genPack(call);
+    const { code, fields } = genPack(call, t);
     const kernel = getKernel(`gemm_${call.name}_pack`, code);
     const total = windows * L.kPerWindow * (WN / 4);
     const uni = fillUniforms(fields, { K: call.K, N: call.N, ...L, total, ...(call.params ?? {}) });
-    dispatch(kernel, [...bBuffers, packed], uni, tileGrid(Math.ceil(total / 256)));
+    dispatch(kernel, [...call.buffers.slice(nA, nA + nB), packed], uni, tileGrid(Math.ceil(total / 256)));
   }
-  const { code, fields } = genSubgroup(call, { uniformB: true });
+  const { code, fields } = genSubgroup(call, { t, uniformB: true });
   const kernel = getKernel(`gemm_${call.name}_subgroup_uniform`, code);
-  const tilesM = Math.ceil(call.M / RM);
+  const tilesM = Math.ceil(call.M / t.rm);
   const zPer = L.batches === 1 ? call.batch : 1;
   checkBatchGrid(call, zPer);
-  const part =
-    L.kWindows > 1
-      ? scratchBuffer('partial', zPer * tilesM * RM * WN * 4, 0x80 /* STORAGE */)
-      : scratchBuffer('partial', 16, 0x80);
+  const part = scratchBuffer('partial', L.kWindows > 1 ? zPer * tilesM * t.rm * WN * 4 : 16, 0x80 /* STORAGE */);
   const [x, y] = tileGrid(tilesM);
+  const rest = [...call.buffers.slice(0, nA), ...call.buffers.slice(nA + nB)];
   for (let bb = 0; bb < L.batches; bb++) {
     for (let nb = 0; nb < L.nBlocks; nb++) {
       for (let kw = 0; kw < L.kWindows; kw++) {
@@ -682,12 +732,7 @@ function runSubgroupUniform(call: GemmCall): void {
           mode,
           ...(call.params ?? {}),
         });
-        dispatch(
-          kernel,
-          [...call.buffers.slice(0, nA), ...call.buffers.slice(nA + nB), { buffer: packed, offset: window * WINDOW_BYTES, size: WINDOW_BYTES }, part],
-          uni,
-          [x, y, zPer],
-        );
+        dispatch(kernel, [...rest, { buffer: packed, offset: window * WINDOW_BYTES, size: WINDOW_BYTES }, part], uni, [x, y, zPer]);
       }
     }
   }
@@ -705,15 +750,15 @@ export function runGemm(call: GemmCall): GemmVariant {
   const why = gemmVariantUnsupported(v);
   if (why) throw new TesseraError(`${call.name}: the GEMM variant '${v}' cannot run on this adapter: ${why}`);
   if (v === 'portable') runPortable(call);
-  else if (v === 'subgroup') runSubgroup(call);
-  else runSubgroupUniform(call);
+  else if (v === 'subgroup') runSubgroup(call, sgTile);
+  else runSubgroupUniform(call, sgTile);
   return v;
 }
 
 /** The WGSL a call would compile to (for inspection and tests). */
 export function gemmSource(call: GemmCall, variant: GemmVariant): string {
   if (variant === 'portable') return genPortable(call).code;
-  return genSubgroup(call, { uniformB: variant === 'subgroup-uniform' }).code;
+  return genSubgroup(call, { t: sgTile, uniformB: variant === 'subgroup-uniform' }).code;
 }
 
 // ---------------------------------------------------------------------------------------------

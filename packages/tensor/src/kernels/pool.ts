@@ -3,18 +3,26 @@
  * (kernel/stride/padding) or PyTorch's adaptive bins (start = ⌊i·H/out⌋,
  * end = ⌈(i+1)·H/out⌉). One generator, four forward variants and their backwards.
  *
- * Forward: one thread per output element (channel fastest, so neighbouring threads
- * read neighbouring addresses); max also writes the argmax as a flat index h·W + w
- * within the input plane, like PyTorch. Backward gathers instead of scattering: one
- * thread per input element loops over the outputs whose window covers it (max: those
- * whose saved argmax is this element), so overlapping windows need no atomics and
- * the result is deterministic.
+ * Forward: one thread per output element; max also writes the argmax as a flat index
+ * h·W + w within the input plane, like PyTorch. Backward gathers instead of
+ * scattering: one thread per input element loops over the outputs whose window
+ * covers it (max: those whose saved argmax is this element), so overlapping windows
+ * need no atomics and the result is deterministic.
+ *
+ * Grid: a workgroup of 64 lanes covers CT channels (CT = the power of two ≥ C, at
+ * most 64) × 64/CT neighbouring columns; workgroup y walks columns, z walks (n, row).
+ * So lanes read neighbouring addresses and the index arithmetic is shifts and masks,
+ * not integer divisions: those are scalarised on CPU rasterisers (lavapipe), where
+ * they cost more than the loads. Kernel, stride and padding (and the adaptive
+ * output size) are WGSL constants for the same reason: a network has few distinct
+ * pooling configurations, and divisions by constants become multiplies.
  */
+import { gpu } from '../runtime/device.js';
 import { getKernel } from '../runtime/kernel.js';
 import { dispatch } from '../runtime/queue.js';
-import { FLAT_INDEX, grid1d, uniformWords } from './grid.js';
+import { uniformWords } from './grid.js';
 
-const WG = 256;
+const LANES = 64;
 
 export type PoolKind = 'max' | 'avg';
 
@@ -37,43 +45,65 @@ export interface PoolGeometry {
   countIncludePad: boolean;
 }
 
+/** Channel lanes per workgroup: the power of two ≥ C, capped at LANES. */
+function channelTile(C: number): number {
+  let t = 1;
+  while (t < C && t < LANES) t *= 2;
+  return t;
+}
+
 const UNIFORMS = `struct U {
   N: u32, H: i32, W: i32, C: u32,
-  OH: i32, OW: i32, kh: i32, kw: i32,
-  sh: i32, sw: i32, ph: i32, pw: i32,
-  total: u32, xOff: u32, gOff: u32, pad0: u32,
+  OH: i32, OW: i32, zBase: u32, gOff: u32,
+  xOff: u32, p0: u32, p1: u32, p2: u32,
 }
 @group(0) @binding(0) var<uniform> u: U;`;
 
-/** WGSL: the window of output (o) along one axis: start/end clipped to the input, and the divisor extent. */
+/** WGSL: the window of output o along one axis: start/end clipped to the input, and the divisor extent. */
 function windowFns(g: PoolGeometry): string {
   if (g.adaptive) {
     return `
-fn winH(o: i32) -> vec3<i32> { let s = (o * u.H) / u.OH; let e = ((o + 1) * u.H + u.OH - 1) / u.OH; return vec3<i32>(s, e, e - s); }
-fn winW(o: i32) -> vec3<i32> { let s = (o * u.W) / u.OW; let e = ((o + 1) * u.W + u.OW - 1) / u.OW; return vec3<i32>(s, e, e - s); }`;
+fn winH(o: i32) -> vec3<i32> { let s = (o * u.H) / ${g.OH}; let e = ((o + 1) * u.H + ${g.OH - 1}) / ${g.OH}; return vec3<i32>(s, e, e - s); }
+fn winW(o: i32) -> vec3<i32> { let s = (o * u.W) / ${g.OW}; let e = ((o + 1) * u.W + ${g.OW - 1}) / ${g.OW}; return vec3<i32>(s, e, e - s); }`;
   }
   // PyTorch (count_include_pad): the divisor spans the window clipped to the padded input.
-  const ext = (s: string, e: string, cs: string, ce: string, lim: string, p: string) =>
-    g.countIncludePad ? `min(${e}, ${lim} + ${p}) - ${s}` : `${ce} - ${cs}`;
+  const ext = (lim: string, p: number) => (g.countIncludePad ? `min(e, ${lim} + ${p}) - s` : 'ce - cs');
   return `
-fn winH(o: i32) -> vec3<i32> { let s = o * u.sh - u.ph; let e = s + u.kh; let cs = max(s, 0); let ce = min(e, u.H); return vec3<i32>(cs, ce, ${ext('s', 'e', 'cs', 'ce', 'u.H', 'u.ph')}); }
-fn winW(o: i32) -> vec3<i32> { let s = o * u.sw - u.pw; let e = s + u.kw; let cs = max(s, 0); let ce = min(e, u.W); return vec3<i32>(cs, ce, ${ext('s', 'e', 'cs', 'ce', 'u.W', 'u.pw')}); }`;
+fn winH(o: i32) -> vec3<i32> { let s = o * ${g.sh} - ${g.ph}; let e = s + ${g.kh}; let cs = max(s, 0); let ce = min(e, u.H); return vec3<i32>(cs, ce, ${ext('u.H', g.ph)}); }
+fn winW(o: i32) -> vec3<i32> { let s = o * ${g.sw} - ${g.pw}; let e = s + ${g.kw}; let cs = max(s, 0); let ce = min(e, u.W); return vec3<i32>(cs, ce, ${ext('u.W', g.pw)}); }`;
 }
 
-/** WGSL: the range [lo, hi] of outputs along one axis whose window may cover input i (checked again exactly). */
+/** WGSL: the range [lo, hi] of outputs along one axis whose window covers input i. */
 function coverFns(g: PoolGeometry): string {
   if (g.adaptive) {
     return `
-fn coverH(i: i32) -> vec2<i32> { return vec2<i32>((i * u.OH) / u.H, min(((i + 1) * u.OH + u.H - 1) / u.H - 1, u.OH - 1)); }
-fn coverW(i: i32) -> vec2<i32> { return vec2<i32>((i * u.OW) / u.W, min(((i + 1) * u.OW + u.W - 1) / u.W - 1, u.OW - 1)); }`;
+fn coverH(i: i32) -> vec2<i32> { return vec2<i32>((i * ${g.OH}) / u.H, min(((i + 1) * ${g.OH} + u.H - 1) / u.H - 1, u.OH - 1)); }
+fn coverW(i: i32) -> vec2<i32> { return vec2<i32>((i * ${g.OW}) / u.W, min(((i + 1) * ${g.OW} + u.W - 1) / u.W - 1, u.OW - 1)); }`;
   }
-  return `
-fn coverH(i: i32) -> vec2<i32> { let lo = i + u.ph - u.kh + 1; return vec2<i32>(select((lo + u.sh - 1) / u.sh, 0, lo <= 0), min((i + u.ph) / u.sh, u.OH - 1)); }
-fn coverW(i: i32) -> vec2<i32> { let lo = i + u.pw - u.kw + 1; return vec2<i32>(select((lo + u.sw - 1) / u.sw, 0, lo <= 0), min((i + u.pw) / u.sw, u.OW - 1)); }`;
+  // Outputs o with o·s − p ≤ i < o·s − p + k: o from ⌈(i + p − k + 1)/s⌉ to ⌊(i + p)/s⌋. The
+  // first numerator is shifted by s·k to stay non-negative (integer division truncates).
+  const cover = (ax: 'H' | 'W', k: number, s: number, p: number) =>
+    `fn cover${ax}(i: i32) -> vec2<i32> { return vec2<i32>(max((i + ${p - k + s + s * k}) / ${s} - ${k}, 0), min((i + ${p}) / ${s}, u.O${ax} - 1)); }`;
+  return `\n${cover('H', g.kh, g.sh, g.ph)}\n${cover('W', g.kw, g.sw, g.pw)}`;
 }
 
 function label(kind: PoolKind, g: PoolGeometry): string {
-  return `${g.adaptive ? 'adaptive_' : ''}${kind}_pool2d${kind === 'avg' && !g.adaptive && !g.countIncludePad ? '_exclude_pad' : ''}`;
+  const base = `${g.adaptive ? 'adaptive_' : ''}${kind}_pool2d`;
+  return g.adaptive ? `${base}_${g.OH}x${g.OW}` : `${base}_k${g.kh}x${g.kw}_s${g.sh}x${g.sw}_p${g.ph}x${g.pw}${kind === 'avg' && !g.countIncludePad ? '_exclude_pad' : ''}`;
+}
+
+/** WGSL prologue: lane → (channel c, column col), workgroup z → (n, row); returns early outside. */
+function head(ct: number, rows: string, cols: string): string {
+  const shift = Math.log2(ct);
+  return `
+@compute @workgroup_size(${LANES})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let c = wid.x * ${ct}u + (lid.x & ${ct - 1}u);
+  let col = i32(wid.y * ${LANES / ct}u + (lid.x >> ${shift}u));
+  let z = wid.z + u.zBase;
+  let row = i32(z % u32(${rows}));
+  let n = z / u32(${rows});
+  if (c >= u.C || col >= ${cols}) { return; }`;
 }
 
 function forwardCode(kind: PoolKind, g: PoolGeometry): string {
@@ -88,35 +118,28 @@ function forwardCode(kind: PoolKind, g: PoolGeometry): string {
       if (v > best || v != v || arg < 0) { best = v; arg = ih * u.W + iw; }
     }
   }
-  y[i] = best;
-  idx[i] = arg;`
+  y[o] = best;
+  idx[o] = arg;`
       : `  var acc = 0.0;
   for (var ih = wh.x; ih < wh.y; ih++) {
     for (var iw = ww.x; iw < ww.y; iw++) {
       acc = acc + x[base + u32(ih * u.W + iw) * u.C];
     }
   }
-  y[i] = acc / f32(wh.z * ww.z);`;
+  y[o] = acc / f32(wh.z * ww.z);`;
   return `// ${label(kind, g)} forward
 ${UNIFORMS}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 ${kind === 'max' ? '@group(0) @binding(3) var<storage, read_write> idx: array<i32>;' : ''}
 ${windowFns(g)}
-const WG = ${WG}u;
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = ${FLAT_INDEX};
-  if (i >= u.total) { return; }
-  let c = i % u.C;
-  let p = i / u.C;
-  let ow = i32(p % u32(u.OW));
-  let q = p / u32(u.OW);
-  let oh = i32(q % u32(u.OH));
-  let n = q / u32(u.OH);
+${head(channelTile(g.C), 'u.OH', 'u.OW')}
+  let oh = row;
+  let ow = col;
   let wh = winH(oh);
   let ww = winW(ow);
   let base = u.xOff + n * u32(u.H * u.W) * u.C + c;
+  let o = ((n * u32(u.OH) + u32(oh)) * u32(u.OW) + u32(ow)) * u.C + c;
 ${body}
 }
 `;
@@ -132,23 +155,21 @@ function backwardCode(kind: PoolKind, g: PoolGeometry): string {
       if (ih >= wh.x && ih < wh.y && iw >= ww.x && iw < ww.y) {
         acc = acc + g[u.gOff + obase + u32(oh * u.OW + ow) * u.C] / f32(wh.z * ww.z);
       }`;
+  const bindings =
+    kind === 'max'
+      ? `@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> idx: array<i32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;`
+      : `@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dx: array<f32>;`;
   return `// ${label(kind, g)} backward
 ${UNIFORMS}
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-${kind === 'max' ? '@group(0) @binding(2) var<storage, read> idx: array<i32>;\n@group(0) @binding(3) var<storage, read_write> dx: array<f32>;' : '@group(0) @binding(2) var<storage, read_write> dx: array<f32>;'}
+${bindings}
 ${windowFns(g)}
 ${coverFns(g)}
-const WG = ${WG}u;
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = ${FLAT_INDEX};
-  if (i >= u.total) { return; }
-  let c = i % u.C;
-  let p = i / u.C;
-  let iw = i32(p % u32(u.W));
-  let q = p / u32(u.W);
-  let ih = i32(q % u32(u.H));
-  let n = q / u32(u.H);
+${head(channelTile(g.C), 'u.H', 'u.W')}
+  let ih = row;
+  let iw = col;
   let me = ih * u.W + iw;
   let obase = n * u32(u.OH * u.OW) * u.C + c;
   let ch = coverH(ih);
@@ -159,28 +180,35 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 ${inner}
     }
   }
-  dx[i] = acc;
+  dx[((n * u32(u.H) + u32(ih)) * u32(u.W) + u32(iw)) * u.C + c] = acc;
 }
 `;
 }
 
-function words(g: PoolGeometry, total: number, xOff: number, gOff: number): Uint32Array {
-  const w = uniformWords(16);
-  const vals = [g.N, g.H, g.W, g.C, g.OH, g.OW, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, total, xOff, gOff, 0];
-  vals.forEach((v, k) => (w.u32[k] = v));
-  return w.u32;
+/** Dispatches over (channel tiles, column blocks, N·rows), in slabs when N·rows exceeds the grid limit. */
+function launch(kernel: ReturnType<typeof getKernel>, buffers: GPUBuffer[], g: PoolGeometry, rows: number, cols: number, xOff: number, gOff: number): void {
+  const ct = channelTile(g.C);
+  const gx = Math.ceil(g.C / ct);
+  const gy = Math.ceil(cols / (LANES / ct));
+  const maxDim = gpu().limits.maxComputeWorkgroupsPerDimension;
+  if (gy > maxDim) throw new Error(`pool2d: ${cols} columns exceed the dispatch limit`);
+  const total = g.N * rows;
+  for (let z0 = 0; z0 < total; z0 += maxDim) {
+    const w = uniformWords(12);
+    const vals = [g.N, g.H, g.W, g.C, g.OH, g.OW, z0, gOff, xOff, 0, 0, 0];
+    vals.forEach((v, k) => (w.u32[k] = v));
+    dispatch(kernel, buffers, w.u32, [gx, gy, Math.min(maxDim, total - z0)]);
+  }
 }
 
 /** Pools dense NHWC x (at element offset xOff) into dense y [N, OH, OW, C]; max also fills idx (i32). */
 export function runPoolForward(kind: PoolKind, g: PoolGeometry, x: GPUBuffer, xOff: number, y: GPUBuffer, idx: GPUBuffer | null): void {
-  const total = g.N * g.OH * g.OW * g.C;
   const kernel = getKernel(`${label(kind, g)}_fwd`, forwardCode(kind, g));
-  dispatch(kernel, kind === 'max' ? [x, y, idx!] : [x, y], words(g, total, xOff, 0), grid1d(total, WG));
+  launch(kernel, kind === 'max' ? [x, y, idx!] : [x, y], g, g.OH, g.OW, xOff, 0);
 }
 
 /** Gradient of the input (dense [N, H, W, C]) from dense-at-offset g [N, OH, OW, C]. */
 export function runPoolBackward(kind: PoolKind, g: PoolGeometry, grad: GPUBuffer, gOff: number, idx: GPUBuffer | null, dx: GPUBuffer): void {
-  const total = g.N * g.H * g.W * g.C;
   const kernel = getKernel(`${label(kind, g)}_bwd`, backwardCode(kind, g));
-  dispatch(kernel, kind === 'max' ? [grad, idx!, dx] : [grad, dx], words(g, total, 0, gOff), grid1d(total, WG));
+  launch(kernel, kind === 'max' ? [grad, idx!, dx] : [grad, dx], g, g.H, g.W, 0, gOff);
 }

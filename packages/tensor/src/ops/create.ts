@@ -55,26 +55,38 @@ export function tensor(
   return t;
 }
 
-export function full(shape: readonly number[], value: number, dtype: DType = 'f32'): Tensor {
-  checkShape('full', shape);
-  const t = Tensor.empty(shape, dtype, 'full');
-  runMap({ name: `fill_${dtype}`, expr: 'p0', outType: dtype }, [], shape, t.buffer, [value, 0]);
+function fill(op: string, shape: readonly number[], value: number, dtype: DType): Tensor {
+  checkShape(op, shape);
+  if (dtype !== 'f32' && !Number.isInteger(value)) throw new TesseraError(`${op}: value ${value} is not an integer, but the dtype is ${dtype}`);
+  const t = Tensor.empty(shape, dtype, op);
+  // Integer fills travel as exact integer words (an f32 parameter would round above 2^24).
+  runMap({ name: `fill_${dtype}`, expr: 'p0', outType: dtype, paramType: dtype }, [], shape, t.buffer, [value, 0]);
   return t;
 }
 
-export const zeros = (shape: readonly number[], dtype: DType = 'f32'): Tensor => full(shape, 0, dtype);
-export const ones = (shape: readonly number[], dtype: DType = 'f32'): Tensor => full(shape, 1, dtype);
-export const zerosLike = (t: Tensor): Tensor => full(t.shape, 0, t.dtype);
-export const onesLike = (t: Tensor): Tensor => full(t.shape, 1, t.dtype);
+export const full = (shape: readonly number[], value: number, dtype: DType = 'f32'): Tensor => fill('full', shape, value, dtype);
+export const zeros = (shape: readonly number[], dtype: DType = 'f32'): Tensor => fill('zeros', shape, 0, dtype);
+export const ones = (shape: readonly number[], dtype: DType = 'f32'): Tensor => fill('ones', shape, 1, dtype);
+export const zerosLike = (t: Tensor): Tensor => fill('zerosLike', t.shape, 0, t.dtype);
+export const onesLike = (t: Tensor): Tensor => fill('onesLike', t.shape, 1, t.dtype);
 
-/** start, start+step, … below end. */
+/** start, start+step, … below end (above it for a negative step). */
 export function arange(start: number, end?: number, step = 1, dtype: DType = 'f32'): Tensor {
   if (end === undefined) [start, end] = [0, start];
+  if (!Number.isFinite(start) || !Number.isFinite(end) || !Number.isFinite(step) || step === 0) {
+    throw new TesseraError(`arange: start ${start}, end ${end} and step ${step} must be finite, with a non-zero step`);
+  }
   const n = Math.ceil((end - start) / step);
   if (!(n > 0)) throw new TesseraError(`arange: the range ${start}..${end} step ${step} is empty`);
   const t = Tensor.empty([n], dtype, 'arange');
-  // The index i is exact in f32 up to 2^24; the expression works in f32 then casts.
-  runMap({ name: `arange_${dtype}`, expr: `p0 + p1 * f32(oo)`, outType: dtype }, [], [n], t.buffer, [start, step]);
+  const exact = dtype !== 'f32' && Number.isInteger(start) && Number.isInteger(step);
+  if (exact) {
+    // Integer ranges in integer arithmetic (wrapping, so a negative u32 step works too).
+    runMap({ name: `arange_${dtype}`, expr: `p0 + p1 * ${dtype}(i)`, outType: dtype, paramType: dtype }, [], [n], t.buffer, [start, step]);
+  } else {
+    // start + step·i in f32 (i is exact up to 2^24), then converted.
+    runMap({ name: `arange_${dtype}`, expr: `p0 + p1 * f32(i)`, outType: dtype }, [], [n], t.buffer, [start, step]);
+  }
   return t;
 }
 
@@ -105,6 +117,7 @@ export interface RandOptions {
 /** Uniform in [lo, hi). */
 export function rand(shape: readonly number[], lo = 0, hi = 1, opts: RandOptions = {}): Tensor {
   checkShape('rand', shape);
+  if (!(lo < hi) || !Number.isFinite(hi - lo)) throw new TesseraError(`rand: the range [${lo}, ${hi}) is empty or not finite`);
   const t = Tensor.empty(shape, 'f32', 'rand');
   runRandom('uniform', t.buffer, numel(shape), opts.seed ?? nextSeed(), lo, hi);
   return t;
@@ -113,6 +126,7 @@ export function rand(shape: readonly number[], lo = 0, hi = 1, opts: RandOptions
 /** Normal with the given mean and std. */
 export function randn(shape: readonly number[], mean = 0, std = 1, opts: RandOptions = {}): Tensor {
   checkShape('randn', shape);
+  if (!(std >= 0) || !Number.isFinite(mean)) throw new TesseraError(`randn: mean ${mean} and std ${std} must be finite, std ≥ 0`);
   const t = Tensor.empty(shape, 'f32', 'randn');
   runRandom('normal', t.buffer, numel(shape), opts.seed ?? nextSeed(), mean, std);
   return t;

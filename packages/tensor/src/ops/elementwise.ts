@@ -1,8 +1,13 @@
 /**
  * Elementwise ops, each declared once: its WGSL expression, its CPU twin (used by
- * the tests) and its backward. Unary, scalar, binary (broadcasting), comparison and
- * where. Backward passes of activations use one fused kernel each (e.g. relu's
- * grad is a single select), never a chain of small ops.
+ * the tests through reference/) and its backward. Unary, scalar, binary
+ * (broadcasting), comparison and where. Backward passes of activations use one
+ * fused kernel each (e.g. relu's grad is a single select), never a chain of small ops.
+ *
+ * Integer tensors: the ops listed with integer dtypes run on them with integer
+ * semantics (wrapping arithmetic, division truncating toward zero, x / 0 = x as in
+ * WGSL); their scalar parameters must then be integers and travel as exact integer
+ * words. Everything else is f32 only and says so.
  */
 import { type DType } from '../dtype.js';
 import { runMap } from '../kernels/elementwise.js';
@@ -11,106 +16,133 @@ import { Tensor } from '../tensor.js';
 import { defineOp, type OpFn } from './registry.js';
 import { newTensor, operand, requireDtype, requireSameDtype } from './util.js';
 import { sumToShape } from './reduce.js';
-import { TesseraError } from '../runtime/errors.js';
+import { TesseraError, fmtShape } from '../runtime/errors.js';
 
-/** A map over one tensor with up to two f32 parameters. */
-interface UnaryDecl {
+const ALL: readonly DType[] = ['f32', 'i32', 'u32'];
+const SIGNED: readonly DType[] = ['f32', 'i32'];
+
+/** A map over one tensor with up to two scalar parameters. */
+export interface UnaryDecl {
   wgsl: string;
+  /** CPU twin (float semantics; the result is rounded to the output's dtype). */
   cpu: (x: number, p0: number, p1: number) => number;
+  /** CPU twin for integer dtypes where it differs from `cpu` (e.g. wrapping multiply). */
+  cpuInt?: (x: number, p0: number, p1: number) => number;
   /** Backward from (grad, input, output, params). */
   grad?: (g: Tensor, x: Tensor, y: Tensor, p: [number, number]) => Tensor;
-  floatOnly?: boolean;
+  /** Dtypes the op accepts (default f32 only). */
+  dtypes?: readonly DType[];
 }
 
-/** Runs a map kernel over broadcast inputs into a new tensor. */
-export function mapKernel(name: string, expr: string, inputs: Tensor[], outType: DType, params: [number, number] = [0, 0]): Tensor {
+/**
+ * Runs a map kernel over broadcast inputs into a new tensor. `paramType` is the
+ * type of p0/p1 in the expression (f32 unless integer parameters are needed).
+ */
+export function mapKernel(
+  name: string,
+  expr: string,
+  inputs: Tensor[],
+  outType: DType,
+  params: [number, number] = [0, 0],
+  paramType: DType = 'f32',
+): Tensor {
   const shape = inputs.length > 1 ? broadcastShapes(name, ...inputs.map((t) => t.shape)) : [...inputs[0]!.shape];
   const out = newTensor(shape, outType, name);
-  runMap({ name, expr, outType }, inputs.map((t) => operand(t, shape)), shape, out.buffer, params);
+  runMap({ name, expr, outType, paramType }, inputs.map((t) => operand(t, shape)), shape, out.buffer, params);
   return out;
 }
 
 // Fused backward kernels (two or three inputs → one output), not ops themselves.
 const bw = (name: string, expr: string, ...ins: Tensor[]) => mapKernel(name, expr, ins, 'f32');
 
+// pow() is undefined for negative bases in WGSL: use |x|, restore the sign for odd
+// integer exponents, give NaN for non-integer ones (like Math.pow), and x^0 = 1.
+// (A NaN constant is a shader-creation error in WGSL, so the NaN is made from the runtime value.)
+const nan = (x: string) => `bitcast<f32>((bitcast<u32>(${x}) & 0u) | 0x7fc00000u)`;
+const powExpr = (x: string, p: string) =>
+  `select(select(select(pow(abs(${x}), ${p}), -pow(abs(${x}), ${p}), ${x} < 0.0 && abs(${p} % 2.0) == 1.0), ${nan(x)}, ${x} < 0.0 && fract(${p}) != 0.0), 1.0, ${p} == 0.0)`;
+
 export const UNARY = {
-  neg: { wgsl: '-x0', cpu: (x) => -x, grad: (g) => neg(g) },
-  exp: { wgsl: 'exp(x0)', cpu: Math.exp, grad: (g, _x, y) => bw('exp_grad', 'x0 * x1', g, y), floatOnly: true },
-  log: { wgsl: 'log(x0)', cpu: Math.log, grad: (g, x) => bw('log_grad', 'x0 / x1', g, x), floatOnly: true },
-  sqrt: { wgsl: 'sqrt(x0)', cpu: Math.sqrt, grad: (g, _x, y) => bw('sqrt_grad', '0.5 * x0 / x1', g, y), floatOnly: true },
+  neg: { wgsl: '-x0', cpu: (x) => -x, grad: (g) => neg(g), dtypes: SIGNED },
+  exp: { wgsl: 'exp(x0)', cpu: Math.exp, grad: (g, _x, y) => bw('exp_grad', 'x0 * x1', g, y) },
+  log: { wgsl: 'log(x0)', cpu: Math.log, grad: (g, x) => bw('log_grad', 'x0 / x1', g, x) },
+  sqrt: { wgsl: 'sqrt(x0)', cpu: Math.sqrt, grad: (g, _x, y) => bw('sqrt_grad', '0.5 * x0 / x1', g, y) },
   rsqrt: {
     wgsl: 'inverseSqrt(x0)',
     cpu: (x) => 1 / Math.sqrt(x),
     grad: (g, _x, y) => bw('rsqrt_grad', '-0.5 * x0 * x1 * x1 * x1', g, y),
-    floatOnly: true,
   },
-  abs: { wgsl: 'abs(x0)', cpu: Math.abs, grad: (g, x) => bw('abs_grad', 'x0 * sign(x1)', g, x) },
+  abs: { wgsl: 'abs(x0)', cpu: Math.abs, grad: (g, x) => bw('abs_grad', 'x0 * sign(x1)', g, x), dtypes: ALL },
   relu: {
     wgsl: 'max(x0, 0.0)',
     cpu: (x) => Math.max(x, 0),
     grad: (g, x) => bw('relu_grad', 'select(0.0, x0, x1 > 0.0)', g, x),
-    floatOnly: true,
   },
   leakyRelu: {
     wgsl: 'select(x0 * p0, x0, x0 > 0.0)',
     cpu: (x, s) => (x > 0 ? x : x * s),
     grad: (g, x, _y, p) => mapKernel('leaky_relu_grad', 'select(x0 * p0, x0, x1 > 0.0)', [g, x], 'f32', p),
-    floatOnly: true,
   },
   sigmoid: {
     // exp(-x) overflows to inf for x < -88, giving exactly 0: the right limit.
     wgsl: '1.0 / (1.0 + exp(-x0))',
     cpu: (x) => 1 / (1 + Math.exp(-x)),
     grad: (g, _x, y) => bw('sigmoid_grad', 'x0 * x1 * (1.0 - x1)', g, y),
-    floatOnly: true,
   },
   tanh: {
     // Written with exp(-2|x|) so large |x| saturates instead of producing inf/inf.
     wgsl: 'sign(x0) * (1.0 - exp(-2.0 * abs(x0))) / (1.0 + exp(-2.0 * abs(x0)))',
     cpu: Math.tanh,
     grad: (g, _x, y) => bw('tanh_grad', 'x0 * (1.0 - x1 * x1)', g, y),
-    floatOnly: true,
   },
   powScalar: {
-    // pow() is undefined for negative bases in WGSL: use |x| and restore the sign for odd integer exponents.
-    wgsl: 'select(select(pow(abs(x0), p0), -pow(abs(x0), p0), x0 < 0.0 && abs(p0 % 2.0) == 1.0), 1.0, p0 == 0.0)',
-    cpu: (x, p) => x ** p,
+    wgsl: powExpr('x0', 'p0'),
+    cpu: (x, p) => (p === 0 ? 1 : x ** p),
     grad: (g, x, _y, p) =>
-      mapKernel(
-        'pow_scalar_grad',
-        'x0 * p0 * select(select(pow(abs(x1), p0 - 1.0), -pow(abs(x1), p0 - 1.0), x1 < 0.0 && abs((p0 - 1.0) % 2.0) == 1.0), 1.0, p0 == 1.0)',
-        [g, x],
-        'f32',
-        p,
-      ),
-    floatOnly: true,
+      mapKernel('pow_scalar_grad', `select(x0 * p0 * ${powExpr('x1', 'p0 - 1.0')}, x0, p0 == 1.0)`, [g, x], 'f32', p),
   },
-  addScalar: { wgsl: 'x0 + p0', cpu: (x, p) => x + p, grad: (g) => g },
-  mulScalar: { wgsl: 'x0 * p0', cpu: (x, p) => x * p, grad: (g, _x, _y, p) => mulScalar(g, p[0]) },
-  rsubScalar: { wgsl: 'p0 - x0', cpu: (x, p) => p - x, grad: (g) => neg(g) },
+  addScalar: { wgsl: 'x0 + p0', cpu: (x, p) => x + p, grad: (g) => g, dtypes: ALL },
+  mulScalar: {
+    wgsl: 'x0 * p0',
+    cpu: (x, p) => x * p,
+    cpuInt: (x, p) => Math.imul(x, p),
+    grad: (g, _x, _y, p) => mulScalar(g, p[0]),
+    dtypes: ALL,
+  },
+  rsubScalar: { wgsl: 'p0 - x0', cpu: (x, p) => p - x, grad: (g) => neg(g), dtypes: ALL },
   rdivScalar: {
     wgsl: 'p0 / x0',
     cpu: (x, p) => p / x,
     grad: (g, x, _y, p) => mapKernel('rdiv_scalar_grad', '-x0 * p0 / (x1 * x1)', [g, x], 'f32', p),
-    floatOnly: true,
   },
   clamp: {
-    wgsl: 'clamp(x0, p0, p1)',
+    // min(max()) rather than clamp(): WGSL's clamp is undefined for lo > hi.
+    wgsl: 'min(max(x0, p0), p1)',
     cpu: (x, lo, hi) => Math.min(Math.max(x, lo), hi),
     grad: (g, x, _y, p) => mapKernel('clamp_grad', 'select(0.0, x0, x1 >= p0 && x1 <= p1)', [g, x], 'f32', p),
-    floatOnly: true,
+    dtypes: ALL,
   },
 } satisfies Record<string, UnaryDecl>;
 
 export type UnaryName = keyof typeof UNARY;
 
-function defineUnary(name: UnaryName): (x: Tensor, p0?: number, p1?: number) => Tensor {
+function checkIntParams(name: string, x: Tensor, p: [number, number], used: number): void {
+  for (let k = 0; k < used; k++) {
+    if (!Number.isInteger(p[k])) {
+      throw new TesseraError(`${name}: scalar ${p[k]} is not an integer, but the tensor ${fmtShape(x.shape)} is ${x.dtype}; cast it to f32 first`);
+    }
+  }
+}
+
+function defineUnary(name: UnaryName, nParams = 0): (x: Tensor, p0?: number, p1?: number) => Tensor {
   const d: UnaryDecl = UNARY[name];
+  const dtypes = d.dtypes ?? ['f32'];
   const op: OpFn<[number, number]> = defineOp<[number, number]>({
     name,
     forward(_ctx, [x], p) {
-      if (d.floatOnly) requireDtype(name, x!, 'f32');
-      return mapKernel(name, d.wgsl, [x!], x!.dtype, p);
+      requireDtype(name, x!, ...dtypes);
+      if (x!.dtype !== 'f32') checkIntParams(name, x!, p, nParams);
+      return mapKernel(name, d.wgsl, [x!], x!.dtype, p, x!.dtype);
     },
     backward: d.grad ? (g, { inputs, output, attrs }) => [d.grad!(g, inputs[0]!, output, attrs)] : undefined,
   });
@@ -124,64 +156,94 @@ export const sqrt = defineUnary('sqrt');
 export const rsqrt = defineUnary('rsqrt');
 export const abs = defineUnary('abs');
 export const relu = defineUnary('relu');
-const leakyReluOp = defineUnary('leakyRelu');
+const leakyReluOp = defineUnary('leakyRelu', 1);
 export const leakyRelu = (x: Tensor, slope = 0.01): Tensor => leakyReluOp(x, slope);
 export const sigmoid = defineUnary('sigmoid');
 export const tanh = defineUnary('tanh');
-const powScalarOp = defineUnary('powScalar');
-const addScalarOp = defineUnary('addScalar');
-const mulScalarOp = defineUnary('mulScalar');
-const rsubScalarOp = defineUnary('rsubScalar');
-const rdivScalarOp = defineUnary('rdivScalar');
-const clampOp = defineUnary('clamp');
+const powScalarOp = defineUnary('powScalar', 1);
+const addScalarOp = defineUnary('addScalar', 1);
+const mulScalarOp = defineUnary('mulScalar', 1);
+const rsubScalarOp = defineUnary('rsubScalar', 1);
+const rdivScalarOp = defineUnary('rdivScalar', 1);
+const clampOp = defineUnary('clamp', 2);
 export const addScalar = (x: Tensor, s: number): Tensor => addScalarOp(x, s);
 export const mulScalar = (x: Tensor, s: number): Tensor => mulScalarOp(x, s);
-export const clamp = (x: Tensor, lo: number, hi: number): Tensor => clampOp(x, lo, hi);
+export const clamp = (x: Tensor, lo: number, hi: number): Tensor => {
+  if (!(lo <= hi)) throw new TesseraError(`clamp: lo ${lo} is above hi ${hi}`);
+  return clampOp(x, lo, hi);
+};
 
 /** A map over two broadcast tensors. */
-interface BinaryDecl {
+export interface BinaryDecl {
   wgsl: string;
   cpu: (a: number, b: number) => number;
-  grad?: (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => [Tensor | null, Tensor | null];
+  /** CPU twin for integer dtypes where it differs from `cpu`. */
+  cpuInt?: (a: number, b: number) => number;
+  /** Gradients before un-broadcasting; `need` says which inputs want one. */
+  grad?: (g: Tensor, a: Tensor, b: Tensor, y: Tensor, need: readonly boolean[]) => [Tensor | null, Tensor | null];
+  /** Dtypes the op accepts (default: all). */
+  dtypes?: readonly DType[];
 }
+
+const tieGrad = (cmp: '>' | '<') => `x0 * select(select(0.0, 0.5, x1 == x2), 1.0, x1 ${cmp} x2)`;
 
 export const BINARY = {
   add: { wgsl: 'x0 + x1', cpu: (a, b) => a + b, grad: (g) => [g, g] },
-  sub: { wgsl: 'x0 - x1', cpu: (a, b) => a - b, grad: (g) => [g, neg(g)] },
-  mul: { wgsl: 'x0 * x1', cpu: (a, b) => a * b, grad: (g, a, b) => [bw('mul_grad', 'x0 * x1', g, b), bw('mul_grad', 'x0 * x1', g, a)] },
+  sub: { wgsl: 'x0 - x1', cpu: (a, b) => a - b, grad: (g, _a, _b, _y, need) => [g, need[1] ? neg(g) : null] },
+  mul: {
+    wgsl: 'x0 * x1',
+    cpu: (a, b) => a * b,
+    cpuInt: (a, b) => Math.imul(a, b),
+    grad: (g, a, b, _y, need) => [need[0] ? bw('mul_grad', 'x0 * x1', g, b) : null, need[1] ? bw('mul_grad', 'x0 * x1', g, a) : null],
+  },
   div: {
     wgsl: 'x0 / x1',
     cpu: (a, b) => a / b,
-    grad: (g, a, b) => [bw('div_grad_a', 'x0 / x1', g, b), bw('div_grad_b', '-x0 * x1 / (x2 * x2)', g, a, b)],
+    // WGSL integer division truncates, and gives the dividend for x / 0 and INT_MIN / -1.
+    cpuInt: (a, b) => (b === 0 || (a === -2147483648 && b === -1) ? a : Math.trunc(a / b)),
+    grad: (g, a, b, _y, need) => [
+      need[0] ? bw('div_grad_a', 'x0 / x1', g, b) : null,
+      need[1] ? bw('div_grad_b', '-x0 * x1 / (x2 * x2)', g, a, b) : null,
+    ],
   },
   maximum: {
     wgsl: 'max(x0, x1)',
     cpu: Math.max,
     // Ties split the gradient evenly, like PyTorch.
-    grad: (g, a, b) => [
-      bw('maximum_grad', 'x0 * select(select(0.0, 0.5, x1 == x2), 1.0, x1 > x2)', g, a, b),
-      bw('maximum_grad', 'x0 * select(select(0.0, 0.5, x1 == x2), 1.0, x1 > x2)', g, b, a),
+    grad: (g, a, b, _y, need) => [
+      need[0] ? bw('maximum_grad', tieGrad('>'), g, a, b) : null,
+      need[1] ? bw('maximum_grad', tieGrad('>'), g, b, a) : null,
     ],
   },
   minimum: {
     wgsl: 'min(x0, x1)',
     cpu: Math.min,
-    grad: (g, a, b) => [
-      bw('minimum_grad', 'x0 * select(select(0.0, 0.5, x1 == x2), 1.0, x1 < x2)', g, a, b),
-      bw('minimum_grad', 'x0 * select(select(0.0, 0.5, x1 == x2), 1.0, x1 < x2)', g, b, a),
+    grad: (g, a, b, _y, need) => [
+      need[0] ? bw('minimum_grad', tieGrad('<'), g, a, b) : null,
+      need[1] ? bw('minimum_grad', tieGrad('<'), g, b, a) : null,
     ],
   },
   pow: {
-    wgsl: 'select(select(pow(abs(x0), x1), -pow(abs(x0), x1), x0 < 0.0 && abs(x1 % 2.0) == 1.0), 1.0, x1 == 0.0)',
-    cpu: (a, b) => a ** b,
-    grad: (g, a, b, y) => [
-      bw('pow_grad_a', 'x0 * x2 * select(x3 / x1, pow(x1, x2 - 1.0), x1 == 0.0)', g, a, b, y),
-      bw('pow_grad_b', 'x0 * x2 * log(x1)', g, a, y),
+    wgsl: powExpr('x0', 'x1'),
+    cpu: (a, b) => (b === 0 ? 1 : a ** b),
+    grad: (g, a, b, y, need) => [
+      // d/da a^b = b·a^(b-1), written as b·y/a except at a = 0.
+      need[0] ? bw('pow_grad_a', `x0 * x2 * select(x3 / x1, ${powExpr('x1', 'x2 - 1.0')}, x1 == 0.0)`, g, a, b, y) : null,
+      need[1] ? bw('pow_grad_b', 'x0 * x2 * log(x1)', g, a, y) : null,
     ],
+    dtypes: ['f32'],
   },
 } satisfies Record<string, BinaryDecl>;
 
 export type BinaryName = keyof typeof BINARY;
+
+/** Sums a broadcast gradient down to `shape`, freeing the unreduced one (unless it is the incoming grad). */
+function unbroadcast(gi: Tensor | null, shape: readonly number[], g: Tensor): Tensor | null {
+  if (!gi) return null;
+  const r = sumToShape(gi, shape);
+  if (r !== gi && gi !== g) gi.dispose();
+  return r;
+}
 
 function defineBinary(name: BinaryName): OpFn<undefined> {
   const d: BinaryDecl = BINARY[name];
@@ -189,12 +251,13 @@ function defineBinary(name: BinaryName): OpFn<undefined> {
     name,
     forward(_ctx, [a, b]) {
       const dt = requireSameDtype(name, a!, b!);
-      if (name === 'pow') requireDtype(name, a!, 'f32');
+      if (d.dtypes) requireDtype(name, a!, ...d.dtypes);
       return mapKernel(name, d.wgsl, [a!, b!], dt);
     },
-    backward: (g, { inputs, output }) => {
-      const [ga, gb] = d.grad!(g, inputs[0]!, inputs[1]!, output);
-      return [ga && sumToShape(ga, inputs[0]!.shape), gb && sumToShape(gb, inputs[1]!.shape)];
+    backward: (g, { inputs, output, needsInputGrad }) => {
+      const [a, b] = inputs as [Tensor, Tensor];
+      const [ga, gb] = d.grad!(g, a, b, output, needsInputGrad);
+      return [unbroadcast(ga, a.shape, g), unbroadcast(gb, b.shape, g)];
     },
   });
 }
@@ -226,7 +289,11 @@ export function mul(a: Operand, b: Operand): Tensor {
 }
 export function div(a: Operand, b: Operand): Tensor {
   if (typeof a === 'number') return rdivScalarOp(b as Tensor, a);
-  if (typeof b === 'number') return mulScalar(a, 1 / b);
+  if (typeof b === 'number') {
+    // x * (1/b) is not x / b for integers (and differs in the last bit for floats, which is fine).
+    if (a.dtype !== 'f32') throw new TesseraError(`div: dividing the ${a.dtype} tensor ${fmtShape(a.shape)} by a scalar; cast it to f32 first`);
+    return mulScalar(a, 1 / b);
+  }
   return divOp([a, b], undefined);
 }
 export function pow(a: Tensor, b: Operand): Tensor {
@@ -235,7 +302,7 @@ export function pow(a: Tensor, b: Operand): Tensor {
 export const maximum = (a: Tensor, b: Tensor): Tensor => maximumOp([a, b], undefined);
 export const minimum = (a: Tensor, b: Tensor): Tensor => minimumOp([a, b], undefined);
 
-/** Comparisons give u32 masks (1 where true), which where() and mul() accept after a cast. */
+/** Comparisons give u32 masks (1 where true), which where() accepts and cast() turns into numbers. */
 export const COMPARE = {
   eq: { wgsl: 'x0 == x1', cpu: (a: number, b: number) => a === b },
   ne: { wgsl: 'x0 != x1', cpu: (a: number, b: number) => a !== b },
@@ -259,42 +326,62 @@ const compareOps = Object.fromEntries(
   ]),
 ) as Record<CompareName, OpFn<undefined>>;
 
+/** Tensor-scalar comparisons: exact integer scalars for integer tensors, else compared as f32. */
+const compareScalarOps = Object.fromEntries(
+  (Object.keys(COMPARE) as CompareName[]).map((name) => [
+    name,
+    defineOp<number>({
+      name: `${name}Scalar`,
+      forward(_ctx, [a], s) {
+        // Integer tensors compare exactly with integer scalars in their range, else as f32.
+        const lo = a!.dtype === 'u32' ? 0 : -2147483648;
+        const hi = a!.dtype === 'u32' ? 4294967295 : 2147483647;
+        const exact = a!.dtype === 'f32' || (Number.isInteger(s) && s >= lo && s <= hi);
+        const x = exact ? 'x0' : 'f32(x0)';
+        const expr = `select(0u, 1u, ${COMPARE[name].wgsl.replace('x0', x).replace('x1', 'p0')})`;
+        return mapKernel(`${name}_scalar`, expr, [a!], 'u32', [s, 0], exact ? a!.dtype : 'f32');
+      },
+    }),
+  ]),
+) as Record<CompareName, OpFn<number>>;
+
 export function compare(name: CompareName, a: Tensor, b: Operand): Tensor {
-  if (typeof b === 'number') {
-    const s = mapKernel(`${name}_scalar`, `select(0u, 1u, ${COMPARE[name].wgsl.replace('x1', `${a.dtype}(p0)`)})`, [a], 'u32', [b, 0]);
-    return s;
-  }
-  return compareOps[name]([a, b], undefined);
+  return typeof b === 'number' ? compareScalarOps[name]([a], b) : compareOps[name]([a, b], undefined);
 }
 
 const whereOp = defineOp<undefined>({
   name: 'where',
   forward(_ctx, [c, a, b]) {
+    if (c!.dtype === 'f32') {
+      throw new TesseraError(`where: the condition ${fmtShape(c!.shape)} is f32; it must be an integer mask (u32/i32), e.g. from gt()`);
+    }
     const dt = requireSameDtype('where', a!, b!);
     return mapKernel('where', 'select(x2, x1, x0 != 0)', [c!, a!, b!], dt);
   },
-  backward: (g, { inputs: [c, a, b] }) => [
+  backward: (g, { inputs: [c, a, b], needsInputGrad: need }) => [
     null,
-    sumToShape(mapKernel('where_grad_a', 'select(0.0, x1, x0 != 0)', [c!, g], 'f32'), a!.shape),
-    sumToShape(mapKernel('where_grad_b', 'select(x1, 0.0, x0 != 0)', [c!, g], 'f32'), b!.shape),
+    need[1] ? unbroadcast(mapKernel('where_grad_a', 'select(0.0, x1, x0 != 0)', [c!, g], 'f32'), a!.shape, g) : null,
+    need[2] ? unbroadcast(mapKernel('where_grad_b', 'select(x1, 0.0, x0 != 0)', [c!, g], 'f32'), b!.shape, g) : null,
   ],
 });
 
-/** Elementwise select: a where cond is non-zero, else b (all broadcast). */
+/** Elementwise select: a where cond is non-zero, else b (all broadcast). cond is a u32/i32 mask, e.g. from gt(). */
 export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
-  if (cond.dtype === 'f32') throw new TesseraError('where: the condition must be an integer mask (u32/i32), e.g. from gt()');
   return whereOp([cond, a, b], undefined);
 }
 
 const castOp = defineOp<DType>({
   name: 'cast',
   forward(_ctx, [x], to) {
+    // WGSL converts f32 → integer by truncating toward zero and saturating at the
+    // type's range; i32 ↔ u32 reinterpret the bits (wrap).
     return mapKernel(`cast_${to}`, `${to}(x0)`, [x!], to);
   },
   backward: (g, { inputs: [x] }) => [x!.dtype === 'f32' ? g : null],
 });
 
 export function cast(x: Tensor, to: DType): Tensor {
+  if (!ALL.includes(to)) throw new TesseraError(`cast: unknown dtype ${String(to)}`);
   return castOp([x], to);
 }
 

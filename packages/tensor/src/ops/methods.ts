@@ -9,6 +9,8 @@ import type { DType } from '../dtype.js';
 import * as ew from './elementwise.js';
 import * as red from './reduce.js';
 import * as views from './views.js';
+import * as idx from './gather.js';
+import * as sm from './softmax.js';
 import { onesLike } from './create.js';
 import { copyInto, uploadInto } from './inplace.js';
 
@@ -61,6 +63,12 @@ declare module '../tensor.js' {
     /** A tensor sharing storage but cut from the graph. */
     detach(): Tensor;
     backward(opts?: BackwardOptions): void;
+    gather(axis: number, index: Tensor): Tensor;
+    indexSelect(axis: number, index: Tensor): Tensor;
+    /** One-hot rows for integer labels (f32, one more dimension). */
+    oneHot(nClasses: number): Tensor;
+    softmax(axis?: number): Tensor;
+    logSoftmax(axis?: number): Tensor;
     /** Copies another tensor's values into this one's storage (no autograd). */
     copyFrom(src: Tensor): Tensor;
     /** Uploads host values into this tensor's storage (no autograd). */
@@ -110,6 +118,11 @@ P.contiguous = function () { return views.contiguous(this); };
 P.clone = function () { return ew.copy(this); };
 P.detach = function () { return this.view(this.shape, this.strides, this.offset); };
 P.backward = function (opts) { backward(this, opts); };
+P.gather = function (a, i) { return idx.gather(this, a, i); };
+P.indexSelect = function (a, i) { return idx.indexSelect(this, a, i); };
+P.oneHot = function (n) { return idx.oneHot(this, n); };
+P.softmax = function (a) { return sm.softmax(this, a); };
+P.logSoftmax = function (a) { return sm.logSoftmax(this, a); };
 P.copyFrom = function (src) { return copyInto(this, src); };
 P.load = function (data) { return uploadInto(this, data); };
 

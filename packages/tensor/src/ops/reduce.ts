@@ -8,6 +8,7 @@ import { normAxes, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { defineOp } from './registry.js';
 import { newTensor, requireDtype } from './util.js';
+import { TesseraError } from '../runtime/errors.js';
 import { mapKernel, mul, sub, mulScalar } from './elementwise.js';
 import { expand, reshape } from './views.js';
 
@@ -87,7 +88,7 @@ const argminOp = argOp('argmin');
 
 type Axes = number | number[] | undefined;
 const attrs = (op: string, x: Tensor, axes: Axes, keepdim: boolean): ReduceAttrs => ({
-  axes: normAxes(op, axes, x.rank),
+  axes: normAxes(op, axes, x.shape),
   keepdim,
 });
 
@@ -95,31 +96,39 @@ export const sum = (x: Tensor, axes?: Axes, keepdim = false): Tensor => sumOp([x
 export const mean = (x: Tensor, axes?: Axes, keepdim = false): Tensor => meanOp([x], attrs('mean', x, axes, keepdim));
 export const max = (x: Tensor, axes?: Axes, keepdim = false): Tensor => maxOp([x], attrs('max', x, axes, keepdim));
 export const min = (x: Tensor, axes?: Axes, keepdim = false): Tensor => minOp([x], attrs('min', x, axes, keepdim));
+
+function argReduce(name: 'argmax' | 'argmin', x: Tensor, axis: number | undefined, keepdim: boolean): Tensor {
+  const op = name === 'argmax' ? argmaxOp : argminOp;
+  if (axis !== undefined) return op([x], attrs(name, x, axis, keepdim));
+  // Over the flattened tensor: the index is a flat (row-major) one.
+  x.assertAlive(name);
+  const flat = reshape(x, [x.size]);
+  const r = op([flat], { axes: [0], keepdim: false });
+  flat.dispose();
+  if (!keepdim) return r;
+  const k = reshape(r, x.shape.map(() => 1));
+  r.dispose();
+  return k;
+}
+
 /** Index of the largest element along one axis (or over the flattened tensor), first on ties; i32. */
-export const argmax = (x: Tensor, axis?: number, keepdim = false): Tensor => {
-  if (axis === undefined) {
-    const flat = reshape(x, [x.size]);
-    return argmaxOp([flat], { axes: [0], keepdim: false });
-  }
-  return argmaxOp([x], attrs('argmax', x, axis, keepdim));
-};
-export const argmin = (x: Tensor, axis?: number, keepdim = false): Tensor => {
-  if (axis === undefined) {
-    const flat = reshape(x, [x.size]);
-    return argminOp([flat], { axes: [0], keepdim: false });
-  }
-  return argminOp([x], attrs('argmin', x, axis, keepdim));
-};
+export const argmax = (x: Tensor, axis?: number, keepdim = false): Tensor => argReduce('argmax', x, axis, keepdim);
+/** Index of the smallest element along one axis (or over the flattened tensor), first on ties; i32. */
+export const argmin = (x: Tensor, axis?: number, keepdim = false): Tensor => argReduce('argmin', x, axis, keepdim);
 
 /** Variance with Bessel's correction by default (correction = 1), composed from primitives. */
 export function variance(x: Tensor, axes?: Axes, keepdim = false, correction = 1): Tensor {
+  requireDtype('var', x, 'f32');
   const a = attrs('var', x, axes, true);
   const n = a.axes.reduce((p, ax) => p * x.shape[ax]!, 1);
+  if (n - correction <= 0) {
+    throw new TesseraError(`var: ${n} element(s) per group over axes ${JSON.stringify(a.axes)} of shape [${x.shape.join(', ')}] leave no degrees of freedom with correction ${correction}`);
+  }
   const m = meanOp([x], a);
   const d = sub(x, m);
   const sq = mul(d, d);
   const s = sumOp([sq], { axes: a.axes, keepdim });
-  const r = mulScalar(s, 1 / Math.max(n - correction, 1e-30));
+  const r = mulScalar(s, 1 / (n - correction));
   for (const t of [m, d, sq, s]) t.dispose();
   return r;
 }

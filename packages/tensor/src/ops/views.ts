@@ -63,14 +63,14 @@ const permuteOp = defineOp<number[]>({
 
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   if (dims.length !== x.rank) throw new TesseraError(`permute: ${fmtShape(dims)} does not list the ${x.rank} dimensions of ${fmtShape(x.shape)}`);
-  const norm = dims.map((d) => normAxis('permute', d, x.rank));
+  const norm = dims.map((d) => normAxis('permute', d, x.shape));
   if (new Set(norm).size !== norm.length) throw new TesseraError(`permute: repeated dimension in ${fmtShape(dims)}`);
   return permuteOp([x], norm);
 }
 
 export function transpose(x: Tensor, d0 = -2, d1 = -1): Tensor {
-  const a = normAxis('transpose', d0, x.rank);
-  const b = normAxis('transpose', d1, x.rank);
+  const a = normAxis('transpose', d0, x.shape);
+  const b = normAxis('transpose', d1, x.shape);
   const dims = [...Array(x.rank).keys()];
   dims[a] = b;
   dims[b] = a;
@@ -93,11 +93,13 @@ const expandOp = defineOp<number[]>({
 
 /** Broadcasts size-1 dimensions (and new leading ones) to `shape` without copying. */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
-  const out = shape.map((d, i) => (d === -1 ? x.shape[i - (shape.length - x.rank)]! : d));
-  const lead = out.length - x.rank;
-  if (lead < 0 || x.shape.some((d, i) => d !== 1 && d !== out[i + lead])) {
-    throw new TesseraError(`expand: cannot expand ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
-  }
+  const lead = shape.length - x.rank;
+  const fail = () => new TesseraError(`expand: cannot expand ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
+  if (lead < 0) throw fail();
+  // -1 keeps an existing dimension; new leading dimensions need a size.
+  const out = shape.map((d, i) => (d === -1 && i >= lead ? x.shape[i - lead]! : d));
+  if (out.some((d) => !Number.isInteger(d) || d < 1)) throw fail();
+  if (x.shape.some((d, i) => d !== 1 && d !== out[i + lead])) throw fail();
   return expandOp([x], out);
 }
 
@@ -133,7 +135,7 @@ const sliceOp = defineOp<SliceAttrs>({
 
 /** Elements start ≤ i < end (step apart) along one axis, as a view. Negative indices count from the end. */
 export function slice(x: Tensor, axis: number, start: number, end?: number, step = 1): Tensor {
-  const a = normAxis('slice', axis, x.rank);
+  const a = normAxis('slice', axis, x.shape);
   const n = x.shape[a]!;
   const s = Math.min(Math.max(start < 0 ? start + n : start, 0), n);
   const e = Math.min(Math.max(end === undefined ? n : end < 0 ? end + n : end, 0), n);
@@ -152,13 +154,13 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
 
 export function squeeze(x: Tensor, axis?: number): Tensor {
   if (axis === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
-  const a = normAxis('squeeze', axis, x.rank);
+  const a = normAxis('squeeze', axis, x.shape);
   if (x.shape[a] !== 1) return reshape(x, x.shape);
   return reshape(x, x.shape.filter((_, i) => i !== a));
 }
 
 export function flatten(x: Tensor, startDim = 1): Tensor {
-  const s = normAxis('flatten', startDim, x.rank);
+  const s = normAxis('flatten', startDim, x.shape);
   return reshape(x, [...x.shape.slice(0, s), -1]);
 }
 
@@ -196,7 +198,7 @@ const concatOp = defineOp<number>({
 /** Joins tensors along an existing axis. */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new TesseraError('concat: no tensors given');
-  const a = normAxis('concat', axis, xs[0]!.rank);
+  const a = normAxis('concat', axis, xs[0]!.shape);
   for (const t of xs) {
     if (t.rank !== xs[0]!.rank || t.shape.some((d, i) => i !== a && d !== xs[0]!.shape[i])) {
       throw new TesseraError(`concat: shapes ${xs.map((x) => fmtShape(x.shape)).join(', ')} differ outside axis ${axis}`);

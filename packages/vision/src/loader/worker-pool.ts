@@ -51,11 +51,23 @@ export class WorkerPool {
     return this.slots.length;
   }
 
-  run(indices: number[], target: ResolvedTarget): Promise<BatchPixels> {
+  /**
+   * Produces one batch. Aborting `signal` withdraws the request if no worker has started it yet
+   * (an epoch abandoned early should not keep the workers busy with batches nobody will read).
+   */
+  run(indices: number[], target: ResolvedTarget, signal?: AbortSignal): Promise<BatchPixels> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(new TesseraVisionError('the DataLoader was closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ request: { id: this.nextId++, indices, target }, resolve, reject });
+      const job: Job = { request: { id: this.nextId++, indices, target }, resolve, reject };
+      this.queue.push(job);
+      signal?.addEventListener('abort', () => {
+        const queued = this.queue.indexOf(job);
+        if (queued >= 0) {
+          this.queue.splice(queued, 1);
+          reject(new TesseraVisionError('batch request withdrawn'));
+        }
+      }, { once: true });
       this.dispatch();
     });
   }

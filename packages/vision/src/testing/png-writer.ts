@@ -43,35 +43,57 @@ export interface PngSpec {
   palette?: ReadonlyArray<readonly [number, number, number]>;
   /** tRNS payload: per-palette alpha (type 3) or the transparent sample value(s) (types 0/2). */
   transparency?: readonly number[];
+  /** Adam7 interlacing. */
+  interlaced?: boolean;
 }
 
 const CHANNELS = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 } as const;
 
-export function writePng(spec: PngSpec): Uint8Array {
-  const { width, height, colorType, bitDepth, samples } = spec;
-  const channels = CHANNELS[colorType];
-  const rowBytes = Math.ceil((width * channels * bitDepth) / 8);
-  const raw = new Uint8Array((rowBytes + 1) * height); // filter byte 0 (None) per row
-  for (let y = 0; y < height; y++) {
-    const row = raw.subarray(y * (rowBytes + 1) + 1, (y + 1) * (rowBytes + 1));
-    for (let i = 0; i < width * channels; i++) {
-      const v = samples[y * width * channels + i]!;
-      if (bitDepth === 16) {
-        row[2 * i] = v >> 8;
-        row[2 * i + 1] = v & 0xff;
-      } else if (bitDepth === 8) {
-        row[i] = v;
-      } else {
-        const bit = i * bitDepth;
-        row[bit >> 3]! |= v << (8 - bitDepth - (bit & 7));
+/** Adam7 passes: x start, y start, x step, y step. */
+const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
+
+/** Scanlines (filter byte 0 + packed samples) for the pixels (x, y) of a (sub)image. */
+function packRows(xs: number[], ys: number[], spec: PngSpec, channels: number): number[] {
+  const { width, bitDepth, samples } = spec;
+  if (xs.length === 0 || ys.length === 0) return []; // an empty Adam7 pass has no scanlines at all
+  const rowBytes = Math.ceil((xs.length * channels * bitDepth) / 8);
+  const out: number[] = [];
+  for (const y of ys) {
+    const row = new Uint8Array(rowBytes);
+    xs.forEach((x, i) => {
+      for (let c = 0; c < channels; c++) {
+        const v = samples[(y * width + x) * channels + c]!;
+        const k = i * channels + c;
+        if (bitDepth === 16) {
+          row[2 * k] = v >> 8;
+          row[2 * k + 1] = v & 0xff;
+        } else if (bitDepth === 8) {
+          row[k] = v;
+        } else {
+          const bit = k * bitDepth;
+          row[bit >> 3]! |= v << (8 - bitDepth - (bit & 7));
+        }
       }
-    }
+    });
+    out.push(0, ...row);
   }
+  return out;
+}
+
+export function writePng(spec: PngSpec): Uint8Array {
+  const { width, height, colorType, bitDepth } = spec;
+  const channels = CHANNELS[colorType];
+  const range = (start: number, end: number, step: number) => Array.from({ length: Math.max(0, Math.ceil((end - start) / step)) }, (_, i) => start + i * step);
+  const raw = Uint8Array.from(
+    spec.interlaced
+      ? ADAM7.flatMap(([x0, y0, dx, dy]) => packRows(range(x0, width, dx), range(y0, height, dy), spec, channels))
+      : packRows(range(0, width, 1), range(0, height, 1), spec, channels),
+  );
   const ihdr = new Uint8Array(13);
   const view = new DataView(ihdr.buffer);
   view.setUint32(0, width);
   view.setUint32(4, height);
-  ihdr.set([bitDepth, colorType, 0, 0, 0], 8);
+  ihdr.set([bitDepth, colorType, 0, 0, spec.interlaced ? 1 : 0], 8);
   const chunks = [pngChunk('IHDR', ihdr)];
   if (spec.palette) chunks.push(pngChunk('PLTE', Uint8Array.from(spec.palette.flat())));
   if (spec.transparency) {

@@ -91,6 +91,19 @@ describe('batchNorm vs the float64 CPU twin', () => {
     });
   });
 
+  it('stays accurate when the first row (the shift) is a far outlier', async () => {
+    const shape = [4, 6, 6, 3];
+    const d = inputs({ shape, opts: { training: true } }, 77);
+    d.x[0] = 1000;
+    d.x[1] = -800;
+    const r = await gpuBn(shape, d.x, d.w, d.b, d.rm, d.rv, d.g, { training: true });
+    const ref = batchNormRef({ x: d.x, M: 144, C: 3, weight: d.w, bias: d.b, runningMean: d.rm, runningVar: d.rv, training: true });
+    const bw = batchNormBackwardRef(d.g, d.x, 144, 3, d.w, ref);
+    expectClose('y', r.y, ref.y, 3e-5 * maxAbs(ref.y), 1e-4);
+    expectClose('dx', r.dx, bw.dx, 1e-4 * Math.max(1, maxAbs(bw.dx)), 1e-4);
+    expectClose('runningVar', r.rv!, ref.runningVar!, 0, 1e-5);
+  });
+
   it('takes strided views (an NCHW tensor permuted to NHWC) and gives the same result', async () => {
     const [N, C, H, W] = [2, 5, 3, 4];
     const xs = randn(N * C * H * W, 7);
@@ -107,8 +120,8 @@ describe('batchNorm vs the float64 CPU twin', () => {
     const shape = [2, 3, 3, 4];
     const rm = tensor(new Float32Array(4));
     const rv = tensor(new Float32Array(4).fill(1));
-    let refM = new Float64Array(4);
-    let refV = new Float64Array(4).fill(1);
+    let refM: Float64Array = new Float64Array(4);
+    let refV: Float64Array = new Float64Array(4).fill(1);
     for (let step = 0; step < 3; step++) {
       const x = randn(numel(shape), 50 + step, 2, 1);
       batchNorm2d(tensor(x, shape), null, null, rm, rv, { training: true, momentum: 0.25 }).dispose();

@@ -1,0 +1,171 @@
+/**
+ * Fused row kernels for softmax and log-softmax along one axis, and their
+ * backwards. A "row" is the set of elements along the axis (any strides: the axis
+ * need not be last or contiguous); every other coordinate picks a row.
+ * Forward, numerically stable: m = max(x), s = Σ exp(x − m), then
+ *   softmax = exp(x − m) / s,  logSoftmax = x − m − log(s).
+ * Backward from the output y and its gradient g:
+ *   softmax:    gx = y · (g − Σ g·y)
+ *   logSoftmax: gx = g − exp(y) · Σ g
+ * Variants: thread (one thread loops over a short row) and group (a 64-thread
+ * workgroup per row, tree reductions in workgroup memory) for long rows or few rows.
+ */
+import { getKernel } from '../runtime/kernel.js';
+import { dispatch } from '../runtime/queue.js';
+import { FLAT_INDEX, MAX_RANK, dimRef, grid1d, packDims, uniformWords } from './grid.js';
+
+export type SoftmaxKind = 'softmax' | 'logSoftmax';
+
+const GROUP = 64;
+const THREAD_WG = 64;
+
+export interface RowOperand {
+  buffer: GPUBuffer;
+  offset: number;
+  /** Strides over the full shape (the output's are its dense strides). */
+  strides: readonly number[];
+}
+
+/** Decomposes the row index over the kept dimensions into one base offset per operand. */
+function rowBases(rank: number, operands: number): string {
+  let s = `  var rem = row;\n`;
+  for (let k = 0; k < operands; k++) s += `  var b${k} = u.off[${k}];\n`;
+  for (let d = rank - 1; d >= 0; d--) {
+    s += `  { let c = rem % ${dimRef('u.kept', d)}; rem = rem / ${dimRef('u.kept', d)};`;
+    for (let k = 0; k < operands; k++) s += ` b${k} += c * ${dimRef(`u.st${k}`, d)};`;
+    s += ' }\n';
+  }
+  return s;
+}
+
+/**
+ * Row-kernel skeleton: operands 0..n-2 are inputs, the last is the output. `passes`
+ * are reductions, each a (init, per-element accumulate, combine) triple whose result
+ * is bound as r0, r1, …; `write` computes the output element from the loads and results.
+ */
+interface RowSpec {
+  name: string;
+  inputs: number;
+  passes: { init: string; step: string; combine: 'max' | 'sum' }[];
+  write: string;
+}
+
+function generate(spec: RowSpec, rank: number, group: boolean): string {
+  const ops = spec.inputs + 1;
+  const loads = Array.from({ length: spec.inputs }, (_, k) => `let v${k} = in${k}[b${k} + j * u.ax[${k}]];`).join(' ');
+  const bindings = Array.from({ length: spec.inputs }, (_, k) => `@group(0) @binding(${k + 1}) var<storage, read> in${k}: array<f32>;`);
+  const fields = Array.from({ length: ops }, (_, k) => `st${k}: array<vec4<u32>, 2>,`).join(' ');
+  const header = `// ${spec.name} (${group ? 'group' : 'thread'}, kept rank ${rank})
+struct U {
+  rows: u32, n: u32, pad0: u32, pad1: u32,
+  off: vec4<u32>, ax: vec4<u32>,
+  kept: array<vec4<u32>, 2>, ${fields}
+}
+const WG = ${group ? GROUP : THREAD_WG}u;
+@group(0) @binding(0) var<uniform> u: U;
+${bindings.join('\n')}
+@group(0) @binding(${ops}) var<storage, read_write> out: array<f32>;
+${group ? 'var<workgroup> sh: array<f32, WG>;' : ''}
+`;
+  const outIdx = `b${spec.inputs} + j * u.ax[${spec.inputs}]`;
+  let body = '';
+  spec.passes.forEach((p, i) => {
+    const merge = p.combine === 'max' ? 'max(a, b)' : 'a + b';
+    body += `  var acc${i} = ${p.init};\n`;
+    if (group) {
+      body += `  for (var j = lid.x; j < u.n; j += WG) { ${loads} let a = acc${i}; let b = ${p.step}; acc${i} = ${merge}; }\n`;
+      body += `  sh[lid.x] = acc${i};\n  workgroupBarrier();\n`;
+      body += `  for (var s = WG / 2u; s > 0u; s = s / 2u) {\n    if (lid.x < s) { let a = sh[lid.x]; let b = sh[lid.x + s]; sh[lid.x] = ${merge}; }\n    workgroupBarrier();\n  }\n`;
+      body += `  let r${i} = sh[0];\n  workgroupBarrier();\n`;
+    } else {
+      body += `  for (var j = 0u; j < u.n; j++) { ${loads} let a = acc${i}; let b = ${p.step}; acc${i} = ${merge}; }\n`;
+      body += `  let r${i} = acc${i};\n`;
+    }
+  });
+  const loop = group ? 'for (var j = lid.x; j < u.n; j += WG)' : 'for (var j = 0u; j < u.n; j++)';
+  body += `  ${loop} { ${loads} out[${outIdx}] = ${spec.write}; }\n`;
+  const rowExpr = group ? 'wid.y * nwg.x + wid.x' : FLAT_INDEX;
+  return `${header}
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let row = ${rowExpr};
+  if (row >= u.rows) { return; }
+${rowBases(rank, ops)}${body}}
+`;
+}
+
+const LOWEST = '-3.402823466e38';
+
+const SPECS: Record<string, RowSpec> = {
+  softmax: {
+    name: 'softmax',
+    inputs: 1,
+    passes: [
+      { init: LOWEST, step: 'v0', combine: 'max' },
+      { init: '0.0', step: 'exp(v0 - r0)', combine: 'sum' },
+    ],
+    write: 'exp(v0 - r0) / r1',
+  },
+  logSoftmax: {
+    name: 'log_softmax',
+    inputs: 1,
+    passes: [
+      { init: LOWEST, step: 'v0', combine: 'max' },
+      { init: '0.0', step: 'exp(v0 - r0)', combine: 'sum' },
+    ],
+    write: 'v0 - r0 - log(r1)',
+  },
+  // Backwards: in0 = g, in1 = y.
+  softmaxBackward: {
+    name: 'softmax_backward',
+    inputs: 2,
+    passes: [{ init: '0.0', step: 'v0 * v1', combine: 'sum' }],
+    write: 'v1 * (v0 - r0)',
+  },
+  logSoftmaxBackward: {
+    name: 'log_softmax_backward',
+    inputs: 2,
+    passes: [{ init: '0.0', step: 'v0', combine: 'sum' }],
+    write: 'v0 - exp(v1) * r0',
+  },
+};
+
+/**
+ * Runs one row kernel over `shape` along `axis`. `inputs` are read with their own
+ * strides; `out` is written with `outStrides` (dense for a fresh output).
+ */
+function runRows(spec: RowSpec, shape: readonly number[], axis: number, inputs: RowOperand[], out: RowOperand): void {
+  const ops = [...inputs, out];
+  const keptDims = shape.map((_, d) => d).filter((d) => d !== axis && shape[d] !== 1);
+  const kept = keptDims.length ? keptDims.map((d) => shape[d]!) : [1];
+  if (kept.length > MAX_RANK) throw new Error(`internal: ${spec.name} of rank > ${MAX_RANK}`);
+  const rows = kept.reduce((a, b) => a * b, 1);
+  const n = shape[axis]!;
+  const group = n >= 256 || (n >= 32 && rows < 1024);
+  // Words: 0 rows, 1 n, 4.. offsets, 8.. axis strides, 12 kept shape, 20 + 8k kept strides of operand k.
+  const w = uniformWords(20 + 8 * ops.length);
+  w.u32[0] = rows;
+  w.u32[1] = n;
+  ops.forEach((o, k) => {
+    w.u32[4 + k] = o.offset;
+    w.u32[8 + k] = o.strides[axis]!;
+    packDims(keptDims.length ? keptDims.map((d) => o.strides[d]!) : [0], w.u32, 20 + 8 * k);
+  });
+  packDims(kept, w.u32, 12);
+  const kernel = getKernel(spec.name, generate(spec, kept.length, group));
+  dispatch(
+    kernel,
+    ops.map((o) => o.buffer),
+    w.u32,
+    group ? grid1d(rows, 1) : grid1d(rows, THREAD_WG),
+  );
+}
+
+export function runSoftmax(kind: SoftmaxKind, shape: readonly number[], axis: number, x: RowOperand, out: RowOperand): void {
+  runRows(SPECS[kind]!, shape, axis, [x], out);
+}
+
+/** gx from g (the output's gradient) and y (the forward output). */
+export function runSoftmaxBackward(kind: SoftmaxKind, shape: readonly number[], axis: number, g: RowOperand, y: RowOperand, out: RowOperand): void {
+  runRows(SPECS[`${kind}Backward`]!, shape, axis, [g, y], out);
+}

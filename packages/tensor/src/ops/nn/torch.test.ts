@@ -1,0 +1,206 @@
+/**
+ * The nn ops against PyTorch (Debian's python3-torch, run by scripts/torch_fixtures.py
+ * in float64 on NCHW; the script converts layouts). Every forward output and every
+ * gradient is compared, plus BN's running stats after the update and the CPU twin's
+ * max-pool argmax against PyTorch's indices. Skips, printing why, without torch.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initDevice, tensor, type Tensor } from '../../index.js';
+import {
+  adaptiveAvgPool2d,
+  adaptiveMaxPool2d,
+  avgPool2d,
+  batchNorm1d,
+  batchNorm2d,
+  maxPool2d,
+  softmaxCrossEntropy,
+  type Reduction,
+} from './index.js';
+import { pool2dRef, poolOutSize } from '../../reference/nn/index.js';
+import { expectClose, numel, randInts, randn, runTorch, torchAvailable, type TensorData, type TorchCase, type TorchResult } from '../../../test-fixtures/nn-testing.js';
+
+/** [atol relative to the reference's max |value| (at least 1), rtol] per compared name. */
+type Tols = Record<string, [number, number]>;
+
+interface Case extends TorchCase {
+  gpu: () => Promise<Record<string, ArrayLike<number>>>;
+  tols: Tols;
+  /** Extra checks against the torch result (e.g. argmax indices vs the CPU twin). */
+  extra?: (t: TorchResult) => void;
+}
+
+const cases: Case[] = [];
+const td = (data: Float32Array | Int32Array, shape: number[]): TensorData => ({ data, shape });
+
+/** Runs `fwd` on fresh leaves, back-propagates `grad`, and reads the output and each leaf's gradient. */
+async function withGrads(leaves: Record<string, TensorData>, fwd: (t: Record<string, Tensor>) => Tensor, grad: TensorData, after?: () => Promise<Record<string, ArrayLike<number>>>) {
+  const ts: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(leaves)) ts[k] = tensor(v.data, v.shape).requireGrad();
+  const y = fwd(ts);
+  y.backward({ grad: tensor(grad.data, grad.shape) });
+  const out: Record<string, ArrayLike<number>> = { y: await y.toArray() };
+  for (const [k, t] of Object.entries(ts)) out[`grad_${k}`] = await t.grad!.toArray();
+  Object.assign(out, (await after?.()) ?? {});
+  return out;
+}
+
+// ------------------------------------------------------------------ batch norm
+const BN_TOLS: Tols = { y: [3e-5, 1e-4], grad_x: [1e-4, 1e-4], grad_weight: [1e-4, 1e-4], grad_bias: [1e-4, 1e-4], runningMean: [1e-5, 1e-5], runningVar: [1e-5, 1e-4] };
+
+function bnCase(id: string, shape: number[], opts: { training: boolean; momentum?: number; eps?: number; affine?: boolean; running?: boolean }, seed: number) {
+  const C = shape[shape.length - 1]!;
+  const n = numel(shape);
+  const affine = opts.affine ?? true;
+  const running = opts.running ?? true;
+  const x = td(randn(n, seed, 1.5, 0.3), shape);
+  const inputs: Record<string, TensorData> = { x };
+  if (affine) {
+    inputs.weight = td(randn(C, seed + 1, 0.5, 1), [C]);
+    inputs.bias = td(randn(C, seed + 2, 0.5), [C]);
+  }
+  const rm = running ? randn(C, seed + 3, 0.2) : null;
+  const rv = running ? Float32Array.from(randn(C, seed + 4), (v) => 0.5 + Math.abs(v)) : null;
+  if (rm && rv) {
+    inputs.runningMean = td(rm, [C]);
+    inputs.runningVar = td(rv, [C]);
+  }
+  const grad = td(randn(n, seed + 5), shape);
+  const fn = shape.length === 4 ? batchNorm2d : batchNorm1d;
+  const leaves = Object.fromEntries(Object.entries(inputs).filter(([k]) => k !== 'runningMean' && k !== 'runningVar'));
+  cases.push({
+    id,
+    op: shape.length === 4 ? 'batchNorm2d' : 'batchNorm1d',
+    params: { training: opts.training, momentum: opts.momentum ?? 0.1, eps: opts.eps ?? 1e-5 },
+    inputs,
+    grad,
+    tols: BN_TOLS,
+    gpu: async () => {
+      const rmt = rm ? tensor(rm, [C]) : null;
+      const rvt = rv ? tensor(rv, [C]) : null;
+      return withGrads(leaves, (t) => fn(t.x!, t.weight, t.bias, rmt, rvt, opts), grad, async (): Promise<Record<string, ArrayLike<number>>> => (rmt ? { runningMean: await rmt.toArray(), runningVar: await rvt!.toArray() } : {}));
+    },
+  });
+}
+
+bnCase('batchNorm2d training, ResNet-like [4,8,8,64]', [4, 8, 8, 64], { training: true }, 10);
+bnCase('batchNorm2d training, batch 1, odd 5×7, C=3, momentum 0.3, eps 1e-3', [1, 5, 7, 3], { training: true, momentum: 0.3, eps: 1e-3 }, 20);
+bnCase('batchNorm2d training, [3,9,11,13] (C=13, M=297 over many chunks)', [3, 9, 11, 13], { training: true }, 30);
+bnCase('batchNorm2d training, no affine, no running stats', [2, 3, 5, 5], { training: true, affine: false, running: false }, 40);
+bnCase('batchNorm2d eval, [2,5,7,6]', [2, 5, 7, 6], { training: false }, 50);
+bnCase('batchNorm2d eval, batch 1 [1,4,4,70]', [1, 4, 4, 70], { training: false }, 55);
+bnCase('batchNorm1d training, [16,10]', [16, 10], { training: true }, 60);
+bnCase('batchNorm1d training, [2,513]', [2, 513], { training: true }, 70);
+bnCase('batchNorm1d eval, [4,7]', [4, 7], { training: false }, 80);
+
+// ------------------------------------------------------------------ pooling
+type PoolOp = 'maxPool2d' | 'avgPool2d' | 'adaptiveAvgPool2d' | 'adaptiveMaxPool2d';
+
+function poolCase(op: PoolOp, shape: [number, number, number, number], p: { kernel?: [number, number]; stride?: [number, number]; padding?: [number, number]; countIncludePad?: boolean; out?: [number, number] }, seed: number) {
+  const [N, H, W, C] = shape;
+  const adaptive = !!p.out;
+  const k = p.kernel ?? [1, 1];
+  const s = p.stride ?? k;
+  const pad = p.padding ?? [0, 0];
+  const [OH, OW] = adaptive ? p.out! : [poolOutSize(H, k[0], s[0], pad[0]), poolOutSize(W, k[1], s[1], pad[1])];
+  const x = td(randn(numel(shape), seed), shape);
+  const grad = td(randn(N * OH * OW * C, seed + 1), [N, OH, OW, C]);
+  const desc = adaptive ? `→ ${OH}×${OW}` : `k${k.join('×')} s${s.join(',')} p${pad.join(',')}${p.countIncludePad === false ? ' exclude pad' : ''}`;
+  const isMax = op.toLowerCase().includes('max');
+  const avgTol: [number, number] = [1e-6, 1e-6];
+  cases.push({
+    id: `${op} ${desc} on [${shape.join(',')}]`,
+    op,
+    params: adaptive ? { out: p.out } : { kernel: k, stride: s, padding: pad, countIncludePad: p.countIncludePad ?? true },
+    inputs: { x },
+    grad,
+    // Max selects (exact); averages sum at most 25 terms once.
+    tols: { y: isMax ? [0, 0] : avgTol, grad_x: isMax ? [1e-6, 1e-6] : avgTol },
+    gpu: () =>
+      withGrads({ x }, (t) => {
+        if (op === 'maxPool2d') return maxPool2d(t.x!, { kernel: k, stride: s, padding: pad });
+        if (op === 'avgPool2d') return avgPool2d(t.x!, { kernel: k, stride: s, padding: pad, countIncludePad: p.countIncludePad });
+        if (op === 'adaptiveAvgPool2d') return adaptiveAvgPool2d(t.x!, p.out!);
+        return adaptiveMaxPool2d(t.x!, p.out!);
+      }, grad),
+    extra: isMax
+      ? (t) => {
+          const ref = pool2dRef('max', x.data, { N, H, W, C, OH, OW, kernel: k, stride: s, padding: pad, adaptive });
+          expect(Array.from(ref.idx)).toEqual(Array.from(t.indices!.data));
+        }
+      : undefined,
+  });
+}
+
+poolCase('maxPool2d', [2, 17, 17, 8], { kernel: [3, 3], stride: [2, 2], padding: [1, 1] }, 100);
+poolCase('maxPool2d', [2, 16, 16, 64], { kernel: [3, 3], stride: [2, 2], padding: [1, 1] }, 110);
+poolCase('maxPool2d', [1, 7, 9, 3], { kernel: [2, 2] }, 120);
+poolCase('maxPool2d', [2, 6, 7, 5], { kernel: [5, 5], stride: [1, 1], padding: [2, 2] }, 130);
+poolCase('maxPool2d', [1, 5, 8, 7], { kernel: [3, 2], stride: [1, 2], padding: [1, 0] }, 140);
+poolCase('avgPool2d', [2, 9, 11, 6], { kernel: [3, 3], stride: [2, 2], padding: [1, 1] }, 150);
+poolCase('avgPool2d', [2, 9, 11, 6], { kernel: [3, 3], stride: [2, 2], padding: [1, 1], countIncludePad: false }, 160);
+poolCase('avgPool2d', [1, 6, 7, 5], { kernel: [5, 5], stride: [1, 1], padding: [2, 2] }, 170);
+poolCase('avgPool2d', [3, 8, 8, 16], { kernel: [2, 2] }, 180);
+poolCase('adaptiveAvgPool2d', [2, 7, 7, 64], { out: [1, 1] }, 190);
+poolCase('adaptiveAvgPool2d', [2, 7, 5, 5], { out: [3, 2] }, 200);
+poolCase('adaptiveAvgPool2d', [1, 3, 3, 3], { out: [5, 4] }, 210);
+poolCase('adaptiveMaxPool2d', [2, 7, 7, 64], { out: [1, 1] }, 220);
+poolCase('adaptiveMaxPool2d', [2, 7, 5, 5], { out: [3, 4] }, 230);
+poolCase('adaptiveMaxPool2d', [1, 13, 11, 3], { out: [4, 5] }, 240);
+
+// ------------------------------------------------------------------ cross-entropy
+function xentCase(N: number, C: number, reduction: Reduction, eps: number, seed: number, std = 2) {
+  const logits = td(randn(N * C, seed, std), [N, C]);
+  const labels = randInts(N, C, seed + 1);
+  const grad = reduction === 'none' ? td(randn(N, seed + 2), [N]) : td(Float32Array.of(1.3), []);
+  cases.push({
+    id: `softmaxCrossEntropy [${N},${C}] ${reduction}, smoothing ${eps}`,
+    op: 'softmaxCrossEntropy',
+    params: { reduction, labelSmoothing: eps },
+    inputs: { logits, labels: td(labels, [N]) },
+    grad,
+    tols: { y: [2e-6, 2e-6], grad_logits: [1e-6, 1e-5] },
+    gpu: () => withGrads({ logits }, (t) => softmaxCrossEntropy(t.logits!, tensor(labels, [N], 'i32'), { reduction, labelSmoothing: eps }), grad),
+    // PyTorch's label_smoothing and fastai's LabelSmoothingCrossEntropy formula agree.
+    extra: (t) => expectClose('fastai formula vs F.cross_entropy', t.fastai!.data, t.y!.data, 1e-12, 1e-12),
+  });
+}
+
+xentCase(64, 37, 'mean', 0, 300);
+xentCase(64, 37, 'mean', 0.1, 310);
+xentCase(5, 1000, 'sum', 0.1, 320, 10);
+xentCase(7, 10, 'none', 0.2, 330);
+xentCase(1, 3, 'none', 0, 340);
+xentCase(300, 3, 'mean', 0.05, 350);
+
+// ------------------------------------------------------------------ the comparison
+const torch = torchAvailable();
+if (!torch.ok) console.warn(`[nn/torch.test] ${torch.reason}`);
+
+describe.skipIf(!torch.ok)(`nn ops vs PyTorch (${torch.reason}, float64 reference)`, () => {
+  let ref: Map<string, TorchResult>;
+  const ours = new Map<string, Record<string, ArrayLike<number>>>();
+
+  beforeAll(async () => {
+    await initDevice();
+    for (const c of cases) ours.set(c.id, await c.gpu());
+    ref = runTorch(cases);
+  });
+
+  for (const c of cases) {
+    it(c.id, () => {
+      const t = ref.get(c.id)!;
+      const o = ours.get(c.id)!;
+      const names = Object.keys(c.tols).filter((n) => n in t || n in o);
+      expect(names.length).toBeGreaterThan(1);
+      for (const name of names) {
+        expect(o[name], `${name} missing on our side`).toBeDefined();
+        expect(t[name], `${name} missing in PyTorch's results`).toBeDefined();
+        const [atol, rtol] = c.tols[name]!;
+        const scale = Math.max(1, ...Array.from(t[name]!.data, Math.abs));
+        const worst = expectClose(name, o[name]!, t[name]!.data, atol * scale, rtol);
+        if (process.env.TESSERA_NN_VERBOSE) console.log(`${c.id} | ${name}: max |diff| ${worst.toExponential(2)} (ref max |v| ${scale.toPrecision(3)})`);
+      }
+      c.extra?.(t);
+    });
+  }
+});

@@ -1,0 +1,12 @@
+/**
+ * CPU twins of every op (plain TypeScript over typed arrays with shape/strides),
+ * with the GPU functional API's names and signatures so one expression can run on
+ * both (see testing/ops.ts). Import as a namespace: `import * as ref from './reference/index.js'`.
+ */
+export * from './cpu-tensor.js';
+export * from './elementwise.js';
+export * from './reduce.js';
+export * from './views.js';
+export * from './gather.js';
+export * from './softmax.js';
+export * as random from './random.js';

@@ -1,0 +1,130 @@
+/**
+ * Gradient checks: autograd on the GPU (fp32) against central finite differences
+ * of the CPU twin in float64.
+ *
+ * Why the twin in f64: a central difference (f(x+h) − f(x−h)) / 2h has truncation
+ * error ~h²·f‴/6 and rounding error ~ε·|f|/h. In f32 (ε ≈ 6e-8) no h makes both
+ * small; in f64 (ε ≈ 1e-16) with h = 1e-4·max(1, |x|) both are ≲ 1e-8 relative, so
+ * the numerical gradient is effectively exact and the whole tolerance budget goes
+ * to the GPU's fp32 arithmetic.
+ *
+ * A non-scalar output y is reduced as L = Σ wᵢ·yᵢ with fixed random weights w in
+ * [0.5, 1.5) with random signs, so every output element's gradient path is
+ * checked with a distinct weight (a plain sum would hide errors that cancel).
+ */
+import type { DType } from '../dtype.js';
+import { memoryStats } from '../runtime/pool.js';
+import { tidy } from '../autograd/scope.js';
+import { backward } from '../autograd/engine.js';
+import { tensor } from '../ops/create.js';
+import { mul } from '../ops/elementwise.js';
+import { sum } from '../ops/reduce.js';
+import type { Tensor } from '../tensor.js';
+import { type CpuTensor, cpuTensor, denseData } from '../reference/cpu-tensor.js';
+import { assertClose, type Tolerance } from './check.js';
+import { cpuOps, gpuOps, type Expr } from './ops.js';
+import { rng } from './random.js';
+
+export interface GradInput {
+  data: Float32Array | Int32Array | Uint32Array;
+  shape: readonly number[];
+  /** Whether to check this input's gradient (default: true for f32 data). */
+  grad?: boolean;
+}
+
+export interface GradCheckOptions {
+  /** GPU forward vs the f64 twin. Default rtol 1e-4, atol 1e-5 (atol scaled by max(1, max|y|)). */
+  forward?: Tolerance;
+  /** Autograd vs finite differences. Default rtol 1e-3, atol 1e-4 (atol scaled by max(1, max|grad|)). */
+  grad?: Tolerance;
+  /** Relative step (default 1e-4). */
+  h?: number;
+  /** Seed of the output weights. */
+  seed?: number;
+  /** Check that GPU memory returns to where it was (default true): backward must free what the graph held. */
+  checkMemory?: boolean;
+}
+
+const dtypeOf = (d: GradInput['data']): DType => (d instanceof Float32Array ? 'f32' : d instanceof Int32Array ? 'i32' : 'u32');
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i]!)) m = Math.max(m, Math.abs(a[i]!));
+  return m;
+}
+
+/** ∂f/∂inputs[k] by central differences (inputs must be dense; perturbed in place and restored). */
+export function numericalGrad(f: (xs: CpuTensor[]) => number, inputs: CpuTensor[], k: number, h = 1e-4): Float64Array {
+  const x = inputs[k]!;
+  const out = new Float64Array(x.data.length);
+  for (let i = 0; i < x.data.length; i++) {
+    const v = x.data[i]!;
+    const step = h * Math.max(1, Math.abs(v));
+    x.data[i] = v + step;
+    const fp = f(inputs);
+    x.data[i] = v - step;
+    const fm = f(inputs);
+    x.data[i] = v;
+    out[i] = (fp - fm) / (2 * step);
+  }
+  return out;
+}
+
+/** Runs `expr` on the GPU with autograd and on the f64 twin; compares the forward values and every input's gradient. */
+export async function gradCheck(expr: Expr, inputs: GradInput[], opts: GradCheckOptions = {}): Promise<void> {
+  const before = memoryStats().bytesLive;
+  const wants = inputs.map((inp) => (inp.grad ?? inp.data instanceof Float32Array) && inp.data instanceof Float32Array);
+  const leaves = inputs.map((inp, k) => {
+    const t = tensor(inp.data, inp.shape, dtypeOf(inp.data));
+    return wants[k] ? t.requireGrad() : t;
+  });
+  let y: Tensor | undefined;
+  let yData: ArrayLike<number>;
+  const grads: (ArrayLike<number> | null)[] = [];
+  let weights: Float32Array;
+  try {
+    const r = rng(opts.seed ?? 1234);
+    const out = tidy(() => {
+      const yy = expr(gpuOps, ...leaves);
+      weights = Float32Array.from({ length: yy.size }, () => (0.5 + r()) * (r() < 0.5 ? -1 : 1));
+      const loss = sum(mul(yy, tensor(weights, yy.shape)));
+      return { y: yy, loss };
+    });
+    y = out.y;
+    yData = await y.toArray();
+    backward(out.loss);
+    out.loss.dispose();
+    for (let k = 0; k < leaves.length; k++) grads.push(wants[k] && leaves[k]!.grad ? await leaves[k]!.grad!.toArray() : null);
+  } finally {
+    y?.dispose();
+    for (const t of leaves) {
+      t.grad?.dispose();
+      t.dispose();
+    }
+  }
+
+  // The twin, in f64.
+  const xs = inputs.map((inp) => cpuTensor(inp.data, inp.shape, inp.data instanceof Float32Array ? 'f64' : dtypeOf(inp.data)));
+  const yRef = expr(cpuOps, ...xs);
+  const yRefData = denseData(yRef);
+  const fwd = { rtol: 1e-4, atol: 1e-5, ...opts.forward };
+  assertClose(yData, yRefData, { rtol: fwd.rtol, atol: fwd.atol * Math.max(1, maxAbs(yRefData)) }, yRef.shape, 'gradCheck forward');
+  const f = (args: CpuTensor[]) => {
+    const v = denseData(expr(cpuOps, ...args));
+    let s = 0;
+    for (let i = 0; i < v.length; i++) s += weights[i]! * v[i]!;
+    return s;
+  };
+  const gt = { rtol: 1e-3, atol: 1e-4, ...opts.grad };
+  inputs.forEach((inp, k) => {
+    if (!wants[k]) return;
+    const num = numericalGrad(f, xs, k, opts.h ?? 1e-4);
+    const got = grads[k] ?? new Float32Array(num.length); // no path from the output: zero gradient
+    assertClose(got, num, { rtol: gt.rtol, atol: gt.atol * Math.max(1, maxAbs(num)) }, inp.shape, `gradCheck d/d(input ${k})`);
+  });
+
+  if (opts.checkMemory !== false) {
+    // Only growth counts: the garbage collector may free unrelated tensors meanwhile.
+    const after = memoryStats().bytesLive;
+    if (after > before) throw new Error(`gradCheck: GPU memory went from ${before} to ${after} live bytes: something leaked`);
+  }
+}
