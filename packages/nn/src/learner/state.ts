@@ -67,7 +67,7 @@ export function restoreOptimizer(opt: Optimizer, tensors: Map<string, Float32Arr
   opt.loadStateTensors(tensors);
   opt.stepCount = meta.stepCount;
   opt.groups.forEach((g, i) => Object.assign(g.hyper, meta.hypers[i]));
-  //MUT
+  if (meta.paramSteps) paramStepped(opt)?.loadParamSteps(meta.paramSteps);
 }
 
 export async function captureState(model: Module, opt: Optimizer | null, withOpt = true): Promise<TrainingState> {

@@ -124,3 +124,35 @@ describe('augment kernel (GPU) behaviour', () => {
     packed.dispose();
   });
 });
+
+describe('augment -> showBatch', () => {
+  it('de-normalises a GPU batch back to the original pixels', async () => {
+    const { mkdtemp, readFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const pngjs = (await import('pngjs')).default;
+    const { showBatch } = await import('../pictures/grid.js');
+    const u8 = randomBytes(2 * 6 * 5 * 3, 21);
+    const packed = uploadBatch(u8, [2, 6, 5, 3]);
+    const x = augmentBatch(packed, identityParams(2, 6, 5)); // ImageNet-normalised
+    const dir = await mkdtemp(join(tmpdir(), 'tessera-aug-'));
+    try {
+      const path = join(dir, 'batch.png');
+      await showBatch(x, ['a', 'b'], path, { ncols: 2, gap: 0 });
+      const png = pngjs.PNG.sync.read(await readFile(path));
+      const labelH = 12;
+      for (let b = 0; b < 2; b++) {
+        for (let y = 0; y < 6; y++) {
+          for (let xx = 0; xx < 5; xx++) {
+            const o = ((y + labelH) * png.width + b * 5 + xx) * 4;
+            for (let c = 0; c < 3; c++) expect(Math.abs(png.data[o + c]! - u8[((b * 6 + y) * 5 + xx) * 3 + c]!)).toBeLessThanOrEqual(0);
+          }
+        }
+      }
+    } finally {
+      packed.dispose();
+      x.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

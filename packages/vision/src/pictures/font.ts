@@ -77,7 +77,7 @@ const GLYPHS: Record<string, readonly string[]> = {
   d: ['....#', '....#', '.##.#', '#..##', '#...#', '#...#', '.####'],
   e: ['.....', '.....', '.###.', '#...#', '#####', '#....', '.###.'],
   f: ['..##.', '.#..#', '.#...', '###..', '.#...', '.#...', '.#...'],
-  g: ['.....', '.####', '#...#', '#...#', '.####', '....#', '.###.'],
+  g: ['.....', '.....', '.####', '#...#', '.####', '....#', '.###.'],
   h: ['#....', '#....', '#.##.', '##..#', '#...#', '#...#', '#...#'],
   i: ['..#..', '.....', '.##..', '..#..', '..#..', '..#..', '.###.'],
   j: ['...#.', '.....', '..##.', '...#.', '...#.', '#..#.', '.##..'],
@@ -135,7 +135,7 @@ export function fitText(text: string, maxWidth: number, scale = 1): string {
   if (textWidth(text, scale) <= maxWidth) return text;
   const room = Math.floor((maxWidth / scale + 1) / ADVANCE);
   if (room <= 2) return chars.slice(0, Math.max(room, 0)).join('');
-  return chars.slice(0, room - 2).join('') + '..';
+  return chars.slice(0, room - 2).join('').trimEnd() + '..';
 }
 
 /**

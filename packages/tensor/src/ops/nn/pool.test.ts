@@ -81,6 +81,21 @@ describe('pooling vs the float64 CPU twin (forward and input gradient)', () => {
   });
 });
 
+describe('pooling on tall inputs (N·rows beyond one dispatch: launched in slabs)', () => {
+  for (const kind of ['max', 'avg'] as const) {
+    it(`${kind} 2×1 on [1, 70001, 1, 2]`, async () => {
+      const c: PoolCase = { name: '', kind, shape: [1, 70001, 1, 2], kernel: [2, 1], stride: [1, 1] };
+      const geo = geometry(c);
+      const x = randn(numel(c.shape), 41);
+      const g = randn(geo.N * geo.OH * geo.OW * geo.C, 42);
+      const r = await gpuPool(c, x, g);
+      const ref = pool2dRef(kind, x, geo);
+      expectClose('y', r.y, ref.y, 1e-6, 1e-6);
+      expectClose('dx', r.dx, pool2dBackwardRef(kind, g, geo, ref.idx), 1e-6, 1e-6);
+    });
+  }
+});
+
 describe('pooling gradients vs finite differences of the float64 twin', () => {
   const tiny: PoolCase[] = [
     { name: 'max 3×3 s2 p1 on [1,5,5,2]', kind: 'max', shape: [1, 5, 5, 2], kernel: [3, 3], stride: [2, 2], padding: [1, 1] },
