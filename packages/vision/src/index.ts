@@ -50,3 +50,20 @@ export { placeDiscs, type Disc } from './synth/disc-layout.js';
 export { MATPLOTLIB_BLUE, renderDiscs } from './synth/disc-render.js';
 
 export { DataLoader, type Batch, type DataLoaderOptions, type LoaderStats } from './loader.js';
+
+// GPU augmentation (one kernel per batch, CPU twin for tests) and pictures.
+export {
+  AUGMENT_DEFAULTS, IMAGENET_STATS, augmentOptions, sampleAugmentParams, identityParams, imageParams,
+  neutralDraws, packParams, pixelMatrix, PARAM_FLOATS,
+  type AugmentOptions, type AugmentBatchParams, type ImageAugment, type AugmentDraws, type SampleAugmentArgs,
+  type PadMode, type CropMode, type Normalization, type NormalizeSpec,
+} from './augment/params.js';
+export { uploadBatch, augmentBatch, type PackedImages, type AugmentKernelOptions } from './augment/kernel.js';
+export { augmentReference } from './augment/reference.js';
+export { benchAugment, type BenchAugmentOptions } from './augment/bench.js';
+export { showBatch, renderBatchGrid, type ShowBatchOptions, type HostBatch } from './pictures/grid.js';
+export {
+  lineChart, renderLineChart, confusionMatrix, renderConfusionMatrix,
+  type LineSeries, type LineChartOptions, type ConfusionMatrixOptions,
+} from './pictures/chart.js';
+export { Raster, writePng, type Rgb } from './pictures/raster.js';

@@ -20,7 +20,7 @@ export async function benchAugment(batchSize = 64, size = 224, opts: BenchAugmen
   const src = opts.sourceSize ?? 460;
   const iterations = opts.iterations ?? 5;
   const u8 = new Uint8Array(batchSize * src * src * 3);
-  for (let i = 0; i < u8.length; i++) u8[i] = (i * 2654435761) >>> 24;
+  for (let i = 0; i < u8.length; i++) u8[i] = Math.imul(i, 2654435761) >>> 24;
   const step = (seed: number): void => {
     tidy(() => {
       const params = sampleAugmentParams({

@@ -17,8 +17,7 @@
  * workgroup shares one image's parameters.
  */
 import { type Kernel, Tensor, dispatch, getKernel, gpu, uniformWords, writeBuffer } from '@tessera/tensor';
-import { type AugmentBatchParams, type PadMode, PARAM_FLOATS, packParams } from './params.js';
-import { type NormalizeSpec, resolveNormalization } from './reference.js';
+import { type AugmentBatchParams, type NormalizeSpec, type PadMode, PARAM_FLOATS, packParams, resolveNormalization } from './params.js';
 
 const WG = 64;
 

@@ -506,6 +506,29 @@ export function identityParams(batchSize: number, height: number, width: number,
 // ---------------------------------------------------------------------------------------------
 // What the kernel reads.
 
+/** Per-channel normalisation applied last: (x - mean) / std. */
+export interface Normalization {
+  mean: readonly [number, number, number];
+  std: readonly [number, number, number];
+}
+
+export const IMAGENET_STATS: Readonly<Normalization> = Object.freeze({
+  mean: Object.freeze([0.485, 0.456, 0.406]) as readonly [number, number, number],
+  std: Object.freeze([0.229, 0.224, 0.225]) as readonly [number, number, number],
+});
+
+/** 'imagenet' (default), 'none' (values in [0, 1], as Tiny Darknet wants) or explicit stats. */
+export type NormalizeSpec = 'imagenet' | 'none' | Normalization;
+
+export function resolveNormalization(spec: NormalizeSpec | undefined): Normalization {
+  if (spec === undefined || spec === 'imagenet') return IMAGENET_STATS;
+  if (spec === 'none') return { mean: [0, 0, 0], std: [1, 1, 1] };
+  if (spec.mean.length !== 3 || spec.std.length !== 3 || spec.std.some((s) => !(s > 0))) {
+    throw new RangeError('normalize: mean and std need 3 values each, std > 0');
+  }
+  return spec;
+}
+
 /**
  * The homography in pixel units: output pixel (x, y, 1) -> window pixel coords (pixel centres at
  * integers, 0..width-1). Integer-exact for identity and flips once rounded to f32.

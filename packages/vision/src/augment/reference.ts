@@ -3,30 +3,7 @@
  * double precision, so within float rounding of the GPU). Written for clarity, not speed; tests
  * and debugging use it.
  */
-import { type AugmentBatchParams, type PadMode, PARAM_FLOATS, packParams } from './params.js';
-
-/** Per-channel normalisation applied last: (x - mean) / std. */
-export interface Normalization {
-  mean: readonly [number, number, number];
-  std: readonly [number, number, number];
-}
-
-export const IMAGENET_STATS: Readonly<Normalization> = Object.freeze({
-  mean: Object.freeze([0.485, 0.456, 0.406]) as readonly [number, number, number],
-  std: Object.freeze([0.229, 0.224, 0.225]) as readonly [number, number, number],
-});
-
-/** 'imagenet' (default), 'none' (values in [0, 1], as Tiny Darknet wants) or explicit stats. */
-export type NormalizeSpec = 'imagenet' | 'none' | Normalization;
-
-export function resolveNormalization(spec: NormalizeSpec | undefined): Normalization {
-  if (spec === undefined || spec === 'imagenet') return IMAGENET_STATS;
-  if (spec === 'none') return { mean: [0, 0, 0], std: [1, 1, 1] };
-  if (spec.mean.length !== 3 || spec.std.length !== 3 || spec.std.some((s) => !(s > 0))) {
-    throw new RangeError('normalize: mean and std need 3 values each, std > 0');
-  }
-  return spec;
-}
+import { type AugmentBatchParams, type NormalizeSpec, type PadMode, PARAM_FLOATS, packParams, resolveNormalization } from './params.js';
 
 /** Where a coordinate lands after padding, in pixels of a window whose last pixel is at `hi`. */
 export function padCoord(c: number, hi: number, mode: PadMode): number {

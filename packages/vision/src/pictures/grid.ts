@@ -3,7 +3,7 @@
  * `dls.show_batch()`, for looking at what the model is actually fed.
  */
 import type { Tensor } from '@tessera/tensor';
-import { IMAGENET_STATS } from '../augment/reference.js';
+import { IMAGENET_STATS } from '../augment/params.js';
 import { LINE_HEIGHT, drawText, fitText, textWidth } from './font.js';
 import { Raster, type Rgb, writePng } from './raster.js';
 

@@ -2,9 +2,7 @@
  * A minimal RGB drawing surface for generated pictures (batch grids, charts), encoded to PNG with
  * pngjs and written atomically (temp file + rename), so a reader never sees half a picture.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import pngjs from 'pngjs';
 
 export type Rgb = readonly [number, number, number];
@@ -124,20 +122,7 @@ export class Raster {
   }
 }
 
-/** Writes bytes to `path` through a temp file in the same directory and a rename. */
-export async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(temp, bytes);
-    await rename(temp, path);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
-}
-
 /** Encodes and writes a raster as PNG, atomically. */
 export async function writePng(path: string, img: Raster): Promise<void> {
-  await writeAtomic(path, img.toPng());
+  await writeFileAtomic(path, img.toPng());
 }

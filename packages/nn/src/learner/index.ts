@@ -1,0 +1,37 @@
+/** The learner: fastai's training loop, callbacks, LR finder, interpretation and inference helpers. */
+export { type Batch, type BatchSource, type DataLoaders, disposeBatch } from './data.js';
+export {
+  Learner, defaultOptFunc, defaultSplitter,
+  type LearnerOptions, type FitOptions, type FitOneCycleOptions, type FineTuneOptions,
+  type LossFunc, type OptFunc, type Splitter, type Reduction,
+} from './learner.js';
+export {
+  Callback, EVENTS, type CallbackEvent, CancelException, CancelFitException, CancelEpochException,
+  CancelTrainException, CancelValidException, CancelBatchException,
+} from './callback.js';
+export { TrainingDivergedError, CheckpointError } from './errors.js';
+export { crossEntropyLoss } from './loss.js';
+export { type LrSlice, type LrSpec, lrSlice, lrRange, evenMults } from './lr-range.js';
+export { type Metric, type MetricFunc, AvgMetric, accuracy, errorRate, metricNameOf } from './metrics.js';
+export { Recorder, AvgSmoothLoss, formatTime, type EpochRow, type EpochLogger, type RecorderState } from './recorder.js';
+export { ParamScheduler, oneCycleSchedules, type HyperSchedules, type OneCycleSchedOptions } from './param-scheduler.js';
+export { TrainEvalCallback } from './train-eval.js';
+export {
+  ProgressCallback, type ProgressOptions, type ProgressOutput, formatTableHeader, formatTableRow, formatTableValue,
+} from './progress.js';
+export {
+  TrackerCallback, SaveModelCallback, EarlyStoppingCallback,
+  type TrackerOptions, type SaveModelOptions, type EarlyStoppingOptions, type Comparison,
+} from './tracker.js';
+export {
+  CheckpointCallback, CHECKPOINT_FILE, hasCheckpoint, readCheckpoint, readStateFile, writeStateFile,
+  type RunState, type StateFileMeta,
+} from './checkpoint.js';
+export { type TrainingState, type OptimizerMeta, captureState, restoreState, clearOptimizerState } from './state.js';
+export { LRFinder, lrFind, type LrFindOptions, type LrFindResult } from './lr-find.js';
+export {
+  valley, minimum, steep, slide, slideWith, suggestName, npGradient, npInterp,
+  type Suggestion, type SuggestFunc, type SlideOptions,
+} from './suggest.js';
+export { ClassificationInterpretation, getPreds, tta, type Preds, type TopLoss, type TtaOptions } from './interpret.js';
+export { predict, predictBatch, softmax, type Prediction } from './predict.js';
