@@ -15,3 +15,4 @@ export * from './optim/sgd.js';
 export * from './optim/adam.js';
 export * from './optim/schedules.js';
 export * as io from './io/index.js';
+export * from './learner/index.js';

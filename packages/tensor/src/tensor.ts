@@ -6,7 +6,7 @@
  * Ops are attached to the prototype by the op modules (see ops/).
  */
 import { type DType, BYTES_PER_ELEMENT, arrayFor } from './dtype.js';
-import { acquireBuffer, releaseBuffer } from './runtime/pool.js';
+import { acquireBuffer, reclaimBuffer, releaseBuffer } from './runtime/pool.js';
 import { readBuffer } from './runtime/queue.js';
 import { TesseraError, fmtShape } from './runtime/errors.js';
 import { type Shape, contiguousStrides, isContiguous, numel } from './shape.js';
@@ -26,9 +26,13 @@ export class Storage {
   release(): void {
     if (--this.refs === 0) releaseBuffer(this.buffer);
   }
+  /** A reference dropped by the garbage collector (counted separately: it signals a missing dispose). */
+  releaseFromGC(): void {
+    if (--this.refs === 0) reclaimBuffer(this.buffer);
+  }
 }
 
-const finalizer = new FinalizationRegistry<Storage>((s) => s.release());
+const finalizer = new FinalizationRegistry<Storage>((s) => s.releaseFromGC());
 let nextId = 1;
 
 export class Tensor {

@@ -116,6 +116,7 @@ export class CheckpointCallback extends Callback {
 
   override async afterEpoch(): Promise<void> {
     const learn = this.learn;
+    if (learn.lrFinding) return;
     const state = await captureState(learn.model, learn.opt, true);
     const run: RunState = {
       phase: this.phase,

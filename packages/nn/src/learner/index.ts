@@ -1,10 +1,10 @@
 /** The learner: fastai's training loop, callbacks, LR finder, interpretation and inference helpers. */
 export { type Batch, type BatchSource, type DataLoaders, disposeBatch } from './data.js';
+export { Learner } from './learner.js';
 export {
-  Learner, defaultOptFunc, defaultSplitter,
-  type LearnerOptions, type FitOptions, type FitOneCycleOptions, type FineTuneOptions,
+  defaultOptFunc, defaultSplitter, type LearnerOptions, type FitOptions, type FitOneCycleOptions, type FineTuneOptions,
   type LossFunc, type OptFunc, type Splitter, type Reduction,
-} from './learner.js';
+} from './options.js';
 export {
   Callback, EVENTS, type CallbackEvent, CancelException, CancelFitException, CancelEpochException,
   CancelTrainException, CancelValidException, CancelBatchException,

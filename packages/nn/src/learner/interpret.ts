@@ -7,7 +7,8 @@
 import { type Tensor, TesseraError, noGrad, tensor, tidy } from '@tessera/tensor';
 import type { Module } from '../module.js';
 import { type BatchSource, disposeBatch } from './data.js';
-import type { Learner, LossFunc } from './learner.js';
+import type { Learner } from './learner.js';
+import type { LossFunc } from './options.js';
 import { inEvalMode, softmax } from './predict.js';
 
 export interface Preds {

@@ -5,7 +5,7 @@
  * interpretation can get per-sample losses.
  */
 import { type Tensor, softmaxCrossEntropy } from '@tessera/tensor';
-import type { LossFunc, Reduction } from './learner.js';
+import type { LossFunc, Reduction } from './options.js';
 
 export const crossEntropyLoss: LossFunc = (pred: Tensor, targ: Tensor, opts?: { reduction?: Reduction }): Tensor => {
   // fastai's *Flat losses flatten extra leading dimensions; here any [..., C] becomes [N, C].

@@ -69,7 +69,7 @@ export class ProgressCallback extends Callback {
 
   override beforeFit(): void {
     if (this.silent) return;
-    this.savedLogger = this.learn.logger;
+    if (!this.installed) this.savedLogger = this.learn.logger;
     this.learn.logger = (row) => this.writeRow(row);
     this.installed = true;
     const names = this.learn.recorder.metricNames;
@@ -104,6 +104,11 @@ export class ProgressCallback extends Callback {
   }
 
   override afterFit(): void {
+    this.abort();
+  }
+
+  /** Clears the bar and gives the logger back; the learner calls it when a fit fails. */
+  abort(): void {
     this.clearBar();
     if (this.installed) this.learn.logger = this.savedLogger;
     this.installed = false;

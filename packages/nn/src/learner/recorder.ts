@@ -121,8 +121,10 @@ export class Recorder extends Callback {
   override beforeEpoch(): void {
     this.startedAt = performance.now();
     this.log = [];
+  }
+
+  override beforeTrain(): void {
     this.cancelTrain = false;
-    this.cancelValid = false;
   }
 
   override afterBatch(): void {
@@ -161,6 +163,9 @@ export class Recorder extends Callback {
   }
 
   override beforeValidate(): void {
+    // Reset here rather than per epoch: learn.validate() runs a pass outside any epoch.
+    this.cancelValid = false;
+    this.lastValid = [];
     this.resetValid();
   }
 

@@ -31,12 +31,12 @@ const SGD = kernelCode(
   1,
   `  var d = g[i] + u.wd * p[i];
   if (u.mom != 0.0) {
-    let b = select(u.mom * s0[i] + d, d, u.first != 0u);
+    let b = u.mom * s0[i] + d;
     s0[i] = b;
     d = select(b, d + u.mom * b, u.nesterov != 0u);
   }
   p[i] = p[i] - u.lr * d;`,
-  'lr: f32, mom: f32, wd: f32, nesterov: u32, first: u32,',
+  'lr: f32, mom: f32, wd: f32, nesterov: u32,',
 );
 
 const ADAM = kernelCode(
@@ -58,15 +58,14 @@ function check(p: Tensor, g: Tensor): void {
   }
 }
 
-export function sgdStep(p: Tensor, g: Tensor, buf: Tensor, h: { lr: number; mom: number; wd: number; nesterov: boolean; first: boolean }): void {
+export function sgdStep(p: Tensor, g: Tensor, buf: Tensor, h: { lr: number; mom: number; wd: number; nesterov: boolean }): void {
   check(p, g);
-  const w = uniformWords(6);
+  const w = uniformWords(5);
   w.u32[0] = p.size;
   w.f32[1] = h.lr;
   w.f32[2] = h.mom;
   w.f32[3] = h.wd;
   w.u32[4] = h.nesterov ? 1 : 0;
-  w.u32[5] = h.first ? 1 : 0;
   dispatch(getKernel('sgd_step', SGD), [p.buffer, g.buffer, buf.buffer], w.u32, grid1d(p.size, WG));
 }
 

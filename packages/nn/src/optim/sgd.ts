@@ -8,8 +8,6 @@ export interface SgdHyper extends GroupHyper {
 }
 
 export class SGD extends Optimizer<SgdHyper> {
-  private readonly started = new Set<Tensor>();
-
   constructor(params: Tensor[] | Tensor[][], opts: Partial<SgdHyper> & { noDecay?: NoDecayTest } = {}) {
     super(params, { lr: opts.lr ?? 0.01, mom: opts.mom ?? 0, wd: opts.wd ?? 0, nesterov: opts.nesterov ?? false }, opts.noDecay);
   }
@@ -19,9 +17,8 @@ export class SGD extends Optimizer<SgdHyper> {
   }
 
   protected update(p: Tensor, grad: Tensor, [buf]: Tensor[], h: SgdHyper, noDecay: boolean): void {
-    // PyTorch initialises the momentum buffer with the first gradient (no dampening).
-    const first = !this.started.has(p);
-    this.started.add(p);
-    sgdStep(p, grad, buf!, { lr: h.lr, mom: h.mom, wd: noDecay ? 0 : h.wd, nesterov: h.nesterov, first });
+    // The buffer starts at zero, so the first step sets it to the gradient, as PyTorch's
+    // lazily created buffer does; no "first step" flag means nothing extra to checkpoint.
+    sgdStep(p, grad, buf!, { lr: h.lr, mom: h.mom, wd: noDecay ? 0 : h.wd, nesterov: h.nesterov });
   }
 }

@@ -26,10 +26,16 @@ export interface MemoryStats {
   peakBytesLive: number;
   /** Number of createBuffer calls made by the pool. */
   allocations: number;
+  /**
+   * Bytes given back by the garbage collector (tensors dropped without dispose()
+   * or tidy()), cumulative. Growing in a training loop means a leak the GC happens
+   * to be mopping up — late, since it cannot see GPU memory pressure.
+   */
+  bytesReclaimedByGC: number;
 }
 
 const free = new Map<number, GPUBuffer[]>();
-const stats: MemoryStats = { bytesLive: 0, bytesPooled: 0, peakBytesLive: 0, allocations: 0 };
+const stats: MemoryStats = { bytesLive: 0, bytesPooled: 0, peakBytesLive: 0, allocations: 0, bytesReclaimedByGC: 0 };
 
 export function acquireBuffer(bytes: number, label = 'tensor'): GPUBuffer {
   const ctx = gpu();
@@ -62,6 +68,12 @@ export function releaseBuffer(buf: GPUBuffer): void {
   let list = free.get(size);
   if (!list) free.set(size, (list = []));
   list.push(buf);
+}
+
+/** releaseBuffer for storage whose tensors were garbage-collected without being disposed. */
+export function reclaimBuffer(buf: GPUBuffer): void {
+  stats.bytesReclaimedByGC += buf.size;
+  releaseBuffer(buf);
 }
 
 /** Destroys every pooled (unused) buffer, giving the memory back to the driver. */

@@ -52,6 +52,16 @@ function maxAbs(a: ArrayLike<number>): number {
   return m;
 }
 
+/**
+ * Live GPU bytes, not counting what the garbage collector freed meanwhile: the
+ * collector may finalize unrelated, earlier tensors at any await, which would make
+ * plain bytesLive comparisons flaky.
+ */
+export function liveBytes(): number {
+  const s = memoryStats();
+  return s.bytesLive + s.bytesReclaimedByGC;
+}
+
 /** ∂f/∂inputs[k] by central differences (inputs must be dense; perturbed in place and restored). */
 export function numericalGrad(f: (xs: CpuTensor[]) => number, inputs: CpuTensor[], k: number, h = 1e-4): Float64Array {
   const x = inputs[k]!;
@@ -71,7 +81,7 @@ export function numericalGrad(f: (xs: CpuTensor[]) => number, inputs: CpuTensor[
 
 /** Runs `expr` on the GPU with autograd and on the f64 twin; compares the forward values and every input's gradient. */
 export async function gradCheck(expr: Expr, inputs: GradInput[], opts: GradCheckOptions = {}): Promise<void> {
-  const before = memoryStats().bytesLive;
+  const before = liveBytes();
   const wants = inputs.map((inp) => (inp.grad ?? inp.data instanceof Float32Array) && inp.data instanceof Float32Array);
   const leaves = inputs.map((inp, k) => {
     const t = tensor(inp.data, inp.shape, dtypeOf(inp.data));
@@ -123,8 +133,7 @@ export async function gradCheck(expr: Expr, inputs: GradInput[], opts: GradCheck
   });
 
   if (opts.checkMemory !== false) {
-    // Only growth counts: the garbage collector may free unrelated tensors meanwhile.
-    const after = memoryStats().bytesLive;
-    if (after > before) throw new Error(`gradCheck: GPU memory went from ${before} to ${after} live bytes: something leaked`);
+    const after = liveBytes();
+    if (after !== before) throw new Error(`gradCheck: GPU memory went from ${before} to ${after} live bytes: something leaked`);
   }
 }
