@@ -2,7 +2,7 @@
  * BatchNorm2d (NHWC, statistics per channel over N·H·W) and BatchNorm1d ([N, C]).
  * Buffers follow PyTorch: running_mean, running_var, num_batches_tracked.
  */
-import { type Tensor, batchNorm1d, batchNorm2d, full, ones, zeros } from '@tessera/tensor';
+import { type Tensor, addScalar, batchNorm1d, batchNorm2d, full, ones, zeros } from '@tessera/tensor';
 import { Module } from '../module.js';
 
 abstract class BatchNormBase extends Module {
@@ -32,10 +32,19 @@ abstract class BatchNormBase extends Module {
   get momentum(): number {
     return this.opts.momentum ?? 0.1;
   }
+
+  /** PyTorch counts training batches in a buffer; kept so state dicts round-trip. */
+  protected countBatch(): void {
+    if (!this.training) return;
+    const next = addScalar(this.numBatchesTracked, 1);
+    this.numBatchesTracked.copyFrom(next);
+    next.dispose();
+  }
 }
 
 export class BatchNorm2d extends BatchNormBase {
   forward(x: Tensor): Tensor {
+    this.countBatch();
     return batchNorm2d(x, this.weight, this.bias, this.runningMean, this.runningVar, {
       training: this.training,
       momentum: this.momentum,
@@ -46,6 +55,7 @@ export class BatchNorm2d extends BatchNormBase {
 
 export class BatchNorm1d extends BatchNormBase {
   forward(x: Tensor): Tensor {
+    this.countBatch();
     return batchNorm1d(x, this.weight, this.bias, this.runningMean, this.runningVar, {
       training: this.training,
       momentum: this.momentum,

@@ -118,12 +118,12 @@ const WINDOW_VEC4 = WINDOW_BYTES / 16;
  * accumulator written once per iteration: llvmpipe blends every loop-carried write).
  */
 export interface SgTile {
-  rm: 8 | 16 | 24 | 32;
+  rm: number;
   cn: 1 | 2;
   ku: 1 | 2;
 }
 
-let sgTile: SgTile = { rm: 16, cn: 1, ku: 1 };
+let sgTile: SgTile = { rm: 32, cn: 1, ku: 1 };
 
 /** Overrides the subgroup variants' register tile (benchmarks, tuning). Returns the previous one. */
 export function setGemmTile(t: SgTile): SgTile {
@@ -419,12 +419,12 @@ const kAt = (c: number): string => (c === 0 ? 'k' : `k + ${4 * c}u`);
  * A for chunk `c`: each lane loads rm/8 vec4 runs of A (different ones), then every
  * run is broadcast to all lanes. `at(r, kk)` is the broadcast value A[m0 + r, k + 4c + kk].
  */
-function aChunk(a: OperandHook, t: SgTile, c: number, tail: boolean): { code: string; at: (r: number, kk: number) => string } {
+function aChunk(a: OperandHook, t: SgTile, c: number): { code: string; at: (r: number, kk: number) => string } {
   const regs = t.rm / SG;
   const k0 = kAt(c);
   let code = '';
   let at: (r: number, kk: number) => string;
-  if (a.vec4 === 'mn' && a.mnMultipleOf4 && !tail) {
+  if (a.vec4 === 'mn' && a.mnMultipleOf4) {
     // Runs along m: run j = kk * (rm/4) + g (rows m0+4g..m0+4g+3 at k + kk) sits in lane j % 8, register j / 8.
     for (let i = 0; i < regs; i++) code += `    let ar${c}_${i} = loadA4(aB, mq${i}, ${k0} + kq${i});\n`;
     at = (r, kk) => {
@@ -434,11 +434,7 @@ function aChunk(a: OperandHook, t: SgTile, c: number, tail: boolean): { code: st
   } else {
     // Runs along k: register i of lane l holds A[m0 + 8i + l, k..k+3].
     for (let i = 0; i < regs; i++) {
-      if (tail) {
-        code += `    let ar${c}_${i} = vec4<f32>(${[0, 1, 2, 3]
-          .map((q) => `select(0.0, loadA(aB, mr${i}, min(${k0} + ${q}u, u.K - 1u)), ${k0} + ${q}u < kEnd)`)
-          .join(', ')});\n`;
-      } else if (a.vec4 === 'k') {
+      if (a.vec4 === 'k') {
         code += `    let ar${c}_${i} = loadA4(aB, mr${i}, ${k0});\n`;
       } else {
         code += `    let ar${c}_${i} = vec4<f32>(${[0, 1, 2, 3].map((q) => `loadA(aB, mr${i}, ${k0} + ${q}u)`).join(', ')});\n`;
@@ -473,16 +469,12 @@ function sgPrologue(a: OperandHook, b: OperandHook, t: SgTile, uniformB: boolean
 }
 
 /** B for chunk `c` from storage: b{c}_{kk}_{j} = B[k + 4c + kk, n_j..n_j+3]. */
-function bChunk(b: OperandHook, t: SgTile, c: number, tail: boolean): string {
+function bChunk(b: OperandHook, t: SgTile, c: number): string {
   const k0 = kAt(c);
   let s = '';
   for (let j = 0; j < t.cn; j++) {
     const cols = (kExpr: string) => [0, 1, 2, 3].map((q) => `loadB(bB, ${kExpr}, nq${j}_${q})`).join(', ');
-    if (tail) {
-      for (let kk = 0; kk < 4; kk++) {
-        s += `    let b${c}_${kk}_${j} = select(vec4<f32>(0.0), vec4<f32>(${cols(`min(${k0} + ${kk}u, u.K - 1u)`)}), ${k0} + ${kk}u < kEnd);\n`;
-      }
-    } else if (b.vec4 === 'mn' && b.mnMultipleOf4) {
+    if (b.vec4 === 'mn' && b.mnMultipleOf4) {
       for (let kk = 0; kk < 4; kk++) s += `    let b${c}_${kk}_${j} = loadB4(bB, ${k0} + ${kk}u, nv${j});\n`;
     } else if (b.vec4 === 'k') {
       // Four runs down k (one per column), transposed in registers.
@@ -508,15 +500,15 @@ function bChunkUniform(t: SgTile, c: number): string {
 }
 
 /** One loop iteration over `chunks` k-chunks: loads, broadcasts, and one write per accumulator. */
-function sgBlock(call: GemmCall, g: SgGen, chunks: number, tail: boolean): string {
+function sgBlock(call: GemmCall, g: SgGen, chunks: number): string {
   const { t } = g;
   let s = '';
   const ats: ((r: number, kk: number) => string)[] = [];
   for (let c = 0; c < chunks; c++) {
-    const a = aChunk(call.a, t, c, tail);
+    const a = aChunk(call.a, t, c);
     s += a.code;
     ats.push(a.at);
-    s += g.uniformB ? bChunkUniform(t, c) : bChunk(call.b, t, c, tail);
+    s += g.uniformB ? bChunkUniform(t, c) : bChunk(call.b, t, c);
   }
   for (let r = 0; r < t.rm; r++) {
     for (let j = 0; j < t.cn; j++) {
@@ -524,6 +516,25 @@ function sgBlock(call: GemmCall, g: SgGen, chunks: number, tail: boolean): strin
       for (let c = 0; c < chunks; c++) for (let kk = 0; kk < 4; kk++) terms.push(`${ats[c]!(r, kk)} * b${c}_${kk}_${j}`);
       s += `    acc${r}_${j} = acc${r}_${j} + ${terms.join(' + ')};\n`;
     }
+  }
+  return s;
+}
+
+/** The K remainder (< 4), one k per iteration: scalar A broadcast per row, one vec4 of B per column group. */
+function sgTail(call: GemmCall, g: SgGen): string {
+  const { t } = g;
+  let s = '';
+  for (let i = 0; i < t.rm / SG; i++) {
+    s += `    let as${i} = loadA(aB, mr${i}, k);\n`;
+    for (let l = 0; l < SG; l++) s += `    let xs${i}_${l} = subgroupBroadcast(as${i}, ${l}u);\n`;
+  }
+  for (let j = 0; j < t.cn; j++) {
+    s += g.uniformB
+      ? `    let bs${j} = bw[wi + ${j * SG}u];\n`
+      : `    let bs${j} = vec4<f32>(${[0, 1, 2, 3].map((q) => `loadB(bB, k, nq${j}_${q})`).join(', ')});\n`;
+  }
+  for (let r = 0; r < t.rm; r++) {
+    for (let j = 0; j < t.cn; j++) s += `    acc${r}_${j} = acc${r}_${j} + xs${Math.floor(r / SG)}_${r % SG} * bs${j};\n`;
   }
   return s;
 }
@@ -544,28 +555,32 @@ function genSubgroup(call: GemmCall, g: SgGen): { code: string; fields: Field[] 
   for (let r = 0; r < t.rm; r++) for (let j = 0; j < t.cn; j++) accDecl += `  var acc${r}_${j} = vec4<f32>(0.0);\n`;
   const ks = 4 * t.ku;
   const adv = (kStep: number) => `    k += ${kStep}u;${uniformB ? ` wi += ${kStep * (WN / 4)}u;` : ''}\n`;
-  let loop = `  loop {\n    if (k + ${ks}u > kEnd) { break; }\n${sgBlock(call, g, t.ku, false)}${adv(ks)}  }\n`;
-  if (t.ku > 1) loop += `  if (k + 4u <= kEnd) {\n${sgBlock(call, g, 1, false)}${adv(4)}  }\n`;
-  loop += `  if (k < kEnd) {\n${sgBlock(call, g, 1, true)}  }\n`;
-  let store = '';
-  for (let r = 0; r < t.rm; r++) {
-    store += `  { let m = m0 + ${r}u; if (m < u.M) {${[...Array(t.cn).keys()].map((j) => ` out4(cB, m, n${j}, acc${r}_${j});`).join('')} } }\n`;
-  }
+  let loop = `  loop {\n    if (k + ${ks}u > kEnd) { break; }\n${sgBlock(call, g, t.ku)}${adv(ks)}  }\n`;
+  if (t.ku > 1) loop += `  if (k + 4u <= kEnd) {\n${sgBlock(call, g, 1)}${adv(4)}  }\n`;
+  loop += `  loop {\n    if (k >= kEnd) { break; }\n${sgTail(call, g)}    k += 1u;${uniformB ? ` wi += ${WN / 4}u;` : ''}\n  }\n`;
+  // The accumulators go through a private array so the epilogue (and split-K) code is emitted
+  // once, in a loop: unrolled 32 times it made llvmpipe's compile 20x slower.
+  const nAcc = t.rm * t.cn;
+  let gather = `  var accs: array<vec4<f32>, ${nAcc}>;\n`;
+  for (let r = 0; r < t.rm; r++) for (let j = 0; j < t.cn; j++) gather += `  accs[${r * t.cn + j}] = acc${r}_${j};\n`;
   let partial = '';
   if (uniformB) {
     // Split-K over windows: mode 1 writes the partial sums, 2 adds to them, 3 adds them and runs the epilogue.
-    let pl = '';
-    for (let r = 0; r < t.rm; r++) {
-      for (let j = 0; j < t.cn; j++) {
-        pl += `    { let p = (pz + ${r}u) * ${WN / 4}u + ${j * SG}u + lane;\n      if (u.mode == 1u) { part[p] = acc${r}_${j}; } else { acc${r}_${j} = acc${r}_${j} + part[p]; if (u.mode == 2u) { part[p] = acc${r}_${j}; } } }\n`;
-      }
-    }
     partial = `  if (u.mode != 0u) {
     let pz = wid.z * u.tilesM * ${t.rm}u + m0;
-${pl}    if (u.mode != 3u) { return; }
+    for (var i = 0u; i < ${nAcc}u; i++) {
+      let p = (pz + i / ${t.cn}u) * ${WN / 4}u + (i % ${t.cn}u) * ${SG}u + lane;
+      if (u.mode == 1u) { part[p] = accs[i]; } else { let v = accs[i] + part[p]; accs[i] = v; if (u.mode == 2u) { part[p] = v; } }
+    }
+    if (u.mode != 3u) { return; }
   }
 `;
   }
+  const store = `  for (var i = 0u; i < ${nAcc}u; i++) {
+    let m = m0 + i / ${t.cn}u;
+    if (m < u.M) { out4(cB, m, n + (i % ${t.cn}u) * ${4 * SG}u, accs[i]); }
+  }
+`;
   const desc = `${uniformB ? 'subgroup-uniform' : 'subgroup'}: ${SG} lanes x ${t.rm} rows x ${4 * t.cn} cols, k step ${ks}, A ${call.a.vec4 ?? 'scalar'}${call.a.vec4 === 'mn' && call.a.mnMultipleOf4 ? '4' : ''}, B ${uniformB ? 'packed' : (call.b.vec4 ?? 'scalar') + (call.b.vec4 === 'mn' && call.b.mnMultipleOf4 ? '4' : '')}`;
   const code = `// gemm ${call.name} (${desc})
 enable subgroups;
@@ -592,7 +607,7 @@ ${touchBindings(hooks)}  let tile = wid.y * nwg.x + wid.x;
   let aB = batchA(zb); let bB = batchB(zb); let cB = batchC(zb);
   let kEnd = u.kEnd;
 ${sgPrologue(call.a, call.b, t, uniformB)}${accDecl}  var k = u.kBegin;
-${uniformB ? '  var wi = lane;\n' : ''}${loop}${partial}${store}}
+${uniformB ? '  var wi = lane;\n' : ''}${loop}${gather}${partial}${store}}
 `;
   return { code, fields };
 }

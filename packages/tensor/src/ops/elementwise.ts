@@ -74,7 +74,8 @@ export const UNARY = {
   },
   abs: { wgsl: 'abs(x0)', cpu: Math.abs, grad: (g, x) => bw('abs_grad', 'x0 * sign(x1)', g, x), dtypes: ALL },
   relu: {
-    wgsl: 'max(x0, 0.0)',
+    // Written so NaN propagates (max(NaN, 0) is 0 on some drivers): a diverging run must reach the loss.
+    wgsl: 'select(x0, 0.0, x0 < 0.0)',
     cpu: (x) => Math.max(x, 0),
     grad: (g, x) => bw('relu_grad', 'select(0.0, x0, x1 > 0.0)', g, x),
   },

@@ -36,12 +36,12 @@ const gatherOp = defineOp<GatherAttrs>({
   name: 'gather',
   forward(_c, [x, index], a) {
     const out = newTensor(index!.shape, x!.dtype, 'gather');
-    runGather(ref(x!), ref(index!), a.axis, out.buffer, checkSlot(describeBad(a, index!.dtype)));
+    runGather(ref(x!), ref(index!), a.axis, out.buffer, checkSlot(a.op, describeBad(a, index!.dtype)));
     return out;
   },
   backward(g, { inputs: [x, index], attrs: a }) {
     const gx = newTensor(x!.shape, 'f32', 'gather_grad');
-    runGatherBackward(x!.shape, ref(g), ref(index!), a.axis, gx.buffer, checkSlot(describeBad(a, index!.dtype, true)));
+    runGatherBackward(x!.shape, ref(g), ref(index!), a.axis, gx.buffer, checkSlot(a.op, describeBad(a, index!.dtype, true)));
     return [gx, null];
   },
 });
@@ -89,7 +89,7 @@ const oneHotOp = defineOp<number>({
     const out = newTensor([...labels!.shape, classes], 'f32', 'one_hot');
     const describe = (bad: number) =>
       `oneHot: label ${labels!.dtype === 'u32' ? bad >>> 0 : bad} is out of range for ${classes} classes (labels ${fmtShape(labels!.shape)})`;
-    runOneHot({ buffer: src.buffer, dtype: src.dtype, offset: src.offset }, labels!.size, classes, out.buffer, checkSlot(describe));
+    runOneHot({ buffer: src.buffer, dtype: src.dtype, offset: src.offset }, labels!.size, classes, out.buffer, checkSlot('oneHot', describe));
     if (src !== labels) src.dispose();
     return out;
   },

@@ -9,6 +9,8 @@ import { writeBuffer } from '../runtime/queue.js';
 import { sameShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { operand } from './util.js';
+import { copy } from './elementwise.js';
+import { noGrad } from '../autograd/grad-mode.js';
 
 /** Copies src's elements into dst (same shape; dst may be a view). */
 export function copyInto(dst: Tensor, src: Tensor): Tensor {
@@ -16,11 +18,15 @@ export function copyInto(dst: Tensor, src: Tensor): Tensor {
     throw new TesseraError(`copyFrom: source shape ${fmtShape(src.shape)} does not match destination ${fmtShape(dst.shape)}`);
   }
   if (dst.dtype !== src.dtype) throw new TesseraError(`copyFrom: dtype ${src.dtype} into ${dst.dtype}; cast first`);
-  runMap({ name: 'copy', expr: 'x0', outType: dst.dtype }, [operand(src)], dst.shape, {
+  // One dispatch cannot read and write the same buffer (and overlapping views would
+  // race): a source sharing dst's storage goes through a temporary copy.
+  const from = src.buffer === dst.buffer ? noGrad(() => copy(src)) : src;
+  runMap({ name: 'copy', expr: 'x0', outType: dst.dtype }, [operand(from)], dst.shape, {
     buffer: dst.buffer,
     offset: dst.offset,
     strides: dst.strides,
   });
+  if (from !== src) from.dispose();
   return dst;
 }
 

@@ -137,6 +137,9 @@ const sliceOp = defineOp<SliceAttrs>({
 export function slice(x: Tensor, axis: number, start: number, end?: number, step = 1): Tensor {
   const a = normAxis('slice', axis, x.shape);
   const n = x.shape[a]!;
+  if (!Number.isInteger(start) || (end !== undefined && !Number.isInteger(end))) {
+    throw new TesseraError(`slice: bounds ${start}..${end} of axis ${axis} must be integers (shape ${fmtShape(x.shape)})`);
+  }
   const s = Math.min(Math.max(start < 0 ? start + n : start, 0), n);
   const e = Math.min(Math.max(end === undefined ? n : end < 0 ? end + n : end, 0), n);
   if (!Number.isInteger(step) || step < 1) throw new TesseraError(`slice: step must be a positive integer, got ${step}`);
@@ -146,7 +149,9 @@ export function slice(x: Tensor, axis: number, start: number, end?: number, step
 
 export function unsqueeze(x: Tensor, axis: number): Tensor {
   const a = axis < 0 ? axis + x.rank + 1 : axis;
-  if (a < 0 || a > x.rank) throw new TesseraError(`unsqueeze: axis ${axis} is out of range for rank ${x.rank}`);
+  if (!Number.isInteger(a) || a < 0 || a > x.rank) {
+    throw new TesseraError(`unsqueeze: axis ${axis} is out of range for shape ${fmtShape(x.shape)} (a new axis goes at 0..${x.rank})`);
+  }
   const shape = [...x.shape];
   shape.splice(a, 0, 1);
   return reshape(x, shape);
@@ -209,6 +214,10 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
 
 /** Stacks tensors of one shape along a new axis. */
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
+  if (xs.length === 0) throw new TesseraError('stack: no tensors given');
+  if (xs.some((t) => t.rank !== xs[0]!.rank || t.shape.some((d, i) => d !== xs[0]!.shape[i]))) {
+    throw new TesseraError(`stack: shapes ${xs.map((t) => fmtShape(t.shape)).join(', ')} differ; stacked tensors need one shape`);
+  }
   const parts = xs.map((t) => unsqueeze(t, axis));
   const out = concat(parts, axis);
   for (const p of parts) if (!xs.includes(p)) p.dispose();

@@ -18,6 +18,7 @@ export const CHECK_WORDS = SLOTS * 2;
 let buffer: GPUBuffer | null = null;
 let messages: ((bad: number) => string)[] = [];
 let overflowCount = 0;
+const overflowOps = new Set<string>();
 
 function flagBuffer(): GPUBuffer {
   buffer ??= gpu().device.createBuffer({
@@ -32,7 +33,7 @@ function flagBuffer(): GPUBuffer {
  * Reserves a slot for one dispatch. `describe` turns the recorded bad value (already
  * reinterpreted as the index dtype) into the error message.
  */
-export function checkSlot(describe: (bad: number) => string): { buffer: GPUBuffer; slot: number } {
+export function checkSlot(op: string, describe: (bad: number) => string): { buffer: GPUBuffer; slot: number } {
   const buf = flagBuffer();
   if (messages.length < SLOTS - 1) {
     messages.push(describe);
@@ -40,8 +41,10 @@ export function checkSlot(describe: (bad: number) => string): { buffer: GPUBuffe
   }
   // Out of slots before a readback: the last slot is shared, and its message says so.
   overflowCount++;
+  overflowOps.add(op);
   const n = overflowCount;
-  messages[SLOTS - 1] = (bad) => `an index was out of range (value ${bad}) in one of ${n} index ops run since the last readback`;
+  const ops = [...overflowOps].join(', ');
+  messages[SLOTS - 1] = (bad) => `${ops}: an index was out of range (value ${bad}) in one of the last ${n} index ops run before the readback`;
   return { buffer: buf, slot: SLOTS - 1 };
 }
 
@@ -63,6 +66,7 @@ export function takeCheckMessages(): (((bad: number) => string) | undefined)[] {
   const m: (((bad: number) => string) | undefined)[] = [...messages];
   messages = [];
   overflowCount = 0;
+  overflowOps.clear();
   return m;
 }
 
