@@ -6,6 +6,17 @@
 import { commands } from './commands/index.js';
 import { UsageError } from './args.js';
 
+const EXPECTED_ERRORS = new Set([
+  'TesseraError',
+  'DeviceError',
+  'TesseraVisionError',
+  'ImageDecodeError',
+  'WeightFileError',
+  'WeightMismatchError',
+  'TrainingDivergedError',
+  'CheckpointError',
+]);
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const debug = rest.includes('--debug');
@@ -23,8 +34,10 @@ async function main(argv: string[]): Promise<number> {
     return await cmd.run(args);
   } catch (e) {
     const err = e as Error;
+    // Errors the packages raise on purpose already say what to do; others get a pointer to --debug.
+    const expected = err instanceof UsageError || EXPECTED_ERRORS.has(err.name);
     if (debug) console.error(err.stack ?? err);
-    else console.error(`tessera ${name}: ${err.message}${err instanceof UsageError ? '' : ' (rerun with --debug for details)'}`);
+    else console.error(`tessera ${name}: ${err.message}${expected ? '' : ' (rerun with --debug for details)'}`);
     return err instanceof UsageError ? 2 : 1;
   }
 }

@@ -16,3 +16,4 @@ export * from './optim/adam.js';
 export * from './optim/schedules.js';
 export * as io from './io/index.js';
 export * from './learner/index.js';
+export * from './model-file.js';

@@ -61,6 +61,13 @@ def run_case(c, d):
         if rm is not None:
             out["runningMean"] = rm.detach()
             out["runningVar"] = rv.detach()
+    elif op == "conv2d":
+        # Tessera's weights are OHWI; PyTorch's OIHW.
+        w = ins["w"].permute(0, 3, 1, 2)
+        y = nhwc(F.conv2d(nchw(ins["x"]), w, ins.get("b"), stride=p["stride"], padding=p["padding"],
+                          dilation=p["dilation"], groups=p["groups"]))
+    elif op == "linear":
+        y = F.linear(ins["x"], ins["w"], ins.get("b"))
     elif op == "maxPool2d":
         y, idx = F.max_pool2d(nchw(ins["x"]), p["kernel"], p["stride"], p["padding"], return_indices=True)
         y = nhwc(y)

@@ -1,5 +1,5 @@
 /** @tessera/tensor — tensors, WGSL kernels and autograd on WebGPU. */
-export { initDevice, gpu, hasDevice, type GpuContext, type DeviceInfo } from './runtime/device.js';
+export { initDevice, gpu, hasDevice, gpuObject, type GpuContext, type DeviceInfo } from './runtime/device.js';
 export { TesseraError, DeviceError } from './runtime/errors.js';
 export { memoryStats, resetPeak, trimPool, type MemoryStats } from './runtime/pool.js';
 export { flush, sync, queueStats, type QueueStats } from './runtime/queue.js';
@@ -17,6 +17,9 @@ export * from './ops/create.js';
 export * from './ops/gather.js';
 export * from './ops/softmax.js';
 export * from './ops/inplace.js';
+export * from './ops/matmul.js';
+export * from './ops/conv.js';
+export * from './ops/linear.js';
 // Kernel authoring: packages that bring their own WGSL (optimizers, augmentation) use these.
 export { getKernel, type Kernel } from './runtime/kernel.js';
 export { dispatch, writeBuffer, readBuffer } from './runtime/queue.js';

@@ -1,4 +1,8 @@
 /** The command table. Commands whose issue has not landed say so and exit 2. */
+import { dataCommand } from './data.js';
+import { convertCommand } from './convert.js';
+import { predictCommand } from './predict.js';
+
 export interface Command {
   summary: string;
   run(args: string[]): Promise<number>;
@@ -17,7 +21,7 @@ function notYet(name: string, summary: string, issue: number): Command {
 export const commands: Record<string, Command> = {
   train: notYet('train', 'fine-tune a model on a folder of images', 6),
   'lr-find': notYet('lr-find', 'suggest a learning rate', 6),
-  predict: notYet('predict', 'classify images with a trained or converted model', 6),
-  convert: notYet('convert', 'convert PyTorch / safetensors / TF.js weights to safetensors', 4),
-  data: notYet('data', 'generate datasets (counting circles)', 5),
+  predict: predictCommand,
+  convert: convertCommand,
+  data: dataCommand,
 };

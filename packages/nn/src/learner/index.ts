@@ -34,4 +34,4 @@ export {
   type Suggestion, type SuggestFunc, type SlideOptions,
 } from './suggest.js';
 export { ClassificationInterpretation, getPreds, tta, type Preds, type TopLoss, type TtaOptions } from './interpret.js';
-export { predict, predictBatch, softmax, type Prediction } from './predict.js';
+export { predict, predictBatch, type Prediction } from './predict.js';

@@ -4,12 +4,12 @@
  * the most confused pairs, the top losses; and test-time augmentation (fastai's
  * Learner.tta): the mean of n augmented passes, lerped with the plain prediction.
  */
-import { type Tensor, TesseraError, noGrad, tensor, tidy } from '@tessera/tensor';
+import { type Tensor, TesseraError, noGrad, softmax, tensor, tidy } from '@tessera/tensor';
 import type { Module } from '../module.js';
 import { type BatchSource, disposeBatch } from './data.js';
 import type { Learner } from './learner.js';
 import type { LossFunc } from './options.js';
-import { inEvalMode, softmax } from './predict.js';
+import { inEvalMode } from './predict.js';
 
 export interface Preds {
   /** Class probabilities, row-major [n, nClasses]. */
@@ -57,7 +57,7 @@ export async function getPreds(
         const out = noGrad(() =>
           tidy(() => {
             const logits = model.call(b.x);
-            const p = softmax(logits);
+            const p = softmax(logits, -1);
             const l = opts.lossFunc ? sampleLosses(opts.lossFunc, logits, p, b.y) : null;
             return l ? [p, l] : [p];
           }),

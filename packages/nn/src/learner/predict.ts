@@ -3,16 +3,8 @@
  * loss's activation, softmax), and predict() for one input → label, index, probs.
  * The model runs in eval mode under noGrad; its previous mode is restored after.
  */
-import { type Tensor, TesseraError, noGrad, tidy } from '@tessera/tensor';
+import { type Tensor, TesseraError, noGrad, softmax, tidy } from '@tessera/tensor';
 import type { Module } from '../module.js';
-
-/** softmax over the last axis, stabilised by subtracting the row maximum. */
-export function softmax(logits: Tensor): Tensor {
-  return tidy(() => {
-    const e = logits.sub(logits.max(-1, true)).exp();
-    return e.div(e.sum(-1, true));
-  });
-}
 
 /** Runs fn with the model in eval mode, then puts its mode back. */
 export async function inEvalMode<T>(model: Module, fn: () => Promise<T>): Promise<T> {
@@ -35,7 +27,7 @@ export interface Prediction {
 /** Predictions for every sample of a batch x [N, ...]. */
 export async function predictBatch(model: Module, x: Tensor, classes: readonly string[]): Promise<Prediction[]> {
   return inEvalMode(model, async () => {
-    const p = noGrad(() => tidy(() => softmax(model.call(x))));
+    const p = noGrad(() => tidy(() => softmax(model.call(x), -1)));
     let probs: Float32Array;
     try {
       probs = (await p.toArray()) as Float32Array;

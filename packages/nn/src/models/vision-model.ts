@@ -80,13 +80,18 @@ export class VisionModel extends Sequential {
   }
 }
 
-/** Cuts a pretrained network and adds fastai's head for `nClasses`. */
+/**
+ * Cuts a pretrained network and adds fastai's head for `nClasses`. The network is
+ * consumed: its classifier's memory is freed.
+ */
 export function createVisionModel(net: ResNet | DarknetTiny, nClasses: number, opts: HeadOptions = {}): VisionModel {
   if (net instanceof ResNet) {
+    net.fc.dispose();
     // fastai's _resnet_split: (stem, layer1, layer2) | (layer3, layer4) | head.
     const body = new Sequential(...net.bodyLayers());
     return new VisionModel(body, createHead(net.numFeatures, nClasses, opts), [6], net.arch);
   }
+  net.classifier.dispose();
   const body = new Sequential(...net.features.children().map(([, m]) => m));
   // Darknet: split the body in half by layer count, then the head.
   return new VisionModel(body, createHead(net.numFeatures, nClasses, opts), [Math.floor(body.length / 2)], 'darknet-tiny');

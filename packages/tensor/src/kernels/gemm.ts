@@ -16,28 +16,40 @@
  * the zero padding itself, so hooks index freely (a conv hook still pads its own
  * image borders). Hooks read their uniform parameters as `u.<name>` and their
  * storage buffers by the names they declare. `batchX` is evaluated once per
- * workgroup, so per-batch address arithmetic stays out of the inner loop.
+ * workgroup, so per-batch address arithmetic stays out of the inner loop. The
+ * epilogue sees each finished value exactly once (after all of K, also when the
+ * uniform variant splits K over windows).
+ *
+ * A caller (see ops/matmul.ts for plain strided operands, kernels/gemm.test.ts for an
+ * implicit-im2col one) passes `runGemm({ name, M, N, K, batch, a, b, c, buffers,
+ * params })`: hooks, the buffers for their bindings in order (A's, B's, C's) and the
+ * values of their uniform params by name. Names the generator uses itself, which hooks
+ * must not declare: `u`, `bw`, `part`, `packed`, `sA`, `sB`, `accs`, `main`, `out4`,
+ * and the uniform fields M, N, K, batch, tilesN, tilesM, kBegin, kEnd, nBase, zBase,
+ * mode, nAcc.
  *
  * Variants (`GemmVariant`), all computing the same thing:
  *  - 'portable':         64×64 workgroup tiles through workgroup memory, 4×4 register
  *                        blocking per thread; correct on every adapter.
  *  - 'subgroup':         one 8-lane subgroup per workgroup; each lane loads a different
- *                        vec4 of A and `subgroupBroadcast` shares it; each lane owns
- *                        16 rows × 4 columns; B rows come from storage as vec4.
+ *                        vec4 of A and `subgroupBroadcast` shares it with the others; each
+ *                        lane owns 32 rows × 4 columns (`SgTile`), B rows come from storage
+ *                        as vec4. Built for lavapipe's cost model (every load is one
+ *                        instruction per lane and component, a broadcast is ~free).
  *  - 'subgroup-uniform': the same, but B is first packed (by a kernel generated from
  *                        the B hook) into 64 KiB windows that the GEMM reads as a
  *                        UNIFORM buffer (branch-free loads on lavapipe); one dispatch per
  *                        window, K split across windows through a partial-sum buffer.
  * The subgroup variants assume a subgroup size of exactly 8 (lavapipe on AVX2); they
- * are used only when the adapter reports subgroupMinSize === subgroupMaxSize === 8
- * (and a probe, when run, confirmed it). See `chooseGemmVariant`.
+ * run only when the adapter reports subgroupMinSize === subgroupMaxSize === 8 (and the
+ * optional probe, when run, saw 8). See `chooseGemmVariant`.
  *
  * Whatever changes the WGSL (variant, tile, hook code, layout flags) is the pipeline
  * cache key (getKernel keys by source); shapes and offsets travel in uniforms.
  */
 import { gpu } from '../runtime/device.js';
 import { TesseraError } from '../runtime/errors.js';
-import { getKernel, type Kernel } from '../runtime/kernel.js';
+import { getKernel } from '../runtime/kernel.js';
 import { dispatch, readBuffer, type BufferBinding } from '../runtime/queue.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -66,8 +78,8 @@ export interface OperandHook {
   vec4?: 'k' | 'mn';
   /**
    * For `vec4: 'mn'`: whether M (for A) / N (for B) is a multiple of 4, so a run never
-   * straddles the edge. Baked into the code; without it the generator composes runs
-   * from scalar loads at the edges.
+   * straddles the edge. Baked into the code; without it the subgroup variants do not
+   * use the 'mn' runs and compose vec4s from scalar loads.
    */
   mnMultipleOf4?: boolean;
   /** Whether the matrix differs between batches (false lets packed B be shared). Default true. */
@@ -127,6 +139,7 @@ let sgTile: SgTile = { rm: 32, cn: 1, ku: 1 };
 
 /** Overrides the subgroup variants' register tile (benchmarks, tuning). Returns the previous one. */
 export function setGemmTile(t: SgTile): SgTile {
+  if (t.rm % SG !== 0 || t.rm < SG) throw new Error(`internal: gemm tile rows ${t.rm} must be a multiple of ${SG}`);
   const prev = sgTile;
   sgTile = { ...t };
   return prev;
@@ -187,20 +200,37 @@ fn main(@builtin(subgroup_size) sz: u32, @builtin(local_invocation_index) i: u32
   return probed;
 }
 
+/** Shape classes (powers of two of M, N, K, and whether B is batched) → the variant measured fastest. */
+const tuned = new Map<string, GemmVariant>();
+
+function shapeClass(M: number, N: number, K: number, bBatched: boolean): string {
+  const l = (x: number) => Math.ceil(Math.log2(Math.max(1, x)));
+  return `${l(M)}:${l(N)}:${l(K)}:${bBatched ? 'b' : '-'}`;
+}
+
+/** Records the measured winner for a shape class (see `tuneGemm` in ops/matmul.ts); null forgets all. */
+export function setTunedGemmVariant(M: number, N: number, K: number, bBatched: boolean, v: GemmVariant | null): void {
+  if (v === null) tuned.clear();
+  else tuned.set(shapeClass(M, N, K, bBatched), v);
+}
+
 /**
  * The variant for a problem: the forced one if set; else portable without a
- * (verified) subgroup size of 8; else the uniform-window variant when A is tall
- * enough to amortise packing B and the number of dispatches stays small; else the
- * storage-B subgroup variant.
+ * (verified) subgroup size of 8; else the measured winner for the shape class when
+ * one was recorded; else the storage-B subgroup variant. (With 32 rows per lane the
+ * B loads are amortised over enough rows that the packed uniform windows measured no
+ * faster on lavapipe — 10.5 vs 10.4 GFLOP per CPU-second at 1024³ — while costing a
+ * packing pass, more dispatches and a slower pipeline compile; `tuneGemm` can still
+ * pick them per shape class where they win.)
  */
 export function chooseGemmVariant(M: number, N: number, K: number, batch: number, bBatched: boolean): GemmVariant {
   if (forced) return forced;
   if (gemmVariantUnsupported('subgroup') !== null) return 'portable';
-  const t = sgTile;
-  const dispatches = Math.ceil(N / tileN(t)) * Math.ceil(K / windowRows(t)) * (bBatched ? batch : 1);
-  const uniformOk = gemmVariantUnsupported('subgroup-uniform') === null;
-  // Packing B costs about one pass over B; worth it once A has a few tiles of rows.
-  if (uniformOk && M >= 4 * t.rm && dispatches <= 1024) return 'subgroup-uniform';
+  const t = tuned.get(shapeClass(M, N, K, bBatched));
+  if (t && gemmVariantUnsupported(t) === null) {
+    const dispatches = Math.ceil(N / tileN(sgTile)) * Math.ceil(K / windowRows(sgTile)) * (bBatched ? batch : 1);
+    if (t !== 'subgroup-uniform' || dispatches <= 1024) return t;
+  }
   return 'subgroup';
 }
 
@@ -286,6 +316,8 @@ const GEN_FIELDS: Field[] = [
   { name: 'nBase', type: 'u32' },
   { name: 'zBase', type: 'u32' },
   { name: 'mode', type: 'u32' },
+  // Subgroup variants: accumulators per lane (rm·cn), as a runtime loop bound.
+  { name: 'nAcc', type: 'u32' },
 ];
 
 function fillUniforms(fields: Field[], values: Record<string, number>): Uint32Array {
@@ -340,11 +372,15 @@ function genPortable(call: GemmCall): { code: string; fields: Field[] } {
   for (let i = 0; i < P_R; i++) {
     for (let j = 0; j < P_R; j++) fma += `      c${i}_${j} = c${i}_${j} + a${i} * b${j};\n`;
   }
-  for (let i = 0; i < P_R; i++) {
-    epi += `  { let m = m0 + ly + ${i * P_T}u;\n    if (m < u.M) {\n`;
-    for (let j = 0; j < P_R; j++) epi += `      { let n = n0 + lx + ${j * P_T}u; if (n < u.N) { epilogue(cB, m, n, c${i}_${j}); } }\n`;
-    epi += `    }\n  }\n`;
+  // Through an array and a loop with a uniform trip count (see genSubgroup's store).
+  epi += `  var accs: array<f32, ${P_R * P_R}>;\n`;
+  for (let i = 0; i < P_R; i++) for (let j = 0; j < P_R; j++) epi += `  accs[${i * P_R + j}] = c${i}_${j};\n`;
+  epi += `  for (var i = 0u; i < u.nAcc; i++) {
+    let m = m0 + ly + (i / ${P_R}u) * ${P_T}u;
+    let n = n0 + lx + (i % ${P_R}u) * ${P_T}u;
+    if (m < u.M && n < u.N) { epilogue(cB, m, n, accs[i]); }
   }
+`;
   let loads = '';
   for (let i = 0; i < loadsPerThread; i++) {
     loads += `    { let e = tid + ${i * P_T * P_T}u; let mm = e % ${P_B}u; let kk = e / ${P_B}u;
@@ -394,13 +430,16 @@ function runPortable(call: GemmCall): void {
   const tilesN = Math.ceil(call.N / P_B);
   const tilesM = Math.ceil(call.M / P_B);
   checkBatchGrid(call, call.batch);
-  const uni = fillUniforms(fields, { ...genValues(call), tilesN, tilesM, ...(call.params ?? {}) });
+  const uni = fillUniforms(fields, { ...genValues(call), tilesN, tilesM, nAcc: P_R * P_R, ...(call.params ?? {}) });
   const [x, y] = tileGrid(tilesN * tilesM);
   dispatch(kernel, call.buffers, uni, [x, y, call.batch]);
 }
 
 function genValues(call: GemmCall): Record<string, number> {
-  return { M: call.M, N: call.N, K: call.K, batch: call.batch, tilesN: 0, tilesM: 0, kBegin: 0, kEnd: call.K, nBase: 0, zBase: 0, mode: 0 };
+  return {
+    M: call.M, N: call.N, K: call.K, batch: call.batch, tilesN: 0, tilesM: 0,
+    kBegin: 0, kEnd: call.K, nBase: 0, zBase: 0, mode: 0, nAcc: 0,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -568,7 +607,7 @@ function genSubgroup(call: GemmCall, g: SgGen): { code: string; fields: Field[] 
     // Split-K over windows: mode 1 writes the partial sums, 2 adds to them, 3 adds them and runs the epilogue.
     partial = `  if (u.mode != 0u) {
     let pz = wid.z * u.tilesM * ${t.rm}u + m0;
-    for (var i = 0u; i < ${nAcc}u; i++) {
+    for (var i = 0u; i < u.nAcc; i++) {
       let p = (pz + i / ${t.cn}u) * ${WN / 4}u + (i % ${t.cn}u) * ${SG}u + lane;
       if (u.mode == 1u) { part[p] = accs[i]; } else { let v = accs[i] + part[p]; accs[i] = v; if (u.mode == 2u) { part[p] = v; } }
     }
@@ -576,7 +615,9 @@ function genSubgroup(call: GemmCall, g: SgGen): { code: string; fields: Field[] 
   }
 `;
   }
-  const store = `  for (var i = 0u; i < ${nAcc}u; i++) {
+  // The trip count comes from a uniform (always nAcc): with a literal bound LLVM unrolls
+  // the loop and a fused epilogue (bias, residual, ReLU) took llvmpipe ~30 s to compile.
+  const store = `  for (var i = 0u; i < u.nAcc; i++) {
     let m = m0 + i / ${t.cn}u;
     if (m < u.M) { out4(cB, m, n + (i % ${t.cn}u) * ${4 * SG}u, accs[i]); }
   }
@@ -618,7 +659,7 @@ function runSubgroup(call: GemmCall, t: SgTile): void {
   const tilesN = Math.ceil(call.N / tileN(t));
   const tilesM = Math.ceil(call.M / t.rm);
   checkBatchGrid(call, call.batch);
-  const uni = fillUniforms(fields, { ...genValues(call), tilesN, tilesM, ...(call.params ?? {}) });
+  const uni = fillUniforms(fields, { ...genValues(call), tilesN, tilesM, nAcc: t.rm * t.cn, ...(call.params ?? {}) });
   const [x, y] = tileGrid(tilesN * tilesM);
   dispatch(kernel, call.buffers, uni, [x, y, call.batch]);
 }
@@ -745,6 +786,7 @@ function runSubgroupUniform(call: GemmCall, t: SgTile): void {
           nBase: nb * WN,
           zBase: L.batches === 1 ? 0 : bb,
           mode,
+          nAcc: t.rm * t.cn,
           ...(call.params ?? {}),
         });
         dispatch(kernel, [...rest, { buffer: packed, offset: window * WINDOW_BYTES, size: WINDOW_BYTES }, part], uni, [x, y, zPer]);
@@ -779,7 +821,7 @@ export function gemmSource(call: GemmCall, variant: GemmVariant): string {
 // ---------------------------------------------------------------------------------------------
 // Default hooks: plain strided matrices (batched by up to MAX_BATCH_RANK coalesced dims).
 
-export const MAX_BATCH_RANK = 4;
+export const MAX_BATCH_RANK = 3;
 
 export interface StridedLayout {
   /**

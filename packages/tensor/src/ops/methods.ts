@@ -11,6 +11,7 @@ import * as red from './reduce.js';
 import * as views from './views.js';
 import * as idx from './gather.js';
 import * as sm from './softmax.js';
+import { matmul } from './matmul.js';
 import { onesLike } from './create.js';
 import { copyInto, uploadInto } from './inplace.js';
 
@@ -59,6 +60,7 @@ declare module '../tensor.js' {
     squeeze(axis?: number): Tensor;
     unsqueeze(axis: number): Tensor;
     flatten(startDim?: number): Tensor;
+    matmul(b: Tensor): Tensor;
     clone(): Tensor;
     /** A tensor sharing storage but cut from the graph. */
     detach(): Tensor;
@@ -114,6 +116,7 @@ P.slice = function (a, s, e, st) { return views.slice(this, a, s, e, st); };
 P.squeeze = function (a) { return views.squeeze(this, a); };
 P.unsqueeze = function (a) { return views.unsqueeze(this, a); };
 P.flatten = function (s) { return views.flatten(this, s); };
+P.matmul = function (b) { return matmul(this, b); };
 P.contiguous = function () { return views.contiguous(this); };
 P.clone = function () { return ew.copy(this); };
 P.detach = function () { return this.view(this.shape, this.strides, this.offset); };

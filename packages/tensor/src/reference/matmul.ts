@@ -1,31 +1,14 @@
 /**
- * CPU twin of matmul (plain TypeScript, float64 accumulation): the reference the
- * GPU kernels are tested against. Same shape rules as ops/matmul.ts (torch.matmul):
- * 1-D operands are promoted (and the added dimension dropped), batch dims broadcast.
+ * CPU twin of matmul (plain TypeScript over CpuTensor views, float64 accumulation,
+ * rounded to f32 at the end unless an operand is f64), with the same rules as
+ * ops/matmul.ts (torch.matmul): 1-D operands are promoted and the added dimension
+ * dropped, batch dims broadcast, views (transposes, slices) read through strides.
+ * Also the analytical gradients, dA = G·Bᵀ and dB = Aᵀ·G summed over broadcast dims.
  */
 import { broadcastShapes, contiguousStrides, numel } from '../shape.js';
+import { type CpuTensor, allocData } from './cpu-tensor.js';
 
-export interface HostTensor {
-  data: Float32Array | Float64Array | number[];
-  shape: readonly number[];
-}
-
-/** C = A·B for row-major dense 2-D data: A is m×k, B is k×n. */
-export function matmul2dRef(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
-  const c = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) {
-    for (let p = 0; p < k; p++) {
-      const av = a[i * k + p]!;
-      if (av === 0) continue;
-      const row = p * n;
-      const out = i * n;
-      for (let j = 0; j < n; j++) c[out + j] += av * b[row + j]!;
-    }
-  }
-  return c;
-}
-
-/** The result shape of matmul (torch rules), or an error message. */
+/** The result shape of matmul (torch rules), or a message saying why there is none. */
 export function matmulShape(a: readonly number[], b: readonly number[]): number[] | string {
   if (a.length === 0 || b.length === 0) return 'both operands need at least one dimension';
   const a2 = a.length === 1 ? [1, a[0]!] : [...a];
@@ -44,90 +27,110 @@ export function matmulShape(a: readonly number[], b: readonly number[]): number[
   return out;
 }
 
-/** Batched, broadcasting matmul on dense row-major host data. */
-export function matmulRef(a: HostTensor, b: HostTensor): { data: Float64Array; shape: number[] } {
-  const shape = matmulShape(a.shape, b.shape);
-  if (typeof shape === 'string') throw new Error(`matmulRef: ${shape}`);
-  const a2 = a.shape.length === 1 ? [1, a.shape[0]!] : [...a.shape];
-  const b2 = b.shape.length === 1 ? [b.shape[0]!, 1] : [...b.shape];
-  const M = a2[a2.length - 2]!;
-  const K = a2[a2.length - 1]!;
-  const N = b2[b2.length - 1]!;
-  const aBatch = a2.slice(0, -2);
-  const bBatch = b2.slice(0, -2);
-  const batch = broadcastShapes('matmul', aBatch, bBatch);
-  const nb = numel(batch);
-  const out = new Float64Array(nb * M * N);
-  const bs = contiguousStrides(batch);
-  const offsetIn = (idx: number[], shape: number[], mat: number): number => {
-    const st = contiguousStrides(shape);
-    let o = 0;
-    const lead = idx.length - shape.length;
-    shape.forEach((d, i) => (o += (d === 1 ? 0 : idx[lead + i]!) * st[i]!));
-    return o * mat;
-  };
-  for (let t = 0; t < nb; t++) {
-    const idx = bs.map((s, i) => Math.floor(t / s) % batch[i]!);
-    const ao = offsetIn(idx, aBatch, M * K);
-    const bo = offsetIn(idx, bBatch, K * N);
-    const c = matmul2dRef(
-      Array.prototype.slice.call(a.data, ao, ao + M * K) as number[],
-      Array.prototype.slice.call(b.data, bo, bo + K * N) as number[],
-      M,
-      K,
-      N,
-    );
-    out.set(c, t * M * N);
-  }
-  return { data: out, shape };
+interface Mat {
+  /** Storage offset of element [i, j] of batch t. */
+  at(t: number, i: number, j: number): number;
 }
 
-/** Row-major transpose of an m×n matrix. */
-export function transposeRef(a: ArrayLike<number>, m: number, n: number): Float64Array {
-  const t = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) t[j * m + i] = a[i * n + j]!;
-  return t;
+/** Reads a [..batch, rows, cols] view (1-D promoted) against the broadcast batch shape. */
+function matView(x: CpuTensor, vectorAs: 'row' | 'col', batch: readonly number[]): { mat: Mat; rows: number; cols: number } {
+  let shape = [...x.shape];
+  let strides = [...x.strides];
+  if (shape.length === 1) {
+    shape = vectorAs === 'row' ? [1, shape[0]!] : [shape[0]!, 1];
+    strides = vectorAs === 'row' ? [0, strides[0]!] : [strides[0]!, 0];
+  }
+  const r = shape.length;
+  const rows = shape[r - 2]!;
+  const cols = shape[r - 1]!;
+  const [sr, sc] = [strides[r - 2]!, strides[r - 1]!];
+  const lead = batch.length - (r - 2);
+  const bStrides = batch.map((d, i) => (i < lead || shape[i - lead] === 1 ? 0 : strides[i - lead]!));
+  const bDense = contiguousStrides(batch);
+  return {
+    rows,
+    cols,
+    mat: {
+      at(t, i, j) {
+        let o = x.offset;
+        for (let d = 0; d < batch.length; d++) o += (Math.floor(t / bDense[d]!) % batch[d]!) * bStrides[d]!;
+        return o + i * sr + j * sc;
+      },
+    },
+  };
+}
+
+function batchOf(a: CpuTensor, b: CpuTensor): number[] {
+  const ab = a.shape.length >= 2 ? a.shape.slice(0, -2) : [];
+  const bb = b.shape.length >= 2 ? b.shape.slice(0, -2) : [];
+  return broadcastShapes('matmul', ab, bb);
+}
+
+/** matmul on the CPU: float64 accumulation, the result in f64 if an operand is f64, else f32. */
+export function matmul(a: CpuTensor, b: CpuTensor): CpuTensor {
+  const shape = matmulShape(a.shape, b.shape);
+  if (typeof shape === 'string') throw new Error(`matmul: ${shape}: [${a.shape.join(', ')}] @ [${b.shape.join(', ')}]`);
+  const batch = batchOf(a, b);
+  const A = matView(a, 'row', batch);
+  const B = matView(b, 'col', batch);
+  const [M, K, N] = [A.rows, A.cols, B.cols];
+  const nb = numel(batch);
+  const dtype = a.dtype === 'f64' || b.dtype === 'f64' ? 'f64' : 'f32';
+  const out = allocData(dtype, nb * M * N);
+  const row = new Float64Array(N);
+  for (let t = 0; t < nb; t++) {
+    for (let i = 0; i < M; i++) {
+      row.fill(0);
+      for (let p = 0; p < K; p++) {
+        const av = a.data[A.mat.at(t, i, p)]!;
+        for (let j = 0; j < N; j++) row[j] += av * b.data[B.mat.at(t, p, j)]!;
+      }
+      out.set(row, (t * M + i) * N);
+    }
+  }
+  return { data: out, shape, strides: contiguousStrides(shape), offset: 0, dtype };
 }
 
 /**
- * Gradients of sum(G ⊙ (A·B)) for batched broadcasting matmul: dA = G·Bᵀ, dB = Aᵀ·G,
- * each summed over the batch dims its operand was broadcast along.
+ * Analytical gradients of L = Σ G ⊙ matmul(a, b) (G shaped like the result), each
+ * summed over the batch dims its operand was broadcast along; f64, dense, in the
+ * operands' shapes.
  */
-export function matmulGradRef(a: HostTensor, b: HostTensor, g: HostTensor): { da: Float64Array; db: Float64Array } {
-  const a2 = a.shape.length === 1 ? [1, a.shape[0]!] : [...a.shape];
-  const b2 = b.shape.length === 1 ? [b.shape[0]!, 1] : [...b.shape];
-  const M = a2[a2.length - 2]!;
-  const K = a2[a2.length - 1]!;
-  const N = b2[b2.length - 1]!;
-  const aBatch = a2.slice(0, -2);
-  const bBatch = b2.slice(0, -2);
-  const batch = broadcastShapes('matmul', aBatch, bBatch);
+export function matmulGrad(a: CpuTensor, b: CpuTensor, g: CpuTensor): { da: CpuTensor; db: CpuTensor } {
+  const batch = batchOf(a, b);
+  const A = matView(a, 'row', batch);
+  const B = matView(b, 'col', batch);
+  const [M, K, N] = [A.rows, A.cols, B.cols];
   const nb = numel(batch);
-  const da = new Float64Array(numel(a2));
-  const db = new Float64Array(numel(b2));
-  const bs = contiguousStrides(batch);
-  const offsetIn = (idx: number[], shape: number[], mat: number): number => {
-    const st = contiguousStrides(shape);
-    let o = 0;
-    const lead = idx.length - shape.length;
-    shape.forEach((d, i) => (o += (d === 1 ? 0 : idx[lead + i]!) * st[i]!));
-    return o * mat;
+  // Dense gradients in the operands' own (promoted) layouts, indexed like their data.
+  const denseOf = (x: CpuTensor, vectorAs: 'row' | 'col') => {
+    const shape = [...x.shape];
+    const d: CpuTensor = { data: new Float64Array(numel(shape)), shape, strides: contiguousStrides(shape), offset: 0, dtype: 'f64' };
+    return { t: d, view: matView(d, vectorAs, batch).mat };
+  };
+  const da = denseOf(a, 'row');
+  const db = denseOf(b, 'col');
+  const gAt = (t: number, i: number, j: number) => {
+    // g has the result shape: [..batch, M?, N?] with the vector dims dropped.
+    let flat = t * M * N + i * N + j;
+    let o = g.offset;
+    for (let d = g.shape.length - 1; d >= 0; d--) {
+      o += (flat % g.shape[d]!) * g.strides[d]!;
+      flat = Math.floor(flat / g.shape[d]!);
+    }
+    return g.data[o]!;
   };
   for (let t = 0; t < nb; t++) {
-    const idx = bs.map((s, i) => Math.floor(t / s) % batch[i]!);
-    const ao = offsetIn(idx, aBatch, M * K);
-    const bo = offsetIn(idx, bBatch, K * N);
-    const go = t * M * N;
     for (let i = 0; i < M; i++) {
       for (let j = 0; j < N; j++) {
-        const gv = g.data[go + i * N + j]!;
+        const gv = gAt(t, i, j);
         if (gv === 0) continue;
         for (let p = 0; p < K; p++) {
-          da[ao + i * K + p] += gv * b.data[bo + p * N + j]!;
-          db[bo + p * N + j] += gv * a.data[ao + i * K + p]!;
+          da.t.data[da.view.at(t, i, p)] += gv * b.data[B.mat.at(t, p, j)]!;
+          db.t.data[db.view.at(t, p, j)] += gv * a.data[A.mat.at(t, i, p)]!;
         }
       }
     }
   }
-  return { da, db };
+  return { da: da.t, db: db.t };
 }

@@ -159,6 +159,15 @@ export function hasDevice(): boolean {
 }
 
 /**
+ * The GPU object the device came from (Dawn's in Node, `navigator.gpu` in a browser),
+ * for libraries that look for `navigator.gpu` — the benchmarks' TensorFlow.js baseline
+ * runs on the same adapter through it. Undefined before `initDevice()`.
+ */
+export function gpuObject(): GPU | undefined {
+  return nodeGpu ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+}
+
+/**
  * Drops the queued validation errors. Used after a kernel failed to compile: every
  * later error in that batch (invalid pipeline, bind group, command buffer) is a
  * consequence, and reporting them at some unrelated later readback would mislead.

@@ -5,7 +5,7 @@
  * max-pool argmax against PyTorch's indices. Skips, printing why, without torch.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, tensor, type Tensor } from '../../index.js';
+import { conv2d, initDevice, linear, tensor, type Tensor } from '../../index.js';
 import {
   adaptiveAvgPool2d,
   adaptiveMaxPool2d,
@@ -172,6 +172,57 @@ xentCase(7, 10, 'none', 0.2, 330);
 xentCase(1, 3, 'none', 0, 340);
 xentCase(300, 3, 'mean', 0.05, 350);
 
+// ------------------------------------------------------------------ convolution and linear
+const CONV_TOLS: Tols = { y: [2e-5, 1e-4], grad_x: [2e-5, 1e-4], grad_w: [2e-5, 1e-4], grad_b: [2e-5, 1e-4] };
+
+function convCase(id: string, x: [number, number, number, number], w: [number, number, number, number], p: { stride?: number; padding?: number; dilation?: number; groups?: number; bias?: boolean }, seed: number) {
+  const stride = p.stride ?? 1;
+  const padding = p.padding ?? 0;
+  const dilation = p.dilation ?? 1;
+  const groups = p.groups ?? 1;
+  const OH = Math.floor((x[1] + 2 * padding - dilation * (w[1] - 1) - 1) / stride) + 1;
+  const OW = Math.floor((x[2] + 2 * padding - dilation * (w[2] - 1) - 1) / stride) + 1;
+  const inputs: Record<string, TensorData> = { x: td(randn(numel(x), seed), x), w: td(randn(numel(w), seed + 1, 0.3), w) };
+  if (p.bias) inputs.b = td(randn(w[0], seed + 2), [w[0]]);
+  const yShape = [x[0], OH, OW, w[0]];
+  const grad = td(randn(numel(yShape), seed + 3), yShape);
+  cases.push({
+    id,
+    op: 'conv2d',
+    params: { stride, padding, dilation, groups },
+    inputs,
+    grad,
+    tols: CONV_TOLS,
+    gpu: () => withGrads(inputs, (t) => conv2d(t.x!, t.w!, t.b, { stride, padding, dilation, groups }), grad),
+  });
+}
+
+convCase('conv2d 3x3/1 ResNet stage shape', [2, 14, 14, 32], [32, 3, 3, 32], { padding: 1 }, 400);
+convCase('conv2d 3x3/2 odd input, bias', [1, 13, 11, 16], [24, 3, 3, 16], { stride: 2, padding: 1, bias: true }, 410);
+convCase('conv2d 7x7/2 stem', [2, 23, 23, 3], [16, 7, 7, 3], { stride: 2, padding: 3 }, 420);
+convCase('conv2d 1x1/2 shortcut', [2, 9, 9, 16], [32, 1, 1, 16], { stride: 2 }, 430);
+convCase('conv2d C=5 batch 1 padding 2 bias', [1, 7, 6, 5], [7, 3, 3, 5], { padding: 2, bias: true }, 440);
+convCase('conv2d dilation 2', [2, 10, 9, 4], [6, 3, 3, 4], { padding: 2, dilation: 2 }, 450);
+convCase('conv2d groups 3 bias', [2, 8, 8, 6], [9, 3, 3, 2], { padding: 1, groups: 3, bias: true }, 460);
+
+function linearCase(id: string, n: number, inF: number, outF: number, bias: boolean, seed: number) {
+  const inputs: Record<string, TensorData> = { x: td(randn(n * inF, seed), [n, inF]), w: td(randn(outF * inF, seed + 1, 0.2), [outF, inF]) };
+  if (bias) inputs.b = td(randn(outF, seed + 2), [outF]);
+  const grad = td(randn(n * outF, seed + 3), [n, outF]);
+  cases.push({
+    id,
+    op: 'linear',
+    inputs,
+    grad,
+    tols: CONV_TOLS,
+    gpu: () => withGrads(inputs, (t) => linear(t.x!, t.w!, t.b), grad),
+  });
+}
+
+linearCase('linear 1024->512 head', 16, 1024, 512, false, 500);
+linearCase('linear odd sizes with bias', 7, 13, 5, true, 510);
+linearCase('linear batch 1', 1, 9, 3, true, 520);
+
 // ------------------------------------------------------------------ the comparison
 const torch = torchAvailable();
 if (!torch.ok) console.warn(`[nn/torch.test] ${torch.reason}`);
@@ -196,7 +247,7 @@ describe.skipIf(!torch.ok)(`nn ops vs PyTorch (${torch.reason}, float64 referenc
         expect(o[name], `${name} missing on our side`).toBeDefined();
         expect(t[name], `${name} missing in PyTorch's results`).toBeDefined();
         const [atol, rtol] = c.tols[name]!;
-        const scale = Math.max(1, ...Array.from(t[name]!.data, Math.abs));
+        const scale = t[name]!.data.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
         const worst = expectClose(name, o[name]!, t[name]!.data, atol * scale, rtol);
         if (process.env.TESSERA_NN_VERBOSE) console.log(`${c.id} | ${name}: max |diff| ${worst.toExponential(2)} (ref max |v| ${scale.toPrecision(3)})`);
       }

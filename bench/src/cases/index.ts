@@ -1,0 +1,8 @@
+/**
+ * Every benchmark case, in the order they run. A new benchmark (conv, batchnorm, a
+ * training step…) is a module under cases/ exporting its BenchCase list, added here.
+ */
+import type { BenchCase } from '../harness.js';
+import { matmulCases } from './matmul.js';
+
+export const ALL_CASES: BenchCase[] = [...matmulCases];

@@ -1,0 +1,109 @@
+/**
+ * The benchmark harness: what a case is, how it is timed, and the record it yields.
+ * GPU work is timed with `await sync()` (everything submitted has finished) around
+ * repeated dispatches, after a warm-up that also compiles the pipelines; the figure
+ * kept is the median over repetitions.
+ */
+
+/** A baseline measured in the same run as the case. */
+export interface RefResult {
+  name: string;
+  /** Median milliseconds per operation. */
+  ms: number;
+  /** How it was measured when not directly (e.g. on a sub-block and scaled). */
+  note?: string;
+}
+
+/** One line of the results (and one record of `--json`). */
+export interface BenchRecord {
+  name: string;
+  shape: string;
+  ms: number;
+  gflops: number;
+  refs: RefResult[];
+}
+
+export interface BenchContext {
+  /** Timed repetitions for our own kernels (median kept). */
+  reps: number;
+  /** Progress messages (stderr). */
+  log(msg: string): void;
+}
+
+export interface BenchCase {
+  /** Operation name, e.g. 'matmul'. */
+  name: string;
+  /** Human-readable problem size, e.g. '1024x1024x1024' (M×N×K for GEMMs). */
+  shape: string;
+  /** Floating-point operations of one run (a multiply-add counts 2). */
+  flops: number;
+  /** Measures ours and the baselines; returns median ms per run for each. */
+  run(ctx: BenchContext): Promise<{ ms: number; refs: RefResult[]; notes?: string[] }>;
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+}
+
+export interface TimeOptions {
+  warmup?: number;
+  reps?: number;
+  /** Runs per repetition (the time is divided by it). */
+  inner?: number;
+}
+
+/**
+ * Median milliseconds of `run`, where `settle` waits for the device to finish. Each
+ * repetition encodes `inner` runs and then settles once.
+ */
+export async function timeMedian(run: () => void, settle: () => Promise<void>, opts: TimeOptions = {}): Promise<number> {
+  const { warmup = 1, reps = 5, inner = 1 } = opts;
+  for (let i = 0; i < warmup; i++) {
+    run();
+    await settle();
+  }
+  const times: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < inner; i++) run();
+    await settle();
+    times.push((performance.now() - t0) / inner);
+  }
+  return median(times);
+}
+
+export const gflops = (flops: number, ms: number): number => flops / ms / 1e6;
+
+export interface Timed {
+  run: () => void;
+  settle: () => Promise<void>;
+  /** Repetitions for this one (default: the call's reps); slow baselines may take fewer. */
+  reps?: number;
+}
+
+/**
+ * Median milliseconds of several implementations, measured interleaved (one
+ * repetition of each in turn, after a warm-up of each), so that load from other
+ * processes on a shared machine falls on all of them alike.
+ */
+export async function timeInterleaved(items: Timed[], reps: number): Promise<number[]> {
+  for (const it of items) {
+    it.run();
+    await it.settle();
+  }
+  const times: number[][] = items.map(() => []);
+  const most = Math.max(...items.map((it) => it.reps ?? reps));
+  for (let r = 0; r < most; r++) {
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      if (r >= (it.reps ?? reps)) continue;
+      const t0 = performance.now();
+      it.run();
+      await it.settle();
+      times[i]!.push(performance.now() - t0);
+    }
+  }
+  return times.map(median);
+}

@@ -1,0 +1,115 @@
+/**
+ * `pnpm bench [--filter <word>] [--json <file>] [--reps <n>]`: runs the benchmark
+ * cases (cases/index.ts) on this machine's WebGPU adapter, each against baselines
+ * measured in the same run, prints a table and optionally writes the records as JSON:
+ * [{ name, shape, ms, gflops, refs: [{ name, ms, note? }] }] (ms: median per run).
+ */
+import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { chooseGemmVariant, gpu, initDevice, probeGemmSubgroupSize } from '@tessera/tensor';
+import { ALL_CASES } from './cases/index.js';
+import { gflops, type BenchRecord } from './harness.js';
+
+interface Args {
+  filter?: string;
+  json?: string;
+  reps: number;
+}
+
+const USAGE = `usage: pnpm bench [--filter <word>] [--json <file>] [--reps <n>]
+  --filter <word>  run only the cases whose name or shape contains <word>
+  --json <file>    also write the results as JSON records
+  --reps <n>       timed repetitions of our kernels (median kept; default 5)`;
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { reps: 5 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
+      return v;
+    };
+    if (a === '--filter') args.filter = value();
+    else if (a === '--json') args.json = value();
+    else if (a === '--reps') args.reps = Math.max(1, Number.parseInt(value(), 10) || 5);
+    else if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}\n${USAGE}`);
+  }
+  return args;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows
+    .map((r, i) => {
+      const line = r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+      return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
+    })
+    .join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const ctx = await initDevice();
+  const sg = await probeGemmSubgroupSize();
+  const info = gpu().info;
+  console.log(`adapter: ${info.vendor} ${info.architecture} — ${info.description}`);
+  console.log(
+    `subgroups: ${ctx.hasSubgroups ? `${info.subgroupMinSize}..${info.subgroupMaxSize} (probe saw ${sg})` : 'none'}; ` +
+      `GEMM variant: ${chooseGemmVariant(1024, 1024, 1024, 1, false)}`,
+  );
+  // The machine may be shared: the load says how many cores the adapter's threads competed for.
+  const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+  console.log(`load average at start: ${load()}`);
+  const word = args.filter?.toLowerCase();
+  const cases = ALL_CASES.filter((c) => !word || c.name.toLowerCase().includes(word) || c.shape.toLowerCase().includes(word));
+  if (cases.length === 0) throw new Error(`no case matches --filter ${args.filter}`);
+
+  const records: BenchRecord[] = [];
+  const notes: string[] = [];
+  for (const c of cases) {
+    process.stderr.write(`${c.name} ${c.shape} …\n`);
+    const r = await c.run({ reps: args.reps, log: (m) => process.stderr.write(`${m}\n`) });
+    records.push({ name: c.name, shape: c.shape, ms: r.ms, gflops: gflops(c.flops, r.ms), refs: r.refs });
+    for (const n of r.notes ?? []) notes.push(`${c.name} ${c.shape}: ${n}`);
+    for (const ref of r.refs) if (ref.note) notes.push(`${c.name} ${c.shape}: ${ref.name} ${ref.note}`);
+  }
+
+  const refNames = [...new Set(records.flatMap((r) => r.refs.map((x) => x.name)))];
+  const head = ['case', 'shape', 'ms', 'GFLOP/s', ...refNames.flatMap((n) => [`${n} ms`, 'GFLOP/s', 'speedup'])];
+  const rows = records.map((r) => {
+    const flops = (r.gflops * r.ms) * 1e6;
+    return [
+      r.name,
+      r.shape,
+      r.ms.toFixed(1),
+      r.gflops.toFixed(2),
+      ...refNames.flatMap((n) => {
+        const ref = r.refs.find((x) => x.name === n);
+        if (!ref) return ['—', '—', '—'];
+        return [ref.ms.toFixed(1), gflops(flops, ref.ms).toFixed(2), `${(ref.ms / r.ms).toFixed(1)}x`];
+      }),
+    ];
+  });
+  console.log(`\n${table([head, ...rows])}\n`);
+  console.log(
+    `ms: median per run after a warm-up (ours over ${args.reps} repetitions interleaved with up to 3 of tfjs; naive over 3).`,
+  );
+  for (const n of notes) console.log(`  ${n}`);
+  console.log(`load average at end: ${load()}`);
+  if (args.json) {
+    writeFileSync(args.json, `${JSON.stringify(records, null, 2)}\n`);
+    console.log(`wrote ${records.length} records to ${args.json}`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  },
+);

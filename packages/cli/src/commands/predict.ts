@@ -1,0 +1,43 @@
+/** `tessera predict <model.safetensors | run-folder> <image…> [--topk K] [--json]` */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { initDevice, noGrad, softmax, tidy } from '@tessera/tensor';
+import { loadModel } from '@tessera/nn';
+import { UsageError, parseArgs } from '../args.js';
+import { loadImages } from '../preprocess.js';
+import type { Command } from './index.js';
+
+export const predictCommand: Command = {
+  summary: 'classify images with a trained or converted model (predict <model> <image…>)',
+  async run(argv) {
+    const { positional, options } = parseArgs('predict', argv, { topk: { kind: 'int' }, json: { kind: 'flag' } });
+    const [modelPath, ...images] = positional;
+    if (!modelPath || images.length === 0) throw new UsageError('predict: usage: predict <model.safetensors | run-folder> <image…> [--topk K] [--json]');
+    let file = modelPath;
+    const st = await stat(modelPath).catch(() => null);
+    if (!st) throw new UsageError(`predict: ${modelPath} does not exist`);
+    if (st.isDirectory()) file = join(modelPath, 'model.safetensors');
+    await initDevice();
+    const { model, meta } = await loadModel(file);
+    model.eval();
+    const k = Math.min((options.topk as number | undefined) ?? 5, meta.classes.length);
+    const results = [];
+    for (const path of images) {
+      const x = await loadImages([path], meta.preprocess);
+      const probs = noGrad(() => tidy(() => softmax(model.call(x), -1)));
+      x.dispose();
+      const p = (await probs.toArray()) as Float32Array;
+      probs.dispose();
+      const order = [...p.keys()].sort((a, b) => p[b]! - p[a]!).slice(0, k);
+      results.push({ file: path, top: order.map((i) => ({ label: meta.classes[i]!, index: i, prob: p[i]! })) });
+    }
+    if (options.json) console.log(JSON.stringify(results, null, 2));
+    else {
+      for (const r of results) {
+        console.log(r.file);
+        for (const t of r.top) console.log(`  ${(t.prob * 100).toFixed(2).padStart(6)}%  ${t.label} (${t.index})`);
+      }
+    }
+    return 0;
+  },
+};

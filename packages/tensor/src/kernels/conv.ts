@@ -1,0 +1,333 @@
+/**
+ * Convolutions as implicit GEMMs through the one GEMM generator (kernels/gemm.ts):
+ * hooks read the activation as an im2col matrix on the fly (never materialised).
+ * Activations NHWC, weights OHWI ([out, kh, kw, in/groups]).
+ *  - conv2dForward:        out[p, o]   = Σ_(kh,kw,c) im2col(x)[p, (kh,kw,c)] · w[o, (kh,kw,c)]      (+ bias)
+ *  - conv2dBackwardInput:  dx[q, c]    = Σ_(kh,kw,o) col2im(dy)[q, (kh,kw,o)] · w[o, kh, kw, c]
+ *  - conv2dBackwardFilter: dw[o, kk]   = Σ_p dy[p, o] · im2col(x)[p, kk]   (split-K over pixels)
+ * Groups are the GEMM batch. The kernel geometry (size, stride, padding, dilation,
+ * channels per group) is baked into the WGSL: it turns the index divisions into
+ * constants, which llvmpipe otherwise runs one lane at a time; spatial sizes and the
+ * batch travel in uniforms.
+ */
+import { type GemmCall, type EpilogueHook, type HookParam, type OperandHook, runGemm, stridedEpilogue, type GemmVariant } from './gemm.js';
+import { runReduce } from './reduce.js';
+import { gpu } from '../runtime/device.js';
+import type { BufferBinding } from '../runtime/queue.js';
+
+export interface ConvGeometry {
+  N: number;
+  H: number;
+  W: number;
+  C: number;
+  O: number;
+  KH: number;
+  KW: number;
+  OH: number;
+  OW: number;
+  sh: number;
+  sw: number;
+  ph: number;
+  pw: number;
+  dh: number;
+  dw: number;
+  groups: number;
+}
+
+export interface ConvBuffers {
+  buffer: GPUBuffer;
+  /** Offset in elements. */
+  offset: number;
+}
+
+const spatial: HookParam[] = [
+  { name: 'H' }, { name: 'W' }, { name: 'OH' }, { name: 'OW' }, { name: 'P' },
+];
+
+function spatialValues(g: ConvGeometry): Record<string, number> {
+  return { H: g.H, W: g.W, OH: g.OH, OW: g.OW, P: g.N * g.OH * g.OW };
+}
+
+const CONST_NAMES = /\b(C_|CG|O_|OG|KH|KW|SH|SW|PH|PW|DH|DW)\b/g;
+
+/**
+ * Gives a hook's geometry constants its own prefix: the uniform-window GEMM variant
+ * compiles the B hook alone (in its packing kernel) and A without B, so each hook
+ * carries its own constants and none may clash when both are present.
+ */
+function own(prefix: 'A' | 'B', code: string): string {
+  return code.replace(CONST_NAMES, `${prefix}_$1`);
+}
+
+function consts(g: ConvGeometry): string {
+  const cg = g.C / g.groups;
+  const og = g.O / g.groups;
+  return `const C_ = ${g.C}u; const CG = ${cg}u; const O_ = ${g.O}u; const OG = ${og}u; const KH = ${g.KH}u; const KW = ${g.KW}u;
+const SH = ${g.sh}u; const SW = ${g.sw}u; const PH = ${g.ph}; const PW = ${g.pw}; const DH = ${g.dh}u; const DW = ${g.dw}u;
+`;
+}
+
+interface Im2colRead {
+  vec4: boolean;
+  /** Names of the hook's two index arguments. */
+  args: [string, string];
+  /** Expressions for the pixel p = (n, oh, ow) and the column kk = (kh, kw, c in group). */
+  pixel: string;
+  col: string;
+  /** Expression for the element offset of the group's first channel in x. */
+  xBase: string;
+  /** Return 0 for pixels beyond the last (the split-K tail). */
+  guardP: boolean;
+}
+
+/** A hook function reading im2col(x)[p, kk]: 0 in the padding. */
+function im2colFn(name: string, r: Im2colRead): string {
+  const zero = r.vec4 ? 'vec4<f32>(0.0)' : '0.0';
+  const idx = `${r.xBase} + ((n * u.H + u32(ih)) * u.W + u32(iw)) * C_ + c`;
+  return `fn ${name}(base: u32, ${r.args[0]}: u32, ${r.args[1]}: u32) -> ${r.vec4 ? 'vec4<f32>' : 'f32'} {
+  let p = ${r.pixel}; let kk = ${r.col};
+${r.guardP ? `  if (p >= u.P) { return ${zero}; }\n` : ''}  let ow = p % u.OW; let t = p / u.OW; let oh = t % u.OH; let n = t / u.OH;
+  let c = kk % CG; let t2 = kk / CG; let kw = t2 % KW; let kh = t2 / KW;
+  let ih = i32(oh * SH + kh * DH) - PH;
+  let iw = i32(ow * SW + kw * DW) - PW;
+  if (ih < 0 || iw < 0 || ih >= i32(u.H) || iw >= i32(u.W)) { return ${zero}; }
+  return ${r.vec4 ? `x4[(${idx}) >> 2u]` : `x[${idx}]`};
+}
+`;
+}
+
+function fwdA(g: ConvGeometry, vec4: boolean): OperandHook {
+  // A(m, k): m is the output pixel, k the im2col column.
+  const read = (v: boolean): Im2colRead => ({ vec4: v, args: ['i0', 'i1'], pixel: 'i0', col: 'i1', xBase: 'base', guardP: false });
+  const body = im2colFn('loadA', read(false)) + (vec4 ? im2colFn('loadA4', read(true)) : '');
+  return {
+    bindings: vec4 ? [{ name: 'x' }, { name: 'x4', type: 'array<vec4<f32>>' }] : [{ name: 'x' }],
+    params: [...spatial, { name: 'x_off' }],
+    code: own('A', `${consts(g)}fn batchA(b: u32) -> u32 { return u.x_off + b * CG; }\n${body}`),
+    vec4: vec4 ? 'k' : undefined,
+  };
+}
+
+function weightRowsB(g: ConvGeometry, vec4: boolean): OperandHook {
+  // B(k, n) = w[o = group·OG + n, kk = k]: rows of the OHWI weight are the GEMM's columns.
+  const K = 'KH * KW * CG';
+  return {
+    bindings: vec4 ? [{ name: 'w' }, { name: 'w4', type: 'array<vec4<f32>>' }] : [{ name: 'w' }],
+    params: [{ name: 'w_off' }],
+    code: own('B', `${consts(g)}fn batchB(b: u32) -> u32 { return u.w_off + b * OG * ${K}; }
+fn loadB(base: u32, k: u32, n: u32) -> f32 { return w[base + n * ${K} + k]; }
+${vec4 ? `fn loadB4(base: u32, k: u32, n: u32) -> vec4<f32> { return w4[(base + n * ${K} + k) >> 2u]; }\n` : ''}`),
+    vec4: vec4 ? 'k' : undefined,
+    batched: true,
+  };
+}
+
+function outputEpilogue(g: ConvGeometry, bias: boolean, vec4: boolean): { hook: EpilogueHook; params: (off: number, biasOff: number) => Record<string, number> } {
+  const batchRank = g.groups > 1 ? 1 : 0;
+  const hook = stridedEpilogue({ batchRank, bias, vec4 });
+  return {
+    hook,
+    params: (off, biasOff) => ({
+      c_off: off,
+      c_ld: g.O,
+      ...(batchRank ? { c_bsh0: g.groups, c_bst0: g.O / g.groups } : {}),
+      ...(bias ? { bias_off: biasOff } : {}),
+    }),
+  };
+}
+
+const aligned = (...xs: number[]): boolean => xs.every((v) => v % 4 === 0);
+
+/** Forward: out (dense NHWC [N, OH, OW, O]) = conv(x, w) (+ bias when groups = 1). */
+export function conv2dForward(
+  g: ConvGeometry,
+  x: ConvBuffers,
+  w: ConvBuffers,
+  out: GPUBuffer,
+  bias: ConvBuffers | null,
+  variant?: GemmVariant,
+): void {
+  const cg = g.C / g.groups;
+  const og = g.O / g.groups;
+  const vecA = aligned(cg, x.offset, g.C);
+  const vecB = aligned(cg, w.offset);
+  const vecC = aligned(og, g.O);
+  const epi = outputEpilogue(g, bias !== null, vecC);
+  const buffers: (GPUBuffer | BufferBinding)[] = vecA ? [x.buffer, x.buffer] : [x.buffer];
+  buffers.push(...(vecB ? [w.buffer, w.buffer] : [w.buffer]), out);
+  if (bias) buffers.push(bias.buffer);
+  const call: GemmCall = {
+    name: `conv2d_fwd_k${g.KH}x${g.KW}_s${g.sh}`,
+    M: g.N * g.OH * g.OW,
+    N: og,
+    K: g.KH * g.KW * cg,
+    batch: g.groups,
+    a: fwdA(g, vecA),
+    b: weightRowsB(g, vecB),
+    c: epi.hook,
+    buffers,
+    params: { ...spatialValues(g), x_off: x.offset, w_off: w.offset, ...epi.params(0, bias?.offset ?? 0) },
+    variant,
+  };
+  runGemm(call);
+}
+
+/** Input gradient: dx (dense NHWC [N, H, W, C]) from dy (dense [N, OH, OW, O]) and w. */
+export function conv2dBackwardInput(g: ConvGeometry, dy: ConvBuffers, w: ConvBuffers, dx: GPUBuffer, variant?: GemmVariant): void {
+  const cg = g.C / g.groups;
+  const og = g.O / g.groups;
+  const vecA = aligned(og, g.O, dy.offset);
+  const vecB = aligned(cg, w.offset);
+  // A(m = input pixel q, k = (kh, kw, o)): the output pixel that tap (kh, kw) of q lands on, if any.
+  const loadA = (name: string, v: boolean) => `fn ${name}(base: u32, q: u32, k: u32) -> ${v ? 'vec4<f32>' : 'f32'} {
+  let iw = q % u.W; let t = q / u.W; let ih = t % u.H; let n = t / u.H;
+  let o = k % OG; let t2 = k / OG; let kw = t2 % KW; let kh = t2 / KW;
+  let yh = i32(ih) + PH - i32(kh * DH);
+  let yw = i32(iw) + PW - i32(kw * DW);
+  let oh = yh / i32(SH); let ow = yw / i32(SW);
+  if (yh < 0 || yw < 0 || yh != oh * i32(SH) || yw != ow * i32(SW) || oh >= i32(u.OH) || ow >= i32(u.OW)) { return ${v ? 'vec4<f32>(0.0)' : '0.0'}; }
+  let idx = base + ((n * u.OH + u32(oh)) * u.OW + u32(ow)) * O_ + o;
+  return ${v ? 'dy4[idx >> 2u]' : 'dy[idx]'};
+}
+`;
+  const a: OperandHook = {
+    bindings: vecA ? [{ name: 'dy' }, { name: 'dy4', type: 'array<vec4<f32>>' }] : [{ name: 'dy' }],
+    params: [...spatial, { name: 'dy_off' }],
+    code: own('A', `${consts(g)}fn batchA(b: u32) -> u32 { return u.dy_off + b * OG; }\n${loadA('loadA', false)}${vecA ? loadA('loadA4', true) : ''}`),
+    vec4: vecA ? 'k' : undefined,
+  };
+  // B(k = (kh, kw, o), n = c) = w[group·OG + o, kh, kw, c]: contiguous along n.
+  const b: OperandHook = {
+    bindings: vecB ? [{ name: 'w' }, { name: 'w4', type: 'array<vec4<f32>>' }] : [{ name: 'w' }],
+    params: [{ name: 'w_off' }],
+    code: own('B', `${consts(g)}fn batchB(b: u32) -> u32 { return u.w_off + b * OG * KH * KW * CG; }
+fn wIndex(base: u32, k: u32, n: u32) -> u32 {
+  let o = k % OG; let t2 = k / OG; let kw = t2 % KW; let kh = t2 / KW;
+  return base + ((o * KH + kh) * KW + kw) * CG + n;
+}
+fn loadB(base: u32, k: u32, n: u32) -> f32 { return w[wIndex(base, k, n)]; }
+${vecB ? 'fn loadB4(base: u32, k: u32, n: u32) -> vec4<f32> { return w4[wIndex(base, k, n) >> 2u]; }\n' : ''}`),
+    vec4: vecB ? 'mn' : undefined,
+    mnMultipleOf4: vecB,
+    batched: true,
+  };
+  const vecC = aligned(cg, g.C);
+  const batchRank = g.groups > 1 ? 1 : 0;
+  const c = stridedEpilogue({ batchRank, vec4: vecC });
+  const buffers: (GPUBuffer | BufferBinding)[] = [...(vecA ? [dy.buffer, dy.buffer] : [dy.buffer]), ...(vecB ? [w.buffer, w.buffer] : [w.buffer]), dx];
+  runGemm({
+    name: `conv2d_bwd_input_k${g.KH}x${g.KW}_s${g.sh}`,
+    M: g.N * g.H * g.W,
+    N: cg,
+    K: g.KH * g.KW * og,
+    batch: g.groups,
+    a,
+    b,
+    c,
+    buffers,
+    params: {
+      ...spatialValues(g),
+      dy_off: dy.offset,
+      w_off: w.offset,
+      c_off: 0,
+      c_ld: g.C,
+      ...(batchRank ? { c_bsh0: g.groups, c_bst0: cg } : {}),
+    },
+    variant,
+  });
+}
+
+/** How many pixel chunks the filter gradient's reduction is split into. */
+export function filterGradSplits(g: ConvGeometry): number {
+  if (g.groups > 1) return 1;
+  const P = g.N * g.OH * g.OW;
+  const og = g.O;
+  const kw = g.KH * g.KW * (g.C / g.groups);
+  // Enough independent tiles to fill the device, each still reducing ≥ 1024 pixels.
+  const tiles = Math.ceil(og / 32) * Math.ceil(kw / 32);
+  const want = Math.ceil(64 / tiles);
+  return Math.max(1, Math.min(want, Math.floor(P / 1024), 64));
+}
+
+/**
+ * Filter gradient: dw (dense OHWI [O, KH, KW, C/groups]) = dyᵀ · im2col(x), the
+ * pixel reduction split into `filterGradSplits` chunks (partial products in a
+ * scratch tensor, then summed) so long reductions still spread over the device.
+ */
+export function conv2dBackwardFilter(
+  g: ConvGeometry,
+  x: ConvBuffers,
+  dy: ConvBuffers,
+  dw: GPUBuffer,
+  scratch: (bytes: number) => GPUBuffer,
+  variant?: GemmVariant,
+): void {
+  const cg = g.C / g.groups;
+  const og = g.O / g.groups;
+  const kw = g.KH * g.KW * cg;
+  const P = g.N * g.OH * g.OW;
+  const S = filterGradSplits(g);
+  const chunk = Math.ceil(P / S);
+  const split = S > 1;
+  const vecA = aligned(og, g.O, dy.offset);
+  const vecB = aligned(cg, g.C, x.offset);
+  // A(m = o, k = p) = dy[p, group·OG + o]; with split-K, base is the chunk's first pixel.
+  const aLoad = (name: string, v: boolean) => `fn ${name}(base: u32, m: u32, k: u32) -> ${v ? 'vec4<f32>' : 'f32'} {
+${split ? `  let p = base + k;\n  if (p >= u.P) { return ${v ? 'vec4<f32>(0.0)' : '0.0'}; }\n  let i = u.dy_off + p * O_ + m;` : '  let i = base + k * O_ + m;'}
+  return ${v ? 'dy4[i >> 2u]' : 'dy[i]'};
+}
+`;
+  const a: OperandHook = {
+    bindings: vecA ? [{ name: 'dy' }, { name: 'dy4', type: 'array<vec4<f32>>' }] : [{ name: 'dy' }],
+    params: [{ name: 'dy_off' }],
+    code: own('A', `${consts(g)}fn batchA(b: u32) -> u32 { return ${split ? 'b * u.chunk' : 'u.dy_off + b * OG'}; }\n${aLoad('loadA', false)}${vecA ? aLoad('loadA4', true) : ''}`),
+    vec4: vecA ? 'mn' : undefined,
+    mnMultipleOf4: vecA,
+  };
+  // B(k = p, n = kk) = im2col(x)[p, kk]; split: base is the chunk's first pixel, else the group's channel offset.
+  const bLoad = (name: string, v: boolean) =>
+    im2colFn(name, { vec4: v, args: ['i0', 'i1'], pixel: split ? 'base + i0' : 'i0', col: 'i1', xBase: split ? 'u.x_off' : 'base', guardP: split });
+  const b: OperandHook = {
+    bindings: vecB ? [{ name: 'x' }, { name: 'x4', type: 'array<vec4<f32>>' }] : [{ name: 'x' }],
+    // B declares the spatial parameters: the packing kernel of the uniform-window variant sees only B.
+    params: [...spatial, { name: 'x_off' }, { name: 'chunk' }],
+    code: own('B', `${consts(g)}fn batchB(b: u32) -> u32 { return ${split ? 'b * u.chunk' : 'u.x_off + b * CG'}; }\n${bLoad('loadB', false)}${vecB ? bLoad('loadB4', true) : ''}`),
+    vec4: vecB ? 'mn' : undefined,
+    mnMultipleOf4: vecB,
+    batched: true,
+  };
+  const vecC = aligned(kw);
+  const outBuf = split ? scratch(S * og * kw * 4) : dw;
+  const c = stridedEpilogue({ batchRank: 1, vec4: vecC });
+  const buffers: (GPUBuffer | BufferBinding)[] = [...(vecA ? [dy.buffer, dy.buffer] : [dy.buffer]), ...(vecB ? [x.buffer, x.buffer] : [x.buffer]), outBuf];
+  runGemm({
+    name: `conv2d_bwd_filter_k${g.KH}x${g.KW}_s${g.sh}${split ? '_splitk' : ''}`,
+    M: og,
+    N: kw,
+    K: split ? chunk : P,
+    batch: split ? S : g.groups,
+    a,
+    b,
+    c,
+    buffers,
+    params: {
+      ...spatialValues(g),
+      dy_off: dy.offset,
+      x_off: x.offset,
+      chunk,
+      c_off: 0,
+      c_ld: kw,
+      c_bsh0: split ? S : g.groups,
+      c_bst0: og * kw,
+    },
+    variant,
+  });
+  if (split) {
+    // Sum the S partial products: a reduction over the leading axis of [S, O·kw].
+    runReduce('sum', { buffer: outBuf, dtype: 'f32', shape: [S, og * kw], strides: [og * kw, 1], offset: 0 }, [0], dw);
+  }
+}
+
+export function convScratchLimit(): number {
+  return gpu().limits.maxStorageBufferBindingSize;
+}

@@ -1,0 +1,168 @@
+/**
+ * The GEMM generator's hooks, used directly (as conv and fused layers will): the
+ * epilogue options (bias per column, residual, ReLU, accumulate into the output) and a
+ * caller-written implicit-im2col operand (a 1-D convolution with zero padding and
+ * stride, its parameters in uniforms), on every variant this adapter runs, against
+ * plain-TypeScript references.
+ *
+ * Tolerance: as in ops/matmul.test.ts, 1e-5·√K relative to max(1, max|C|).
+ */
+import { describe, expect, it } from 'vitest';
+import { initDevice, tensor, Tensor } from '../index.js';
+import {
+  gemmSource,
+  gemmVariantUnsupported,
+  runGemm,
+  stridedEpilogue,
+  stridedOperand,
+  stridedParamValues,
+  MAX_BATCH_RANK,
+  type GemmVariant,
+  type OperandHook,
+} from './gemm.js';
+import { assertClose, uniform } from '../testing/index.js';
+
+await initDevice();
+
+const VARIANTS: GemmVariant[] = ['portable', 'subgroup', 'subgroup-uniform'];
+const supported = (v: GemmVariant) => gemmVariantUnsupported(v) === null;
+const noBatch = { batchShape: [1, 1, 1], batchStrides: [0, 0, 0] };
+
+function ref(a: Float32Array, b: Float32Array, M: number, K: number, N: number): Float64Array {
+  const c = new Float64Array(M * N);
+  for (let i = 0; i < M; i++) for (let p = 0; p < K; p++) for (let j = 0; j < N; j++) c[i * N + j] += a[i * K + p]! * b[p * N + j]!;
+  return c;
+}
+
+const tol = (K: number, e: ArrayLike<number>) => {
+  let m = 1;
+  for (let i = 0; i < e.length; i++) m = Math.max(m, Math.abs(e[i]!));
+  return { rtol: 1e-5 * Math.sqrt(K), atol: 1e-5 * Math.sqrt(K) * m };
+};
+
+describe('epilogue hooks', () => {
+  // N = 36 (vec4 stores), M = 45 and K = 27 not multiples of any tile.
+  const [M, K, N] = [45, 27, 36];
+  const ad = uniform([M, K], 1);
+  const bd = uniform([K, N], 2);
+  const bias = uniform([N], 3);
+  const res = uniform([M, N], 4);
+  const init = uniform([M, N], 5);
+  const prod = ref(ad, bd, M, K, N);
+
+  for (const variant of VARIANTS) {
+    it.skipIf(!supported(variant))(`bias + residual + ReLU, then accumulate (${variant})`, async () => {
+      const A = tensor(ad, [M, K]);
+      const B = tensor(bd, [K, N]);
+      const bT = tensor(bias, [N]);
+      const rT = tensor(res, [M, N]);
+      const C = tensor(init, [M, N]);
+      const common = {
+        name: 'gemm_test',
+        M,
+        N,
+        K,
+        batch: 1,
+        a: stridedOperand('A', { contiguous: 'rows', batchRank: MAX_BATCH_RANK, vec4: false }),
+        b: stridedOperand('B', { contiguous: 'rows', batchRank: MAX_BATCH_RANK, vec4: true, mnMultipleOf4: true }),
+        variant,
+      };
+      const params = {
+        ...stridedParamValues('a', { offset: 0, ld: K, ...noBatch }),
+        ...stridedParamValues('b', { offset: 0, ld: N, ...noBatch }),
+        ...stridedParamValues('c', { offset: 0, ld: N, ...noBatch }),
+        bias_off: 0,
+        res_off: 0,
+      };
+      // C = relu(A·B + bias + res)
+      runGemm({
+        ...common,
+        c: stridedEpilogue({ batchRank: MAX_BATCH_RANK, bias: true, residual: true, relu: true, vec4: true }),
+        buffers: [A.buffer, B.buffer, B.buffer, C.buffer, bT.buffer, rT.buffer],
+        params,
+      });
+      const e1 = prod.map((v, i) => Math.max(0, v + bias[i % N]! + res[i]!));
+      assertClose(await C.toArray(), e1, tol(K, e1), [M, N], 'fused epilogue');
+      // C += A·B (split-K style accumulation), scalar stores.
+      runGemm({
+        ...common,
+        c: stridedEpilogue({ batchRank: MAX_BATCH_RANK, accumulate: true }),
+        buffers: [A.buffer, B.buffer, B.buffer, C.buffer],
+        params,
+      });
+      const e2 = e1.map((v, i) => v + prod[i]!);
+      assertClose(await C.toArray(), e2, tol(K, e2), [M, N], 'accumulate');
+      for (const t of [A, B, bT, rT, C]) t.dispose();
+    });
+  }
+});
+
+/**
+ * An implicit-im2col operand, written the way conv hooks will be: A(m, k) for output
+ * position m and tap k of a 1-D convolution is x[m·stride + k − pad], zero outside
+ * the signal. The hook pads; the generator only guarantees m < M, k < K.
+ */
+function conv1dOperand(): OperandHook {
+  return {
+    bindings: [{ name: 'xs' }],
+    params: [{ name: 'x_len' }, { name: 'x_stride' }, { name: 'x_pad' }],
+    code: `fn loadA(base: u32, m: u32, k: u32) -> f32 {
+  let p = i32(m * u.x_stride + k) - i32(u.x_pad);
+  if (p < 0 || p >= i32(u.x_len)) { return 0.0; }
+  return xs[base + u32(p)];
+}
+fn batchA(b: u32) -> u32 { return b * u.x_len; }
+`,
+  };
+}
+
+describe('caller-written operand hooks', () => {
+  // Two signals of length 50, 5 taps, stride 2, padding 2 → 25 outputs each; 6 filters.
+  const [L, T, S, P, F, NB] = [50, 5, 2, 2, 6, 2];
+  const outLen = Math.floor((L + 2 * P - T) / S) + 1;
+  const x = uniform([NB, L], 11);
+  const w = uniform([T, F], 12);
+  const expected = new Float64Array(NB * outLen * F);
+  for (let b = 0; b < NB; b++) {
+    for (let m = 0; m < outLen; m++) {
+      for (let f = 0; f < F; f++) {
+        let s = 0;
+        for (let k = 0; k < T; k++) {
+          const p = m * S + k - P;
+          if (p >= 0 && p < L) s += x[b * L + p]! * w[k * F + f]!;
+        }
+        expected[(b * outLen + m) * F + f] = s;
+      }
+    }
+  }
+  for (const variant of VARIANTS) {
+    it.skipIf(!supported(variant))(`1-D convolution through an im2col hook, batched (${variant})`, async () => {
+      const X = tensor(x, [NB, L]);
+      const W = tensor(w, [T, F]);
+      const Y = Tensor.empty([NB, outLen, F]);
+      const call = {
+        name: 'conv1d_test',
+        M: outLen,
+        N: F,
+        K: T,
+        batch: NB,
+        a: conv1dOperand(),
+        b: stridedOperand('B', { contiguous: 'rows', batchRank: MAX_BATCH_RANK, vec4: false }, false),
+        c: stridedEpilogue({ batchRank: MAX_BATCH_RANK }),
+        buffers: [X.buffer, W.buffer, Y.buffer],
+        params: {
+          x_len: L,
+          x_stride: S,
+          x_pad: P,
+          ...stridedParamValues('b', { offset: 0, ld: F, ...noBatch }),
+          ...stridedParamValues('c', { offset: 0, ld: F, batchShape: [1, 1, NB], batchStrides: [0, 0, outLen * F] }),
+        },
+        variant,
+      };
+      expect(runGemm(call)).toBe(variant);
+      expect(gemmSource(call, variant)).toContain('fn loadA(base: u32, m: u32, k: u32)');
+      assertClose(await Y.toArray(), expected, tol(T, expected), [NB, outLen, F], 'conv1d');
+      for (const t of [X, W, Y]) t.dispose();
+    });
+  }
+});

@@ -1,0 +1,120 @@
+/**
+ * conv2d forward, input gradient, filter gradient and bias gradient against the
+ * float64 CPU twin, for every GEMM variant this adapter runs, on ResNet-like and
+ * awkward shapes. Tolerance: fp32 accumulation over K = KH·KW·C terms of O(1)
+ * values gives relative errors ~1e-6·√K; 1e-4 relative + 1e-4·√K absolute leaves
+ * margin without hiding an indexing bug (which produces O(1) errors).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initDevice, tensor, tidy, conv2d, setGemmVariant, gemmVariantUnsupported, type GemmVariant, memoryStats } from '../index.js';
+import { conv2dBackwardRef, conv2dRef, convShapes, type ConvAttrs } from '../reference/conv.js';
+import { expectClose, uniform } from '../testing/index.js';
+import { filterGradSplits } from '../kernels/conv.js';
+
+beforeAll(async () => {
+  await initDevice();
+});
+
+interface Case {
+  name: string;
+  x: [number, number, number, number];
+  w: [number, number, number, number];
+  stride?: number;
+  padding?: number;
+  dilation?: number;
+  groups?: number;
+  bias?: boolean;
+}
+
+const CASES: Case[] = [
+  { name: '3x3/1 ResNet-like', x: [2, 9, 9, 16], w: [16, 3, 3, 16], padding: 1 },
+  { name: '3x3/2 odd input', x: [1, 11, 7, 8], w: [12, 3, 3, 8], stride: 2, padding: 1, bias: true },
+  { name: '7x7/2 stem, C=3', x: [2, 19, 19, 3], w: [8, 7, 7, 3], stride: 2, padding: 3, bias: true },
+  { name: '1x1/2 shortcut', x: [2, 10, 10, 8], w: [16, 1, 1, 8], stride: 2 },
+  { name: 'odd channels, batch 1, padding 2', x: [1, 6, 5, 5], w: [7, 3, 3, 5], padding: 2, bias: true },
+  { name: 'dilation 2', x: [2, 9, 8, 4], w: [4, 3, 3, 4], padding: 2, dilation: 2 },
+  { name: 'groups 2', x: [2, 7, 7, 8], w: [12, 3, 3, 4], padding: 1, groups: 2, bias: true },
+  { name: 'groups 3, odd per-group channels', x: [1, 5, 6, 9], w: [6, 3, 3, 3], padding: 1, groups: 3 },
+  { name: 'split-K filter gradient', x: [4, 24, 24, 8], w: [8, 3, 3, 8], padding: 1 },
+];
+
+const attrsOf = (c: Case): ConvAttrs => ({
+  stride: [c.stride ?? 1, c.stride ?? 1],
+  padding: [c.padding ?? 0, c.padding ?? 0],
+  dilation: [c.dilation ?? 1, c.dilation ?? 1],
+  groups: c.groups ?? 1,
+});
+
+const variants: GemmVariant[] = ['portable', 'subgroup', 'subgroup-uniform'];
+
+describe('conv2d vs CPU twin', () => {
+  for (const v of variants) {
+    for (const c of CASES) {
+      it(`${c.name} [${v}]`, async (ctx) => {
+        const why = gemmVariantUnsupported(v);
+        if (why) {
+          console.log(`skip ${v}: ${why}`);
+          ctx.skip();
+        }
+        setGemmVariant(v);
+        try {
+          const a = attrsOf(c);
+          const xs = uniform(c.x, 1);
+          const ws = uniform(c.w, 2);
+          const bs = c.bias ? uniform([c.w[0]], 3) : null;
+          const s = convShapes(c.x, c.w, a);
+          const dys = uniform([s.N, s.OH, s.OW, s.O], 4);
+          const x = tensor(xs, c.x).requireGrad();
+          const w = tensor(ws, c.w).requireGrad();
+          const b = bs ? tensor(bs, [c.w[0]]).requireGrad() : null;
+          const dy = tensor(dys, [s.N, s.OH, s.OW, s.O]);
+          const y = tidy(() => {
+            const out = conv2d(x, w, b, { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups });
+            out.mul(dy).sum().backward();
+            return out;
+          });
+          const K = c.w[1] * c.w[2] * c.w[3];
+          const tol = { rtol: 1e-4, atol: 1e-4 * Math.sqrt(K) };
+          expect(y.shape).toEqual([s.N, s.OH, s.OW, s.O]);
+          await expectClose(y, conv2dRef(xs, c.x, ws, c.w, bs, a), tol, 'forward');
+          const ref = conv2dBackwardRef(xs, c.x, ws, c.w, dys, a);
+          const P = s.N * s.OH * s.OW;
+          await expectClose(x.grad!, ref.dx, { rtol: 1e-4, atol: 1e-4 * Math.sqrt(K) }, 'input gradient');
+          await expectClose(w.grad!, ref.dw, { rtol: 1e-4, atol: 1e-4 * Math.sqrt(P) }, 'filter gradient');
+          if (b) await expectClose(b.grad!, ref.db, { rtol: 1e-4, atol: 1e-4 * Math.sqrt(P) }, 'bias gradient');
+          for (const t of [x, w, b, dy, y, x.grad, w.grad, b?.grad]) t?.dispose();
+        } finally {
+          setGemmVariant(null);
+        }
+      });
+    }
+  }
+
+  it('splits the filter-gradient reduction when the pixel count is large', () => {
+    const g = { N: 16, H: 56, W: 56, C: 64, O: 64, KH: 3, KW: 3, OH: 56, OW: 56, sh: 1, sw: 1, ph: 1, pw: 1, dh: 1, dw: 1, groups: 1 };
+    expect(filterGradSplits(g)).toBeGreaterThan(1);
+    expect(filterGradSplits({ ...g, N: 4, H: 24, W: 24, OH: 24, OW: 24, C: 8, O: 8 })).toBeGreaterThan(1);
+  });
+
+  it('frees its temporaries', async () => {
+    const before = memoryStats().bytesLive;
+    const x = tensor(uniform([2, 8, 8, 4], 5), [2, 8, 8, 4]).requireGrad();
+    const w = tensor(uniform([4, 3, 3, 4], 6), [4, 3, 3, 4]).requireGrad();
+    tidy(() => {
+      conv2d(x, w, null, { padding: 1 }).sum().backward();
+    });
+    for (const t of [x, w, x.grad, w.grad]) t?.dispose();
+    expect(memoryStats().bytesLive).toBe(before);
+  });
+});
+
+describe('conv2d errors', () => {
+  it('names the op and the shapes', () => {
+    const x = tensor(uniform([1, 4, 4, 3], 1), [1, 4, 4, 3]);
+    expect(() => conv2d(x, tensor(uniform([2, 3, 3, 4], 1), [2, 3, 3, 4]))).toThrow(/conv2d: input \[1, 4, 4, 3\] has 3 channels/);
+    expect(() => conv2d(x, tensor(uniform([2, 7, 7, 3], 1), [2, 7, 7, 3]))).toThrow(/larger than the padded input/);
+    expect(() => conv2d(tensor(uniform([4, 3], 1), [4, 3]), tensor(uniform([2, 1, 1, 3], 1), [2, 1, 1, 3]))).toThrow(/NHWC/);
+    expect(() => conv2d(x, tensor(uniform([6, 3, 3, 1], 1), [6, 3, 3, 1]), null, { groups: 3, padding: 1 })).not.toThrow();
+    expect(() => conv2d(x, tensor(uniform([2, 3, 3, 3], 1), [2, 3, 3, 3]), tensor([1, 2, 3], [3]), { padding: 1 })).toThrow(/bias must have shape \[2\]/);
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * conv2d on NHWC activations with OHWI weights ([out, kh, kw, in/groups]), bias
+ * optional: forward, input gradient and filter gradient are the three implicit
+ * GEMMs of kernels/conv.ts; the bias gradient is a reduction of dy.
+ * PyTorch's NCHW/OIHW tensors are converted at the boundary (weight files, tests).
+ */
+import { conv2dBackwardFilter, conv2dBackwardInput, conv2dForward, type ConvGeometry } from '../kernels/conv.js';
+import { runReduce } from '../kernels/reduce.js';
+import { TesseraError, fmtShape } from '../runtime/errors.js';
+import { Tensor } from '../tensor.js';
+import { defineOp } from './registry.js';
+import { requireDtype } from './util.js';
+import { add } from './elementwise.js';
+import { contiguous } from './views.js';
+
+export interface Conv2dOptions {
+  stride?: number | [number, number];
+  padding?: number | [number, number];
+  dilation?: number | [number, number];
+  groups?: number;
+}
+
+interface ConvAttrs {
+  stride: [number, number];
+  padding: [number, number];
+  dilation: [number, number];
+  groups: number;
+}
+
+const pair = (v: number | [number, number] | undefined, d: number): [number, number] =>
+  v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v;
+
+function geometry(x: Tensor, w: Tensor, a: ConvAttrs): ConvGeometry {
+  const op = 'conv2d';
+  if (x.rank !== 4) throw new TesseraError(`${op}: input must be NHWC [N, H, W, C], got shape ${fmtShape(x.shape)}`);
+  if (w.rank !== 4) throw new TesseraError(`${op}: weight must be OHWI [out, kh, kw, in/groups], got shape ${fmtShape(w.shape)}`);
+  const [N, H, W, C] = x.shape as [number, number, number, number];
+  const [O, KH, KW, CG] = w.shape as [number, number, number, number];
+  const g = a.groups;
+  if (!Number.isInteger(g) || g < 1) throw new TesseraError(`${op}: groups must be a positive integer, got ${g}`);
+  if (C !== CG * g) {
+    throw new TesseraError(`${op}: input ${fmtShape(x.shape)} has ${C} channels but weight ${fmtShape(w.shape)} expects ${CG}×${g} groups = ${CG * g}`);
+  }
+  if (O % g !== 0) throw new TesseraError(`${op}: ${O} output channels are not divisible by groups=${g}`);
+  for (const [name, v] of [['stride', a.stride], ['dilation', a.dilation]] as const) {
+    if (!v.every((s) => Number.isInteger(s) && s >= 1)) throw new TesseraError(`${op}: ${name} must be positive integers, got ${fmtShape(v)}`);
+  }
+  if (!a.padding.every((p) => Number.isInteger(p) && p >= 0)) throw new TesseraError(`${op}: padding must be non-negative integers, got ${fmtShape(a.padding)}`);
+  const effH = a.dilation[0] * (KH - 1) + 1;
+  const effW = a.dilation[1] * (KW - 1) + 1;
+  if (effH > H + 2 * a.padding[0] || effW > W + 2 * a.padding[1]) {
+    throw new TesseraError(
+      `${op}: kernel ${KH}×${KW} (dilation ${a.dilation.join('×')}, ${effH}×${effW} effective) is larger than the padded input ` +
+        `${H + 2 * a.padding[0]}×${W + 2 * a.padding[1]} (input ${fmtShape(x.shape)}, padding ${a.padding.join('×')})`,
+    );
+  }
+  const OH = Math.floor((H + 2 * a.padding[0] - effH) / a.stride[0]) + 1;
+  const OW = Math.floor((W + 2 * a.padding[1] - effW) / a.stride[1]) + 1;
+  return {
+    N, H, W, C, O, KH, KW, OH, OW,
+    sh: a.stride[0], sw: a.stride[1], ph: a.padding[0], pw: a.padding[1], dh: a.dilation[0], dw: a.dilation[1],
+    groups: g,
+  };
+}
+
+const conv2dOp = defineOp<ConvAttrs>({
+  name: 'conv2d',
+  forward(_ctx, inputs, a) {
+    const [x0, w0, b] = inputs;
+    requireDtype('conv2d', x0!, 'f32');
+    requireDtype('conv2d', w0!, 'f32');
+    const g = geometry(x0!, w0!, a);
+    if (b && (b.rank !== 1 || b.shape[0] !== g.O)) {
+      throw new TesseraError(`conv2d: bias must have shape [${g.O}], got ${fmtShape(b.shape)}`);
+    }
+    const x = contiguous(x0!);
+    const w = contiguous(w0!);
+    const out = Tensor.empty([g.N, g.OH, g.OW, g.O], 'f32', 'conv2d');
+    const fusedBias = b && g.groups === 1 ? contiguous(b) : null;
+    conv2dForward(g, { buffer: x.buffer, offset: x.offset }, { buffer: w.buffer, offset: w.offset }, out.buffer, fusedBias && { buffer: fusedBias.buffer, offset: fusedBias.offset });
+    for (const t of [x, w, fusedBias]) if (t && !inputs.includes(t)) t.dispose();
+    if (b && !fusedBias) {
+      const withBias = add(out, b);
+      out.dispose();
+      return withBias;
+    }
+    return out;
+  },
+  backward(dy0, { inputs, attrs }) {
+    const [x0, w0, b] = inputs;
+    const g = geometry(x0!, w0!, attrs);
+    const dy = contiguous(dy0);
+    const x = contiguous(x0!);
+    const w = contiguous(w0!);
+    let dx: Tensor | null = null;
+    let dw: Tensor | null = null;
+    let db: Tensor | null = null;
+    if (x0!.requiresGrad) {
+      dx = Tensor.empty(x0!.shape, 'f32', 'conv2d_dx');
+      conv2dBackwardInput(g, { buffer: dy.buffer, offset: dy.offset }, { buffer: w.buffer, offset: w.offset }, dx.buffer);
+    }
+    if (w0!.requiresGrad) {
+      dw = Tensor.empty(w0!.shape, 'f32', 'conv2d_dw');
+      const scratch: Tensor[] = [];
+      conv2dBackwardFilter(g, { buffer: x.buffer, offset: x.offset }, { buffer: dy.buffer, offset: dy.offset }, dw.buffer, (bytes) => {
+        const t = Tensor.empty([Math.ceil(bytes / 4)], 'f32', 'conv2d_dw_partial');
+        scratch.push(t);
+        return t.buffer;
+      });
+      for (const t of scratch) t.dispose();
+    }
+    if (b?.requiresGrad) {
+      db = Tensor.empty([g.O], 'f32', 'conv2d_db');
+      runReduce('sum', { buffer: dy.buffer, dtype: 'f32', shape: [g.N * g.OH * g.OW, g.O], strides: [g.O, 1], offset: dy.offset }, [0], db.buffer);
+    }
+    for (const t of [dy, x, w]) if (t !== dy0 && !inputs.includes(t)) t.dispose();
+    return [dx, dw, db];
+  },
+});
+
+/**
+ * 2-D convolution. x: NHWC [N, H, W, C]; w: OHWI [out, kh, kw, C/groups]; bias: [out].
+ * Returns NHWC [N, OH, OW, out].
+ */
+export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+  const attrs: ConvAttrs = {
+    stride: pair(opts.stride, 1),
+    padding: pair(opts.padding, 0),
+    dilation: pair(opts.dilation, 1),
+    groups: opts.groups ?? 1,
+  };
+  return conv2dOp(bias ? [x, w, bias] : [x, w], attrs);
+}
