@@ -37,7 +37,10 @@ async function main(argv: string[]): Promise<number> {
     // Errors the packages raise on purpose already say what to do; others get a pointer to --debug.
     const expected = err instanceof UsageError || EXPECTED_ERRORS.has(err.name);
     if (debug) console.error(err.stack ?? err);
-    else console.error(`tessera ${name}: ${err.message}${expected ? '' : ' (rerun with --debug for details)'}`);
+    else {
+      const msg = err.message.startsWith(`${name}: `) ? err.message : `${name}: ${err.message}`;
+      console.error(`tessera ${msg}${expected ? '' : ' (rerun with --debug for details)'}`);
+    }
     return err instanceof UsageError ? 2 : 1;
   }
 }

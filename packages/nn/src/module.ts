@@ -88,9 +88,17 @@ export abstract class Module {
     return out;
   }
 
-  /** Parameters and buffers by PyTorch-style key, in registration order. */
-  stateDict(): Map<string, Tensor> {
-    return new Map([...this.namedParameters(), ...this.namedBuffers()]);
+  /**
+   * Parameters and buffers by PyTorch-style key, in PyTorch's state_dict order: each
+   * module's own parameters, then its own buffers, then its children's, recursively.
+   */
+  stateDict(prefix = ''): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    const key = (n: string) => (prefix ? `${prefix}.${n}` : n);
+    for (const [n, t] of this._params) out.set(key(n), t);
+    for (const [n, t] of this._buffers) out.set(key(n), t);
+    for (const [n, c] of this._children) for (const [k, t] of c.stateDict(key(n))) out.set(k, t);
+    return out;
   }
 
   train(flag = true): this {
@@ -129,8 +137,14 @@ export abstract class Module {
     for (const [, t] of this.stateDict()) t.dispose();
   }
 
-  /** One row per leaf layer with its output shape for an input of `inputShape` (like torchinfo). */
+  /**
+   * One row per leaf layer with its output shape for `input` (like torchinfo). Runs in eval
+   * mode (restoring each module's mode after), so it neither updates BatchNorm statistics
+   * nor needs more than one sample.
+   */
   summary(input: Tensor): SummaryRow[] {
+    const modes = this.namedModules().map(([, m]) => [m, m.training] as const);
+    this.eval();
     summaryRows = [];
     try {
       const y = noGrad(() => this.call(input));
@@ -138,6 +152,7 @@ export abstract class Module {
       return summaryRows;
     } finally {
       summaryRows = null;
+      for (const [m, t] of modes) m.training = t;
     }
   }
 

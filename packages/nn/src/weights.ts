@@ -62,7 +62,8 @@ export function loadStateDict(module: Module, sd: StateDict, opts: { strict?: bo
   const strict = opts.strict ?? true;
   const targets = module.stateDict();
   const report: LoadReport = { loaded: [], missing: [], unexpected: [], wrongShape: [] };
-  for (const key of targets.keys()) if (!sd.has(key)) report.missing.push(key);
+  // PyTorch itself accepts BatchNorm checkpoints without num_batches_tracked (older files, Keras).
+  for (const key of targets.keys()) if (!sd.has(key) && !key.endsWith('num_batches_tracked')) report.missing.push(key);
   for (const [key, raw] of sd) {
     const t = targets.get(key);
     if (!t) {

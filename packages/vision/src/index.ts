@@ -67,3 +67,4 @@ export {
   type LineSeries, type LineChartOptions, type ConfusionMatrixOptions,
 } from './pictures/chart.js';
 export { Raster, writePng, type Rgb } from './pictures/raster.js';
+export { GpuBatches, type GpuBatch, type GpuBatchOptions } from './gpu-batches.js';

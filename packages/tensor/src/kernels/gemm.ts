@@ -131,8 +131,8 @@ const WINDOW_VEC4 = WINDOW_BYTES / 16;
  */
 export interface SgTile {
   rm: number;
-  cn: 1 | 2;
-  ku: 1 | 2;
+  cn: number;
+  ku: number;
 }
 
 let sgTile: SgTile = { rm: 32, cn: 1, ku: 1 };

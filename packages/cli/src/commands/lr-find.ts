@@ -1,0 +1,38 @@
+/** `tessera lr-find <dataset> [train options] [--num-it N]`: fastai's learning-rate finder. */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { minimum, slide, steep, valley } from '@tessera/nn';
+import { lineChart } from '@tessera/vision';
+import { setupTraining } from './train.js';
+import type { Command } from './index.js';
+
+export const lrFindCommand: Command = {
+  summary: 'suggest a learning rate (lr-find <dataset> [--arch …] [--num-it 100]); writes lr_find.png',
+  async run(argv) {
+    const { o, setup: s, info } = await setupTraining('lr-find', argv, { 'num-it': { kind: 'int' } });
+    try {
+      for (const line of info) console.log(line);
+      const out = resolve(String(o.out ?? join('runs', `${s.data.name.replace(/[^\w.-]+/g, '_')}-${s.arch}`)));
+      await mkdir(out, { recursive: true });
+      // fastai runs the finder on the frozen model when it was pretrained.
+      if (s.pretrained) s.learn.freeze();
+      const numIt = Math.min((o['num-it'] as number | undefined) ?? 100, 100 * s.trainSrc.numBatches);
+      const r = await s.learn.lrFind({ numIt, suggestFuncs: [valley, minimum, steep, slide] });
+      const fmt = (v: number) => v.toExponential(2);
+      console.log(`suggested learning rates: ${Object.entries(r.suggestions).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
+      const [vx, vy] = r.points.valley ?? [NaN, NaN];
+      const file = join(out, 'lr_find.png');
+      await lineChart(file, [{ name: 'smoothed loss', x: r.lrs, y: r.losses }], {
+        title: 'Learning rate finder',
+        xLabel: 'learning rate (log scale)',
+        yLabel: 'loss',
+        logX: true,
+        ...(Number.isFinite(vx) ? { mark: { x: vx, y: vy, label: `valley ${fmt(vx)}` } } : {}),
+      });
+      console.log(`wrote ${file}`);
+      return 0;
+    } finally {
+      await s.close();
+    }
+  },
+};

@@ -1,0 +1,184 @@
+/**
+ * `tessera train <dataset> [options]`: fastai's lesson 1 — fine-tune a pretrained
+ * network (or train from scratch) on a folder of images or the synthetic counting
+ * task, print the epoch table, and write the run folder.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { gpu, initDevice, manualSeed } from '@tessera/tensor';
+import {
+  ClassificationInterpretation,
+  Learner,
+  checkArch,
+  createNetwork,
+  createVisionModel,
+  errorRate,
+  saveModel,
+  tta,
+  type Arch,
+} from '@tessera/nn';
+import { GpuBatches, showBatch } from '@tessera/vision';
+import { UsageError, parseArgs } from '../args.js';
+import { resolveDataset } from '../datasets.js';
+import { findWeights, loadPretrained, missingWeightsMessage } from '../weights.js';
+import { RunLog } from '../run-log.js';
+import { writeInterpretation, writeLossChart, writeMetrics, writeReport } from '../report.js';
+import type { Command } from './index.js';
+
+export const TRAIN_OPTIONS = {
+  arch: { kind: 'string' },
+  pretrained: { kind: 'string', negatable: true },
+  epochs: { kind: 'int' },
+  'freeze-epochs': { kind: 'int' },
+  lr: { kind: 'number' },
+  bs: { kind: 'int' },
+  size: { kind: 'int' },
+  'valid-pct': { kind: 'number' },
+  seed: { kind: 'int' },
+  out: { kind: 'string' },
+  tta: { kind: 'flag' },
+  resume: { kind: 'string' },
+  'per-class': { kind: 'int' },
+  workers: { kind: 'int' },
+} as const;
+
+export interface TrainSetup {
+  arch: Arch;
+  size: number;
+  bs: number;
+  seed: number;
+  learn: Learner;
+  trainSrc: GpuBatches;
+  validSrc: GpuBatches;
+  data: Awaited<ReturnType<typeof resolveDataset>>;
+  pretrained: string | null;
+  normalize: 'imagenet' | 'none';
+  close(): Promise<void>;
+}
+
+function positive(name: string, v: number | undefined, lo = 1): void {
+  if (v !== undefined && !(v >= lo)) throw new UsageError(`--${name} must be at least ${lo}, got ${v}`);
+}
+
+/** Shared by train and lr-find: data, model (with weights) and learner. */
+export async function setupTraining(command: string, argv: string[], extra: Record<string, { kind: 'string' | 'number' | 'int' | 'flag' }> = {}) {
+  const { positional, options: o } = parseArgs(command, argv, { ...TRAIN_OPTIONS, ...extra } as Parameters<typeof parseArgs>[2]);
+  const [datasetArg, ...rest] = positional;
+  if (!datasetArg) throw new UsageError(`${command}: usage: ${command} <dataset | folder> [--arch resnet34] [--epochs N] [--size N] …`);
+  if (rest.length) throw new UsageError(`${command}: unexpected argument '${rest[0]}'`);
+  const arch = checkArch(String(o.arch ?? 'resnet34'));
+  const seed = (o.seed as number | undefined) ?? 42;
+  const validPct = (o['valid-pct'] as number | undefined) ?? 0.2;
+  if (!(validPct > 0 && validPct < 1)) throw new UsageError(`${command}: --valid-pct must be between 0 and 1, got ${validPct}`);
+  for (const k of ['bs', 'size', 'per-class'] as const) positive(k, o[k] as number | undefined);
+  const synthetic = /^counting(-\d+-\d+)?$/.test(datasetArg);
+  const size = (o.size as number | undefined) ?? (synthetic ? 64 : 224);
+  const bs = (o.bs as number | undefined) ?? 32;
+  manualSeed(seed);
+  const data = await resolveDataset(datasetArg, { validPct, seed, perClass: o['per-class'] as number | undefined, countingSize: size });
+  const ctx = await initDevice();
+  // Weights: explicit file, the default location, or a plain statement that there are none.
+  const noPretrained = o.pretrained === false;
+  const explicit = typeof o.pretrained === 'string' ? o.pretrained : undefined;
+  const weights = noPretrained ? null : await findWeights(arch, explicit);
+  if (!weights && !noPretrained && !data.synthetic) throw new UsageError(`${command}: ${missingWeightsMessage(arch)}`);
+  const net = createNetwork(arch);
+  if (weights) await loadPretrained(net, arch, weights);
+  const model = createVisionModel(net, data.classes.length);
+  const normalize = arch === 'darknet-tiny' ? 'none' : 'imagenet';
+  const workers = o.workers as number | undefined;
+  // Training crops come from slightly larger images (fastai's presizing); counting images are drawn at `size`.
+  const trainSrc = new GpuBatches(data.train, { batchSize: bs, size, train: true, seed, normalize, workers, workSize: data.synthetic ? size : undefined, augment: data.synthetic ? { doFlip: true, maxRotate: 10, minScale: 0.9 } : undefined });
+  const validSrc = new GpuBatches(data.valid, { batchSize: bs, size, train: false, seed, normalize, workers });
+  const learn = new Learner({ train: trainSrc, valid: validSrc, classes: data.classes }, model, { metrics: [errorRate] });
+  const info = [
+    `data: ${data.describe}`,
+    `model: ${arch} with fastai's head, ${weights ? `ImageNet weights from ${weights}` : noPretrained ? 'trained from scratch (--no-pretrained)' : 'trained from scratch (synthetic data; pass --pretrained FILE to fine-tune)'}`,
+    `device: ${ctx.info.vendor || 'unknown'} ${ctx.info.architecture || ''}${ctx.info.isSoftware ? ' (software adapter)' : ''}; images ${size}px, batch ${bs}`,
+  ];
+  return {
+    o,
+    setup: {
+      arch, size, bs, seed, learn, trainSrc, validSrc, data, pretrained: weights, normalize,
+      async close() {
+        await trainSrc.close();
+        await validSrc.close();
+      },
+    } as TrainSetup,
+    info,
+  };
+}
+
+export const trainCommand: Command = {
+  summary: 'fine-tune a model on a folder of images (train <dataset> [--arch resnet34] [--epochs N] …)',
+  async run(argv) {
+    const t0 = performance.now();
+    const { o, setup: s, info } = await setupTraining('train', argv);
+    try {
+      for (const line of info) console.log(line);
+      if (gpu().info.isSoftware && s.size > 128 && !s.data.synthetic) {
+        console.log('note: this is a software WebGPU adapter (the CPU); training at this size is slow. Try --size 128.');
+      }
+      const out = resolve(String(o.out ?? o.resume ?? join('runs', `${s.data.name.replace(/[^\w.-]+/g, '_')}-${s.arch}`)));
+      await mkdir(out, { recursive: true });
+      // A look at what the augmentation does, before training (fastai's show_batch).
+      for await (const b of s.trainSrc.batches(0)) {
+        const mean = s.normalize === 'imagenet' ? [0.485, 0.456, 0.406] : [0, 0, 0];
+        const std = s.normalize === 'imagenet' ? [0.229, 0.224, 0.225] : [1, 1, 1];
+        const labels = Array.from((await b.y.toArray()) as Int32Array, (i) => s.data.classes[i]!);
+        await showBatch(b.x, labels, join(out, 'show_batch.png'), { mean, std, maxN: 9, ncols: 3 });
+        b.x.dispose();
+        b.y.dispose();
+        break;
+      }
+      const log = new RunLog();
+      s.learn.addCbs([log]);
+      const epochs = (o.epochs as number | undefined) ?? (s.pretrained ? 4 : 5);
+      const resume = o.resume ? resolve(String(o.resume)) : undefined;
+      if (s.pretrained) {
+        const freezeEpochs = (o['freeze-epochs'] as number | undefined) ?? 1;
+        const lr = (o.lr as number | undefined) ?? 2e-3;
+        log.stages = ['frozen', 'unfrozen'];
+        await s.learn.fineTune(epochs, lr, { freezeEpochs, checkpoint: out, resume });
+      } else {
+        const lr = (o.lr as number | undefined) ?? 1e-3;
+        await s.learn.fitOneCycle(epochs, lr, { checkpoint: out, resume });
+      }
+      const arch = s.arch;
+      await saveModel(join(out, 'model.safetensors'), s.learn.model, {
+        arch,
+        kind: 'vision',
+        classes: s.data.classes,
+        preprocess: { size: s.size, normalize: s.normalize, resize: 'crop' },
+      });
+      await writeMetrics(out, log.epochs);
+      await writeLossChart(out, log);
+      const interp = await ClassificationInterpretation.fromLearner(s.learn);
+      await writeInterpretation(out, interp, s.data.classes, s.data.valid, s.size);
+      const summary = [...info];
+      const confused = interp.mostConfused(1).slice(0, 5);
+      if (confused.length) summary.push(`most confused: ${confused.map(([a, p, n]) => `${a} as ${p} (${n})`).join(', ')}`);
+      if (o.tta) {
+        const { probs, targets } = await tta(s.learn, {
+          augmented: () => new GpuBatches(s.data.valid, { batchSize: s.bs, size: s.size, train: true, seed: s.seed + 1, normalize: s.normalize }),
+        });
+        const c = s.data.classes.length;
+        let wrong = 0;
+        targets.forEach((t, i) => {
+          let best = 0;
+          for (let k = 1; k < c; k++) if (probs[i * c + k]! > probs[i * c + best]!) best = k;
+          if (best !== t) wrong++;
+        });
+        const line = `TTA error_rate: ${(wrong / targets.length).toFixed(6)}`;
+        console.log(line);
+        summary.push(line);
+      }
+      summary.push(`total time: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+      await writeReport(out, `Tessera run: ${s.data.name} (${arch})`, summary, log.epochs, ['show_batch.png', 'losses.png', 'confusion.png', 'top_losses.png']);
+      console.log(`wrote ${out}: model.safetensors, metrics.json, metrics.csv, show_batch.png, losses.png, confusion.png, top_losses.png, report.html`);
+      return 0;
+    } finally {
+      await s.close();
+    }
+  },
+};

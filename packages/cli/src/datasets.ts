@@ -1,0 +1,67 @@
+/**
+ * Resolves the <dataset> argument: a folder, a name under $TESSERA_DATA, or a
+ * synthetic counting task (generated in memory, nothing to download).
+ */
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { CountingDataset, ImageFolder, splitDataset, type VisionDataset } from '@tessera/vision';
+import { UsageError } from './args.js';
+
+export interface ResolvedData {
+  name: string;
+  train: VisionDataset;
+  valid: VisionDataset;
+  classes: string[];
+  /** Synthetic data: trained from scratch unless weights are given. */
+  synthetic: boolean;
+  skipped: number;
+  describe: string;
+}
+
+const COUNTING = /^counting(?:-(\d+)-(\d+))?$/;
+
+export function dataDir(): string {
+  return resolve(process.env.TESSERA_DATA ?? './data');
+}
+
+async function isDir(p: string): Promise<boolean> {
+  return (await stat(p).catch(() => null))?.isDirectory() ?? false;
+}
+
+export async function resolveDataset(arg: string, o: { validPct: number; seed: number; perClass?: number; countingSize: number }): Promise<ResolvedData> {
+  const m = COUNTING.exec(arg);
+  if (m && !(await isDir(arg))) {
+    const range: [number, number] = m[1] ? [Number(m[1]), Number(m[2])] : [1, 5];
+    const ds = new CountingDataset({ range, perClass: o.perClass ?? 200, size: o.countingSize, seed: o.seed });
+    const { train, valid } = splitDataset(ds, { validPct: o.validPct, seed: o.seed });
+    return {
+      name: arg,
+      train,
+      valid,
+      classes: [...ds.classes],
+      synthetic: true,
+      skipped: 0,
+      describe: `synthetic counting ${range[0]}-${range[1]}: ${ds.length} images (${o.perClass ?? 200} per class, ${o.countingSize} px)`,
+    };
+  }
+  let folder = resolve(arg);
+  if (!(await isDir(folder))) {
+    const named = join(dataDir(), arg);
+    if (!(await isDir(named))) {
+      throw new UsageError(
+        `train: no dataset '${arg}': it is neither a folder nor a name under ${dataDir()} (set TESSERA_DATA), nor 'counting' / 'counting-LO-HI'`,
+      );
+    }
+    folder = named;
+  }
+  const f = await ImageFolder.open(folder, { validPct: o.validPct, seed: o.seed });
+  return {
+    name: arg,
+    train: f.train,
+    valid: f.valid,
+    classes: [...f.classes],
+    synthetic: false,
+    skipped: f.skipped.length,
+    describe: `${folder}: ${f.train.length} training and ${f.valid.length} validation images in ${f.classes.length} classes (${f.split === 'folders' ? 'train/valid folders' : `random ${Math.round(o.validPct * 100)}% validation split`})${f.skipped.length ? `, ${f.skipped.length} unreadable files skipped` : ''}`,
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * The run folder's files: metrics.json / metrics.csv, losses.png, confusion.png,
+ * top_losses.png and report.html, all written atomically.
+ */
+import { randomBytes } from 'node:crypto';
+import { rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type ClassificationInterpretation } from '@tessera/nn';
+import { confusionMatrix, lineChart, showBatch, type VisionDataset } from '@tessera/vision';
+import type { EpochRecord, RunLog } from './run-log.js';
+
+export async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
+}
+
+const fmt = (v: number | null, d = 6) => (v === null || Number.isNaN(v) ? '' : v.toFixed(d));
+
+export async function writeMetrics(dir: string, epochs: EpochRecord[]): Promise<void> {
+  const rows = epochs.map((e) => ({ epoch: e.epoch, train_loss: e.train_loss, valid_loss: e.valid_loss, error_rate: e.error_rate, seconds: Number(e.seconds.toFixed(2)) }));
+  await writeAtomic(join(dir, 'metrics.json'), `${JSON.stringify(rows, null, 2)}\n`);
+  const csv = ['epoch,train_loss,valid_loss,error_rate,seconds', ...rows.map((r) => [r.epoch, fmt(r.train_loss), fmt(r.valid_loss), fmt(r.error_rate), r.seconds].join(','))];
+  await writeAtomic(join(dir, 'metrics.csv'), `${csv.join('\n')}\n`);
+}
+
+export async function writeLossChart(dir: string, log: RunLog): Promise<void> {
+  if (log.trainLoss.length < 2) return;
+  await lineChart(join(dir, 'losses.png'), [
+    { name: 'train (smoothed)', x: log.trainLoss.map((_, i) => i + 1), y: log.trainLoss },
+    ...(log.validAt.length ? [{ name: 'valid', x: log.validAt.map((v) => v.iter), y: log.validAt.map((v) => v.loss) }] : []),
+  ], { title: 'Loss', xLabel: 'batches processed', yLabel: 'loss' });
+}
+
+export async function writeInterpretation(dir: string, interp: ClassificationInterpretation, classes: string[], valid: VisionDataset, size: number): Promise<void> {
+  await confusionMatrix(join(dir, 'confusion.png'), interp.confusionMatrix(), classes, { title: 'Confusion matrix (rows: actual)' });
+  const top = interp.topLosses(Math.min(9, valid.length));
+  const data = new Float32Array(top.length * size * size * 3);
+  for (let i = 0; i < top.length; i++) {
+    const img = await valid.load(top[i]!.index, size);
+    for (let k = 0; k < img.data.length; k++) data[i * size * size * 3 + k] = img.data[k]! / 255;
+  }
+  const labels = top.map((t) => `${t.predicted}/${t.actual} ${t.loss.toFixed(2)} ${t.probActual.toFixed(2)}`);
+  await showBatch({ data, shape: [top.length, size, size, 3] }, labels, join(dir, 'top_losses.png'), { mean: [0, 0, 0], std: [1, 1, 1], ncols: 3 });
+}
+
+const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+export async function writeReport(dir: string, title: string, summary: string[], epochs: EpochRecord[], images: string[]): Promise<void> {
+  const rows = epochs
+    .map((e) => `<tr><td>${e.epoch}</td><td>${fmt(e.train_loss)}</td><td>${fmt(e.valid_loss)}</td><td>${fmt(e.error_rate)}</td><td>${e.seconds.toFixed(1)} s</td></tr>`)
+    .join('\n');
+  const figs = images.map((f) => `<figure><img src="${esc(f)}" alt="${esc(f)}"><figcaption>${esc(f)}</figcaption></figure>`).join('\n');
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}table{border-collapse:collapse}td,th{padding:.3rem .8rem;text-align:right;border-bottom:1px solid #ddd}
+figure{display:inline-block;margin:1rem;vertical-align:top}img{max-width:32rem;border:1px solid #ccc}</style></head>
+<body><h1>${esc(title)}</h1>
+<ul>${summary.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>
+<table id="metrics"><thead><tr><th>epoch</th><th>train_loss</th><th>valid_loss</th><th>error_rate</th><th>time</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>
+${figs}
+</body></html>
+`;
+  await writeAtomic(join(dir, 'report.html'), html);
+}

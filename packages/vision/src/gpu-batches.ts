@@ -1,0 +1,93 @@
+/**
+ * Training and validation batches on the GPU: the worker DataLoader decodes and
+ * resizes on the CPU, each batch is uploaded once as uint8, then one augmentation
+ * kernel crops, flips, rotates, zooms, warps, lights and normalises it.
+ * Implements @tessera/nn's BatchSource structurally ({ numBatches, batches(epoch) }),
+ * so vision does not depend on nn. Every random draw follows from (seed, epoch,
+ * batch), so a resumed run sees the same batches as an uninterrupted one.
+ */
+import { type Tensor, tensor } from '@tessera/tensor';
+import type { VisionDataset } from './datasets/dataset.js';
+import { DataLoader, type LoaderStats } from './loader.js';
+import { augmentBatch, uploadBatch } from './augment/kernel.js';
+import { sampleAugmentParams, type AugmentOptions, type NormalizeSpec } from './augment/params.js';
+import { mixSeed } from './random.js';
+
+export interface GpuBatchOptions {
+  batchSize: number;
+  /** Output size (square). */
+  size: number;
+  /** Training: shuffled, augmented, last partial batch dropped. Validation: in order, centre crop. */
+  train: boolean;
+  /**
+   * Size the CPU fits images to before the GPU crops them (fastai's "presizing"):
+   * a little larger than `size` for training, so crops and rotations keep detail.
+   */
+  workSize?: number;
+  augment?: Partial<AugmentOptions>;
+  normalize?: NormalizeSpec;
+  seed?: number;
+  workers?: number;
+}
+
+export interface GpuBatch {
+  x: Tensor;
+  y: Tensor;
+  size: number;
+  /** Dataset indices in batch order (for top-losses pictures). */
+  indices: Int32Array;
+}
+
+export class GpuBatches {
+  private readonly loader: DataLoader;
+  private readonly opts: Required<Pick<GpuBatchOptions, 'batchSize' | 'size' | 'train' | 'workSize' | 'seed'>> & GpuBatchOptions;
+
+  constructor(
+    readonly dataset: VisionDataset,
+    opts: GpuBatchOptions,
+  ) {
+    const workSize = opts.workSize ?? (opts.train ? Math.round(opts.size * 1.25) : opts.size);
+    this.opts = { seed: 0, ...opts, workSize };
+    this.loader = new DataLoader(dataset, {
+      batchSize: opts.batchSize,
+      size: workSize,
+      shuffle: opts.train,
+      dropLast: opts.train && dataset.length > opts.batchSize,
+      seed: this.opts.seed,
+      workers: opts.workers,
+    });
+  }
+
+  get numBatches(): number {
+    return this.loader.length;
+  }
+
+  get stats(): LoaderStats {
+    return this.loader.stats;
+  }
+
+  async *batches(epoch: number): AsyncGenerator<GpuBatch> {
+    let b = 0;
+    for await (const batch of this.loader.epoch(epoch)) {
+      const [B, H, W] = batch.shape;
+      const params = sampleAugmentParams({
+        batchSize: B,
+        height: H,
+        width: W,
+        size: this.opts.size,
+        train: this.opts.train,
+        seed: mixSeed(mixSeed(this.opts.seed, epoch), b++),
+        options: this.opts.augment,
+      });
+      const packed = uploadBatch(batch.images, batch.shape);
+      const x = augmentBatch(packed, params, { normalize: this.opts.normalize });
+      packed.dispose();
+      const y = tensor(batch.labels, [B], 'i32');
+      yield { x, y, size: B, indices: batch.indices };
+    }
+  }
+
+  close(): Promise<void> {
+    return this.loader.close();
+  }
+}
