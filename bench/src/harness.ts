@@ -14,13 +14,36 @@ export interface RefResult {
   note?: string;
 }
 
+/** The unit a case's throughput is reported in. */
+export type RateUnit = 'GFLOP/s' | 'GB/s' | 'img/s';
+
 /** One line of the results (and one record of `--json`). */
 export interface BenchRecord {
   name: string;
   shape: string;
+  /** Median ms per run (NaN when skipped). */
   ms: number;
-  gflops: number;
+  /** Throughput in `unit` (work of one run / ms). */
+  rate: number;
+  unit: RateUnit;
+  /** Same as `rate` for GFLOP/s cases (kept for older readers of the JSON). */
+  gflops?: number;
   refs: RefResult[];
+  /** Why the case did not run. */
+  skipped?: string;
+  /** Case-specific figures (e.g. per-worker images/s). */
+  extra?: Record<string, number>;
+}
+
+/** What a case's run() returns. */
+export interface CaseResult {
+  /** Our median ms per run. */
+  ms: number;
+  refs: RefResult[];
+  notes?: string[];
+  /** Set (with ms NaN) when the case could not run here; printed as the reason. */
+  skipped?: string;
+  extra?: Record<string, number>;
 }
 
 export interface BenchContext {
@@ -30,15 +53,34 @@ export interface BenchContext {
   log(msg: string): void;
 }
 
+/**
+ * One benchmark. Its work per run is given by exactly one of `flops` (reported in
+ * GFLOP/s), `bytes` (GB/s) or `items` (images/s).
+ */
 export interface BenchCase {
   /** Operation name, e.g. 'matmul'. */
   name: string;
   /** Human-readable problem size, e.g. '1024x1024x1024' (M×N×K for GEMMs). */
   shape: string;
   /** Floating-point operations of one run (a multiply-add counts 2). */
-  flops: number;
+  flops?: number;
+  /** Bytes read + written by one run of the minimal algorithm. */
+  bytes?: number;
+  /** Images processed by one run. */
+  items?: number;
   /** Measures ours and the baselines; returns median ms per run for each. */
-  run(ctx: BenchContext): Promise<{ ms: number; refs: RefResult[]; notes?: string[] }>;
+  run(ctx: BenchContext): Promise<CaseResult>;
+}
+
+export function unitOf(c: BenchCase): RateUnit {
+  return c.flops !== undefined ? 'GFLOP/s' : c.bytes !== undefined ? 'GB/s' : 'img/s';
+}
+
+/** Throughput of one run of `c` taking `ms`, in unitOf(c). */
+export function rateOf(c: BenchCase, ms: number): number {
+  if (c.flops !== undefined) return c.flops / ms / 1e6;
+  if (c.bytes !== undefined) return c.bytes / ms / 1e6;
+  return ((c.items ?? 0) * 1000) / ms;
 }
 
 export function median(xs: readonly number[]): number {

@@ -2,13 +2,14 @@
  * `pnpm bench [--filter <word>] [--json <file>] [--reps <n>]`: runs the benchmark
  * cases (cases/index.ts) on this machine's WebGPU adapter, each against baselines
  * measured in the same run, prints a table and optionally writes the records as JSON:
- * [{ name, shape, ms, gflops, refs: [{ name, ms, note? }] }] (ms: median per run).
+ * [{ name, shape, ms, rate, unit, gflops?, refs: [{ name, ms, note? }], skipped?, extra? }]
+ * (ms: median per run; rate in unit: GFLOP/s, GB/s or img/s).
  */
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { chooseGemmVariant, gpu, initDevice, probeGemmSubgroupSize } from '@tessera/tensor';
 import { ALL_CASES } from './cases/index.js';
-import { gflops, type BenchRecord } from './harness.js';
+import { rateOf, unitOf, type BenchRecord } from './harness.js';
 
 interface Args {
   filter?: string;
@@ -45,7 +46,7 @@ function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   return rows
     .map((r, i) => {
-      const line = r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+      const line = r.map((cell, c) => (c < 2 || c === 4 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
       return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
     })
     .join('\n');
@@ -70,35 +71,54 @@ async function main(): Promise<void> {
 
   const records: BenchRecord[] = [];
   const notes: string[] = [];
+  const t0 = performance.now();
   for (const c of cases) {
     process.stderr.write(`${c.name} ${c.shape} …\n`);
+    const started = performance.now();
     const r = await c.run({ reps: args.reps, log: (m) => process.stderr.write(`${m}\n`) });
-    records.push({ name: c.name, shape: c.shape, ms: r.ms, gflops: gflops(c.flops, r.ms), refs: r.refs });
+    const unit = unitOf(c);
+    const rate = r.skipped ? Number.NaN : rateOf(c, r.ms);
+    records.push({
+      name: c.name,
+      shape: c.shape,
+      ms: r.skipped ? Number.NaN : r.ms,
+      rate,
+      unit,
+      ...(unit === 'GFLOP/s' ? { gflops: rate } : {}),
+      refs: r.refs,
+      ...(r.skipped ? { skipped: r.skipped } : {}),
+      ...(r.extra ? { extra: r.extra } : {}),
+    });
+    if (r.skipped) notes.push(`${c.name} ${c.shape}: SKIPPED — ${r.skipped}`);
     for (const n of r.notes ?? []) notes.push(`${c.name} ${c.shape}: ${n}`);
     for (const ref of r.refs) if (ref.note) notes.push(`${c.name} ${c.shape}: ${ref.name} ${ref.note}`);
+    process.stderr.write(`  (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
   }
 
   const refNames = [...new Set(records.flatMap((r) => r.refs.map((x) => x.name)))];
-  const head = ['case', 'shape', 'ms', 'GFLOP/s', ...refNames.flatMap((n) => [`${n} ms`, 'GFLOP/s', 'speedup'])];
+  const head = ['case', 'shape', 'ms', 'rate', 'unit', ...refNames.flatMap((n) => [`${n} ms`, 'rate', 'speedup'])];
+  const num = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : '—');
   const rows = records.map((r) => {
-    const flops = (r.gflops * r.ms) * 1e6;
+    // The same work per run for ours and the baselines: their rate is ours scaled by the time ratio.
     return [
       r.name,
       r.shape,
-      r.ms.toFixed(1),
-      r.gflops.toFixed(2),
+      num(r.ms, 1),
+      num(r.rate, 2),
+      r.unit,
       ...refNames.flatMap((n) => {
         const ref = r.refs.find((x) => x.name === n);
-        if (!ref) return ['—', '—', '—'];
-        return [ref.ms.toFixed(1), gflops(flops, ref.ms).toFixed(2), `${(ref.ms / r.ms).toFixed(1)}x`];
+        if (!ref || r.skipped) return ['—', '—', '—'];
+        return [num(ref.ms, 1), num((r.rate * r.ms) / ref.ms, 2), `${num(ref.ms / r.ms, 1)}x`];
       }),
     ];
   });
   console.log(`\n${table([head, ...rows])}\n`);
   console.log(
-    `ms: median per run after a warm-up (ours over ${args.reps} repetitions interleaved with up to 3 of tfjs; naive over 3).`,
+    `ms: median per run after a warm-up (ours over ${args.reps} repetitions unless a note says fewer, interleaved with up to 3 of tfjs; naive over 3).`,
   );
   for (const n of notes) console.log(`  ${n}`);
+  console.log(`total bench time: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   console.log(`load average at end: ${load()}`);
   if (args.json) {
     writeFileSync(args.json, `${JSON.stringify(records, null, 2)}\n`);

@@ -3,6 +3,7 @@
  * training step…) is a module under cases/ exporting its BenchCase list, added here.
  */
 import type { BenchCase } from '../harness.js';
+import { convCases } from './conv.js';
 import { matmulCases } from './matmul.js';
 
-export const ALL_CASES: BenchCase[] = [...matmulCases];
+export const ALL_CASES: BenchCase[] = [...matmulCases, ...convCases];

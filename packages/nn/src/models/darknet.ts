@@ -36,13 +36,18 @@ export class DarknetTiny extends Module {
       }
       const [f, k] = l;
       layers.push(new Conv2d(inC, f, k, { padding: (k - 1) >> 1, bias: false }));
-      layers.push(new BatchNorm2d(f, { eps: 1e-3, momentum: 0.01 }));
+      // eps as trained (Keras 1e-3); momentum PyTorch's 0.1: Keras's 0.99 (= 0.01 here) would leave
+      // the running statistics near their start for a whole epoch when fine-tuning or training afresh.
+      layers.push(new BatchNorm2d(f, { eps: 1e-3 }));
       layers.push(new LeakyReLU(0.1));
       inC = f;
     }
     this.numFeatures = inC;
     this.features = this.registerModule('features', new Sequential(...layers));
     this.classifier = this.registerModule('classifier', new Conv2d(inC, numClasses, 1, { bias: true }));
+    // Parameter-free, registered so summaries and train()/eval() see them.
+    this.registerModule('pool', this.pool);
+    this.registerModule('flatten', this.flatten);
   }
 
   bodyLayers(): Module[] {

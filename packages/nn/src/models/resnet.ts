@@ -163,6 +163,8 @@ export class ResNet extends Module {
     });
     this.numFeatures = inC;
     this.registerModule('avgpool', this.avgpool);
+    // No parameters (torchvision calls torch.flatten), but registered so it has a name in summaries.
+    this.registerModule('flatten', this.flatten);
     this.fc = this.registerModule('fc', new Linear(inC, numClasses));
   }
 

@@ -23,10 +23,11 @@ import {
   TesseraError,
   chooseGemmVariant,
   probeGemmSubgroupSize,
+  tuneGemm,
   type GemmVariant,
   type Tensor,
 } from '../index.js';
-import { gemmVariantUnsupported } from '../kernels/gemm.js';
+import { gemmVariantUnsupported, setTunedGemmVariant } from '../kernels/gemm.js';
 import * as ref from '../reference/matmul.js';
 import { cpuTensor, denseData, type CpuTensor } from '../reference/cpu-tensor.js';
 import { transpose as cpuTranspose } from '../reference/views.js';
@@ -112,6 +113,15 @@ describe('variant selection', () => {
     expect(supported('subgroup')).toBe(fast);
     expect(chooseGemmVariant(1024, 1024, 1024, 1, false)).toBe(fast ? 'subgroup' : 'portable');
     expect(supported('portable')).toBe(true);
+  });
+
+  it('tuneGemm measures the variants once and records the winner for the shape class', async () => {
+    const r = await tuneGemm(96, 64, 80, 1);
+    const runnable = VARIANTS.filter((v) => v !== 'portable' && supported(v));
+    expect(Object.keys(r.ms).sort()).toEqual((runnable.length ? runnable : ['portable']).sort());
+    expect(chooseGemmVariant(100, 60, 70, 1, false)).toBe(r.variant); // same powers of two
+    setTunedGemmVariant(0, 0, 0, false, null);
+    expect(chooseGemmVariant(100, 60, 70, 1, false)).toBe(supported('subgroup') ? 'subgroup' : 'portable');
   });
 });
 

@@ -20,6 +20,8 @@ interface Job {
   request: BatchRequest;
   resolve: (pixels: BatchPixels) => void;
   reject: (err: Error) => void;
+  /** Called when a worker takes the job (drops the abort listener). */
+  started?: () => void;
 }
 
 interface Slot {
@@ -59,15 +61,23 @@ export class WorkerPool {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(new TesseraVisionError('the DataLoader was closed'));
     return new Promise((resolve, reject) => {
-      const job: Job = { request: { id: this.nextId++, indices, target }, resolve, reject };
-      this.queue.push(job);
-      signal?.addEventListener('abort', () => {
+      const onAbort = () => {
         const queued = this.queue.indexOf(job);
         if (queued >= 0) {
           this.queue.splice(queued, 1);
           reject(new TesseraVisionError('batch request withdrawn'));
         }
-      }, { once: true });
+      };
+      // The listener only matters while the job waits in the queue; it is removed once a
+      // worker takes the job, so one epoch's signal does not collect a listener per batch.
+      const job: Job = {
+        request: { id: this.nextId++, indices, target },
+        resolve,
+        reject,
+        started: () => signal?.removeEventListener('abort', onAbort),
+      };
+      this.queue.push(job);
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.dispatch();
     });
   }
@@ -83,6 +93,7 @@ export class WorkerPool {
       if (this.queue.length === 0) return;
       if (slot.job) continue;
       const job = this.queue.shift()!;
+      job.started?.();
       slot.job = job;
       slot.worker.ref();
       slot.worker.postMessage(job.request);

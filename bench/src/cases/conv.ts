@@ -1,0 +1,268 @@
+/**
+ * conv2d cases: every convolution shape of ResNet-34 at batch 16 (224² input) — the
+ * stem 7×7/2, each stage's 3×3/1, the 3×3/2 stage transitions and the 1×1/2 shortcuts —
+ * in the three directions a training step runs (forward, backward-input,
+ * backward-filter), each in GFLOP/s = 2·N·OH·OW·O·KH·KW·(C/groups) / time, and each
+ * against TensorFlow.js's WebGPU backend on the same adapter, in the same run,
+ * interleaved.
+ *
+ * How ours is timed: the direction kernels (kernels/conv.ts) are not exported by
+ * @tessera/tensor, so they are timed through the op and autograd:
+ *  - forward:         conv2d(x, w) with nothing requiring grad (no graph recorded);
+ *  - backward-input:  x requires grad, w does not; the graph y = conv2d(x, w) is recorded
+ *                     once (untimed) and each run is backward(y, { grad: dy, retainGraph })
+ *                     — the conv's input-gradient GEMM plus the engine's copy of the seed
+ *                     dy (one dy-sized copy) and its bookkeeping;
+ *  - backward-filter: the same with only w requiring grad (the split-K filter GEMM, its
+ *                     partial-sum reduction, the seed copy).
+ * Nothing is subtracted: the seed copy and autograd overhead are in the figures.
+ *
+ * TensorFlow.js: forward is `tf.conv2d` (NHWC, filter HWIO); the gradients are the
+ * kernels that `tf.grad(conv2d)` dispatches — `Conv2DBackpropInput` and
+ * `Conv2DBackpropFilter`, called directly through `tf.engine().runKernel` (tfjs-core
+ * 4.22 does not export conv2DBackpropInput/Filter as ops), so their forward is not
+ * timed either. tfjs-backend-webgpu's defaults apply (e.g. its naive
+ * Conv2DDerInputProgram: flag WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE defaults to true).
+ */
+import { Tensor, backward, conv2d, sync, tensor } from '@tessera/tensor';
+import { gflops, median, type BenchCase, type RefResult, type Timed } from '../harness.js';
+import { loadTfjs, type Tf } from '../baselines/tfjs.js';
+
+export type ConvDirection = 'fwd' | 'bwd-input' | 'bwd-filter';
+
+export interface ConvShape {
+  /** Which layer(s) of ResNet-34 this is, e.g. 'conv2_x 3×3'. Also matched by --filter. */
+  label: string;
+  N: number;
+  H: number;
+  W: number;
+  C: number;
+  O: number;
+  K: number;
+  stride: number;
+  pad: number;
+  /** Why the batch differs from ResNet-34's 16 (printed). */
+  batchNote?: string;
+}
+
+const outSize = (s: ConvShape) => ({
+  OH: Math.floor((s.H + 2 * s.pad - s.K) / s.stride) + 1,
+  OW: Math.floor((s.W + 2 * s.pad - s.K) / s.stride) + 1,
+});
+
+export function convFlops(s: ConvShape): number {
+  const { OH, OW } = outSize(s);
+  return 2 * s.N * OH * OW * s.O * s.K * s.K * s.C;
+}
+
+function randomData(n: number, seed: number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  let x = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    out[i] = (x / 4294967296 - 0.5) * scale;
+  }
+  return out;
+}
+
+/** OHWI → HWIO (tfjs's filter layout). */
+function ohwiToHwio(w: Float32Array, O: number, K: number, C: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let o = 0; o < O; o++) {
+    for (let kk = 0; kk < K * K; kk++) {
+      for (let c = 0; c < C; c++) out[(kk * C + c) * O + o] = w[(o * K * K + kk) * C + c]!;
+    }
+  }
+  return out;
+}
+
+/** max |a − b| / max |b|, with `map(i)` giving b's index for a's element i (default identity). */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>, map?: (i: number) => number): number {
+  let err = 0;
+  let scale = 1e-30;
+  for (let i = 0; i < a.length; i++) {
+    const bv = b[map ? map(i) : i]!;
+    err = Math.max(err, Math.abs(a[i]! - bv));
+    scale = Math.max(scale, Math.abs(bv));
+  }
+  return err / scale;
+}
+
+/**
+ * Repetitions for a direction of `flops`: the big layers (≥ 3 GFLOP, ~0.3-1 s ours and
+ * several seconds for tfjs on this CPU adapter) get fewer so the conv bench stays under
+ * ~10 minutes.
+ */
+function repsFor(flops: number, reps: number): { ours: number; theirs: number } {
+  if (flops >= 3e9) return { ours: Math.min(reps, 3), theirs: Math.min(reps, 2) };
+  if (flops >= 1e9) return { ours: Math.min(reps, 3), theirs: Math.min(reps, 3) };
+  return { ours: reps, theirs: Math.min(reps, 3) };
+}
+
+/** Interleaved timing that also reports each item's individual times (for the notes). */
+async function interleave(items: Timed[], reps: number): Promise<number[][]> {
+  for (const it of items) {
+    it.run();
+    await it.settle();
+  }
+  const times: number[][] = items.map(() => []);
+  const most = Math.max(...items.map((it) => it.reps ?? reps));
+  for (let r = 0; r < most; r++) {
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      if (r >= (it.reps ?? reps)) continue;
+      const t0 = performance.now();
+      it.run();
+      await it.settle();
+      times[i]!.push(performance.now() - t0);
+    }
+  }
+  return times;
+}
+
+function shapeName(s: ConvShape): string {
+  const { OH, OW } = outSize(s);
+  return `b${s.N} ${s.H}²×${s.C}→${OH}²×${s.O} ${s.K}x${s.K}/${s.stride} p${s.pad} (${s.label})`;
+}
+
+export function convCase(s: ConvShape, dir: ConvDirection): BenchCase {
+  const flops = convFlops(s);
+  const { OH, OW } = outSize(s);
+  return {
+    name: `conv2d ${dir}`,
+    shape: shapeName(s),
+    flops,
+    async run(ctx) {
+      const notes: string[] = [];
+      if (s.batchNote) notes.push(s.batchNote);
+      const xShape = [s.N, s.H, s.W, s.C];
+      const wShape = [s.O, s.K, s.K, s.C];
+      const yShape = [s.N, OH, OW, s.O];
+      const xd = randomData(s.N * s.H * s.W * s.C, 11);
+      const wd = randomData(s.O * s.K * s.K * s.C, 12, 2 / Math.sqrt(s.K * s.K * s.C));
+      const dyd = dir === 'fwd' ? null : randomData(s.N * OH * OW * s.O, 13);
+      const x = tensor(xd, xShape);
+      const w = tensor(wd, wShape);
+      const dy = dyd ? tensor(dyd, yShape) : null;
+      const opts = { stride: s.stride, padding: s.pad };
+      const reps = repsFor(flops, ctx.reps);
+      if (reps.ours < ctx.reps) notes.push(`${reps.ours} repetitions of ours, ${reps.theirs} of tfjs (a big layer on this CPU adapter)`);
+
+      let ours: Timed;
+      let y: Tensor | null = null;
+      let result: () => Tensor | null;
+      if (dir === 'fwd') {
+        ours = {
+          run: () => {
+            y?.dispose();
+            y = conv2d(x, w, null, opts);
+          },
+          settle: sync,
+        };
+        result = () => y;
+      } else {
+        const leaf = dir === 'bwd-input' ? x : w;
+        leaf.requireGrad(true);
+        y = conv2d(x, w, null, opts); // the recorded graph, reused by every run
+        ours = {
+          run: () => {
+            leaf.grad?.dispose();
+            leaf.grad = null;
+            backward(y!, { grad: dy!, retainGraph: true });
+          },
+          settle: sync,
+        };
+        result = () => leaf.grad;
+      }
+
+      const refs: RefResult[] = [];
+      const h = await loadTfjs();
+      let ms: number;
+      if (typeof h === 'string') {
+        notes.push(`tfjs-webgpu skipped: ${h}`);
+        const [t] = await interleave([{ ...ours, reps: reps.ours }], reps.ours);
+        ms = median(t!);
+      } else {
+        const { tf } = h;
+        const tx = tf.tensor4d(xd, xShape as [number, number, number, number]);
+        const tw = tf.tensor4d(ohwiToHwio(wd, s.O, s.K, s.C), [s.K, s.K, s.C, s.O]);
+        const tdy = dyd ? tf.tensor4d(dyd, yShape as [number, number, number, number]) : null;
+        const strides: [number, number] = [s.stride, s.stride];
+        let out: ReturnType<Tf['conv2d']> | null = null;
+        const call = (): ReturnType<Tf['conv2d']> => {
+          if (dir === 'fwd') return tf.conv2d(tx, tw, strides, s.pad, 'NHWC');
+          if (dir === 'bwd-input') {
+            return tf.engine().runKernel('Conv2DBackpropInput', { dy: tdy!, filter: tw }, {
+              inputShape: xShape, strides, pad: s.pad, dataFormat: 'NHWC', dimRoundingMode: undefined,
+            } as never);
+          }
+          return tf.engine().runKernel('Conv2DBackpropFilter', { x: tx, dy: tdy! }, {
+            strides, pad: s.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [s.K, s.K, s.C, s.O],
+          } as never);
+        };
+        const theirs: Timed = {
+          run: () => {
+            out?.dispose();
+            out = call();
+          },
+          settle: h.settle,
+          reps: reps.theirs,
+        };
+        const [t0, t1] = (await interleave([{ ...ours, reps: reps.ours }, theirs], reps.ours)) as [number[], number[]];
+        ms = median(t0);
+        const tfMs = median(t1);
+        refs.push({ name: 'tfjs-webgpu', ms: tfMs });
+        notes.push(
+          `ours ${t0.map((t) => t.toFixed(0)).join('/')} ms, tfjs ${t1.map((t) => t.toFixed(0)).join('/')} ms`,
+        );
+        // Sanity: the two agree (tfjs's dw is HWIO, ours OHWI).
+        const mine = result();
+        if (mine && out) {
+          const a = await mine.toArray();
+          const b = (await (out as ReturnType<Tf['conv2d']>).data()) as Float32Array;
+          const KKC = s.K * s.K * s.C;
+          const map = dir === 'bwd-filter' ? (i: number) => (i % KKC) * s.O + Math.floor(i / KKC) : undefined;
+          notes.push(`max |ours − tfjs| / max|tfjs| = ${relErr(a, b, map).toExponential(1)}`);
+        }
+        (out as ReturnType<Tf['conv2d']> | null)?.dispose();
+        tx.dispose();
+        tw.dispose();
+        tdy?.dispose();
+      }
+
+      for (const t of [x, w]) {
+        t.grad?.dispose();
+        t.grad = null;
+      }
+      (y as Tensor | null)?.dispose();
+      x.dispose();
+      w.dispose();
+      dy?.dispose();
+      await sync();
+      ctx.log(`  ${dir} ${shapeName(s)}: ${ms.toFixed(1)} ms, ${gflops(flops, ms).toFixed(2)} GFLOP/s`);
+      return { ms, refs, notes };
+    },
+  };
+}
+
+const B = 16;
+
+/** ResNet-34's convolutions at batch 16, 224² input. */
+export const RESNET34_CONVS: ConvShape[] = [
+  { label: 'stem 7x7/2', N: B, H: 224, W: 224, C: 3, O: 64, K: 7, stride: 2, pad: 3 },
+  { label: 'conv2_x 3x3', N: B, H: 56, W: 56, C: 64, O: 64, K: 3, stride: 1, pad: 1 },
+  { label: 'conv3_x 3x3', N: B, H: 28, W: 28, C: 128, O: 128, K: 3, stride: 1, pad: 1 },
+  { label: 'conv4_x 3x3', N: B, H: 14, W: 14, C: 256, O: 256, K: 3, stride: 1, pad: 1 },
+  { label: 'conv5_x 3x3', N: B, H: 7, W: 7, C: 512, O: 512, K: 3, stride: 1, pad: 1 },
+  { label: 'conv3_1 3x3/2', N: B, H: 56, W: 56, C: 64, O: 128, K: 3, stride: 2, pad: 1 },
+  { label: 'conv4_1 3x3/2', N: B, H: 28, W: 28, C: 128, O: 256, K: 3, stride: 2, pad: 1 },
+  { label: 'conv5_1 3x3/2', N: B, H: 14, W: 14, C: 256, O: 512, K: 3, stride: 2, pad: 1 },
+  { label: 'shortcut3 1x1/2', N: B, H: 56, W: 56, C: 64, O: 128, K: 1, stride: 2, pad: 0 },
+  { label: 'shortcut4 1x1/2', N: B, H: 28, W: 28, C: 128, O: 256, K: 1, stride: 2, pad: 0 },
+  { label: 'shortcut5 1x1/2', N: B, H: 14, W: 14, C: 256, O: 512, K: 1, stride: 2, pad: 0 },
+];
+
+const DIRECTIONS: ConvDirection[] = ['fwd', 'bwd-input', 'bwd-filter'];
+
+/** Per shape, the three directions in a row. */
+export const convCases: BenchCase[] = RESNET34_CONVS.flatMap((s) => DIRECTIONS.map((d) => convCase(s, d)));

@@ -1,0 +1,106 @@
+// saveModel / loadModel: a safetensors file with PyTorch names and layouts plus the metadata
+// that rebuilds the model; written atomically (temporary file, then rename).
+
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initDevice, noGrad, randn } from '@tessera/tensor';
+import type { RawTensor, StateDict } from './io/index.js';
+import { readSafetensors, writeSafetensors } from './io/index.js';
+import { type ModelMeta, defaultPreprocess, loadModel, saveModel, saveStateDictAsModel } from './model-file.js';
+import { resnet18 } from './models/resnet.js';
+import { createVisionModel } from './models/vision-model.js';
+import { exportStateDict } from './weights.js';
+
+let dir = '';
+beforeAll(async () => {
+  await initDevice();
+  dir = mkdtempSync(join(tmpdir(), 'tessera-model-file-'));
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const meta: ModelMeta = { arch: 'resnet18', kind: 'vision', classes: ['ants', 'bees', 'wasps'], preprocess: defaultPreprocess('resnet18') };
+
+describe('saveModel / loadModel', () => {
+  it('round-trips a vision model: metadata, every tensor (BatchNorm statistics included) and the outputs', async () => {
+    const vm = createVisionModel(resnet18(), 3);
+    // A training-mode pass gives every BatchNorm non-trivial statistics and a batch count.
+    const warm = randn([2, 32, 32, 3]);
+    noGrad(() => vm.call(warm)).dispose();
+    vm.eval();
+    const file = join(dir, 'model.safetensors');
+    await saveModel(file, vm, meta);
+    expect(readdirSync(dir)).toEqual(['model.safetensors']); // no temporary file left
+
+    const { metadata } = await readSafetensors(file);
+    expect(metadata).toMatchObject({ format: 'tessera-model-1', layout: 'pytorch', arch: 'resnet18', kind: 'vision' });
+    const { model, meta: got } = await loadModel(file);
+    expect(got).toEqual(meta);
+    const a = await exportStateDict(vm);
+    const b = await exportStateDict(model);
+    expect([...b.keys()]).toEqual([...a.keys()]);
+    expect(a.get('0.0.weight')!.shape).toEqual([64, 3, 7, 7]); // PyTorch layout in the file
+    expect(Number((b.get('0.1.num_batches_tracked')!.data as BigInt64Array)[0])).toBe(1);
+    // Byte comparison: vitest's deep equality takes ~1 s per million elements.
+    const bytes = (t: RawTensor) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    const differ = [...a].filter(([k, t]) => !bytes(t).equals(bytes(b.get(k)!))).map(([k]) => k);
+    expect(differ).toEqual([]);
+
+    model.eval();
+    const x = randn([2, 32, 32, 3]);
+    const ya = noGrad(() => vm.call(x));
+    const yb = noGrad(() => model.call(x));
+    expect(await yb.toArray()).toEqual(await ya.toArray());
+    for (const t of [warm, x, ya, yb]) t.dispose();
+    vm.dispose();
+    model.dispose();
+  });
+
+  it('replaces an existing file, and a failed write leaves the old file intact and no temporary file', async () => {
+    const sub = mkdtempSync(join(dir, 'atomic-'));
+    const file = join(sub, 'm.safetensors');
+    const net = resnet18(2);
+    const sd = await exportStateDict(net);
+    net.dispose();
+    const classifier: ModelMeta = { arch: 'resnet18', kind: 'classifier', classes: ['a', 'b'], preprocess: defaultPreprocess('resnet18') };
+    writeFileSync(file, 'old contents');
+    await saveStateDictAsModel(file, sd, classifier);
+    expect(readdirSync(sub)).toEqual(['m.safetensors']);
+    const good = readFileSync(file);
+    expect(good.length).toBeGreaterThan(11_000_000 * 4);
+
+    // A state dict that fails half-way through writing the tensor data.
+    class Failing extends Map<string, RawTensor> {
+      override values(): MapIterator<RawTensor> {
+        const it = super.values();
+        let n = 0;
+        return Object.assign(Object.create(it) as MapIterator<RawTensor>, {
+          next: () => {
+            if (++n > 3) throw new Error('disk full (simulated)');
+            return it.next();
+          },
+          [Symbol.iterator]() {
+            return this;
+          },
+        });
+      }
+    }
+    const failing: StateDict = new Failing(sd);
+    await expect(saveStateDictAsModel(file, failing, classifier)).rejects.toThrow('disk full (simulated)');
+    expect(readdirSync(sub)).toEqual(['m.safetensors']);
+    expect(readFileSync(file).equals(good)).toBe(true);
+    expect((await loadModel(file)).meta).toEqual(classifier);
+  });
+
+  it('refuses a safetensors file without Tessera metadata, and checks the weights strictly', async () => {
+    const plain = join(dir, 'plain.safetensors');
+    await writeSafetensors(plain, new Map([['w', { dtype: 'f32', shape: [1], data: Float32Array.from([1]) }]]));
+    await expect(loadModel(plain)).rejects.toThrow(/not a Tessera model file.*convert/);
+    const wrong = join(dir, 'wrong.safetensors');
+    await saveStateDictAsModel(wrong, new Map([['w', { dtype: 'f32', shape: [1], data: Float32Array.from([1]) }]]), meta);
+    await expect(loadModel(wrong)).rejects.toThrow(/do not fit the model.*unexpected: w/);
+  });
+});
