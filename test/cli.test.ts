@@ -25,7 +25,7 @@ function tessera(args: string[], env: Record<string, string> = {}) {
 describe.skipIf(!existsSync(CLI))('tessera CLI', () => {
   it('trains a tiny network on generated counting images to well below chance', () => {
     const out = join(work, 'run');
-    const r = tessera(['train', 'counting-1-3', '--arch', 'darknet-tiny', '--size', '32', '--per-class', '100', '--epochs', '8', '--bs', '16', '--lr', '3e-3', '--out', out]);
+    const r = tessera(['train', 'counting-1-3', '--arch', 'darknet-tiny', '--no-pretrained', '--size', '32', '--per-class', '100', '--epochs', '8', '--bs', '16', '--lr', '3e-3', '--out', out]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/epoch\s+train_loss\s+valid_loss\s+error_rate\s+time/);

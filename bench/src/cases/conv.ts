@@ -77,15 +77,66 @@ function ohwiToHwio(w: Float32Array, O: number, K: number, C: number): Float32Ar
 }
 
 /** max |a − b| / max |b|, with `map(i)` giving b's index for a's element i (default identity). */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>, map?: (i: number) => number): number {
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>, map?: (i: number) => number): string {
+  if (a.length !== b.length) return `size mismatch: ${a.length} vs ${b.length}`;
   let err = 0;
-  let scale = 1e-30;
+  let scale = 0;
+  let mine = 0;
   for (let i = 0; i < a.length; i++) {
     const bv = b[map ? map(i) : i]!;
     err = Math.max(err, Math.abs(a[i]! - bv));
     scale = Math.max(scale, Math.abs(bv));
+    mine = Math.max(mine, Math.abs(a[i]!));
   }
-  return err / scale;
+  if (scale === 0 || mine === 0) return `degenerate: max|ours| = ${mine}, max|tfjs| = ${scale}`;
+  return (err / scale).toExponential(1);
+}
+
+/**
+ * Spot check against a float64 CPU reference on `count` sampled elements of the result
+ * (NHWC y / dx, OHWI dw): max |ours − ref| / max |ref| over the samples.
+ */
+function spotCheck(s: ConvShape, dir: ConvDirection, got: ArrayLike<number>, xd: Float32Array, wd: Float32Array, dyd: Float32Array | null, count = 48): string {
+  const { OH, OW } = outSize(s);
+  const { N, H, W, C, O, K, stride: st, pad } = s;
+  const xAt = (n: number, ih: number, iw: number, c: number) =>
+    ih < 0 || iw < 0 || ih >= H || iw >= W ? 0 : xd[((n * H + ih) * W + iw) * C + c]!;
+  const wAt = (o: number, kh: number, kw: number, c: number) => wd[((o * K + kh) * K + kw) * C + c]!;
+  const dyAt = (n: number, oh: number, ow: number, o: number) => dyd![((n * OH + oh) * OW + ow) * O + o]!;
+  let seed = 99;
+  const pick = (n: number) => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return Math.floor((seed / 4294967296) * n);
+  };
+  let err = 0;
+  let scale = 0;
+  for (let t = 0; t < count; t++) {
+    let ref = 0;
+    let idx: number;
+    if (dir === 'fwd') {
+      const [n, oh, ow, o] = [pick(N), pick(OH), pick(OW), pick(O)];
+      for (let kh = 0; kh < K; kh++) for (let kw = 0; kw < K; kw++) for (let c = 0; c < C; c++) ref += xAt(n, oh * st + kh - pad, ow * st + kw - pad, c) * wAt(o, kh, kw, c);
+      idx = ((n * OH + oh) * OW + ow) * O + o;
+    } else if (dir === 'bwd-input') {
+      const [n, ih, iw, c] = [pick(N), pick(H), pick(W), pick(C)];
+      for (let kh = 0; kh < K; kh++) {
+        for (let kw = 0; kw < K; kw++) {
+          const yh = ih + pad - kh;
+          const yw = iw + pad - kw;
+          if (yh < 0 || yw < 0 || yh % st || yw % st || yh / st >= OH || yw / st >= OW) continue;
+          for (let o = 0; o < O; o++) ref += dyAt(n, yh / st, yw / st, o) * wAt(o, kh, kw, c);
+        }
+      }
+      idx = ((n * H + ih) * W + iw) * C + c;
+    } else {
+      const [o, kh, kw, c] = [pick(O), pick(K), pick(K), pick(C)];
+      for (let n = 0; n < N; n++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) ref += dyAt(n, oh, ow, o) * xAt(n, oh * st + kh - pad, ow * st + kw - pad, c);
+      idx = ((o * K + kh) * K + kw) * C + c;
+    }
+    err = Math.max(err, Math.abs(got[idx]! - ref));
+    scale = Math.max(scale, Math.abs(ref));
+  }
+  return scale === 0 ? 'degenerate reference' : (err / scale).toExponential(1);
 }
 
 /**
@@ -118,6 +169,13 @@ async function interleave(items: Timed[], reps: number): Promise<number[][]> {
     }
   }
   return times;
+}
+
+/** Batch at which tfjs's naive filter gradient is timed: about ≤ 0.5 GFLOP per run (a divisor of N). */
+function tfjsFilterBatch(s: ConvShape): number {
+  let n = s.N;
+  while (n > 1 && n % 2 === 0 && (convFlops(s) * n) / s.N > 0.5e9) n /= 2;
+  return n;
 }
 
 function shapeName(s: ConvShape): string {
@@ -176,6 +234,7 @@ export function convCase(s: ConvShape, dir: ConvDirection): BenchCase {
       }
 
       const refs: RefResult[] = [];
+      let checked = false;
       const h = await loadTfjs();
       let ms: number;
       if (typeof h === 'string') {
@@ -184,16 +243,24 @@ export function convCase(s: ConvShape, dir: ConvDirection): BenchCase {
         ms = median(t!);
       } else {
         const { tf } = h;
-        const tx = tf.tensor4d(xd, xShape as [number, number, number, number]);
+        // tfjs's Conv2DBackpropFilter is a naive kernel (one invocation per dw element, looping
+        // over every pixel of the batch): tens of seconds per run at the big layers here. Its
+        // work is linear in the batch and its thread count independent of it, so it is timed
+        // on the first tN images and scaled by N/tN.
+        const tN = dir === 'bwd-filter' ? tfjsFilterBatch(s) : s.N;
+        const scale = s.N / tN;
+        const txShape: [number, number, number, number] = [tN, s.H, s.W, s.C];
+        const tyShape: [number, number, number, number] = [tN, OH, OW, s.O];
+        const tx = tf.tensor4d(tN === s.N ? xd : xd.subarray(0, tN * s.H * s.W * s.C), txShape);
         const tw = tf.tensor4d(ohwiToHwio(wd, s.O, s.K, s.C), [s.K, s.K, s.C, s.O]);
-        const tdy = dyd ? tf.tensor4d(dyd, yShape as [number, number, number, number]) : null;
+        const tdy = dyd ? tf.tensor4d(tN === s.N ? dyd : dyd.subarray(0, tN * OH * OW * s.O), tyShape) : null;
         const strides: [number, number] = [s.stride, s.stride];
         let out: ReturnType<Tf['conv2d']> | null = null;
         const call = (): ReturnType<Tf['conv2d']> => {
           if (dir === 'fwd') return tf.conv2d(tx, tw, strides, s.pad, 'NHWC');
           if (dir === 'bwd-input') {
             return tf.engine().runKernel('Conv2DBackpropInput', { dy: tdy!, filter: tw }, {
-              inputShape: xShape, strides, pad: s.pad, dataFormat: 'NHWC', dimRoundingMode: undefined,
+              inputShape: txShape, strides, pad: s.pad, dataFormat: 'NHWC', dimRoundingMode: undefined,
             } as never);
           }
           return tf.engine().runKernel('Conv2DBackpropFilter', { x: tx, dy: tdy! }, {
@@ -210,19 +277,22 @@ export function convCase(s: ConvShape, dir: ConvDirection): BenchCase {
         };
         const [t0, t1] = (await interleave([{ ...ours, reps: reps.ours }, theirs], reps.ours)) as [number[], number[]];
         ms = median(t0);
-        const tfMs = median(t1);
-        refs.push({ name: 'tfjs-webgpu', ms: tfMs });
-        notes.push(
-          `ours ${t0.map((t) => t.toFixed(0)).join('/')} ms, tfjs ${t1.map((t) => t.toFixed(0)).join('/')} ms`,
-        );
+        const tfMs = median(t1) * scale;
+        refs.push({
+          name: 'tfjs-webgpu',
+          ms: tfMs,
+          ...(scale > 1 ? { note: `timed at batch ${tN} (${median(t1).toFixed(0)} ms), scaled ×${scale} (its naive kernel's work is linear in the batch)` } : {}),
+        });
+        notes.push(`ours ${t0.map((t) => t.toFixed(0)).join('/')} ms, tfjs ${t1.map((t) => t.toFixed(0)).join('/')} ms${scale > 1 ? ` at batch ${tN}` : ''}`);
         // Sanity: the two agree (tfjs's dw is HWIO, ours OHWI).
         const mine = result();
-        if (mine && out) {
+        if (mine && out && scale === 1) {
           const a = await mine.toArray();
           const b = (await (out as ReturnType<Tf['conv2d']>).data()) as Float32Array;
           const KKC = s.K * s.K * s.C;
           const map = dir === 'bwd-filter' ? (i: number) => (i % KKC) * s.O + Math.floor(i / KKC) : undefined;
-          notes.push(`max |ours − tfjs| / max|tfjs| = ${relErr(a, b, map).toExponential(1)}`);
+          checked = true;
+          notes.push(`max rel. error: vs tfjs ${relErr(a, b, map)}, vs float64 CPU on 48 samples ${spotCheck(s, dir, a, xd, wd, dyd)}`);
         }
         (out as ReturnType<Tf['conv2d']> | null)?.dispose();
         tx.dispose();
@@ -230,6 +300,8 @@ export function convCase(s: ConvShape, dir: ConvDirection): BenchCase {
         tdy?.dispose();
       }
 
+      const mine = result();
+      if (!checked && mine) notes.push(`max rel. error vs float64 CPU on 48 samples ${spotCheck(s, dir, await mine.toArray(), xd, wd, dyd)}`);
       for (const t of [x, w]) {
         t.grad?.dispose();
         t.grad = null;

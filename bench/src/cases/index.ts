@@ -4,6 +4,7 @@
  */
 import type { BenchCase } from '../harness.js';
 import { convCases } from './conv.js';
+import { normCases } from './norm.js';
 import { matmulCases } from './matmul.js';
 
-export const ALL_CASES: BenchCase[] = [...matmulCases, ...convCases];
+export const ALL_CASES: BenchCase[] = [...matmulCases, ...convCases, ...normCases];
