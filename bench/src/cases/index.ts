@@ -5,6 +5,7 @@
 import type { BenchCase } from '../harness.js';
 import { convCases } from './conv.js';
 import { normCases } from './norm.js';
+import { pipelineCases } from './pipeline.js';
 import { matmulCases } from './matmul.js';
 
-export const ALL_CASES: BenchCase[] = [...matmulCases, ...convCases, ...normCases];
+export const ALL_CASES: BenchCase[] = [...matmulCases, ...convCases, ...normCases, ...pipelineCases];

@@ -14,17 +14,8 @@ import { fileURLToPath } from 'node:url';
 export const PYTHON = process.env.TESSERA_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'torch_fixtures.py');
 
-/** Deterministic uniform floats in [0, 1) (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../src/testing/random.js';
+export { rng };
 
 /** n standard-normal floats (scaled and shifted), rounded to f32. */
 export function randn(n: number, seed: number, std = 1, mean = 0): Float32Array {

@@ -5,6 +5,7 @@
 // Also against torch.optim.SGD / torch.optim.AdamW (fastai's Adam is AdamW's formula) when
 // /usr/bin/python3 has torch (skipped, saying why, otherwise), and counts dispatches.
 
+import { rng as unitRng } from '@tessera/tensor/testing';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,16 +17,10 @@ import { SGD, type SgdHyper } from './sgd.js';
 import { Adam, type AdamHyper } from './adam.js';
 import type { Optimizer } from './optimizer.js';
 
-/** Deterministic uniform(-1, 1) stream (mulberry32). */
+/** Deterministic uniform(-1, 1) stream. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const u = unitRng(seed);
+  return () => u() * 2 - 1;
 }
 
 // Shapes cover rank 4 (an OHWI convolution), rank 2, rank 1 (no weight decay) and a

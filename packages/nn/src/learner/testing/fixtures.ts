@@ -9,17 +9,9 @@ import { Module, Sequential } from '../../module.js';
 import { BatchNorm1d } from '../../layers/batchnorm.js';
 import type { Batch, BatchSource, DataLoaders } from '../data.js';
 
-/** mulberry32: a small seeded PRNG, so fixtures never depend on Math.random. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG (mulberry32), so fixtures never depend on Math.random. */
+import { rng as prng } from '@tessera/tensor/testing';
+export { prng };
 
 /** y = x·Wᵀ + b as broadcast multiply + sum. */
 export class Dense extends Module {
