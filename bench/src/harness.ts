@@ -4,6 +4,8 @@
  * repeated dispatches, after a warm-up that also compiles the pipelines; the figure
  * kept is the median over repetitions.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /** A baseline measured in the same run as the case. */
 export interface RefResult {
@@ -126,11 +128,28 @@ export interface Timed {
 }
 
 /**
- * Median milliseconds of several implementations, measured interleaved (one
+ * A full garbage collection, run before each timed repetition (outside the timing) so
+ * that a collection of garbage the baselines made does not land inside one of ours:
+ * tfjs allocates many JS objects per op, and a major GC inside a 20 ms run doubles it.
+ * `gc` is exposed at run time (the bench is started without --expose-gc).
+ */
+export const collectGarbage: () => void = (() => {
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    if (typeof gc === 'function') return gc as () => void;
+  } catch {
+    // fall through: no collection between repetitions
+  }
+  return () => {};
+})();
+
+/**
+ * Milliseconds of each run of several implementations, measured interleaved (one
  * repetition of each in turn, after a warm-up of each), so that load from other
  * processes on a shared machine falls on all of them alike.
  */
-export async function timeInterleaved(items: Timed[], reps: number): Promise<number[]> {
+export async function timeInterleavedAll(items: Timed[], reps: number): Promise<number[][]> {
   for (const it of items) {
     it.run();
     await it.settle();
@@ -141,11 +160,17 @@ export async function timeInterleaved(items: Timed[], reps: number): Promise<num
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
       if (r >= (it.reps ?? reps)) continue;
+      collectGarbage();
       const t0 = performance.now();
       it.run();
       await it.settle();
       times[i]!.push(performance.now() - t0);
     }
   }
-  return times.map(median);
+  return times;
+}
+
+/** Median milliseconds of each implementation, measured interleaved (see timeInterleavedAll). */
+export async function timeInterleaved(items: Timed[], reps: number): Promise<number[]> {
+  return (await timeInterleavedAll(items, reps)).map(median);
 }

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--filter <word>] [--json <file>] [--reps <n>]`: runs the benchmark
+ * `pnpm bench [--filter <word>] [--json <file>] [--reps <n>] [--no-tfjs] [--gemm-variant <v>] [--tfjs-flags <json>]`: runs the benchmark
  * cases (cases/index.ts) on this machine's WebGPU adapter, each against baselines
  * measured in the same run, prints a table and optionally writes the records as JSON:
  * [{ name, shape, ms, rate, unit, gflops?, refs: [{ name, ms, note? }], skipped?, extra? }]
@@ -7,7 +7,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { chooseGemmVariant, gpu, initDevice, probeGemmSubgroupSize } from '@tessera/tensor';
+import { chooseGemmVariant, gemmVariantUnsupported, gpu, initDevice, probeGemmSubgroupSize, setGemmVariant, type GemmVariant } from '@tessera/tensor';
+import { configureTfjs } from './baselines/tfjs.js';
 import { ALL_CASES } from './cases/index.js';
 import { rateOf, unitOf, type BenchRecord } from './harness.js';
 
@@ -15,15 +16,21 @@ interface Args {
   filter?: string;
   json?: string;
   reps: number;
+  noTfjs: boolean;
+  variant?: GemmVariant;
+  tfjsFlags?: Record<string, unknown>;
 }
 
-const USAGE = `usage: pnpm bench [--filter <word>] [--json <file>] [--reps <n>]
-  --filter <word>  run only the cases whose name or shape contains <word>
-  --json <file>    also write the results as JSON records
-  --reps <n>       timed repetitions of our kernels (median kept; default 5)`;
+const USAGE = `usage: pnpm bench [--filter <word>] [--json <file>] [--reps <n>] [--no-tfjs] [--gemm-variant <v>] [--tfjs-flags <json>]
+  --filter <word>       run only the cases whose name or shape contains <word>
+  --json <file>         also write the results as JSON records
+  --reps <n>            timed repetitions of our kernels (median kept; default 5)
+  --no-tfjs             skip the TensorFlow.js baselines (quick kernel iteration)
+  --gemm-variant <v>    force every GEMM (matmul, conv) to portable | subgroup | subgroup-uniform
+  --tfjs-flags <json>   tfjs env flags, e.g. '{"WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE":false}'`;
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { reps: 5 };
+  const args: Args = { reps: 5, noTfjs: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -34,6 +41,12 @@ function parseArgs(argv: string[]): Args {
     if (a === '--filter') args.filter = value();
     else if (a === '--json') args.json = value();
     else if (a === '--reps') args.reps = Math.max(1, Number.parseInt(value(), 10) || 5);
+    else if (a === '--no-tfjs') args.noTfjs = true;
+    else if (a === '--gemm-variant') {
+      const v = value();
+      if (!['portable', 'subgroup', 'subgroup-uniform'].includes(v)) throw new Error(`--gemm-variant: unknown variant ${v}\n${USAGE}`);
+      args.variant = v as GemmVariant;
+    } else if (a === '--tfjs-flags') args.tfjsFlags = JSON.parse(value()) as Record<string, unknown>;
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);
       process.exit(0);
@@ -62,6 +75,14 @@ async function main(): Promise<void> {
     `subgroups: ${ctx.hasSubgroups ? `${info.subgroupMinSize}..${info.subgroupMaxSize} (probe saw ${sg})` : 'none'}; ` +
       `GEMM variant: ${chooseGemmVariant(1024, 1024, 1024, 1, false)}`,
   );
+  if (args.variant) {
+    const why = gemmVariantUnsupported(args.variant);
+    if (why) throw new Error(`--gemm-variant ${args.variant}: ${why}`);
+    setGemmVariant(args.variant);
+    console.log(`GEMM variant forced to ${args.variant} for every GEMM`);
+  }
+  configureTfjs({ disabled: args.noTfjs ? 'disabled by --no-tfjs' : undefined, flags: args.tfjsFlags });
+  if (args.tfjsFlags) console.log(`tfjs flags: ${JSON.stringify(args.tfjsFlags)}`);
   // The machine may be shared: the load says how many cores the adapter's threads competed for.
   const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
   console.log(`load average at start: ${load()}`);

@@ -15,6 +15,12 @@ export interface TfjsHandle {
 }
 
 let loading: Promise<TfjsHandle | string> | undefined;
+let config: { disabled?: string; flags?: Record<string, unknown> } = {};
+
+/** Before the first loadTfjs(): disable the baseline (with the reason cases print) or set tfjs env flags. */
+export function configureTfjs(c: { disabled?: string; flags?: Record<string, unknown> }): void {
+  config = c;
+}
 
 interface WebGpuBackendLike {
   endComputePassEncoder?(): void;
@@ -26,6 +32,7 @@ interface WebGpuBackendLike {
 /** Loads tfjs on the WebGPU backend once; a string says why it is unavailable. */
 export function loadTfjs(): Promise<TfjsHandle | string> {
   loading ??= (async () => {
+    if (config.disabled) return config.disabled;
     const gpu = gpuObject();
     if (!gpu) return 'no GPU object (initDevice() first)';
     const g = globalThis as { navigator?: { gpu?: GPU } };
@@ -42,6 +49,7 @@ export function loadTfjs(): Promise<TfjsHandle | string> {
       const ok = await tf.setBackend('webgpu');
       await tf.ready();
       if (!ok || tf.getBackend() !== 'webgpu') return 'tfjs could not initialise its webgpu backend';
+      for (const [k, v] of Object.entries(config.flags ?? {})) tf.env().set(k, v as never);
       const backend = tf.backend() as unknown as WebGpuBackendLike;
       return {
         tf,

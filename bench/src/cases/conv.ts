@@ -15,7 +15,10 @@
  *                     dy (one dy-sized copy) and its bookkeeping;
  *  - backward-filter: the same with only w requiring grad (the split-K filter GEMM, its
  *                     partial-sum reduction, the seed copy).
- * Nothing is subtracted: the seed copy and autograd overhead are in the figures.
+ * Nothing is subtracted: the seed copy and autograd overhead are in the figures. For
+ * scale, each backward case also times one copy of dy on its own (median of 3) and
+ * prints it (`seedCopyMs` in the JSON's extra): at the 1×1 shortcuts it is a large
+ * part of the total.
  *
  * TensorFlow.js: forward is `tf.conv2d` (NHWC, filter HWIO); the gradients are the
  * kernels that `tf.grad(conv2d)` dispatches — `Conv2DBackpropInput` and
@@ -24,8 +27,8 @@
  * timed either. tfjs-backend-webgpu's defaults apply (e.g. its naive
  * Conv2DDerInputProgram: flag WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE defaults to true).
  */
-import { Tensor, backward, conv2d, sync, tensor } from '@tessera/tensor';
-import { gflops, median, type BenchCase, type RefResult, type Timed } from '../harness.js';
+import { Tensor, backward, conv2d, copy, sync, tensor } from '@tessera/tensor';
+import { gflops, median, timeInterleavedAll, type BenchCase, type RefResult, type Timed } from '../harness.js';
 import { loadTfjs, type Tf } from '../baselines/tfjs.js';
 
 export type ConvDirection = 'fwd' | 'bwd-input' | 'bwd-filter';
@@ -147,28 +150,9 @@ function spotCheck(s: ConvShape, dir: ConvDirection, got: ArrayLike<number>, xd:
 function repsFor(flops: number, reps: number): { ours: number; theirs: number } {
   if (flops >= 3e9) return { ours: Math.min(reps, 3), theirs: Math.min(reps, 2) };
   if (flops >= 1e9) return { ours: Math.min(reps, 3), theirs: Math.min(reps, 3) };
+  // Small (tens of ms): more repetitions of ours are cheap and steady the median.
+  if (flops < 0.5e9) return { ours: 2 * reps, theirs: Math.min(reps, 3) };
   return { ours: reps, theirs: Math.min(reps, 3) };
-}
-
-/** Interleaved timing that also reports each item's individual times (for the notes). */
-async function interleave(items: Timed[], reps: number): Promise<number[][]> {
-  for (const it of items) {
-    it.run();
-    await it.settle();
-  }
-  const times: number[][] = items.map(() => []);
-  const most = Math.max(...items.map((it) => it.reps ?? reps));
-  for (let r = 0; r < most; r++) {
-    for (let i = 0; i < items.length; i++) {
-      const it = items[i]!;
-      if (r >= (it.reps ?? reps)) continue;
-      const t0 = performance.now();
-      it.run();
-      await it.settle();
-      times[i]!.push(performance.now() - t0);
-    }
-  }
-  return times;
 }
 
 /** Batch at which tfjs's naive filter gradient is timed: about ≤ 0.5 GFLOP per run (a divisor of N). */
@@ -179,7 +163,7 @@ function tfjsFilterBatch(s: ConvShape): number {
 }
 
 function shapeName(s: ConvShape): string {
-  const { OH, OW } = outSize(s);
+  const { OH } = outSize(s);
   return `b${s.N} ${s.H}²×${s.C}→${OH}²×${s.O} ${s.K}x${s.K}/${s.stride} p${s.pad} (${s.label})`;
 }
 
@@ -204,7 +188,9 @@ export function convCase(s: ConvShape, dir: ConvDirection): BenchCase {
       const dy = dyd ? tensor(dyd, yShape) : null;
       const opts = { stride: s.stride, padding: s.pad };
       const reps = repsFor(flops, ctx.reps);
-      if (reps.ours < ctx.reps) notes.push(`${reps.ours} repetitions of ours, ${reps.theirs} of tfjs (a big layer on this CPU adapter)`);
+      if (reps.ours !== ctx.reps) {
+        notes.push(`${reps.ours} repetitions of ours, ${reps.theirs} of tfjs (${reps.ours < ctx.reps ? 'a big layer on this CPU adapter' : 'a small layer: more repetitions steady the median'})`);
+      }
 
       let ours: Timed;
       let y: Tensor | null = null;
@@ -239,7 +225,7 @@ export function convCase(s: ConvShape, dir: ConvDirection): BenchCase {
       let ms: number;
       if (typeof h === 'string') {
         notes.push(`tfjs-webgpu skipped: ${h}`);
-        const [t] = await interleave([{ ...ours, reps: reps.ours }], reps.ours);
+        const [t] = await timeInterleavedAll([{ ...ours, reps: reps.ours }], reps.ours);
         ms = median(t!);
       } else {
         const { tf } = h;
@@ -275,7 +261,7 @@ export function convCase(s: ConvShape, dir: ConvDirection): BenchCase {
           settle: h.settle,
           reps: reps.theirs,
         };
-        const [t0, t1] = (await interleave([{ ...ours, reps: reps.ours }, theirs], reps.ours)) as [number[], number[]];
+        const [t0, t1] = (await timeInterleavedAll([{ ...ours, reps: reps.ours }, theirs], reps.ours)) as [number[], number[]];
         ms = median(t0);
         const tfMs = median(t1) * scale;
         refs.push({
@@ -300,6 +286,21 @@ export function convCase(s: ConvShape, dir: ConvDirection): BenchCase {
         tdy?.dispose();
       }
 
+      let extra: Record<string, number> | undefined;
+      if (dy) {
+        // How much of a backward run the engine's seed copy of dy costs (not subtracted).
+        const times: number[] = [];
+        for (let i = 0; i < 4; i++) {
+          const t0 = performance.now();
+          const c = copy(dy);
+          await sync();
+          if (i > 0) times.push(performance.now() - t0);
+          c.dispose();
+        }
+        const seedCopyMs = median(times);
+        extra = { seedCopyMs };
+        notes.push(`includes autograd's seed copy of dy: a copy of dy alone takes ${seedCopyMs.toFixed(1)} ms (${((100 * seedCopyMs) / ms).toFixed(0)}% of the median; not subtracted)`);
+      }
       const mine = result();
       if (!checked && mine) notes.push(`max rel. error vs float64 CPU on 48 samples ${spotCheck(s, dir, await mine.toArray(), xd, wd, dyd)}`);
       for (const t of [x, w]) {
@@ -312,7 +313,7 @@ export function convCase(s: ConvShape, dir: ConvDirection): BenchCase {
       dy?.dispose();
       await sync();
       ctx.log(`  ${dir} ${shapeName(s)}: ${ms.toFixed(1)} ms, ${gflops(flops, ms).toFixed(2)} GFLOP/s`);
-      return { ms, refs, notes };
+      return { ms, refs, notes, ...(extra ? { extra } : {}) };
     },
   };
 }

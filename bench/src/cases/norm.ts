@@ -22,8 +22,8 @@
  * Ours is timed through the ops and autograd: each run records the forward and runs
  * backward (the seed copy included), then frees the gradients.
  */
-import { Tensor, backward, batchNorm2d, softmaxCrossEntropy, sync, tensor } from '@tessera/tensor';
-import { median, type BenchCase, type RefResult, type Timed } from '../harness.js';
+import { backward, batchNorm2d, softmaxCrossEntropy, sync, tensor } from '@tessera/tensor';
+import { collectGarbage, median, type BenchCase, type RefResult, type Timed } from '../harness.js';
 import { loadTfjs, type Tf } from '../baselines/tfjs.js';
 
 function randomData(n: number, seed: number, scale = 1, shift = 0): Float32Array {
@@ -65,6 +65,7 @@ async function measure(
   const times: number[][] = items.map(() => []);
   for (let r = 0; r < ctx.reps; r++) {
     for (let i = 0; i < items.length; i++) {
+      collectGarbage();
       const t0 = performance.now();
       items[i]!.run();
       await items[i]!.settle();
