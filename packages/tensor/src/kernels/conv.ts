@@ -3,7 +3,8 @@
  * hooks read the activation as an im2col matrix on the fly (never materialised).
  * Activations NHWC, weights OHWI ([out, kh, kw, in/groups]).
  *  - conv2dForward:        out[p, o]   = Σ_(kh,kw,c) im2col(x)[p, (kh,kw,c)] · w[o, (kh,kw,c)]      (+ bias)
- *  - conv2dBackwardInput:  dx[q, c]    = Σ_(kh,kw,o) col2im(dy)[q, (kh,kw,o)] · w[o, kh, kw, c]
+ *  - conv2dBackwardInput:  dx[q, c]    = Σ_(kh,kw,o) col2im(dy)[q, (kh,kw,o)] · w[o, kh, kw, c], one GEMM
+ *                          per stride phase (only the taps that reach those pixels: no products with zeros)
  *  - conv2dBackwardFilter: dw[o, kk]   = Σ_p dy[p, o] · im2col(x)[p, kk]   (split-K over pixels)
  * Groups are the GEMM batch. The kernel geometry (size, stride, padding, dilation,
  * channels per group) is baked into the WGSL: it turns the index divisions into
@@ -12,6 +13,7 @@
  */
 import { type GemmCall, type EpilogueHook, type HookParam, type OperandHook, runGemm, stridedEpilogue, type GemmVariant } from './gemm.js';
 import { runReduce } from './reduce.js';
+import { runMap } from './elementwise.js';
 import { gpu } from '../runtime/device.js';
 import type { BufferBinding } from '../runtime/queue.js';
 
@@ -48,7 +50,7 @@ function spatialValues(g: ConvGeometry): Record<string, number> {
   return { H: g.H, W: g.W, OH: g.OH, OW: g.OW, P: g.N * g.OH * g.OW };
 }
 
-const CONST_NAMES = /\b(C_|CG|O_|OG|KH|KW|SH|SW|PH|PW|DH|DW)\b/g;
+const CONST_NAMES = /\b(C_|CG|O_|OG|KH|KW|SH|SW|PH|PW|DH|DW|NTW|TAPH|TAPW|OFFH|OFFW)\b/g;
 
 /**
  * Gives a hook's geometry constants its own prefix: the uniform-window GEMM variant
@@ -172,69 +174,137 @@ export function conv2dForward(
   runGemm(call);
 }
 
-/** Input gradient: dx (dense NHWC [N, H, W, C]) from dy (dense [N, OH, OW, O]) and w. */
+/**
+ * One phase of the input gradient: the input pixels with ih ≡ rh (mod SH), iw ≡ rw
+ * (mod SW), and the kernel taps that reach them. With stride 1 there is one phase
+ * holding every tap; with stride s there are s² phases, each a dense GEMM over only
+ * its own taps (instead of one GEMM in which 1 − 1/s² of the products are zeros).
+ */
+export interface InputGradPhase {
+  rh: number;
+  rw: number;
+  /** Input rows / columns of this phase. */
+  Hp: number;
+  Wp: number;
+  /** Taps kh (kw) reaching the phase, and the output row (column) offset each lands on: oh = jh + off. */
+  tapsH: number[];
+  offH: number[];
+  tapsW: number[];
+  offW: number[];
+}
+
+export function inputGradPhases(g: ConvGeometry): InputGradPhase[] {
+  const out: InputGradPhase[] = [];
+  const taps = (r: number, pad: number, dil: number, stride: number, k: number) => {
+    const t: number[] = [];
+    const off: number[] = [];
+    for (let i = 0; i < k; i++) {
+      const y = r + pad - i * dil;
+      if (((y % stride) + stride) % stride === 0) {
+        t.push(i);
+        off.push(y / stride);
+      }
+    }
+    return { t, off };
+  };
+  for (let rh = 0; rh < g.sh; rh++) {
+    for (let rw = 0; rw < g.sw; rw++) {
+      const Hp = Math.ceil((g.H - rh) / g.sh);
+      const Wp = Math.ceil((g.W - rw) / g.sw);
+      if (Hp <= 0 || Wp <= 0) continue;
+      const h = taps(rh, g.ph, g.dh, g.sh, g.KH);
+      const w = taps(rw, g.pw, g.dw, g.sw, g.KW);
+      out.push({ rh, rw, Hp, Wp, tapsH: h.t, offH: h.off, tapsW: w.t, offW: w.off });
+    }
+  }
+  return out;
+}
+
+function phaseConsts(p: InputGradPhase): string {
+  const arr = (t: string, xs: number[]) => `array<${t}, ${xs.length}>(${xs.map((x) => (t === 'u32' ? `${x}u` : `${x}`)).join(', ')})`;
+  return `const NTW = ${p.tapsW.length}u;
+const TAPH = ${arr('u32', p.tapsH)}; const OFFH = ${arr('i32', p.offH)};
+const TAPW = ${arr('u32', p.tapsW)}; const OFFW = ${arr('i32', p.offW)};
+`;
+}
+
+/**
+ * Input gradient: dx (dense NHWC [N, H, W, C]) from dy (dense [N, OH, OW, O]) and w,
+ * one GEMM per stride phase: dx[phase pixels, c] = Σ_(tap, o) dy[landing pixel, o] · w[o, tap, c].
+ */
 export function conv2dBackwardInput(g: ConvGeometry, dy: ConvBuffers, w: ConvBuffers, dx: GPUBuffer, variant?: GemmVariant): void {
   const cg = g.C / g.groups;
   const og = g.O / g.groups;
   const vecA = aligned(og, g.O, dy.offset);
   const vecB = aligned(cg, w.offset);
-  // A(m = input pixel q, k = (kh, kw, o)): the output pixel that tap (kh, kw) of q lands on, if any.
-  const loadA = (name: string, v: boolean) => `fn ${name}(base: u32, q: u32, k: u32) -> ${v ? 'vec4<f32>' : 'f32'} {
-  let iw = q % u.W; let t = q / u.W; let ih = t % u.H; let n = t / u.H;
-  let o = k % OG; let t2 = k / OG; let kw = t2 % KW; let kh = t2 / KW;
-  let yh = i32(ih) + PH - i32(kh * DH);
-  let yw = i32(iw) + PW - i32(kw * DW);
-  let oh = yh / i32(SH); let ow = yw / i32(SW);
-  if (yh < 0 || yw < 0 || yh != oh * i32(SH) || yw != ow * i32(SW) || oh >= i32(u.OH) || ow >= i32(u.OW)) { return ${v ? 'vec4<f32>(0.0)' : '0.0'}; }
+  const vecC = aligned(cg, g.C);
+  const phases = inputGradPhases(g);
+  // Pixels no tap reaches (e.g. the odd ones of a 1×1/2 convolution) have a zero gradient.
+  if (phases.some((p) => p.tapsH.length === 0 || p.tapsW.length === 0)) {
+    runMap({ name: 'fill_f32', expr: 'p0', outType: 'f32' }, [], [g.N * g.H * g.W * g.C], dx, [0, 0]);
+  }
+  for (const p of phases) {
+    if (p.tapsH.length === 0 || p.tapsW.length === 0) continue;
+    const nTaps = p.tapsH.length * p.tapsW.length;
+    // A(m = phase pixel (n, jh, jw), k = (tap, o)) = dy at the output pixel the tap lands on (0 outside).
+    const loadA = (name: string, v: boolean) => `fn ${name}(base: u32, q: u32, k: u32) -> ${v ? 'vec4<f32>' : 'f32'} {
+  let jw = q % u.Wp; let t = q / u.Wp; let jh = t % u.Hp; let n = t / u.Hp;
+  let o = k % OG; let t2 = k / OG; let tw = t2 % NTW; let th = t2 / NTW;
+  let oh = i32(jh) + OFFH[th]; let ow = i32(jw) + OFFW[tw];
+  if (oh < 0 || ow < 0 || oh >= i32(u.OH) || ow >= i32(u.OW)) { return ${v ? 'vec4<f32>(0.0)' : '0.0'}; }
   let idx = base + ((n * u.OH + u32(oh)) * u.OW + u32(ow)) * O_ + o;
   return ${v ? 'dy4[idx >> 2u]' : 'dy[idx]'};
 }
 `;
-  const a: OperandHook = {
-    bindings: vecA ? [{ name: 'dy' }, { name: 'dy4', type: 'array<vec4<f32>>' }] : [{ name: 'dy' }],
-    params: [...spatial, { name: 'dy_off' }],
-    code: own('A', `${consts(g)}fn batchA(b: u32) -> u32 { return u.dy_off + b * OG; }\n${loadA('loadA', false)}${vecA ? loadA('loadA4', true) : ''}`),
-    vec4: vecA ? 'k' : undefined,
-  };
-  // B(k = (kh, kw, o), n = c) = w[group·OG + o, kh, kw, c]: contiguous along n.
-  const b: OperandHook = {
-    bindings: vecB ? [{ name: 'w' }, { name: 'w4', type: 'array<vec4<f32>>' }] : [{ name: 'w' }],
-    params: [{ name: 'w_off' }],
-    code: own('B', `${consts(g)}fn batchB(b: u32) -> u32 { return u.w_off + b * OG * KH * KW * CG; }
+    const a: OperandHook = {
+      bindings: vecA ? [{ name: 'dy' }, { name: 'dy4', type: 'array<vec4<f32>>' }] : [{ name: 'dy' }],
+      params: [...spatial, { name: 'Hp' }, { name: 'Wp' }, { name: 'dy_off' }],
+      code: own('A', `${consts(g)}${phaseConsts(p)}fn batchA(b: u32) -> u32 { return u.dy_off + b * OG; }\n${loadA('loadA', false)}${vecA ? loadA('loadA4', true) : ''}`),
+      vec4: vecA ? 'k' : undefined,
+    };
+    // B(k = (tap, o), n = c) = w[group·OG + o, kh, kw, c]: contiguous along n.
+    const b: OperandHook = {
+      bindings: vecB ? [{ name: 'w' }, { name: 'w4', type: 'array<vec4<f32>>' }] : [{ name: 'w' }],
+      params: [{ name: 'w_off' }],
+      code: own('B', `${consts(g)}${phaseConsts(p)}fn batchB(b: u32) -> u32 { return u.w_off + b * OG * KH * KW * CG; }
 fn wIndex(base: u32, k: u32, n: u32) -> u32 {
-  let o = k % OG; let t2 = k / OG; let kw = t2 % KW; let kh = t2 / KW;
+  let o = k % OG; let t2 = k / OG; let kw = TAPW[t2 % NTW]; let kh = TAPH[t2 / NTW];
   return base + ((o * KH + kh) * KW + kw) * CG + n;
 }
 fn loadB(base: u32, k: u32, n: u32) -> f32 { return w[wIndex(base, k, n)]; }
 ${vecB ? 'fn loadB4(base: u32, k: u32, n: u32) -> vec4<f32> { return w4[wIndex(base, k, n) >> 2u]; }\n' : ''}`),
-    vec4: vecB ? 'mn' : undefined,
-    mnMultipleOf4: vecB,
-    batched: true,
-  };
-  const vecC = aligned(cg, g.C);
-  const batchRank = g.groups > 1 ? 1 : 0;
-  const c = stridedEpilogue({ batchRank, vec4: vecC });
-  const buffers: (GPUBuffer | BufferBinding)[] = [...(vecA ? [dy.buffer, dy.buffer] : [dy.buffer]), ...(vecB ? [w.buffer, w.buffer] : [w.buffer]), dx];
-  runGemm({
-    name: `conv2d_bwd_input_k${g.KH}x${g.KW}_s${g.sh}`,
-    M: g.N * g.H * g.W,
-    N: cg,
-    K: g.KH * g.KW * og,
-    batch: g.groups,
-    a,
-    b,
-    c,
-    buffers,
-    params: {
-      ...spatialValues(g),
-      dy_off: dy.offset,
-      w_off: w.offset,
-      c_off: 0,
-      c_ld: g.C,
-      ...(batchRank ? { c_bsh0: g.groups, c_bst0: cg } : {}),
-    },
-    variant,
-  });
+      vec4: vecB ? 'mn' : undefined,
+      mnMultipleOf4: vecB,
+      batched: true,
+    };
+    // C: the phase's pixels, strided back into dx (channels of the group contiguous).
+    const index = `let jw = m % u.Wp; let t = m / u.Wp; let jh = t % u.Hp; let nb = t / u.Hp;
+  let i = base + ((nb * u.H + u.rh + SH * jh) * u.W + u.rw + SW * jw) * C_ + n;`;
+    const c: EpilogueHook = {
+      bindings: [vecC ? { name: 'dx4', type: 'array<vec4<f32>>', write: true } : { name: 'dx', write: true }],
+      params: [{ name: 'rh' }, { name: 'rw' }],
+      code: own('A', `fn batchC(b: u32) -> u32 { return b * CG; }
+fn epilogue(base: u32, m: u32, n: u32, v: f32) {
+  ${index}
+  ${vecC ? 'dx4[i >> 2u][i & 3u] = v;' : 'dx[i] = v;'}
+}
+${vecC ? `fn epilogue4(base: u32, m: u32, n: u32, v: vec4<f32>) {\n  ${index}\n  dx4[i >> 2u] = v;\n}\n` : ''}`),
+    };
+    const buffers: (GPUBuffer | BufferBinding)[] = [...(vecA ? [dy.buffer, dy.buffer] : [dy.buffer]), ...(vecB ? [w.buffer, w.buffer] : [w.buffer]), dx];
+    runGemm({
+      name: `conv2d_bwd_input_k${g.KH}x${g.KW}_s${g.sh}x${g.sw}_phase${p.rh}${p.rw}`,
+      M: g.N * p.Hp * p.Wp,
+      N: cg,
+      K: nTaps * og,
+      batch: g.groups,
+      a,
+      b,
+      c,
+      buffers,
+      params: { ...spatialValues(g), Hp: p.Hp, Wp: p.Wp, rh: p.rh, rw: p.rw, dy_off: dy.offset, w_off: w.offset },
+      variant,
+    });
+  }
 }
 
 /** How many pixel chunks the filter gradient's reduction is split into. */

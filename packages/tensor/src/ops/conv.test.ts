@@ -36,6 +36,7 @@ const CASES: Case[] = [
   { name: 'groups 2', x: [2, 7, 7, 8], w: [12, 3, 3, 4], padding: 1, groups: 2, bias: true },
   { name: 'groups 3, odd per-group channels', x: [1, 5, 6, 9], w: [6, 3, 3, 3], padding: 1, groups: 3 },
   { name: 'split-K filter gradient', x: [4, 24, 24, 8], w: [8, 3, 3, 8], padding: 1 },
+  { name: 'stride 3, 5x5, dilation 2, phases without taps', x: [1, 13, 10, 4], w: [8, 5, 5, 4], stride: 3, padding: 2, dilation: 2, bias: true },
 ];
 
 const attrsOf = (c: Case): ConvAttrs => ({
