@@ -44,8 +44,8 @@ export function parseArgs(command: string, argv: string[], spec: Record<string, 
       const known = Object.keys(spec).map((k) => `--${k}`).join(', ');
       throw new UsageError(`${command}: unknown option '${a}' (options: ${known})`);
     }
-    if (s.kind === 'flag') {
-      if (value !== undefined) throw new UsageError(`${command}: --${name} takes no value`);
+    if (s.kind === 'flag' || negated) {
+      if (value !== undefined) throw new UsageError(`${command}: --${negated ? 'no-' : ''}${name} takes no value`);
       out.options[name] = !negated;
       continue;
     }

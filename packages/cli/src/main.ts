@@ -9,6 +9,7 @@ import { UsageError } from './args.js';
 const EXPECTED_ERRORS = new Set([
   'TesseraError',
   'DeviceError',
+  'OutOfMemoryError',
   'TesseraVisionError',
   'ImageDecodeError',
   'WeightFileError',

@@ -1,6 +1,6 @@
 /** @tessera/tensor — tensors, WGSL kernels and autograd on WebGPU. */
 export { initDevice, gpu, hasDevice, gpuObject, type GpuContext, type DeviceInfo } from './runtime/device.js';
-export { TesseraError, DeviceError } from './runtime/errors.js';
+export { TesseraError, DeviceError, OutOfMemoryError } from './runtime/errors.js';
 export { memoryStats, resetPeak, trimPool, type MemoryStats } from './runtime/pool.js';
 export { flush, sync, queueStats, type QueueStats } from './runtime/queue.js';
 export { type DType } from './dtype.js';

@@ -87,8 +87,10 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   const model = createVisionModel(net, data.classes.length);
   const normalize = arch === 'darknet-tiny' ? 'none' : 'imagenet';
   const workers = o.workers as number | undefined;
-  // Training crops come from slightly larger images (fastai's presizing); counting images are drawn at `size`.
-  const trainSrc = new GpuBatches(data.train, { batchSize: bs, size, train: true, seed, normalize, workers, workSize: data.synthetic ? size : undefined, augment: data.synthetic ? { doFlip: true, maxRotate: 10, minScale: 0.9 } : undefined });
+  // Training crops come from slightly larger images (fastai's presizing) with aug_transforms' defaults
+  // (flip, ±10° rotation, zoom 1–1.1, warp 0.2, lighting 0.2) and fastai's Resize crop, as the
+  // blog's lesson did; counting images are drawn at `size` and only squished (all circles must stay).
+  const trainSrc = new GpuBatches(data.train, { batchSize: bs, size, train: true, seed, normalize, workers, workSize: data.synthetic ? size : undefined, augment: data.synthetic ? { crop: 'squish' } : { crop: 'resize' } });
   const validSrc = new GpuBatches(data.valid, { batchSize: bs, size, train: false, seed, normalize, workers });
   const learn = new Learner({ train: trainSrc, valid: validSrc, classes: data.classes }, model, { metrics: [errorRate] });
   const info = [
@@ -136,14 +138,22 @@ export const trainCommand: Command = {
       // The blog: 4 epochs fine-tuning; its counting run: 3 epochs.
       const epochs = (o.epochs as number | undefined) ?? (s.pretrained ? 4 : 3);
       const resume = o.resume ? resolve(String(o.resume)) : undefined;
-      if (s.pretrained) {
-        const freezeEpochs = (o['freeze-epochs'] as number | undefined) ?? 1;
-        const lr = (o.lr as number | undefined) ?? 2e-3;
-        log.stages = ['frozen', 'unfrozen'];
-        await s.learn.fineTune(epochs, lr, { freezeEpochs, checkpoint: out, resume });
-      } else {
-        const lr = (o.lr as number | undefined) ?? 1e-3;
-        await s.learn.fitOneCycle(epochs, lr, { checkpoint: out, resume });
+      const stages = s.pretrained ? ['frozen', 'unfrozen'] : ['train'];
+      log.stages = stages;
+      const fit = s.pretrained
+        ? () => s.learn.fineTune(epochs, (o.lr as number | undefined) ?? 2e-3, {
+            freezeEpochs: (o['freeze-epochs'] as number | undefined) ?? 1,
+            checkpoint: out,
+            resume,
+          })
+        : () => s.learn.fitOneCycle(epochs, (o.lr as number | undefined) ?? 1e-3, { checkpoint: out, resume });
+      try {
+        await fit();
+      } catch (e) {
+        if ((e as Error).name === 'OutOfMemoryError') {
+          throw new UsageError(`train: out of GPU memory at batch size ${s.bs} and ${s.size}px (${(e as Error).message}); try --bs ${Math.max(1, s.bs >> 1)}`);
+        }
+        throw e;
       }
       const arch = s.arch;
       await saveModel(join(out, 'model.safetensors'), s.learn.model, {

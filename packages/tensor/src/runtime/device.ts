@@ -5,7 +5,7 @@
  * name the kernel through pipeline labels) so they surface as exceptions at the
  * next synchronisation point.
  */
-import { DeviceError } from './errors.js';
+import { DeviceError, OutOfMemoryError } from './errors.js';
 
 export interface DeviceInfo {
   vendor: string;
@@ -181,5 +181,8 @@ export function throwPendingErrors(): void {
   if (lostReason) throw new DeviceError(`The GPU device was lost (${lostReason}). Restart the process.`);
   if (uncaptured.length === 0) return;
   const msgs = uncaptured.splice(0, uncaptured.length);
+  if (msgs.some((m) => /out of memory|OOM/i.test(m))) {
+    throw new OutOfMemoryError(`the GPU ran out of memory (${msgs[0]}). Use a smaller batch or image size.`);
+  }
   throw new DeviceError(`WebGPU error: ${msgs.join('\n')}`);
 }

@@ -14,6 +14,14 @@ export class DeviceError extends TesseraError {
   }
 }
 
+/** The device cannot hold what was asked for (a buffer over the binding limit, or memory exhausted). */
+export class OutOfMemoryError extends DeviceError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutOfMemoryError';
+  }
+}
+
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }

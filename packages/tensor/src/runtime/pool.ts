@@ -5,7 +5,7 @@
  * unsubmitted encoder is safe: commands run in encoding order.
  */
 import { gpu } from './device.js';
-import { DeviceError } from './errors.js';
+import { OutOfMemoryError } from './errors.js';
 import { flush } from './queue.js';
 
 export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8; /* COPY_DST */
@@ -43,7 +43,7 @@ export function acquireBuffer(bytes: number, label = 'tensor'): GPUBuffer {
   // Near the binding limit the rounded class may not fit where the exact size does.
   if (size > ctx.limits.maxStorageBufferBindingSize) size = Math.max(16, Math.ceil(bytes / 16) * 16);
   if (size > ctx.limits.maxStorageBufferBindingSize) {
-    throw new DeviceError(
+    throw new OutOfMemoryError(
       `Cannot allocate ${bytes} bytes for ${label}: the adapter binds at most ` +
         `${ctx.limits.maxStorageBufferBindingSize} bytes per buffer. Use a smaller batch or image size.`,
     );
