@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
-# Installs Debian's PyTorch for the weight-reader tests: they write real torch.save
-# files at test time with /usr/bin/python3 and compare what Tessera reads against
-# the values Python wrote. Without it those tests skip, so this is optional for
-# development but keeps the torch comparison honest in CI.
-# Idempotent: does nothing when /usr/bin/python3 can already import torch.
+# Installs the tests' reference tools: Debian's PyTorch (the kernel, model and weight
+# tests compare against it with /usr/bin/python3) and Debian's Chromium (a test opens
+# a run's report.html headless). Without them those tests skip, saying why, so this is
+# optional for development but keeps the comparisons honest in CI.
+# Idempotent: installs only what is missing.
 set -euo pipefail
 say() { printf '[test-deps] %s\n' "$*"; }
 die() { printf '[test-deps] error: %s\n' "$*" >&2; exit 1; }
 
-PACKAGES=(python3-torch python3-torchvision libopenblas0-pthread)
-
+PACKAGES=()
 # Debian's packages land in /usr/bin/python3's dist-packages only (a pyenv or venv
 # python3 on PATH would not see them), so check that interpreter explicitly.
 if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch, torchvision' >/dev/null 2>&1; then
-  say "PyTorch already importable by /usr/bin/python3; nothing to do"
-  exit 0
+  say "PyTorch already importable by /usr/bin/python3"
+else
+  PACKAGES+=(python3-torch python3-torchvision libopenblas0-pthread)
 fi
+if [ -x /usr/bin/chromium ]; then
+  say "Chromium already installed"
+else
+  PACKAGES+=(chromium)
+fi
+[ ${#PACKAGES[@]} -eq 0 ] && { say "nothing to do"; exit 0; }
 
 command -v apt-get >/dev/null || die "apt-get not found: install ${PACKAGES[*]} (or torch for /usr/bin/python3) by hand"
 SUDO=""
@@ -25,7 +31,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 
-say "installing ${PACKAGES[*]} with apt-get (about 90 s, ~280 packages)"
+say "installing ${PACKAGES[*]} with apt-get (PyTorch: about 90 s, ~280 packages)"
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq "${PACKAGES[@]}" >/dev/null
 

@@ -4,7 +4,7 @@
  * below chance, and every mistake a user can make is one clear line and a non-zero
  * exit, no stack trace.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -46,6 +46,41 @@ describe.skipIf(!existsSync(CLI))('tessera CLI', () => {
     expect(p.code).toBe(0);
     const preds = JSON.parse(p.stdout) as { top: { label: string; prob: number }[] }[];
     expect(['1', '2', '3']).toContain(preds[0]!.top[0]!.label);
+  });
+
+  it('resumes an interrupted run to the same result as an uninterrupted one', async () => {
+    const args = ['train', 'counting-1-2', '--arch', 'darknet-tiny', '--no-pretrained', '--size', '16', '--per-class', '48', '--epochs', '4', '--bs', '8'];
+    const whole = join(work, 'whole');
+    expect(tessera([...args, '--out', whole]).code).toBe(0);
+    // Interrupt a second run as soon as its first checkpoint is on disk, then resume it.
+    const cut = join(work, 'cut');
+    const child = spawn(process.execPath, [CLI, ...args, '--out', cut], { stdio: 'ignore' });
+    const exited = new Promise((done) => child.on('exit', done));
+    while (!existsSync(join(cut, 'checkpoint.safetensors')) && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGKILL');
+    await exited;
+    const before = JSON.parse(readFileSync(join(cut, 'metrics.json'), 'utf8')) as unknown[];
+    expect(before.length).toBeLessThan(4); // really interrupted
+    const r = tessera([...args, '--resume', cut]);
+    expect(r.code, r.stderr).toBe(0);
+    const a = JSON.parse(readFileSync(join(whole, 'metrics.json'), 'utf8')) as { valid_loss: number; error_rate: number; train_loss: number }[];
+    const b = JSON.parse(readFileSync(join(cut, 'metrics.json'), 'utf8')) as typeof a;
+    expect(b).toHaveLength(4);
+    b.forEach((row, i) => {
+      expect(row.valid_loss).toBeCloseTo(a[i]!.valid_loss, 5);
+      expect(row.error_rate).toBeCloseTo(a[i]!.error_rate, 6);
+      expect(row.train_loss).toBeCloseTo(a[i]!.train_loss, 5);
+    });
+  });
+
+  it('finds a learning rate and charts it', () => {
+    const out = join(work, 'lrf');
+    const r = tessera(['lr-find', 'counting-1-2', '--arch', 'darknet-tiny', '--no-pretrained', '--size', '16', '--per-class', '48', '--bs', '8', '--num-it', '30', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const m = /valley (\S+), minimum (\S+), steep (\S+), slide (\S+)/.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    for (const v of m!.slice(1)) expect(Number(v) > 1e-8 && Number(v) < 10).toBe(true);
+    expect(existsSync(join(out, 'lr_find.png'))).toBe(true);
   });
 
   it('writes a counting dataset as an image folder', () => {

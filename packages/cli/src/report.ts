@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rename, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ClassificationInterpretation } from '@tessera/nn';
 import { confusionMatrix, lineChart, showBatch, type VisionDataset } from '@tessera/vision';
@@ -50,7 +51,7 @@ export async function writeReport(dir: string, title: string, summary: string[],
   const rows = epochs
     .map((e) => `<tr><td>${e.epoch}</td><td>${fmt(e.train_loss)}</td><td>${fmt(e.valid_loss)}</td><td>${fmt(e.error_rate)}</td><td>${e.seconds.toFixed(1)} s</td></tr>`)
     .join('\n');
-  const figs = images.map((f) => `<figure><img src="${esc(f)}" alt="${esc(f)}"><figcaption>${esc(f)}</figcaption></figure>`).join('\n');
+  const figs = images.filter((f) => existsSync(join(dir, f))).map((f) => `<figure><img src="${esc(f)}" alt="${esc(f)}"><figcaption>${esc(f)}</figcaption></figure>`).join('\n');
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}table{border-collapse:collapse}td,th{padding:.3rem .8rem;text-align:right;border-bottom:1px solid #ddd}

@@ -1,9 +1,13 @@
 /**
  * Keeps every epoch row and every iteration's smoothed loss across the fits of a
- * run (fine-tuning is two fits, and the Recorder starts afresh at each), for
- * metrics.json / metrics.csv / losses.png.
+ * run (fine-tuning is two fits, and the Recorder starts afresh at each), and writes
+ * metrics.json / metrics.csv after every epoch — before the checkpoint, so that a
+ * resumed run (which trims the rows to the checkpoint's epoch) never loses one.
  */
-import { Callback } from '@tessera/nn';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Callback, readCheckpoint } from '@tessera/nn';
+import { writeMetrics } from './report.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -15,19 +19,32 @@ export interface EpochRecord {
 }
 
 export class RunLog extends Callback {
-  override order = 80;
-  readonly epochs: EpochRecord[] = [];
-  /** Smoothed training loss per iteration, and the iteration count at each epoch end. */
+  // After the recorder (50) and the progress table (60), before the checkpoint (65).
+  override order = 64;
+  epochs: EpochRecord[] = [];
+  /** Smoothed training loss per iteration (this process's part of the run), and valid loss per epoch end. */
   readonly trainLoss: number[] = [];
   readonly validAt: { iter: number; loss: number }[] = [];
-  /** Names of the successive fits of the run (fine-tuning: frozen, then unfrozen). */
-  stages = ['train'];
-  private fit = -1;
-  private stageEpoch = 0;
 
-  override beforeFit(): void {
-    this.fit++;
-    this.stageEpoch = 0;
+  /** `frozenEpochs`: how many leading epochs are fine-tuning's frozen stage (0 when training from scratch). */
+  constructor(
+    private readonly dir: string,
+    private readonly frozenEpochs: number,
+  ) {
+    super();
+  }
+
+  /** Continues the rows of an interrupted run, up to the epoch its checkpoint holds. */
+  async resumeFrom(dir: string): Promise<void> {
+    const { run } = await readCheckpoint(dir);
+    const done = (run.phase === 'fineTune:unfrozen' ? this.frozenEpochs : 0) + run.epoch;
+    const rows = JSON.parse(await readFile(join(dir, 'metrics.json'), 'utf8').catch(() => '[]')) as EpochRecord[];
+    this.epochs = rows.slice(0, done).map((r) => ({ ...r, stage: this.stageOf(r.epoch) }));
+  }
+
+  private stageOf(epoch: number): string {
+    if (this.frozenEpochs === 0) return 'train';
+    return epoch < this.frozenEpochs ? 'frozen' : 'unfrozen';
   }
 
   override afterBatch(): void {
@@ -35,7 +52,8 @@ export class RunLog extends Callback {
     if (this.learn.training && r.losses.length) this.trainLoss.push(r.losses[r.losses.length - 1]!);
   }
 
-  override afterEpoch(): void {
+  override async afterEpoch(): Promise<void> {
+    if (this.learn.lrFinding) return;
     const r = this.learn.recorder;
     const row = r.values[r.values.length - 1] ?? [];
     const names = r.metricNames.slice(1, -1);
@@ -44,9 +62,10 @@ export class RunLog extends Callback {
       const v = i >= 0 ? row[i] : null;
       return v === undefined ? null : v;
     };
+    const epoch = this.epochs.length;
     const rec: EpochRecord = {
-      epoch: this.epochs.length,
-      stage: `${this.stages[Math.min(this.fit, this.stages.length - 1)]} ${this.stageEpoch++}`,
+      epoch,
+      stage: this.stageOf(epoch),
       train_loss: get('train_loss'),
       valid_loss: get('valid_loss'),
       error_rate: get('error_rate'),
@@ -54,5 +73,6 @@ export class RunLog extends Callback {
     };
     this.epochs.push(rec);
     if (rec.valid_loss !== null) this.validAt.push({ iter: this.trainLoss.length, loss: rec.valid_loss });
+    await writeMetrics(this.dir, this.epochs);
   }
 }

@@ -22,7 +22,7 @@ import { UsageError, parseArgs } from '../args.js';
 import { resolveDataset } from '../datasets.js';
 import { findWeights, loadPretrained, missingWeightsMessage } from '../weights.js';
 import { RunLog } from '../run-log.js';
-import { writeInterpretation, writeLossChart, writeMetrics, writeReport } from '../report.js';
+import { writeInterpretation, writeLossChart, writeReport } from '../report.js';
 import type { Command } from './index.js';
 
 export const TRAIN_OPTIONS = {
@@ -133,19 +133,14 @@ export const trainCommand: Command = {
         b.y.dispose();
         break;
       }
-      const log = new RunLog();
-      s.learn.addCbs([log]);
-      // The blog: 4 epochs fine-tuning; its counting run: 3 epochs.
-      const epochs = (o.epochs as number | undefined) ?? (s.pretrained ? 4 : 3);
+      const epochs = (o.epochs as number | undefined) ?? (s.pretrained ? 4 : 3); // the blog: 4 fine-tuning, 3 counting
+      const freezeEpochs = (o['freeze-epochs'] as number | undefined) ?? 1;
       const resume = o.resume ? resolve(String(o.resume)) : undefined;
-      const stages = s.pretrained ? ['frozen', 'unfrozen'] : ['train'];
-      log.stages = stages;
+      const log = new RunLog(out, s.pretrained ? freezeEpochs : 0);
+      if (resume) await log.resumeFrom(resume);
+      s.learn.addCbs([log]);
       const fit = s.pretrained
-        ? () => s.learn.fineTune(epochs, (o.lr as number | undefined) ?? 2e-3, {
-            freezeEpochs: (o['freeze-epochs'] as number | undefined) ?? 1,
-            checkpoint: out,
-            resume,
-          })
+        ? () => s.learn.fineTune(epochs, (o.lr as number | undefined) ?? 2e-3, { freezeEpochs, checkpoint: out, resume })
         : () => s.learn.fitOneCycle(epochs, (o.lr as number | undefined) ?? 1e-3, { checkpoint: out, resume });
       try {
         await fit();
@@ -162,7 +157,6 @@ export const trainCommand: Command = {
         classes: s.data.classes,
         preprocess: { size: s.size, normalize: s.normalize, resize: 'crop' },
       });
-      await writeMetrics(out, log.epochs);
       await writeLossChart(out, log);
       const interp = await ClassificationInterpretation.fromLearner(s.learn);
       await writeInterpretation(out, interp, s.data.classes, s.data.valid, s.size);
