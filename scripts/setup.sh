@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-command setup for Tessera on a fresh machine (Debian 12 / Ubuntu 24.04, Node 20).
 #   ./scripts/setup.sh              pnpm, dependencies, WebGPU driver if needed, build
-#   ./scripts/setup.sh --with-torch also Debian's PyTorch, used by tests as a reference
+#   ./scripts/setup.sh --with-torch also Debian's PyTorch and Chromium, the tests' references
 # Idempotent: rerunning it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,7 +53,7 @@ else
   say "WebGPU adapter: $adapter"
 fi
 
-# 5. Optional test reference: Debian's PyTorch.
+# 5. Optional test references: Debian's PyTorch and Chromium.
 if [ "$WITH_TORCH" = 1 ]; then
   bash scripts/install-test-deps.sh
 fi
