@@ -83,6 +83,15 @@ describe.skipIf(!existsSync(CLI))('tessera CLI', () => {
     expect(existsSync(join(out, 'lr_find.png'))).toBe(true);
   });
 
+  it('reports a test-time-augmentation error rate with --tta', () => {
+    const r = tessera(['train', 'counting-1-2', '--arch', 'darknet-tiny', '--no-pretrained', '--size', '16', '--per-class', '24', '--epochs', '1', '--bs', '8', '--tta', '--out', join(work, 'tta')]);
+    expect(r.code, r.stderr).toBe(0);
+    const m = /TTA error_rate: (\S+)/.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThanOrEqual(0);
+    expect(Number(m![1])).toBeLessThanOrEqual(1);
+  });
+
   it('writes a counting dataset as an image folder', () => {
     const r = tessera(['data', 'counting', '--range', '1-2', '--per-class', '3', '--size', '16', '--out', join(work, 'folder')]);
     expect(r.code).toBe(0);

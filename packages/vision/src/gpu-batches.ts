@@ -19,6 +19,9 @@ export interface GpuBatchOptions {
   size: number;
   /** Training: shuffled, augmented, last partial batch dropped. Validation: in order, centre crop. */
   train: boolean;
+  /** Override the shuffling and dropping that `train` implies (test-time augmentation wants neither). */
+  shuffle?: boolean;
+  dropLast?: boolean;
   /**
    * Size the CPU fits images to before the GPU crops them (fastai's "presizing"):
    * a little larger than `size` for training, so crops and rotations keep detail.
@@ -51,8 +54,8 @@ export class GpuBatches {
     this.loader = new DataLoader(dataset, {
       batchSize: opts.batchSize,
       size: workSize,
-      shuffle: opts.train,
-      dropLast: opts.train && dataset.length > opts.batchSize,
+      shuffle: opts.shuffle ?? opts.train,
+      dropLast: opts.dropLast ?? (opts.train && dataset.length > opts.batchSize),
       seed: this.opts.seed,
       workers: opts.workers,
     });

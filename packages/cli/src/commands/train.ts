@@ -17,7 +17,7 @@ import {
   tta,
   type Arch,
 } from '@tessera/nn';
-import { GpuBatches, showBatch } from '@tessera/vision';
+import { GpuBatches, showBatch, type AugmentOptions } from '@tessera/vision';
 import { UsageError, parseArgs } from '../args.js';
 import { resolveDataset } from '../datasets.js';
 import { findWeights, loadPretrained, missingWeightsMessage } from '../weights.js';
@@ -53,6 +53,7 @@ export interface TrainSetup {
   data: Awaited<ReturnType<typeof resolveDataset>>;
   pretrained: string | null;
   normalize: 'imagenet' | 'none';
+  augment: Partial<AugmentOptions>;
   close(): Promise<void>;
 }
 
@@ -90,7 +91,8 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   // Training crops come from slightly larger images (fastai's presizing) with aug_transforms' defaults
   // (flip, ±10° rotation, zoom 1–1.1, warp 0.2, lighting 0.2) and fastai's Resize crop, as the
   // blog's lesson did; counting images are drawn at `size` and only squished (all circles must stay).
-  const trainSrc = new GpuBatches(data.train, { batchSize: bs, size, train: true, seed, normalize, workers, workSize: data.synthetic ? size : undefined, augment: data.synthetic ? { crop: 'squish' } : { crop: 'resize' } });
+  const augment: Partial<AugmentOptions> = data.synthetic ? { crop: 'squish' } : { crop: 'resize' };
+  const trainSrc = new GpuBatches(data.train, { batchSize: bs, size, train: true, seed, normalize, workers, workSize: data.synthetic ? size : undefined, augment });
   const validSrc = new GpuBatches(data.valid, { batchSize: bs, size, train: false, seed, normalize, workers });
   const learn = new Learner({ train: trainSrc, valid: validSrc, classes: data.classes }, model, { metrics: [errorRate] });
   const info = [
@@ -101,7 +103,7 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   return {
     o,
     setup: {
-      arch, size, bs, seed, learn, trainSrc, validSrc, data, pretrained: weights, normalize,
+      arch, size, bs, seed, learn, trainSrc, validSrc, data, pretrained: weights, normalize, augment,
       async close() {
         await trainSrc.close();
         await validSrc.close();
@@ -164,9 +166,13 @@ export const trainCommand: Command = {
       const confused = interp.mostConfused(1).slice(0, 5);
       if (confused.length) summary.push(`most confused: ${confused.map(([a, p, n]) => `${a} as ${p} (${n})`).join(', ')}`);
       if (o.tta) {
-        const { probs, targets } = await tta(s.learn, {
-          augmented: () => new GpuBatches(s.data.valid, { batchSize: s.bs, size: s.size, train: true, seed: s.seed + 1, normalize: s.normalize }),
+        // Training-time augmentation over the validation images, in order and complete; each pass
+        // (an "epoch" of this source) draws new augmentations.
+        const augmented = new GpuBatches(s.data.valid, {
+          batchSize: s.bs, size: s.size, train: true, shuffle: false, dropLast: false, seed: s.seed + 1, normalize: s.normalize,
+          augment: s.augment,
         });
+        const { probs, targets } = await tta(s.learn, { augmented: () => augmented }).finally(() => augmented.close());
         const c = s.data.classes.length;
         let wrong = 0;
         targets.forEach((t, i) => {
