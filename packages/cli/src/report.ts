@@ -2,27 +2,19 @@
  * The run folder's files: metrics.json / metrics.csv, losses.png, confusion.png,
  * top_losses.png and report.html, all written atomically.
  */
-import { randomBytes } from 'node:crypto';
-import { rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ClassificationInterpretation } from '@tessera/nn';
-import { confusionMatrix, lineChart, showBatch, type VisionDataset } from '@tessera/vision';
+import { confusionMatrix, lineChart, showBatch, writeFileAtomic, type VisionDataset } from '@tessera/vision';
 import type { EpochRecord, RunLog } from './run-log.js';
-
-export async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}
 
 const fmt = (v: number | null, d = 6) => (v === null || Number.isNaN(v) ? '' : v.toFixed(d));
 
 export async function writeMetrics(dir: string, epochs: EpochRecord[]): Promise<void> {
   const rows = epochs.map((e) => ({ epoch: e.epoch, train_loss: e.train_loss, valid_loss: e.valid_loss, error_rate: e.error_rate, seconds: Number(e.seconds.toFixed(2)) }));
-  await writeAtomic(join(dir, 'metrics.json'), `${JSON.stringify(rows, null, 2)}\n`);
+  await writeFileAtomic(join(dir, 'metrics.json'), `${JSON.stringify(rows, null, 2)}\n`);
   const csv = ['epoch,train_loss,valid_loss,error_rate,seconds', ...rows.map((r) => [r.epoch, fmt(r.train_loss), fmt(r.valid_loss), fmt(r.error_rate), r.seconds].join(','))];
-  await writeAtomic(join(dir, 'metrics.csv'), `${csv.join('\n')}\n`);
+  await writeFileAtomic(join(dir, 'metrics.csv'), `${csv.join('\n')}\n`);
 }
 
 export async function writeLossChart(dir: string, log: RunLog): Promise<void> {
@@ -65,5 +57,5 @@ ${rows}
 ${figs}
 </body></html>
 `;
-  await writeAtomic(join(dir, 'report.html'), html);
+  await writeFileAtomic(join(dir, 'report.html'), html);
 }

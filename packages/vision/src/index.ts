@@ -20,6 +20,7 @@ export { probeImageFile } from './decode/probe.js';
 export { readExifOrientation, type ExifOrientation } from './decode/exif.js';
 export { applyOrientation } from './decode/orientation.js';
 export { encodePng } from './encode/png.js';
+export { writeFileAtomic } from './util/atomic-write.js';
 
 export {
   centredCoverRegion, resize, resizeAndCentreCrop, resizeRegion, resizeShorterSide,

@@ -17,7 +17,7 @@ import {
   tta,
   type Arch,
 } from '@tessera/nn';
-import { GpuBatches, showBatch, type AugmentOptions } from '@tessera/vision';
+import { GpuBatches, IMAGENET_STATS, showBatch, type AugmentOptions } from '@tessera/vision';
 import { UsageError, parseArgs } from '../args.js';
 import { resolveDataset } from '../datasets.js';
 import { findWeights, loadPretrained, missingWeightsMessage } from '../weights.js';
@@ -127,8 +127,7 @@ export const trainCommand: Command = {
       await mkdir(out, { recursive: true });
       // A look at what the augmentation does, before training (fastai's show_batch).
       for await (const b of s.trainSrc.batches(0)) {
-        const mean = s.normalize === 'imagenet' ? [0.485, 0.456, 0.406] : [0, 0, 0];
-        const std = s.normalize === 'imagenet' ? [0.229, 0.224, 0.225] : [1, 1, 1];
+        const { mean, std } = s.normalize === 'imagenet' ? IMAGENET_STATS : { mean: [0, 0, 0], std: [1, 1, 1] };
         const labels = Array.from((await b.y.toArray()) as Int32Array, (i) => s.data.classes[i]!);
         await showBatch(b.x, labels, join(out, 'show_batch.png'), { mean, std, maxN: 9, ncols: 3 });
         b.x.dispose();

@@ -7,7 +7,7 @@
  * groups for discriminative learning rates. Keys match fastai's (0.* body, 1.* head).
  */
 import type { Tensor } from '@tessera/tensor';
-import { Module, Sequential } from '../module.js';
+import { Sequential } from '../module.js';
 import { BatchNorm1d } from '../layers/batchnorm.js';
 import { Linear } from '../layers/linear.js';
 import { AdaptiveConcatPool2d, Dropout, Flatten, ReLU } from '../layers/simple.js';
@@ -97,4 +97,3 @@ export function createVisionModel(net: ResNet | DarknetTiny, nClasses: number, o
   return new VisionModel(body, createHead(net.numFeatures, nClasses, opts), [Math.floor(body.length / 2)], 'darknet-tiny');
 }
 
-export { Module };

@@ -14,7 +14,6 @@
 import { type GemmCall, type EpilogueHook, type HookParam, type OperandHook, runGemm, stridedEpilogue, type GemmVariant } from './gemm.js';
 import { runReduce } from './reduce.js';
 import { runMap } from './elementwise.js';
-import { gpu } from '../runtime/device.js';
 import type { BufferBinding } from '../runtime/queue.js';
 
 export interface ConvGeometry {
@@ -396,8 +395,4 @@ ${split ? `  let p = base + k;\n  if (p >= u.P) { return ${v ? 'vec4<f32>(0.0)' 
     // Sum the S partial products: a reduction over the leading axis of [S, O·kw].
     runReduce('sum', { buffer: outBuf, dtype: 'f32', shape: [S, og * kw], strides: [og * kw, 1], offset: 0 }, [0], dw);
   }
-}
-
-export function convScratchLimit(): number {
-  return gpu().limits.maxStorageBufferBindingSize;
 }
