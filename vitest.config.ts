@@ -1,17 +1,68 @@
-import { defineConfig } from 'vitest/config';
+import { existsSync } from 'node:fs';
+import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
+import { playwright } from '@vitest/browser-playwright';
+import { CHROMIUM, CHROMIUM_ARGS } from './bench/src/browser/chromium.js';
+import { torchCommands } from './packages/tensor/test-fixtures/torch-commands.js';
 
-// One vitest run over every package and the cross-package tests. Workspace packages
-// resolve to their TypeScript sources through the "development" export condition,
-// so tests never run against stale builds.
+// One vitest run, two projects on two WebGPU implementations:
+//  - node:     every package's tests and the cross-package tests, on Dawn (the `webgpu`
+//              package) over Mesa's lavapipe;
+//  - chromium: the tensor op and kernel tests again, the same files, inside Debian's
+//              headless Chromium, whose navigator.gpu is SwiftShader (subgroup size 4, at
+//              most 256 invocations per workgroup, 32 KiB workgroup storage, no shader-f16).
+// Each prints the adapter it ran on (runtime/adapter.test.ts). Workspace packages resolve
+// to their TypeScript sources through the "development" export condition, so tests never
+// run against stale builds.
+
+const node: TestProjectInlineConfiguration = {
+  extends: true,
+  test: {
+    name: 'node',
+    include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+    sequence: { groupOrder: 0 },
+  },
+};
+
+const chromium: TestProjectInlineConfiguration = {
+  extends: true,
+  // A browser build: `browser` picks @tessera/tensor's browser GPU provider (package.json
+  // `imports`), so no Node built-in and no `webgpu` reaches the page.
+  resolve: { conditions: ['development', 'browser', 'module'] },
+  test: {
+    name: 'chromium',
+    // Every tensor op and kernel test file: forward and backward against the CPU twins,
+    // and against PyTorch through browser commands that run Python on the test server.
+    include: ['packages/tensor/src/**/*.test.ts'],
+    // After the Node project, not beside it: both adapters are software rasterisers that
+    // want both cores.
+    sequence: { groupOrder: 1 },
+    browser: {
+      enabled: true,
+      headless: true,
+      screenshotFailures: false,
+      provider: playwright({ launchOptions: { executablePath: CHROMIUM, args: [...CHROMIUM_ARGS] } }),
+      instances: [{ browser: 'chromium' }],
+      commands: torchCommands,
+    },
+  },
+};
+
+// Without Chromium (a development machine set up without --with-torch) the browser project
+// is left out, saying why; in CI (CI set) it always runs, so a missing browser fails there.
+const withBrowser = existsSync(CHROMIUM) || !!process.env.CI;
+if (!withBrowser) {
+  console.warn(`[vitest] the chromium project (the tensor suite on the browser's WebGPU) is left out: no ${CHROMIUM}; run scripts/install-test-deps.sh`);
+}
+
 export default defineConfig({
   resolve: { conditions: ['development'] },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
-    // lavapipe runs on the same two cores as the test runner: one file at a time
-    // keeps timings sane and avoids starving the software rasteriser.
+    // The software adapters run on the same two cores as the test runner: one file at a
+    // time keeps timings sane and avoids starving the rasteriser.
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ['default'],
+    projects: withBrowser ? [node, chromium] : [node],
   },
 });

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the tests' reference tools: Debian's PyTorch (the kernel, model and weight
 # tests compare against it with /usr/bin/python3) and Debian's Chromium (a test opens
-# a run's report.html headless). Without them those tests skip, saying why, so this is
-# optional for development but keeps the comparisons honest in CI.
+# a run's report.html headless, and vitest's `chromium` project runs the tensor op and
+# kernel suite on its WebGPU adapter, SwiftShader, which Debian's package ships). Without
+# them those tests skip, saying why, so this is optional for development but keeps the
+# comparisons honest in CI (where a missing Chromium fails the run).
 # Idempotent: installs only what is missing.
 set -euo pipefail
 say() { printf '[test-deps] %s\n' "$*"; }

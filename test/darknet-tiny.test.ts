@@ -12,8 +12,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initDevice, noGrad, softmax, tensor } from '@tessera/tensor';
-import { darknetKeysFromKeras, darknetTiny, io, loadStateDict } from '@tessera/nn';
-import { decodeImageFile, resize } from '@tessera/vision';
+import { darknetKeysFromKeras, darknetTiny, darknetTinyFromTfjs, io as bytesIo, loadStateDict } from '@tessera/nn';
+import { io } from '@tessera/nn/node';
+import { resize } from '@tessera/vision';
+import { decodeImageFile } from '@tessera/vision/node';
 import { readFile } from 'node:fs/promises';
 
 const weightsDir = join(resolve(process.env['TESSERA_WEIGHTS'] ?? './weights'), 'darknet-tiny');
@@ -38,6 +40,14 @@ describe.skipIf(noFiles !== undefined)('darknet-tiny classifies the sample cat',
 
   it('TF.js weights → DarknetTiny; cat.jpg (RGB/255, align-corners 224²) → a cat first, all three cats in the top 4', async () => {
     const sd = darknetKeysFromKeras(io.kerasToTorch(await io.readTfjsModel(modelJson)));
+    // A browser's path: the same files as bytes in memory give the same weights.
+    const text = await readFile(modelJson, 'utf8');
+    const shards = new Map<string, Uint8Array>();
+    for (const { path } of bytesIo.tfjsShardPaths(text)) shards.set(path, await readFile(join(weightsDir, path)));
+    const fromBytes = darknetTinyFromTfjs(text, shards);
+    expect([...fromBytes.keys()]).toEqual([...sd.keys()]);
+    const raw = (t: io.RawTensor) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    expect([...sd].filter(([k, t]) => !raw(t).equals(raw(fromBytes.get(k)!)))).toEqual([]);
     const net = darknetTiny(labels.length);
     const report = loadStateDict(net, sd, { source: modelJson });
     expect(report.loaded.length).toBe(sd.size);

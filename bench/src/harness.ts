@@ -118,6 +118,23 @@ export async function timeMedian(run: () => void, settle: () => Promise<void>, o
   return median(times);
 }
 
+/** The record of one case's run (`namePrefix` marks where it ran, e.g. 'browser '). */
+export function benchRecord(c: BenchCase, r: CaseResult, namePrefix = ''): BenchRecord {
+  const unit = unitOf(c);
+  const rate = r.skipped ? Number.NaN : rateOf(c, r.ms);
+  return {
+    name: `${namePrefix}${c.name}`,
+    shape: c.shape,
+    ms: r.skipped ? Number.NaN : r.ms,
+    rate,
+    unit,
+    ...(unit === 'GFLOP/s' ? { gflops: rate } : {}),
+    refs: r.refs,
+    ...(r.skipped ? { skipped: r.skipped } : {}),
+    ...(r.extra ? { extra: r.extra } : {}),
+  };
+}
+
 export const gflops = (flops: number, ms: number): number => flops / ms / 1e6;
 
 export interface Timed {

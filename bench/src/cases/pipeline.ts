@@ -15,7 +15,8 @@
 import { availableParallelism } from 'node:os';
 import { resolve, join } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
-import { DataLoader, ImageFolder, SubsetDataset, benchAugment } from '@tessera/vision';
+import { DataLoader, SubsetDataset, benchAugment } from '@tessera/vision';
+import { ImageFolder, workerThreads } from '@tessera/vision/node';
 import type { BenchCase } from '../harness.js';
 
 function dataDir(): string {
@@ -39,7 +40,7 @@ export function loaderCase(dataset: string, images: number, batchSize: number, w
       // Spread over the (class-sorted) training set.
       const indices = Array.from({ length: n }, (_, i) => Math.floor((i * f.train.length) / n));
       const ds = new SubsetDataset(f.train, indices);
-      const loader = new DataLoader(ds, { batchSize, size: 224, workers, shuffle: false });
+      const loader = new DataLoader(ds, { batchSize, size: 224, threads: workerThreads, workers, shuffle: false });
       try {
         for await (const _ of loader.epoch(0)) {
           // warm-up: worker start, JIT

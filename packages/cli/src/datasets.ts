@@ -4,7 +4,8 @@
  */
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { CountingDataset, ImageFolder, splitDataset, type VisionDataset } from '@tessera/vision';
+import { CountingDataset, splitDataset, type VisionDataset } from '@tessera/vision';
+import { ImageFolder } from '@tessera/vision/node';
 import { UsageError } from './args.js';
 
 export interface ResolvedData {

@@ -4,7 +4,8 @@
  */
 import { type Tensor, tensor } from '@tessera/tensor';
 import type { Preprocess } from '@tessera/nn';
-import { IMAGENET_STATS, type RgbImage, decodeImageFile, resize, resizeShorterSide, centreCrop } from '@tessera/vision';
+import { IMAGENET_STATS, type RgbImage, resize, resizeShorterSide, centreCrop } from '@tessera/vision';
+import { decodeImageFile } from '@tessera/vision/node';
 
 export function prepareImage(img: RgbImage, p: Preprocess): RgbImage {
   if (p.resize === 'align-corners') return resize(img, p.size, p.size, { mode: 'align-corners' });

@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ClassificationInterpretation } from '@tessera/nn';
-import { confusionMatrix, lineChart, showBatch, writeFileAtomic, type VisionDataset } from '@tessera/vision';
+import type { VisionDataset } from '@tessera/vision';
+import { confusionMatrix, lineChart, showBatch, writeFileAtomic } from '@tessera/vision/node';
 import type { EpochRecord, RunLog } from './run-log.js';
 
 const fmt = (v: number | null, d = 6) => (v === null || Number.isNaN(v) ? '' : v.toFixed(d));

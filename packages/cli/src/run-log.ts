@@ -6,7 +6,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Callback, readCheckpoint } from '@tessera/nn';
+import { Callback } from '@tessera/nn';
+import { readCheckpoint } from '@tessera/nn/node';
 import { writeMetrics } from './report.js';
 
 export interface EpochRecord {

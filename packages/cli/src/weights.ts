@@ -5,7 +5,9 @@
  */
 import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type Arch, type ResNet, type DarknetTiny, darknetKeysFromKeras, io, loadStateDict } from '@tessera/nn';
+import { TesseraError } from '@tessera/tensor';
+import { type Arch, type ResNet, type DarknetTiny, loadPretrained as loadPretrainedWeights } from '@tessera/nn';
+import { io } from '@tessera/nn/node';
 import { UsageError } from './args.js';
 
 export function weightsDir(): string {
@@ -35,18 +37,11 @@ export function missingWeightsMessage(arch: Arch): string {
 
 /** Loads ImageNet weights into a freshly built network; every body weight must fit. */
 export async function loadPretrained(net: ResNet | DarknetTiny, arch: Arch, path: string): Promise<void> {
-  let sd = await io.readStateDict(path);
-  if (arch === 'darknet-tiny' && sd.has('conv2d_1.weight')) sd = darknetKeysFromKeras(sd);
-  // The classifier is replaced by fastai's head, so its shape may differ (another class count).
-  const head = arch === 'darknet-tiny' ? 'classifier.' : 'fc.';
-  for (const k of [...sd.keys()]) if (k.startsWith(head)) sd.delete(k);
-  const report = loadStateDict(net, sd, { strict: false, source: path });
-  const missing = report.missing.filter((k) => !k.startsWith(head));
-  if (missing.length || report.unexpected.length || report.wrongShape.length) {
-    throw new UsageError(
-      `train: ${path} does not hold ${arch} weights (${missing.length} missing, ${report.unexpected.length} unexpected, ` +
-        `${report.wrongShape.length} of the wrong shape, e.g. ${[...missing, ...report.unexpected, ...report.wrongShape.map((w) => w.key)].slice(0, 3).join(', ')}); ` +
-        `pass --arch to match the file`,
-    );
+  const sd = await io.readStateDict(path);
+  try {
+    loadPretrainedWeights(net, arch, sd, path);
+  } catch (e) {
+    if (e instanceof TesseraError) throw new UsageError(`train: ${e.message}; pass --arch to match the file`);
+    throw e;
   }
 }

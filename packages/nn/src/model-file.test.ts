@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initDevice, noGrad, randn } from '@tessera/tensor';
 import type { RawTensor, StateDict } from './io/index.js';
-import { readSafetensors, writeSafetensors } from './io/index.js';
-import { type ModelMeta, defaultPreprocess, loadModel, saveModel, saveStateDictAsModel } from './model-file.js';
+import { type ModelMeta, buildModel, createNetwork, defaultPreprocess, loadPretrained, modelFromBytes, modelToBytes } from './model-file.js';
+import { loadModel, saveModel, saveStateDictAsModel } from './node/model-files.js';
+import { readSafetensors, writeSafetensors } from './node/weight-files.js';
 import { resnet18 } from './models/resnet.js';
 import { createVisionModel } from './models/vision-model.js';
 import { exportStateDict } from './weights.js';
@@ -104,3 +105,40 @@ describe('saveModel / loadModel', () => {
     await expect(loadModel(wrong)).rejects.toThrow(/do not fit the model.*unexpected: w/);
   });
 });
+
+describe('modelToBytes / modelFromBytes', () => {
+  it('are the bytes of a model file: a file saveModel wrote loads from its bytes, and the bytes load from a file', async () => {
+    const classifier: ModelMeta = { arch: 'darknet-tiny', kind: 'classifier', classes: ['x', 'y'], preprocess: defaultPreprocess('darknet-tiny') };
+    const { model: net } = modelFromBytes(await modelToBytes(createNetworkFor(classifier), classifier), 'net');
+    const bytes = await modelToBytes(net, classifier);
+    const file = join(dir, 'bytes.safetensors');
+    await saveModel(file, net, classifier);
+    expect(Buffer.from(readFileSync(file)).equals(Buffer.from(bytes))).toBe(true);
+    const back = modelFromBytes(bytes, 'upload.safetensors');
+    expect(back.meta).toEqual(classifier);
+    expect((await loadModel(file)).meta).toEqual(classifier);
+    const a = await exportStateDict(net);
+    const b = await exportStateDict(back.model);
+    expect([...b.keys()]).toEqual([...a.keys()]);
+    expect(() => modelFromBytes(new Uint8Array(4), 'junk.bin')).toThrow(/junk\.bin/);
+    for (const m of [net, back.model]) m.dispose();
+  });
+
+  it('loadPretrained loads every body weight, leaves the classifier out, and says what does not fit', async () => {
+    const imagenet = createNetwork('darknet-tiny', 1000);
+    const sd = await exportStateDict(imagenet);
+    imagenet.dispose();
+    const net = createNetwork('darknet-tiny', 7);
+    loadPretrained(net, 'darknet-tiny', sd, 'imagenet.safetensors');
+    const got = await exportStateDict(net);
+    expect(got.get('features.0.weight')!.data).toEqual(sd.get('features.0.weight')!.data);
+    expect(got.get('classifier.weight')!.shape[0]).toBe(7);
+    sd.delete('features.0.weight');
+    expect(() => loadPretrained(net, 'darknet-tiny', sd, 'cut.safetensors')).toThrow(/cut\.safetensors does not hold darknet-tiny weights \(1 missing, 0 unexpected/);
+    net.dispose();
+  });
+});
+
+function createNetworkFor(meta: ModelMeta) {
+  return buildModel(meta);
+}

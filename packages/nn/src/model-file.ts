@@ -1,8 +1,9 @@
 /**
  * Model files: a safetensors file (PyTorch names and layouts) whose metadata says
  * how to rebuild and feed the model — architecture, whether it carries fastai's
- * head, class names, input size and preprocessing. `saveModel` writes atomically;
- * `loadModel` rebuilds the module and loads it strictly.
+ * head, class names, input size and preprocessing. `modelToBytes` / `modelFromBytes`
+ * make and read them in memory (a browser download or upload); the Node entry's
+ * `saveModel` / `loadModel` write and read the same bytes as files.
  */
 import { TesseraError } from '@tessera/tensor';
 import type { Module } from './module.js';
@@ -10,7 +11,11 @@ import { ResNet, type ResNetArch } from './models/resnet.js';
 import { DarknetTiny } from './models/darknet.js';
 import { createVisionModel } from './models/vision-model.js';
 import { exportStateDict, loadStateDict } from './weights.js';
-import { readSafetensors, writeSafetensors } from './io/index.js';
+import {
+  kerasToTorch, parseSafetensors, parseTfjsModel, safetensorsChunks, serializeSafetensors,
+  type StateDict, type TfjsShards,
+} from './io/index.js';
+import { darknetKeysFromKeras } from './models/darknet-keys.js';
 
 export type Arch = ResNetArch | 'darknet-tiny';
 export const ARCHS: readonly Arch[] = ['resnet18', 'resnet34', 'resnet50', 'darknet-tiny'];
@@ -55,7 +60,8 @@ export function buildModel(meta: ModelMeta): Module {
   return createVisionModel(createNetwork(meta.arch), meta.classes.length);
 }
 
-function encodeMeta(meta: ModelMeta): Record<string, string> {
+/** The safetensors metadata of a model file. */
+export function encodeMeta(meta: ModelMeta): Record<string, string> {
   return {
     format: 'tessera-model-1',
     layout: 'pytorch',
@@ -84,19 +90,54 @@ export function decodeMeta(md: Record<string, string>, file: string): ModelMeta 
   }
 }
 
-export async function saveModel(path: string, model: Module, meta: ModelMeta): Promise<void> {
-  await writeSafetensors(path, await exportStateDict(model), encodeMeta(meta));
+/** A model file's bytes: the model's weights (read back from the GPU) with `meta`. */
+export async function modelToBytes(model: Module, meta: ModelMeta): Promise<Uint8Array> {
+  return serializeSafetensors(await exportStateDict(model), encodeMeta(meta));
 }
 
-/** Writes a PyTorch-layout state dict (e.g. converted weights) as a model file. */
-export async function saveStateDictAsModel(path: string, sd: Parameters<typeof writeSafetensors>[1], meta: ModelMeta): Promise<void> {
-  await writeSafetensors(path, sd, encodeMeta(meta));
+/** A model file's bytes from a PyTorch-layout state dict (e.g. converted weights), as chunks to stream. */
+export function stateDictModelChunks(sd: StateDict, meta: ModelMeta): Iterable<Uint8Array> {
+  return safetensorsChunks(sd, encodeMeta(meta));
 }
 
-export async function loadModel(path: string): Promise<{ model: Module; meta: ModelMeta }> {
-  const { tensors, metadata } = await readSafetensors(path);
-  const meta = decodeMeta(metadata, path);
+/** Rebuilds the model a model file describes and loads its weights strictly; `name` names the source in errors. */
+export function modelFromBytes(bytes: Uint8Array, name = '<model bytes>'): { model: Module; meta: ModelMeta } {
+  const { tensors, metadata } = parseSafetensors(bytes, name);
+  const meta = decodeMeta(metadata, name);
   const model = buildModel(meta);
-  loadStateDict(model, tensors, { source: path });
+  loadStateDict(model, tensors, { source: name });
   return { model, meta };
+}
+
+/**
+ * ImageNet weights read from any format, keyed for `arch`'s network: the TF.js Tiny
+ * Darknet's Keras names (conv2d_1…) become DarknetTiny's (features.0…).
+ */
+export function pretrainedKeys(arch: Arch, sd: StateDict): StateDict {
+  return arch === 'darknet-tiny' && sd.has('conv2d_1.weight') ? darknetKeysFromKeras(sd) : sd;
+}
+
+/** The Tiny Darknet's state dict (DarknetTiny names, PyTorch layouts) from its TF.js model.json and shards. */
+export function darknetTinyFromTfjs(modelJson: string | object, shards: TfjsShards, source = 'model.json'): StateDict {
+  return darknetKeysFromKeras(kerasToTorch(parseTfjsModel(modelJson, shards, source)));
+}
+
+/**
+ * Loads ImageNet weights (PyTorch names, see pretrainedKeys) into a freshly built
+ * network. The classifier is left out, since fastai's head replaces it (and the class
+ * count may differ); every other weight must be there with its shape, or this throws
+ * a TesseraError saying how many did not fit.
+ */
+export function loadPretrained(net: ResNet | DarknetTiny, arch: Arch, weights: StateDict, source: string): void {
+  const sd = new Map(pretrainedKeys(arch, weights));
+  const head = arch === 'darknet-tiny' ? 'classifier.' : 'fc.';
+  for (const k of [...sd.keys()]) if (k.startsWith(head)) sd.delete(k);
+  const report = loadStateDict(net, sd, { strict: false, source });
+  const missing = report.missing.filter((k) => !k.startsWith(head));
+  if (missing.length || report.unexpected.length || report.wrongShape.length) {
+    throw new TesseraError(
+      `${source} does not hold ${arch} weights (${missing.length} missing, ${report.unexpected.length} unexpected, ` +
+        `${report.wrongShape.length} of the wrong shape, e.g. ${[...missing, ...report.unexpected, ...report.wrongShape.map((w) => w.key)].slice(0, 3).join(', ')})`,
+    );
+  }
 }

@@ -1,7 +1,8 @@
 /**
- * Training and validation batches on the GPU: the worker DataLoader decodes and
- * resizes on the CPU, each batch is uploaded once as uint8, then one augmentation
- * kernel crops, flips, rotates, zooms, warps, lights and normalises it.
+ * Training and validation batches on the GPU: the DataLoader decodes and resizes on
+ * the CPU (in workers given `threads`, else in the calling thread), each batch is
+ * uploaded once as uint8, then one augmentation kernel crops, flips, rotates, zooms,
+ * warps, lights and normalises it.
  * Implements @tessera/nn's BatchSource structurally ({ numBatches, batches(epoch) }),
  * so vision does not depend on nn. Every random draw follows from (seed, epoch,
  * batch), so a resumed run sees the same batches as an uninterrupted one.
@@ -9,6 +10,7 @@
 import { type Tensor, tensor } from '@tessera/tensor';
 import type { VisionDataset } from './datasets/dataset.js';
 import { DataLoader, type LoaderStats } from './loader.js';
+import type { LoaderThreads } from './loader/messages.js';
 import { augmentBatch, uploadBatch } from './augment/kernel.js';
 import { sampleAugmentParams, type AugmentOptions, type NormalizeSpec } from './augment/params.js';
 import { mixSeed } from './random.js';
@@ -30,6 +32,8 @@ export interface GpuBatchOptions {
   augment?: Partial<AugmentOptions>;
   normalize?: NormalizeSpec;
   seed?: number;
+  /** The DataLoader's workers: how to start them, and how many (see DataLoaderOptions). */
+  threads?: LoaderThreads;
   workers?: number;
 }
 
@@ -57,6 +61,7 @@ export class GpuBatches {
       shuffle: opts.shuffle ?? opts.train,
       dropLast: opts.dropLast ?? (opts.train && dataset.length > opts.batchSize),
       seed: this.opts.seed,
+      threads: opts.threads,
       workers: opts.workers,
     });
   }

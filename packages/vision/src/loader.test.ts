@@ -5,10 +5,12 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CountingDataset } from './datasets/counting.js';
-import { FileDataset } from './datasets/file-dataset.js';
+import { FileDataset } from './node/file-dataset.js';
 import { SubsetDataset } from './datasets/subset.js';
 import { ImageDecodeError, TesseraVisionError } from './errors.js';
 import { DataLoader, type Batch } from './loader.js';
+import { serveLoaderWorker, webWorkers, type WebWorkerLike } from './loader/web-workers.js';
+import { workerThreads } from './node/spawn.js';
 import { encodeBaselineJpeg, gradientImage, writeImages } from './testing/images.js';
 import { makeTempDir } from './testing/temp-dir.js';
 
@@ -75,7 +77,7 @@ describe('DataLoader with worker threads', () => {
   it('produces exactly the batches of the in-thread path, for several epochs, and reports waiting', async () => {
     const options = { batchSize: 7, size: { width: 20, height: 12 }, shuffle: true, seed: 9 };
     const reference = new DataLoader(counting, { ...options, workers: 0 });
-    const threaded = new DataLoader(counting, { ...options, workers: 2, prefetch: 3 });
+    const threaded = new DataLoader(counting, { ...options, threads: workerThreads, workers: 2, prefetch: 3 });
     try {
       for (let epoch = 0; epoch < 2; epoch++) {
         const expected = fingerprint(await collect(reference));
@@ -101,8 +103,8 @@ describe('DataLoader with worker threads', () => {
     const items = [...paths.map((path, i) => ({ path, label: i % 2 })), { path: bad, label: 0 }];
     const files = new FileDataset(items, ['even', 'odd']);
     const good = new SubsetDataset(files, [0, 1, 2, 3, 4, 5]);
-    const loader = new DataLoader(good, { batchSize: 4, size: 16, workers: 2 });
-    const broken = new DataLoader(files, { batchSize: 4, size: 16, workers: 1 });
+    const loader = new DataLoader(good, { batchSize: 4, size: 16, threads: workerThreads, workers: 2 });
+    const broken = new DataLoader(files, { batchSize: 4, size: 16, threads: workerThreads, workers: 1 });
     try {
       const batches = await collect(loader);
       expect(batches.map((b) => [...b.labels])).toEqual([[0, 1, 0, 1], [0, 1]]);
@@ -123,7 +125,7 @@ describe('DataLoader with worker threads', () => {
   });
 
   it('survives breaking out of an epoch, and refuses use after close', async () => {
-    const loader = new DataLoader(counting, { batchSize: 4, size: 8, workers: 1, prefetch: 4 });
+    const loader = new DataLoader(counting, { batchSize: 4, size: 8, threads: workerThreads, workers: 1, prefetch: 4 });
     for await (const batch of loader) {
       expect(batch.shape[0]).toBe(4);
       break; // leaves prefetched batches in flight
@@ -133,7 +135,7 @@ describe('DataLoader with worker threads', () => {
     await expect(collect(loader)).rejects.toThrow(TesseraVisionError);
   });
 
-  it('works from compiled JavaScript (the dist layout), spawning worker.js', async () => {
+  it('works from compiled JavaScript (the dist layout), spawning loader-worker.js', async () => {
     // Emit every source file the way `tsc` does for this package (with isolatedModules, per-file
     // transpilation is the same emit), under node_modules so bare imports (jpeg-js, pngjs) resolve.
     const src = dirname(fileURLToPath(import.meta.url));
@@ -156,8 +158,9 @@ describe('DataLoader with worker threads', () => {
       const options = { batchSize: 7, size: 12, shuffle: true, seed: 2 };
       const script = `
         import { CountingDataset, DataLoader } from './index.js';
+        import { workerThreads } from './node/index.js';
         const dataset = new CountingDataset({ range: [1, 5], perClass: 6, size: 32, seed: 11 });
-        const loader = new DataLoader(dataset, { ...${JSON.stringify(options)}, workers: 2 });
+        const loader = new DataLoader(dataset, { ...${JSON.stringify(options)}, threads: workerThreads, workers: 2 });
         const rows = [];
         for await (const b of loader) rows.push([[...b.indices], [...b.labels], b.images.reduce((a, v) => a + v, 0)]);
         await loader.close();
@@ -171,5 +174,40 @@ describe('DataLoader with worker threads', () => {
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
+  });
+});
+
+describe('DataLoader with Web Workers (the browser protocol, over MessageChannels)', () => {
+  it('gives the same batches as the calling thread, and needs threads for workers', async () => {
+    const options = { batchSize: 7, size: 12, shuffle: true, seed: 4 };
+    const channels: MessageChannel[] = [];
+    // Each "Web Worker" is one end of a channel; serveLoaderWorker runs on the other end, in-process.
+    const create = (): WebWorkerLike => {
+      const channel = new MessageChannel();
+      channels.push(channel);
+      serveLoaderWorker(channel.port2 as unknown as Parameters<typeof serveLoaderWorker>[0]);
+      const port = channel.port1;
+      return {
+        set onmessage(fn: ((e: MessageEvent) => unknown) | null) { port.onmessage = fn as never; },
+        get onmessage() { return port.onmessage as never; },
+        onerror: null,
+        postMessage: (m: unknown) => port.postMessage(m),
+        terminate: () => { port.close(); channel.port2.close(); },
+      };
+    };
+    const loader = new DataLoader(counting, { ...options, threads: webWorkers(create, { count: 2 }) });
+    try {
+      expect(loader.workers).toBe(2);
+      const got = (await collect(loader)).map((b) => [[...b.indices], [...b.labels], b.images.reduce((a, v) => a + v, 0)]);
+      const expected = (await collect(new DataLoader(counting, { ...options, workers: 0 }))).map((b) => [
+        [...b.indices], [...b.labels], b.images.reduce((a, v) => a + v, 0),
+      ]);
+      expect(got).toEqual(expected);
+      expect(channels).toHaveLength(2);
+    } finally {
+      await loader.close();
+    }
+    expect(() => new DataLoader(counting, { batchSize: 4, size: 8, workers: 2 })).toThrow(/needs threads/);
+    expect(new DataLoader(counting, { batchSize: 4, size: 8 }).workers).toBe(0);
   });
 });

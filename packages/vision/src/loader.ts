@@ -1,6 +1,9 @@
 /**
  * DataLoader: batches of a dataset, epoch after epoch, decoded and resized ahead of time in
- * worker threads so the training loop (and the GPU) wait as little as possible.
+ * workers so the training loop (and the GPU) wait as little as possible. Which workers is the
+ * `threads` option: @tessera/vision/node's `workerThreads` in Node, `webWorkers(...)` in a browser;
+ * without it the loader decodes in the calling thread, giving the event loop a turn every
+ * ~30 ms (a page's main thread stays responsive).
  *
  * Each epoch's order is a seeded permutation derived from (seed, epoch): runs are reproducible and
  * any epoch can be replayed on its own. Up to `prefetch` batches are requested ahead of the one
@@ -10,10 +13,10 @@
  * up; growing means more workers (or a disk cache) would help.
  */
 
-import { availableParallelism } from 'node:os';
 import type { VisionDataset } from './datasets/dataset.js';
 import { TesseraVisionError } from './errors.js';
 import { loadBatch, type Batch, type BatchPixels } from './loader/batch.js';
+import type { LoaderThreads } from './loader/messages.js';
 import { batchCount, epochBatches, type SamplerOptions } from './loader/sampler.js';
 import { WorkerPool } from './loader/worker-pool.js';
 import { resolveTarget, type ResolvedTarget, type SizeLike } from './target.js';
@@ -31,9 +34,14 @@ export interface DataLoaderOptions {
   /** Drop a last batch smaller than batchSize (default false). */
   dropLast?: boolean;
   /**
-   * Worker threads decoding ahead. Default min(4, cores - 1), at least 1. 0 loads in the calling
-   * thread, when asked for (no prefetch): for debugging, or datasets that cannot describe
-   * themselves as a spec.
+   * How to start workers: `workerThreads` from @tessera/vision/node, or `webWorkers(...)` in a
+   * browser. Without it there are no workers (workers must be 0 or unset).
+   */
+  threads?: LoaderThreads;
+  /**
+   * Workers decoding ahead. Default `threads.defaultCount()` (Node: min(4, cores - 1), at least 1),
+   * or 0 without `threads`. 0 loads in the calling thread, when asked for (no prefetch): for
+   * debugging, datasets that cannot describe themselves as a spec, or a page without workers.
    */
   workers?: number;
   /** Batches requested ahead of the one being consumed. Default 2 per worker. */
@@ -50,9 +58,8 @@ export interface LoaderStats {
   workMs: number;
 }
 
-function defaultWorkers(): number {
-  return Math.max(1, Math.min(4, availableParallelism() - 1));
-}
+/** In-thread loading gives the event loop a turn at least this often (ms). */
+const IN_THREAD_SLICE_MS = 30;
 
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new RangeError(`DataLoader ${name} must be a positive integer, got ${value}`);
@@ -64,6 +71,7 @@ export class DataLoader {
   readonly workers: number;
   readonly prefetch: number;
   private readonly sampler: SamplerOptions;
+  private readonly threads: LoaderThreads | undefined;
   private pool: WorkerPool | null = null;
   private nextEpoch = 0;
   private active = false;
@@ -81,8 +89,15 @@ export class DataLoader {
       seed: options.seed ?? 0,
       dropLast: options.dropLast ?? false,
     };
-    const workers = options.workers ?? defaultWorkers();
+    this.threads = options.threads;
+    const workers = options.workers ?? this.threads?.defaultCount() ?? 0;
     if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`DataLoader workers must be an integer >= 0, got ${workers}`);
+    if (workers > 0 && !this.threads) {
+      throw new RangeError(
+        `DataLoader workers: ${workers} needs threads to run them: workerThreads from '@tessera/vision/node' in Node, ` +
+          'webWorkers(...) in a browser, or workers: 0',
+      );
+    }
     this.workers = workers;
     this.prefetch = positiveInteger('prefetch', options.prefetch ?? Math.max(1, 2 * workers));
   }
@@ -146,7 +161,7 @@ export class DataLoader {
     }
   }
 
-  /** Stops the worker threads. The loader cannot be used afterwards. */
+  /** Stops the workers. The loader cannot be used afterwards. */
   async close(): Promise<void> {
     this.closed = true;
     const pool = this.pool;
@@ -155,9 +170,9 @@ export class DataLoader {
   }
 
   private producer(signal: AbortSignal): (indices: number[]) => Promise<BatchPixels> {
-    if (this.workers === 0) return (indices) => loadBatch(this.dataset, indices, this.target);
+    if (this.workers === 0) return (indices) => loadBatch(this.dataset, indices, this.target, IN_THREAD_SLICE_MS);
     // Workers start on first use and live across epochs: their start-up (and warm caches) is paid once.
-    this.pool ??= new WorkerPool(this.workers, this.dataset.spec());
+    this.pool ??= new WorkerPool(this.workers, this.dataset.spec(), this.threads!);
     const pool = this.pool;
     return (indices) => pool.run(indices, this.target, signal);
   }

@@ -2,7 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { initDevice } from '@tessera/tensor';
-import { checkArch, createNetwork, darknetKeysFromKeras, defaultPreprocess, io, loadStateDict, saveStateDictAsModel } from '@tessera/nn';
+import { checkArch, createNetwork, darknetKeysFromKeras, defaultPreprocess, loadStateDict } from '@tessera/nn';
+import { io, saveStateDictAsModel } from '@tessera/nn/node';
 import { UsageError, parseArgs } from '../args.js';
 import type { Command } from './index.js';
 

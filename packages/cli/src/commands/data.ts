@@ -1,6 +1,6 @@
 /** `tessera data counting [--range 1-5] [--per-class N] [--size PX] [--seed S] [--out DIR]` */
 import { resolve } from 'node:path';
-import { writeCountingDataset } from '@tessera/vision';
+import { writeCountingDataset } from '@tessera/vision/node';
 import { UsageError, parseArgs, parseRange } from '../args.js';
 import type { Command } from './index.js';
 

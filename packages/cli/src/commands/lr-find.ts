@@ -2,7 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { minimum, slide, steep, valley } from '@tessera/nn';
-import { lineChart } from '@tessera/vision';
+import { lineChart } from '@tessera/vision/node';
 import { setupTraining } from './train.js';
 import type { Command } from './index.js';
 

@@ -2,7 +2,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initDevice, noGrad, softmax, tidy } from '@tessera/tensor';
-import { loadModel } from '@tessera/nn';
+import { loadModel } from '@tessera/nn/node';
 import { UsageError, parseArgs } from '../args.js';
 import { loadImages } from '../preprocess.js';
 import type { Command } from './index.js';

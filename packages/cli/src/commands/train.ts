@@ -13,11 +13,12 @@ import {
   createNetwork,
   createVisionModel,
   errorRate,
-  saveModel,
   tta,
   type Arch,
 } from '@tessera/nn';
-import { GpuBatches, IMAGENET_STATS, showBatch, type AugmentOptions } from '@tessera/vision';
+import { fileStore, saveModel } from '@tessera/nn/node';
+import { GpuBatches, IMAGENET_STATS, type AugmentOptions } from '@tessera/vision';
+import { showBatch, workerThreads } from '@tessera/vision/node';
 import { UsageError, parseArgs } from '../args.js';
 import { resolveDataset } from '../datasets.js';
 import { findWeights, loadPretrained, missingWeightsMessage } from '../weights.js';
@@ -92,9 +93,9 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   // (flip, ±10° rotation, zoom 1–1.1, warp 0.2, lighting 0.2) and fastai's Resize crop, as the
   // blog's lesson did; counting images are drawn at `size` and only squished (all circles must stay).
   const augment: Partial<AugmentOptions> = data.synthetic ? { crop: 'squish' } : { crop: 'resize' };
-  const trainSrc = new GpuBatches(data.train, { batchSize: bs, size, train: true, seed, normalize, workers, workSize: data.synthetic ? size : undefined, augment });
-  const validSrc = new GpuBatches(data.valid, { batchSize: bs, size, train: false, seed, normalize, workers });
-  const learn = new Learner({ train: trainSrc, valid: validSrc, classes: data.classes }, model, { metrics: [errorRate] });
+  const trainSrc = new GpuBatches(data.train, { batchSize: bs, size, train: true, seed, normalize, threads: workerThreads, workers, workSize: data.synthetic ? size : undefined, augment });
+  const validSrc = new GpuBatches(data.valid, { batchSize: bs, size, train: false, seed, normalize, threads: workerThreads, workers });
+  const learn = new Learner({ train: trainSrc, valid: validSrc, classes: data.classes }, model, { metrics: [errorRate], store: fileStore() });
   const info = [
     `data: ${data.describe}`,
     `model: ${arch} with fastai's head, ${weights ? `ImageNet weights from ${weights}` : noPretrained ? 'trained from scratch (--no-pretrained)' : 'trained from scratch (synthetic data; pass --pretrained FILE to fine-tune)'}`,
@@ -169,7 +170,7 @@ export const trainCommand: Command = {
         // (an "epoch" of this source) draws new augmentations.
         const augmented = new GpuBatches(s.data.valid, {
           batchSize: s.bs, size: s.size, train: true, shuffle: false, dropLast: false, seed: s.seed + 1, normalize: s.normalize,
-          augment: s.augment,
+          augment: s.augment, threads: workerThreads,
         });
         const { probs, targets } = await tta(s.learn, { augmented: () => augmented }).finally(() => augmented.close());
         const c = s.data.classes.length;

@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { detectWeightFormat, readStateDict } from './read-weights.js';
-import { writeSafetensors } from './safetensors.js';
+import { detectWeightFormat, readStateDict, writeSafetensors } from '../node/weight-files.js';
 import { torchStateDictPickle } from './testing/pickle-writer.js';
 import { buildZip } from './testing/zip-writer.js';
 

@@ -1,41 +1,36 @@
 // One entry point for "load these weights, whatever the file": picks the reader by
 // content (zip magic, safetensors header) or name (model.json), and returns PyTorch
 // names and layouts in every case, so callers such as `tessera convert` need no
-// per-format code.
+// per-format code. This part works on bytes; the Node entry adds the file readers.
 
-import { open } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { WeightFileError } from './errors.js';
-import { kerasToTorch } from './keras-layout.js';
-import { readSafetensors } from './safetensors.js';
-import { readTfjsModel } from './tfjs.js';
-import { readTorch } from './torch.js';
+import { parseSafetensors } from './safetensors.js';
+import { parseTorch } from './torch.js';
 import type { StateDict } from './types.js';
+import { looksLikeZip } from './zip.js';
 
 export type WeightFormat = 'safetensors' | 'torch' | 'tfjs';
 
-/** Identifies a weight file's format from its first bytes (and, for TF.js, its name). */
-export async function detectWeightFormat(path: string): Promise<WeightFormat> {
-  if (basename(path).endsWith('.json')) return 'tfjs';
-  const handle = await open(path, 'r');
-  const head = Buffer.alloc(9);
-  try {
-    await handle.read(head, 0, 9, 0);
-  } finally {
-    await handle.close();
-  }
-  if (head.readUInt32LE(0) === 0x04034b50) return 'torch';
-  if (head[0] === 0x80) return 'torch'; // legacy torch pickle: readTorch explains how to re-save it
+/**
+ * Identifies a weight file's format from its first bytes (at least 9) and, for TF.js,
+ * its name; `file` names the source (and ending in .json means a TF.js model.json).
+ */
+export function detectWeightFormatOf(head: Uint8Array, file = '<buffer>'): WeightFormat {
+  if (file.endsWith('.json')) return 'tfjs';
+  if (looksLikeZip(head)) return 'torch';
+  if (head[0] === 0x80) return 'torch'; // legacy torch pickle: parseTorch explains how to re-save it
   // safetensors: an 8-byte length, then the JSON header's opening brace.
   if (head[8] === 0x7b) return 'safetensors';
-  throw new WeightFileError(path, 'unrecognised weight format (expected safetensors, a torch.save zip, or a TF.js model.json)');
+  throw new WeightFileError(file, 'unrecognised weight format (expected safetensors, a torch.save zip, or a TF.js model.json)');
 }
 
-/** Reads any supported weight file as a PyTorch-named, PyTorch-layout state dict. */
-export async function readStateDict(path: string): Promise<StateDict> {
-  switch (await detectWeightFormat(path)) {
-    case 'safetensors': return (await readSafetensors(path)).tensors;
-    case 'torch': return readTorch(path);
-    case 'tfjs': return kerasToTorch(await readTfjsModel(path));
-  }
+/**
+ * Parses a single-file weight format (safetensors or torch.save) as a PyTorch-named,
+ * PyTorch-layout state dict. TF.js models come with shards: see parseTfjsModel.
+ */
+export function parseStateDict(bytes: Uint8Array, file = '<buffer>'): StateDict {
+  const format = detectWeightFormatOf(bytes, file);
+  if (format === 'safetensors') return parseSafetensors(bytes, file).tensors;
+  if (format === 'torch') return parseTorch(bytes, file);
+  throw new WeightFileError(file, 'a TF.js model.json needs its weight shards: use parseTfjsModel');
 }

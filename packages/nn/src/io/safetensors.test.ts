@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WeightFileError } from './errors.js';
-import { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors } from './safetensors.js';
+import { readSafetensors, writeSafetensors } from '../node/weight-files.js';
+import { parseSafetensors, serializeSafetensors } from './safetensors.js';
 import type { StateDict } from './types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-safetensors-'));

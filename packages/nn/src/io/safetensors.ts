@@ -3,9 +3,7 @@
 // little-endian tensor bytes. It is Tessera's own checkpoint format, so the reader
 // trusts nothing: every offset and size is checked before a byte is decoded.
 
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { concatBytes } from './bytes.js';
 import { decodeElements, encodeElements } from './codec.js';
 import { WeightFileError } from './errors.js';
 import { DTYPE_BYTES, numel, type DType, type RawTensor, type StateDict } from './types.js';
@@ -24,11 +22,6 @@ const FROM_FILE_DTYPE = new Map(Object.entries(TO_FILE_DTYPE).map(([k, v]) => [v
 // The reference implementation refuses headers above 100 MB; so do we, so that a
 // corrupt length cannot make us allocate gigabytes before failing.
 const MAX_HEADER_BYTES = 100_000_000;
-
-/** Reads a .safetensors file. */
-export async function readSafetensors(path: string): Promise<Safetensors> {
-  return parseSafetensors(await readFile(path), path);
-}
 
 /** Parses safetensors bytes; `file` names the source in errors. */
 export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Safetensors {
@@ -98,34 +91,23 @@ export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Safetens
 
 /** Serialises tensors (in map order) and metadata to safetensors bytes. */
 export function serializeSafetensors(tensors: StateDict, metadata: Record<string, string> = {}): Uint8Array {
-  const header = encodeHeader(tensors, metadata);
-  const out = Buffer.concat([header, ...Array.from(tensors.values(), encodeElements)]);
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength); // plain bytes, not a Buffer
+  return concatBytes(safetensorsChunks(tensors, metadata));
 }
 
 /**
- * Writes a .safetensors file atomically: a temporary file in the same folder (so the
- * rename stays on one filesystem) is written, flushed, then renamed over `path`. A crash
- * midway leaves the old file intact instead of a truncated checkpoint.
+ * The safetensors bytes as a sequence of chunks: the header (checked and built at once,
+ * so a bad tensor throws before anything is yielded), then each tensor's data, encoded
+ * one at a time when asked for. Writers stream these to keep peak memory near the
+ * largest tensor. A chunk may view a tensor's own memory: do not modify it.
  */
-export async function writeSafetensors(path: string, tensors: StateDict, metadata: Record<string, string> = {}): Promise<void> {
+export function safetensorsChunks(tensors: StateDict, metadata: Record<string, string> = {}): Iterable<Uint8Array> {
   const header = encodeHeader(tensors, metadata);
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(tmp, 'wx');
-  try {
-    try {
-      await handle.write(header);
-      // One tensor encoded at a time keeps peak memory near the largest tensor.
-      for (const t of tensors.values()) await handle.write(encodeElements(t));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+  return {
+    *[Symbol.iterator]() {
+      yield header;
+      for (const t of tensors.values()) yield encodeElements(t);
+    },
+  };
 }
 
 // Builds the length prefix + JSON header, padded with spaces to a multiple of 8 bytes
@@ -147,12 +129,11 @@ function encodeHeader(tensors: StateDict, metadata: Record<string, string>): Uin
     fields.push(`${JSON.stringify(name)}:${JSON.stringify(entry)}`);
     offset += size;
   }
-  let json = Buffer.from(`{${fields.join(',')}}`, 'utf8');
-  const pad = (8 - (json.length % 8)) % 8;
-  if (pad) json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
-  const out = Buffer.alloc(8 + json.length);
-  out.writeBigUInt64LE(BigInt(json.length), 0);
-  json.copy(out, 8);
+  const json = new TextEncoder().encode(`{${fields.join(',')}}`);
+  const padded = json.length + ((8 - (json.length % 8)) % 8);
+  const out = new Uint8Array(8 + padded).fill(0x20, 8 + json.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
+  out.set(json, 8);
   return out;
 }
 

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WeightFileError } from './errors.js';
 import { depthwiseToOihw, hwioToOihw, inOutToOutIn, kerasToTorch } from './keras-layout.js';
-import { readTfjsModel } from './tfjs.js';
+import { readTfjsModel } from '../node/weight-files.js';
+import { parseTfjsModel, tfjsShardPaths } from './tfjs.js';
 import { toNumbers, type RawTensor } from './types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-tfjs-'));
@@ -78,6 +79,25 @@ describe('TF.js layers model reader', () => {
     expect(toNumbers(model.weights.get('bn/gamma')!)).toEqual([0, 1, -1]); // q*0.5 - 1
     expect(toNumbers(model.weights.get('bn/beta')!)).toEqual([1, -2, 0.5]);
     expect(model.weights.get('fc/kernel')!.shape).toEqual([3, 2]);
+  });
+
+  it('parses the same model from bytes in memory (a browser\'s files), shards by manifest path', async () => {
+    const folder = mkdtempSync(join(dir, 'bytes-'));
+    const path = writeModel(folder, shardsFor());
+    const text = readFileSync(path, 'utf8');
+    expect(tfjsShardPaths(text)).toEqual([
+      { group: 0, path: 'g1-shard1of2' }, { group: 0, path: 'g1-shard2of2' }, { group: 1, path: 'g2-shard1of1' },
+    ]);
+    const fromFile = await readTfjsModel(path);
+    const shards = new Map(Object.entries(shardsFor()));
+    const fromMap = parseTfjsModel(text, shards, 'upload/model.json');
+    const fromFn = parseTfjsModel(JSON.parse(text) as object, (p) => shards.get(p));
+    expect(fromMap.source).toBe('upload/model.json');
+    expect([...fromMap.weights]).toEqual([...fromFile.weights]);
+    expect([...fromFn.weights]).toEqual([...fromFile.weights]);
+    expect(fromFn.layers).toEqual(fromFile.layers);
+    shards.delete('g2-shard1of1');
+    expect(() => parseTfjsModel(text, shards)).toThrow(/model\.json: weight shard 'g2-shard1of1' \(group 1\) is missing/);
   });
 
   it('names the missing shard file', async () => {

@@ -2,9 +2,10 @@
 // of groups, each group's weights packed back to back across its shard files (in
 // `paths` order). Returns the weights under their TF.js names plus the layer list, so a
 // model builder can map Keras layers and layouts (see keras-layout.ts) onto its own.
+// Everything here works on bytes already in memory (a browser's files, a fetch); the
+// Node entry's readTfjsModel reads model.json and its shards from a folder.
 
-import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
+import { concatBytes } from './bytes.js';
 import { decodeElements } from './codec.js';
 import { WeightFileError } from './errors.js';
 import { f16ToF32 } from './half.js';
@@ -44,32 +45,69 @@ interface ManifestWeight {
 const TFJS_DTYPES: Record<string, DType> = { float32: 'f32', int32: 'i32', bool: 'bool' };
 const QUANT_BYTES: Record<string, number> = { uint8: 1, uint16: 2, float16: 2 };
 
-/** Reads model.json and its weight shards (resolved relative to model.json). */
-export async function readTfjsModel(modelJsonPath: string): Promise<TfjsModel> {
-  const fail = (msg: string): never => { throw new WeightFileError(modelJsonPath, msg); };
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(modelJsonPath, 'utf8'));
-  } catch (err) {
-    return fail(`cannot read model.json: ${(err as Error).message}`);
+/** Where a model's weight shards come from: by manifest path ("group1-shard1of1"). */
+export type TfjsShards = ReadonlyMap<string, Uint8Array> | ((path: string) => Uint8Array | undefined);
+
+/** One shard named by the manifest: its group and its path as written there. */
+export interface TfjsShardRef {
+  group: number;
+  path: string;
+}
+
+type Fail = (msg: string) => never;
+
+interface Manifest {
+  json: Record<string, unknown>;
+  topology: Record<string, unknown>;
+  groups: { paths: string[]; weights: unknown[] }[];
+}
+
+function readManifest(modelJson: string | object, fail: Fail): Manifest {
+  let json: unknown = modelJson;
+  if (typeof modelJson === 'string') {
+    try {
+      json = JSON.parse(modelJson);
+    } catch (err) {
+      return fail(`model.json is not valid JSON: ${(err as Error).message}`);
+    }
   }
   if (!isObject(json)) return fail('model.json is not a JSON object');
   if (json['format'] === 'graph-model') fail('this is a TF.js graph model; only layers models (Keras topology) are supported');
   const topology = json['modelTopology'];
   if (!isObject(topology)) return fail('model.json has no modelTopology');
-  const { modelClass, layers } = parseTopology(topology, fail);
   const manifest = json['weightsManifest'];
   if (!Array.isArray(manifest)) return fail('model.json has no weightsManifest list');
-
-  const folder = dirname(modelJsonPath);
-  const weights: StateDict = new Map();
-  for (const [g, group] of manifest.entries()) {
+  const groups = manifest.map((group, g) => {
     if (!isObject(group) || !Array.isArray(group['paths']) || !Array.isArray(group['weights'])) {
-      fail(`weightsManifest group ${g} needs "paths" and "weights" lists`);
+      return fail(`weightsManifest group ${g} needs "paths" and "weights" lists`);
     }
-    const buffer = await readGroup(folder, group['paths'] as unknown[], g, fail);
+    for (const p of group['paths'] as unknown[]) if (typeof p !== 'string') fail(`group ${g} has a non-string path`);
+    return { paths: group['paths'] as string[], weights: group['weights'] as unknown[] };
+  });
+  return { json, topology, groups };
+}
+
+/** The shard files a model.json lists, in reading order (what a caller must supply to parseTfjsModel). */
+export function tfjsShardPaths(modelJson: string | object, source = 'model.json'): TfjsShardRef[] {
+  const fail = (msg: string): never => { throw new WeightFileError(source, msg); };
+  return readManifest(modelJson, fail).groups.flatMap((group, g) => group.paths.map((path) => ({ group: g, path })));
+}
+
+/**
+ * Parses a TF.js layers model from its model.json (text or parsed) and its weight shards
+ * (by manifest path); `source` names the model in errors.
+ */
+export function parseTfjsModel(modelJson: string | object, shards: TfjsShards, source = 'model.json'): TfjsModel {
+  const fail = (msg: string): never => { throw new WeightFileError(source, msg); };
+  const { topology, groups } = readManifest(modelJson, fail);
+  const { modelClass, layers } = parseTopology(topology, fail);
+  const shardOf = typeof shards === 'function' ? shards : (path: string) => shards.get(path);
+  const weights: StateDict = new Map();
+  for (const [g, group] of groups.entries()) {
+    const parts = group.paths.map((path) => shardOf(path) ?? fail(`weight shard '${path}' (group ${g}) is missing`));
+    const buffer = parts.length === 1 ? parts[0]! : concatBytes(parts);
     let offset = 0;
-    for (const w of group['weights'] as unknown[]) {
+    for (const w of group.weights) {
       const spec = checkWeight(w, g, fail);
       const { tensor, bytes } = decodeWeight(spec, buffer, offset, g, fail);
       if (weights.has(spec.name)) fail(`weight '${spec.name}' appears twice in the manifest`);
@@ -80,13 +118,13 @@ export async function readTfjsModel(modelJsonPath: string): Promise<TfjsModel> {
       fail(`group ${g} shards hold ${buffer.byteLength} bytes but its weights use ${offset}: manifest and shards disagree`);
     }
   }
-  return { source: modelJsonPath, weights, layers, modelClass, kerasVersion: strOrUndefined(topology['keras_version']), topology };
+  return { source, weights, layers, modelClass, kerasVersion: strOrUndefined(topology['keras_version']), topology };
 }
 
 // Keras saves either {model_config: {class_name, config}} (converted from .h5) or
 // {class_name, config} directly (tfjs-layers' own save); Sequential configs in old Keras
 // are a bare list of layers.
-function parseTopology(topology: Record<string, unknown>, fail: (msg: string) => never): { modelClass: string; layers: KerasLayer[] } {
+function parseTopology(topology: Record<string, unknown>, fail: Fail): { modelClass: string; layers: KerasLayer[] } {
   const model = isObject(topology['model_config']) ? topology['model_config'] : topology;
   const modelClass = strOrUndefined(model['class_name']) ?? fail('modelTopology has no class_name');
   const config = model['config'];
@@ -102,26 +140,6 @@ function parseTopology(topology: Record<string, unknown>, fail: (msg: string) =>
     return layer;
   });
   return { modelClass, layers };
-}
-
-async function readGroup(folder: string, paths: unknown[], g: number, fail: (msg: string) => never): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for (const p of paths) {
-    if (typeof p !== 'string') fail(`group ${g} has a non-string path`);
-    const rel = normalize(p as string);
-    // Shards live beside model.json; a manifest reaching elsewhere is malformed.
-    if (isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`)) fail(`group ${g} shard path '${String(p)}' leaves the model folder`);
-    const path = join(folder, rel);
-    try {
-      parts.push(await readFile(path));
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new WeightFileError(path, code === 'ENOENT'
-        ? `weight shard is missing (listed in group ${g} of ${join(folder, 'model.json')})`
-        : `cannot read weight shard: ${(err as Error).message}`);
-    }
-  }
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
 function checkWeight(w: unknown, g: number, fail: (msg: string) => never): ManifestWeight {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readTorch } from './torch.js';
+import { readTorch } from '../node/weight-files.js';
 import { toNumbers } from './types.js';
 
 const PYTHON = '/usr/bin/python3';

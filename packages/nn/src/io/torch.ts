@@ -3,7 +3,6 @@
 // unpickler; storages are decoded only for tensors that end up in the state dict, once
 // per storage even when several tensors share it, and views are made contiguous.
 
-import { readFile } from 'node:fs/promises';
 import { decodeElements } from './codec.js';
 import { WeightFileError } from './errors.js';
 import { StorageType, TensorRef, unpickle, type PickleValue } from './pickle.js';
@@ -24,12 +23,7 @@ const CHECKPOINT_KEYS = ['state_dict', 'model_state_dict', 'model', 'module', 'n
 
 interface Storage { dtype: DType; data: TensorData; numel: number }
 
-/** Reads a torch.save file and returns its state dict, non-tensor entries left out. */
-export async function readTorch(path: string, options: TorchReadOptions = {}): Promise<StateDict> {
-  return parseTorch(await readFile(path), path, options);
-}
-
-/** Parses torch.save bytes; `file` names the source in errors. */
+/** Parses torch.save bytes into a state dict, non-tensor entries left out; `file` names the source in errors. */
 export function parseTorch(bytes: Uint8Array, file = '<buffer>', options: TorchReadOptions = {}): StateDict {
   const fail = (msg: string): never => { throw new WeightFileError(file, msg); };
   if (!looksLikeZip(bytes)) {

@@ -3,14 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSeedState, initDevice, manualSeed } from '@tessera/tensor';
-import { readSafetensors } from '../io/index.js';
 import { Sequential } from '../module.js';
 import { Callback } from './callback.js';
-import { CHECKPOINT_FILE, hasCheckpoint } from './checkpoint.js';
+import { readSafetensors } from '../node/weight-files.js';
+import { fileStore, hasCheckpoint } from '../node/file-store.js';
+import { CHECKPOINT_FILE } from './checkpoint.js';
 import { CheckpointError, TrainingDivergedError } from './errors.js';
 import { Learner } from './learner.js';
 import { Capture, Scale, TinyNet, maxAbsDiff, snapshot, tinyData } from './testing/fixtures.js';
+import { MemoryStore } from './store.js';
 import { EarlyStoppingCallback, SaveModelCallback } from './tracker.js';
+
+const store = fileStore();
 
 let root = '';
 beforeAll(async () => {
@@ -45,19 +49,19 @@ class Script extends Callback {
 describe('resume', () => {
   it('continues an interrupted one-cycle run to the same weights as an uninterrupted one', async () => {
     manualSeed(11);
-    const a = new Learner(tinyData(), new TinyNet(4, 8, 3, 1), { progress: false });
+    const a = new Learner(tinyData(), new TinyNet(4, 8, 3, 1), { store, progress: false });
     await a.fitOneCycle(3, 1e-2, { checkpoint: join(root, 'a') });
     const wa = await snapshot(a.model);
 
     const dir = join(root, 'b');
     manualSeed(11);
-    const b = new Learner(tinyData(), new TinyNet(4, 8, 3, 1), { progress: false });
+    const b = new Learner(tinyData(), new TinyNet(4, 8, 3, 1), { store, progress: false });
     await expect(b.fitOneCycle(3, 1e-2, { checkpoint: dir, cbs: [new CrashAt(1)] })).rejects.toThrow('simulated crash');
     expect(await hasCheckpoint(dir)).toBe(true);
 
     // A different initialisation and RNG state: everything must come from the checkpoint.
     manualSeed(999);
-    const c = new Learner(tinyData(), new TinyNet(4, 8, 3, 77), { progress: false });
+    const c = new Learner(tinyData(), new TinyNet(4, 8, 3, 77), { store, progress: false });
     const epochs: number[] = [];
     class Epochs extends Callback {
       override beforeEpoch(): void {
@@ -75,7 +79,7 @@ describe('resume', () => {
   });
 
   it('refuses a checkpoint from a different run and a missing one', async () => {
-    const learn = new Learner(tinyData(), new TinyNet(), { progress: false });
+    const learn = new Learner(tinyData(), new TinyNet(), { store, progress: false });
     await expect(learn.fitOneCycle(5, 1e-2, { resume: join(root, 'b') })).rejects.toThrow(CheckpointError);
     await expect(learn.fit(3, 1e-2, { resume: join(root, 'b') })).rejects.toThrow(/belongs to fitOneCycle/);
     await expect(learn.fit(3, 1e-2, { resume: join(root, 'nothing') })).rejects.toThrow(/no checkpoint/);
@@ -83,10 +87,10 @@ describe('resume', () => {
 
   it('resumes fineTune in its unfrozen stage', async () => {
     manualSeed(4);
-    const a = new Learner(tinyData(), new TinyNet(4, 8, 3, 1), { progress: false });
+    const a = new Learner(tinyData(), new TinyNet(4, 8, 3, 1), { store, progress: false });
     await a.fineTune(2, 1e-2);
     const dir = join(root, 'ft');
-    const b = new Learner(tinyData(), new TinyNet(4, 8, 3, 1), { progress: false });
+    const b = new Learner(tinyData(), new TinyNet(4, 8, 3, 1), { store, progress: false });
     let fits = 0;
     class CrashInStage2 extends Callback {
       override beforeFit(): void {
@@ -98,7 +102,7 @@ describe('resume', () => {
     }
     b.addCbs([new CrashInStage2()]);
     await expect(b.fineTune(2, 1e-2, { checkpoint: dir })).rejects.toThrow('simulated crash');
-    const c = new Learner(tinyData(), new TinyNet(4, 8, 3, 5), { progress: false });
+    const c = new Learner(tinyData(), new TinyNet(4, 8, 3, 5), { store, progress: false });
     let c1 = 0;
     class Count extends Callback {
       override beforeEpoch(): void {
@@ -115,7 +119,7 @@ describe('resume', () => {
     const dir = join(root, 'div');
     const scale = new Scale(1);
     const model = new Sequential(new TinyNet(), scale);
-    const learn = new Learner(tinyData(), model, { progress: false });
+    const learn = new Learner(tinyData(), model, { store, progress: false });
     class Poison extends Callback {
       override beforeBatch(): void {
         if (this.learn.training && this.learn.epoch === 1 && this.learn.iter === 1) scale.factor = NaN;
@@ -140,7 +144,7 @@ describe('SaveModelCallback / EarlyStoppingCallback', () => {
   it('saves the best epoch by the monitored value and reloads it at the end', async () => {
     const path = join(root, 'save');
     const out = new Capture();
-    const learn = new Learner(tinyData(), new TinyNet(), { path, progress: { out } });
+    const learn = new Learner(tinyData(), new TinyNet(), { store, path, progress: { out } });
     const perEpoch: Map<string, number[]>[] = [];
     class Keep extends Callback {
       override order = 56;
@@ -163,7 +167,7 @@ describe('SaveModelCallback / EarlyStoppingCallback', () => {
 
   it('stops after `patience` epochs without improvement', async () => {
     const out = new Capture();
-    const learn = new Learner(tinyData(), new TinyNet(), { progress: { out } });
+    const learn = new Learner(tinyData(), new TinyNet(), { store, progress: { out } });
     const es = new EarlyStoppingCallback({ patience: 2 });
     await learn.fit(6, 1e-2, { cbs: [new Script([0.5, 0.6, 0.7, 0.4, 0.3, 0.2]), es] });
     expect(learn.recorder.values).toHaveLength(3);
@@ -171,12 +175,12 @@ describe('SaveModelCallback / EarlyStoppingCallback', () => {
   });
 
   it('monitors metrics with the right direction and min_delta', async () => {
-    const learn = new Learner(tinyData(), new TinyNet(), { progress: false });
+    const learn = new Learner(tinyData(), new TinyNet(), { store, progress: false });
     const es = new EarlyStoppingCallback({ monitor: 'valid_loss', minDelta: 0.15, patience: 1 });
     await learn.fit(4, 1e-2, { cbs: [new Script([0.5, 0.4, 0.1, 0.0]), es] });
     // 0.4 is not 0.15 better than 0.5: stop after epoch 1.
     expect(learn.recorder.values).toHaveLength(2);
-    const bad = new Learner(tinyData(), new TinyNet(), { progress: false });
+    const bad = new Learner(tinyData(), new TinyNet(), { store, progress: false });
     await expect(bad.fit(1, 1e-2, { cbs: [new SaveModelCallback({ monitor: 'accuracy' })] })).rejects.toThrow(/cannot monitor 'accuracy'/);
   });
 });
@@ -184,13 +188,13 @@ describe('SaveModelCallback / EarlyStoppingCallback', () => {
 describe('save / load', () => {
   it('round-trips model and optimizer state', async () => {
     const path = join(root, 'sl');
-    const learn = new Learner(tinyData(), new TinyNet(), { path, progress: false });
+    const learn = new Learner(tinyData(), new TinyNet(), { store, path, progress: false });
     await learn.fit(1, 1e-2);
     const file = await learn.save('m1');
     const w = await snapshot(learn.model);
     const opt = new Map<string, number[]>();
     for (const [k, t] of learn.opt!.stateTensors()) opt.set(k, Array.from(await t.toArray()));
-    const other = new Learner(tinyData(), new TinyNet(4, 8, 3, 9), { path, progress: false });
+    const other = new Learner(tinyData(), new TinyNet(4, 8, 3, 9), { store, path, progress: false });
     await other.load('m1');
     expect(maxAbsDiff(w, await snapshot(other.model))).toBe(0);
     const opt2 = new Map<string, number[]>();
@@ -198,5 +202,27 @@ describe('save / load', () => {
     expect(maxAbsDiff(opt, opt2)).toBe(0);
     expect(opt.size).toBeGreaterThan(0);
     expect(file).toBe(join(path, 'models', 'm1.safetensors'));
+  });
+});
+
+describe('the default store', () => {
+  it('keeps saves and checkpoints in memory, and resumes from them', async () => {
+    manualSeed(3);
+    const a = new Learner(tinyData(), new TinyNet(4, 8, 3, 1), { progress: false });
+    await a.fitOneCycle(2, 1e-2, { checkpoint: 'run' });
+    expect(a.store).toBeInstanceOf(MemoryStore);
+    expect([...(a.store as MemoryStore).files.keys()]).toEqual(['run/checkpoint.safetensors']);
+    expect(await a.save('m')).toBe('models/m.safetensors');
+
+    manualSeed(3);
+    const b = new Learner(tinyData(), new TinyNet(4, 8, 3, 1), { progress: false });
+    await expect(b.fitOneCycle(2, 1e-2, { checkpoint: 'run', cbs: [new CrashAt(1)] })).rejects.toThrow('simulated crash');
+    manualSeed(999);
+    const c = new Learner(tinyData(), new TinyNet(4, 8, 3, 77), { store: b.store, progress: false });
+    await c.fitOneCycle(2, 1e-2, { resume: 'run' });
+    expect(maxAbsDiff(await snapshot(a.model), await snapshot(c.model))).toBeLessThanOrEqual(1e-6);
+    const d = new Learner(tinyData(), new TinyNet(4, 8, 3, 5), { store: a.store, progress: false });
+    await d.load('m');
+    expect(maxAbsDiff(await snapshot(a.model), await snapshot(d.model))).toBe(0);
   });
 });

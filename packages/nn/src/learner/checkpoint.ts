@@ -4,15 +4,15 @@
  * path contains '@'), and a JSON description in the header metadata. Keeping it all
  * in one file makes the write atomic as a whole (temp file + rename): a crash leaves
  * the previous checkpoint, never a weight file paired with another epoch's optimizer.
+ * Files go through the learner's StateStore (memory by default, files in Node).
  */
-import { mkdir, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { getSeedState } from '@tessera/tensor';
-import { readSafetensors, toFloat32, writeSafetensors, type StateDict } from '../io/index.js';
+import { parseSafetensors, safetensorsChunks, toFloat32, type StateDict } from '../io/index.js';
 import { Callback } from './callback.js';
 import { CheckpointError } from './errors.js';
 import type { RecorderState } from './recorder.js';
 import { type OptimizerMeta, type TrainingState, captureState, trainableFlags } from './state.js';
+import { type StateStore, joinPath } from './store.js';
 
 const OPT_PREFIX = '@opt/';
 const META_KEY = 'tessera.learner';
@@ -44,18 +44,19 @@ export interface RunState {
   recorder: RecorderState;
 }
 
-export async function writeStateFile(path: string, state: TrainingState, run?: RunState): Promise<void> {
+/** A state file's bytes (as chunks to stream): model, optimizer state and description. */
+export function encodeStateFile(state: TrainingState, run?: RunState): Iterable<Uint8Array> {
   const tensors: StateDict = new Map(state.model);
   if (state.opt) {
     for (const [k, data] of state.opt) tensors.set(`${OPT_PREFIX}${k}`, { dtype: 'f32', shape: [data.length], data });
   }
   const meta: StateFileMeta = { format: 'tessera-learner', version: 1, optimizer: state.optMeta, ...(run ? { run } : {}) };
-  await mkdir(dirname(path), { recursive: true });
-  await writeSafetensors(path, tensors, { [META_KEY]: JSON.stringify(meta) });
+  return safetensorsChunks(tensors, { [META_KEY]: JSON.stringify(meta) });
 }
 
-export async function readStateFile(path: string): Promise<{ state: TrainingState; meta: StateFileMeta | null }> {
-  const file = await readSafetensors(path);
+/** Reads a state file's bytes; `source` names it in errors. */
+export function decodeStateFile(bytes: Uint8Array, source: string): { state: TrainingState; meta: StateFileMeta | null } {
+  const file = parseSafetensors(bytes, source);
   const model: StateDict = new Map();
   const opt = new Map<string, Float32Array>();
   for (const [k, t] of file.tensors) {
@@ -68,31 +69,35 @@ export async function readStateFile(path: string): Promise<{ state: TrainingStat
     try {
       meta = JSON.parse(raw) as StateFileMeta;
     } catch (err) {
-      throw new CheckpointError(`${path}: the '${META_KEY}' metadata is not valid JSON (${(err as Error).message})`);
+      throw new CheckpointError(`${source}: the '${META_KEY}' metadata is not valid JSON (${(err as Error).message})`);
     }
   }
   const optMeta = meta?.optimizer ?? null;
   return { state: { model, opt: optMeta ? opt : null, optMeta }, meta };
 }
 
-export function checkpointPath(dir: string): string {
-  return join(dir, CHECKPOINT_FILE);
+/** Reads the state file at `path` in `store`; throws a CheckpointError when there is none. */
+export async function readStateFrom(store: StateStore, path: string): Promise<{ state: TrainingState; meta: StateFileMeta | null }> {
+  const bytes = await store.read(path);
+  if (!bytes) throw new CheckpointError(`no state file at ${path}`);
+  return decodeStateFile(bytes, path);
 }
 
-/** Whether `dir` holds a training checkpoint to resume from. */
-export async function hasCheckpoint(dir: string): Promise<boolean> {
-  try {
-    return (await stat(checkpointPath(dir))).isFile();
-  } catch {
-    return false;
-  }
+export function checkpointPath(dir: string): string {
+  return joinPath(dir, CHECKPOINT_FILE);
+}
+
+/** Whether `dir` in `store` holds a training checkpoint to resume from. */
+export function hasCheckpointIn(store: StateStore, dir: string): Promise<boolean> {
+  return store.exists(checkpointPath(dir));
 }
 
 /** Reads the run description of a training checkpoint, or throws a CheckpointError saying what is wrong. */
-export async function readCheckpoint(dir: string): Promise<{ state: TrainingState; run: RunState }> {
+export async function readCheckpointFrom(store: StateStore, dir: string): Promise<{ state: TrainingState; run: RunState }> {
   const path = checkpointPath(dir);
-  if (!(await hasCheckpoint(dir))) throw new CheckpointError(`cannot resume: no checkpoint at ${path}`);
-  const { state, meta } = await readStateFile(path);
+  const bytes = await store.read(path);
+  if (!bytes) throw new CheckpointError(`cannot resume: no checkpoint at ${path}`);
+  const { state, meta } = decodeStateFile(bytes, path);
   if (!meta?.run) throw new CheckpointError(`cannot resume from ${path}: it is a weight file, not a training checkpoint`);
   return { state, run: meta.run };
 }
@@ -128,7 +133,7 @@ export class CheckpointCallback extends Callback {
       recorder: learn.recorder.state(),
     };
     const path = checkpointPath(this.dir);
-    await writeStateFile(path, state, run);
+    await learn.store.write(path, encodeStateFile(state, run));
     this.lastSavedPath = path;
   }
 }

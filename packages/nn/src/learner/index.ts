@@ -24,9 +24,10 @@ export {
   type TrackerOptions, type SaveModelOptions, type EarlyStoppingOptions, type Comparison,
 } from './tracker.js';
 export {
-  CheckpointCallback, CHECKPOINT_FILE, hasCheckpoint, readCheckpoint, readStateFile, writeStateFile,
-  type RunState, type StateFileMeta,
+  CheckpointCallback, CHECKPOINT_FILE, checkpointPath, decodeStateFile, encodeStateFile, hasCheckpointIn, readCheckpointFrom,
+  readStateFrom, type RunState, type StateFileMeta,
 } from './checkpoint.js';
+export { MemoryStore, joinPath, type StateStore } from './store.js';
 export { type TrainingState, type OptimizerMeta, captureState, restoreState, clearOptimizerState } from './state.js';
 export { LRFinder, lrFind, type LrFindOptions, type LrFindResult } from './lr-find.js';
 export {

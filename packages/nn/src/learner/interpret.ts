@@ -10,6 +10,7 @@ import { type BatchSource, disposeBatch } from './data.js';
 import type { Learner } from './learner.js';
 import type { LossFunc } from './options.js';
 import { inEvalMode } from './predict.js';
+import { concatArrays } from '../io/bytes.js';
 
 export interface Preds {
   /** Class probabilities, row-major [n, nClasses]. */
@@ -84,23 +85,11 @@ export async function getPreds(
 }
 
 function concatF32(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatArrays(parts, (n) => new Float32Array(n));
 }
 
 function concatI32(parts: Int32Array[]): Int32Array {
-  const out = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatArrays(parts, (n) => new Int32Array(n));
 }
 
 function argmaxRows(probs: Float32Array, c: number): Int32Array {

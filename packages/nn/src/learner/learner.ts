@@ -5,7 +5,6 @@
  * and everything else (counters, recording, schedules, progress, checkpoints) is a
  * callback firing at fastai's events, in fastai's order.
  */
-import { join } from 'node:path';
 import { type Tensor, TesseraError, checkLabelErrors, manualSeed, noGrad, tidy } from '@tessera/tensor';
 import type { Module } from '../module.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -13,7 +12,7 @@ import {
   type Callback, CancelBatchException, CancelEpochException, CancelFitException, CancelTrainException,
   CancelValidException, type CallbackEvent, runEvent, sortCallbacks,
 } from './callback.js';
-import { CheckpointCallback, type RunState, readCheckpoint, readStateFile, writeStateFile } from './checkpoint.js';
+import { CheckpointCallback, type RunState, encodeStateFile, readCheckpointFrom, readStateFrom } from './checkpoint.js';
 import { type Batch, type BatchSource, type DataLoaders, disposeBatch } from './data.js';
 import { CheckpointError, TrainingDivergedError } from './errors.js';
 import { type LrFindOptions, type LrFindResult, lrFind } from './lr-find.js';
@@ -28,6 +27,7 @@ import { ParamScheduler, oneCycleSchedules } from './param-scheduler.js';
 import { ProgressCallback } from './progress.js';
 import { type EpochLogger, Recorder } from './recorder.js';
 import { type TrainingState, captureState, clearOptimizerState, restoreState, setTrainableFlags } from './state.js';
+import { MemoryStore, type StateStore, joinPath } from './store.js';
 import { TrainEvalCallback } from './train-eval.js';
 
 type Stage = 'Fit' | 'Epoch' | 'Train' | 'Validate' | 'Batch';
@@ -43,6 +43,8 @@ export class Learner {
   trainBn: boolean;
   path: string;
   modelDir: string;
+  /** Where save(), load() and checkpoints keep their files (options.store; memory by default). */
+  store: StateStore;
   opt: Optimizer | null = null;
   readonly recorder: Recorder;
   /** Receives each epoch's row; the progress callback installs its table writer here. */
@@ -92,6 +94,7 @@ export class Learner {
     this.trainBn = opts.trainBn ?? true;
     this.path = opts.path ?? '.';
     this.modelDir = opts.modelDir ?? 'models';
+    this.store = opts.store ?? new MemoryStore();
     this.recorder = new Recorder();
     const defaults: Callback[] = [new TrainEvalCallback(), this.recorder];
     if (opts.progress !== false) defaults.push(new ProgressCallback(opts.progress === true ? {} : opts.progress));
@@ -182,7 +185,7 @@ export class Learner {
    */
   async fineTune(epochs: number, baseLr = 2e-3, opts: FineTuneOptions = {}): Promise<void> {
     const { freezeEpochs = 1, lrMult = 100, pctStart = 0.3, div = 5, resume, checkpoint, ...rest } = opts;
-    const resumedPhase = resume ? (await readCheckpoint(resume)).run.phase : undefined;
+    const resumedPhase = resume ? (await readCheckpointFrom(this.store, resume)).run.phase : undefined;
     const frozenDone = resumedPhase === 'fineTune:unfrozen';
     const ckDir = checkpoint ?? resume;
     if (!frozenDone) {
@@ -217,10 +220,10 @@ export class Learner {
     }
   }
 
-  /** Writes the model (and optimizer state) to path/modelDir/name.safetensors, atomically. Returns the path. */
+  /** Writes the model (and optimizer state) to path/modelDir/name.safetensors in the store, atomically. Returns the path. */
   async save(name: string, opts: { withOpt?: boolean } = {}): Promise<string> {
     const file = this.filePath(name);
-    await writeStateFile(file, await captureState(this.model, this.opt, opts.withOpt ?? true));
+    await this.store.write(file, encodeStateFile(await captureState(this.model, this.opt, opts.withOpt ?? true)));
     return file;
   }
 
@@ -228,7 +231,7 @@ export class Learner {
   async load(name: string, opts: { withOpt?: boolean } = {}): Promise<this> {
     if (!this.opt) this.createOpt();
     const file = this.filePath(name);
-    const { state } = await readStateFile(file);
+    const { state } = await readStateFrom(this.store, file);
     restoreState(this.model, opts.withOpt ?? true ? this.opt : null, state, file);
     return this;
   }
@@ -239,7 +242,7 @@ export class Learner {
   }
 
   filePath(name: string): string {
-    return join(this.path, this.modelDir, `${name}.safetensors`);
+    return joinPath(this.path, this.modelDir, `${name}.safetensors`);
   }
 
   /** Runs fn with the epoch table switched off (fastai's no_logging). */
@@ -262,7 +265,7 @@ export class Learner {
   private async runFit(nEpoch: number, lr: LrSpec | undefined, opts: FitOptions, phase: string): Promise<void> {
     if (!(Number.isInteger(nEpoch) && nEpoch >= 0)) throw new TesseraError(`fit: epochs must be a whole number >= 0, got ${nEpoch}`);
     // Read the checkpoint before anything changes, so a bad one fails cleanly.
-    const resumed = opts.resume ? await readCheckpoint(opts.resume) : null;
+    const resumed = opts.resume ? await readCheckpointFrom(this.store, opts.resume) : null;
     if (resumed) checkResumable(resumed.run, phase, nEpoch, opts.resume!);
     const extra = [...(opts.cbs ?? [])];
     const ckDir = opts.checkpoint ?? opts.resume;

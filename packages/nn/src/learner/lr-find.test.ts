@@ -6,6 +6,7 @@ import { initDevice, manualSeed } from '@tessera/tensor';
 import { Sequential } from '../module.js';
 import { schedExp } from '../optim/schedules.js';
 import { Callback } from './callback.js';
+import { fileStore } from '../node/file-store.js';
 import { Learner } from './learner.js';
 import { minimum, steep, valley } from './suggest.js';
 import { Capture, Scale, TinyNet, maxAbsDiff, snapshot, tinyData } from './testing/fixtures.js';
@@ -31,7 +32,7 @@ describe('lrFind', () => {
     manualSeed(21);
     const out = new Capture();
     const path = join(root, 'a');
-    const learn = new Learner(tinyData(), new TinyNet(), { path, progress: { out }, cbs: [new SaveModelCallback()] });
+    const learn = new Learner(tinyData(), new TinyNet(), { path, store: fileStore(), progress: { out }, cbs: [new SaveModelCallback()] });
     await learn.fit(1, 1e-2); // some optimizer state and moved BN statistics to restore
     const w0 = await snapshot(learn.model); // parameters and BatchNorm buffers
     const o0 = await optState(learn);

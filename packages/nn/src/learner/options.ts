@@ -11,6 +11,7 @@ import type { Callback } from './callback.js';
 import type { Metric, MetricFunc } from './metrics.js';
 import type { OneCycleSchedOptions } from './param-scheduler.js';
 import type { ProgressOptions } from './progress.js';
+import type { StateStore } from './store.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 /** (model output, i32 labels) → scalar loss; with { reduction: 'none' }, per-sample losses if supported. */
@@ -47,6 +48,12 @@ export interface LearnerOptions {
   /** Where save()/load() put files: path/modelDir/name.safetensors (fastai: '.', 'models'). */
   path?: string;
   modelDir?: string;
+  /**
+   * Where save(), load() and training checkpoints keep their files. Default: a MemoryStore
+   * (nothing touches a disk; a browser can read the bytes back). In Node, fileStore() from
+   * @tessera/nn/node writes real files.
+   */
+  store?: StateStore;
   /** The epoch table and progress bar (default true, like fastai); false for silence. */
   progress?: boolean | ProgressOptions;
 }
@@ -54,7 +61,7 @@ export interface LearnerOptions {
 export interface FitOptions {
   wd?: number;
   cbs?: Callback[];
-  /** Write the full training state to dir/checkpoint.safetensors after every epoch. */
+  /** Write the full training state to dir/checkpoint.safetensors (in the learner's store) after every epoch. */
   checkpoint?: string;
   /** Continue the run checkpointed in this folder (and keep checkpointing there). */
   resume?: string;

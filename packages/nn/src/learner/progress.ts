@@ -8,7 +8,7 @@
 import { Callback } from './callback.js';
 import { type EpochLogger, type EpochRow, formatTime } from './recorder.js';
 
-/** Where the table goes: process.stdout by default. */
+/** Where the table goes: process.stdout by default (in a browser, console.log line by line). */
 export interface ProgressOutput {
   write(text: string): unknown;
   isTTY?: boolean;
@@ -40,6 +40,20 @@ export function formatTableRow(cells: readonly string[], paddedNames: readonly s
   return cells.map((t, i) => t + ' '.repeat(Math.max(0, 2 + paddedNames[i]!.length - t.length))).join('');
 }
 
+/** Node's stdout when there is one; otherwise whole lines to console.log (a browser's console). */
+function defaultOutput(): ProgressOutput {
+  const stdout = (globalThis as { process?: { stdout?: ProgressOutput } }).process?.stdout;
+  if (stdout) return stdout;
+  let pending = '';
+  return {
+    write(text: string) {
+      const lines = (pending + text).split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) console.log(line);
+    },
+  };
+}
+
 const MAX_COLS = 160;
 const TEXT_LEN = 60;
 const REDRAW_MS = 100;
@@ -59,7 +73,7 @@ export class ProgressCallback extends Callback {
 
   constructor(opts: ProgressOptions = {}) {
     super();
-    this.out = opts.out ?? process.stdout;
+    this.out = opts.out ?? defaultOutput();
     this.drawBar = opts.bar ?? true;
   }
 

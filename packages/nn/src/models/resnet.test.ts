@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initDevice, noGrad, tensor } from '@tessera/tensor';
-import { readTorch } from '../io/torch.js';
+import { readTorch } from '../node/weight-files.js';
 import { loadStateDict } from '../weights.js';
 import { type ResNet, type ResNetArch, resnet18, resnet34, resnet50 } from './resnet.js';
 

@@ -26,6 +26,10 @@ await initDevice();
 
 const VARIANTS: GemmVariant[] = ['portable', 'subgroup', 'subgroup-uniform'];
 const supported = (v: GemmVariant) => gemmVariantUnsupported(v) === null;
+for (const v of VARIANTS) {
+  const why = gemmVariantUnsupported(v);
+  if (why) console.log(`[gemm.test] the '${v}' variant's tests skip on this adapter: ${why}`);
+}
 const noBatch = { batchShape: [1, 1, 1], batchStrides: [0, 0, 0] };
 
 function ref(a: Float32Array, b: Float32Array, M: number, K: number, N: number): Float64Array {

@@ -21,6 +21,24 @@ fn pcg(v: u32) -> u32 {
 fn unit(h: u32) -> f32 { return f32(h >> 8u) * (1.0 / 16777216.0); }
 `;
 
+/**
+ * cos(2πu) for u in [0, 1), to ~1e-7 on every adapter: WGSL's cos promises only 2^-11
+ * absolute error, and only inside [-π, π]; SwiftShader's is ~2e-4 off over [0, 2π),
+ * which would make the same seed draw different normals on different adapters. Folds
+ * to [0, π/2] exactly (u is a multiple of 2^-24) and evaluates cos's Taylor series
+ * there (truncation < 1e-10).
+ */
+const COS2PI_WGSL = `
+fn cos2pi(u: f32) -> f32 {
+  let a = abs(u - 0.5);                    // cos(2πu) = -cos(2πa), a in [0, 0.5]
+  let q = select(a, 0.5 - a, a > 0.25);     // cos(2πa) = -cos(2π(0.5 - a))
+  let x = 6.2831853 * q;
+  let z = x * x;
+  let c = 1.0 + z * (-0.5 + z * (4.16666667e-2 + z * (-1.38888889e-3 + z * (2.48015873e-5 + z * (-2.75573192e-7 + z * (2.08767570e-9 + z * -1.14707456e-11))))));
+  return select(-c, c, a > 0.25);
+}
+`;
+
 function generate(kind: RandomKind): string {
   const body =
     kind === 'uniform'
@@ -28,13 +46,13 @@ function generate(kind: RandomKind): string {
         `out[i] = min(u.a + (u.b - u.a) * unit(pcg(i ^ pcg(u.seed))), u.below);`
       : `let u1 = max(unit(pcg((2u * i) ^ pcg(u.seed))), 1e-7);
   let u2 = unit(pcg((2u * i + 1u) ^ pcg(u.seed)));
-  out[i] = u.a + u.b * sqrt(-2.0 * log(u1)) * cos(6.2831853 * u2);`;
+  out[i] = u.a + u.b * sqrt(-2.0 * log(u1)) * cos2pi(u2);`;
   return `// random_${kind}
 struct U { n: u32, seed: u32, a: f32, b: f32, below: f32 }
 const WG = ${WG}u;
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
-${HASH_WGSL}
+${HASH_WGSL}${kind === 'normal' ? COS2PI_WGSL : ''}
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = ${FLAT_INDEX};

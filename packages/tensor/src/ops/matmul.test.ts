@@ -39,6 +39,10 @@ const probed = await probeGemmSubgroupSize();
 
 const VARIANTS: GemmVariant[] = ['portable', 'subgroup', 'subgroup-uniform'];
 const supported = (v: GemmVariant) => gemmVariantUnsupported(v) === null;
+for (const v of VARIANTS) {
+  const why = gemmVariantUnsupported(v);
+  if (why) console.log(`[matmul.test] the '${v}' variant's tests skip on this adapter: ${why}`);
+}
 
 function maxAbs(a: ArrayLike<number>): number {
   let m = 0;

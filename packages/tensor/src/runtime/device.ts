@@ -5,6 +5,9 @@
  * name the kernel through pipeline labels) so they surface as exceptions at the
  * next synchronisation point.
  */
+// Node's Dawn (`webgpu`) or nothing in a browser: package.json `imports` picks the file by
+// the `browser` condition, so browser bundles carry no Node built-ins and no `webgpu`.
+import { platformGpu, platformGpuObject } from '#gpu-provider';
 import { DeviceError, OutOfMemoryError } from './errors.js';
 
 export interface DeviceInfo {
@@ -27,9 +30,6 @@ export interface GpuContext {
   hasTimestamps: boolean;
 }
 
-// Dawn's create() result must stay referenced for the life of the process: if it is
-// garbage-collected, Dawn's event loop touches freed memory (see shared notes).
-let nodeGpu: GPU | undefined;
 let current: GpuContext | undefined;
 let pending: Promise<GpuContext> | undefined;
 const uncaptured: string[] = [];
@@ -44,21 +44,9 @@ const DRIVER_HELP =
 async function getGpu(): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
-  if (nodeGpu) return nodeGpu;
-  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
-  if (!isNode) throw new DeviceError('This browser has no WebGPU (navigator.gpu is missing).');
-  if (!process.env.XDG_RUNTIME_DIR) {
-    // Mesa warns on every start without it; a private temp dir silences that.
-    const os = await import('node:os');
-    const fs = await import('node:fs');
-    const dir = `${os.tmpdir()}/tessera-xdg-${process.getuid?.() ?? 0}`;
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    process.env.XDG_RUNTIME_DIR = dir;
-  }
-  const mod = (await import('webgpu')) as { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
-  Object.assign(globalThis, mod.globals);
-  nodeGpu = mod.create([]);
-  return nodeGpu;
+  const platform = await platformGpu();
+  if (platform) return platform;
+  throw new DeviceError('This browser has no WebGPU (navigator.gpu is missing).');
 }
 
 function readInfo(adapter: GPUAdapter): DeviceInfo {
@@ -164,7 +152,7 @@ export function hasDevice(): boolean {
  * runs on the same adapter through it. Undefined before `initDevice()`.
  */
 export function gpuObject(): GPU | undefined {
-  return nodeGpu ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  return platformGpuObject() ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
 }
 
 /**
@@ -174,6 +162,20 @@ export function gpuObject(): GPU | undefined {
  */
 export function discardPendingErrors(): void {
   uncaptured.length = 0;
+}
+
+/**
+ * Lets errors that trail their cause arrive before they are reported or dropped. Dawn in
+ * Node delivers a failed command's whole chain of errors (invalid bind group, then the
+ * encoder, then the submit) before the readback that follows it resolves; a browser
+ * delivers each as its own event, and some of them can come after that readback, to
+ * surface at a later, unrelated one. On the error path only (`force`, or an error already
+ * seen): wait for the device to finish the submitted work, then let the event loop run.
+ */
+export async function awaitTrailingErrors(force = false): Promise<void> {
+  if (!current || (!force && uncaptured.length === 0)) return;
+  await current.device.queue.onSubmittedWorkDone();
+  await new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /** Throws the validation errors Dawn reported since the last check (they name the kernel's label). */

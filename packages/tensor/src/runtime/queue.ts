@@ -5,7 +5,7 @@
  * and the only place where errors from the device (failed compiles, validation,
  * out-of-range indices flagged by kernels) can surface: `settle()` reports them.
  */
-import { discardPendingErrors, gpu, throwPendingErrors } from './device.js';
+import { awaitTrailingErrors, discardPendingErrors, gpu, throwPendingErrors } from './device.js';
 import { type Kernel, takeCompileFailures } from './kernel.js';
 import { DeviceError } from './errors.js';
 import { checkBuffer, takeCheckMessages, throwIfFlagged, usedCheckWords } from './checks.js';
@@ -137,9 +137,11 @@ export function writeBuffer(dst: GPUBuffer, dstOffset: number, data: ArrayBuffer
 async function settle(flags: Uint32Array | null, msgs: ReturnType<typeof takeCheckMessages>): Promise<void> {
   const bad = await takeCompileFailures();
   if (bad.length) {
+    await awaitTrailingErrors(true);
     discardPendingErrors();
     throw new DeviceError(bad.join('\n'));
   }
+  await awaitTrailingErrors();
   throwPendingErrors();
   if (flags) throwIfFlagged(flags, msgs);
 }

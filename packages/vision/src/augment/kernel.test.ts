@@ -6,7 +6,7 @@ import pngjs from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { augmentBatch, uploadBatch } from './kernel.js';
 import { type AugmentBatchParams, type NormalizeSpec, type PadMode, identityParams, imageParams, neutralDraws, sampleAugmentParams } from './params.js';
-import { showBatch } from '../pictures/grid.js';
+import { showBatch } from '../node/pictures.js';
 import { augmentReference } from './reference.js';
 
 function randomBytes(n: number, seed = 1): Uint8Array {

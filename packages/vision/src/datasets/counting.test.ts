@@ -6,8 +6,9 @@ import { TesseraVisionError } from '../errors.js';
 import type { RgbImage } from '../image.js';
 import { MATPLOTLIB_BLUE } from '../synth/disc-render.js';
 import { makeTempDir } from '../testing/temp-dir.js';
-import { CountingDataset, countingClassNames, writeCountingDataset } from './counting.js';
-import { ImageFolder } from './image-folder.js';
+import { CountingDataset, countingClassNames } from './counting.js';
+import { writeCountingDataset } from '../node/counting-files.js';
+import { ImageFolder } from '../node/image-folder.js';
 import { splitDataset } from './subset.js';
 
 const temp = makeTempDir();

@@ -4,23 +4,20 @@
  * "45-50" close to chance; any range can be generated.
  *
  * Every image is a pure function of (seed, N, item number), so the dataset needs no storage: it can
- * be rendered on demand (in memory, in worker threads) or written once as an ImageFolder
- * (`OUT/<N>/<item>.png`) for tools that want files.
+ * be rendered on demand (in memory, in worker threads, in a browser) or written once as an ImageFolder
+ * (`OUT/<N>/<item>.png`, @tessera/vision/node's writeCountingDataset) for tools that want files.
  *
  * Geometry: radius defaults to size/32 (2 px at 64 px, where 50 circles still fit with room to
  * move) and edges stay at least `gap` px (default 2) apart, so discs never merge even after
  * antialiasing. The colour defaults to matplotlib's C0 blue, as in the blog's scatter plots.
  */
 
-import { join } from 'node:path';
-import { encodePng } from '../encode/png.js';
 import { TesseraVisionError } from '../errors.js';
 import type { RgbImage } from '../image.js';
 import { mixSeed, mulberry32 } from '../random.js';
 import { placeDiscs, type Disc } from '../synth/disc-layout.js';
 import { MATPLOTLIB_BLUE, renderDiscs } from '../synth/disc-render.js';
 import { fitImage, type SizeLike } from '../target.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
 import { checkIndex, type VisionDataset } from './dataset.js';
 import type { DatasetSpec } from './spec.js';
 
@@ -128,38 +125,4 @@ export class CountingDataset implements VisionDataset {
     const { size, radius, gap } = this.options;
     return { count, size, radius, gap };
   }
-}
-
-export interface WriteCountingOptions extends CountingOptions {
-  /** Output folder; gets one sub-folder per class. */
-  out: string;
-  /** Files written concurrently. Default 8. */
-  concurrency?: number;
-}
-
-export interface WrittenCountingDataset {
-  out: string;
-  classes: string[];
-  files: number;
-}
-
-/**
- * Writes the dataset as `out/<class>/<item>.png` (each file atomically), ready for ImageFolder
- * with a random split. Deterministic: running it again rewrites identical files.
- */
-export async function writeCountingDataset(options: WriteCountingOptions): Promise<WrittenCountingDataset> {
-  const dataset = new CountingDataset(options);
-  const { perClass } = dataset.options;
-  const digits = String(perClass - 1).length;
-  let next = 0;
-  const writeNext = async (): Promise<void> => {
-    while (next < dataset.length) {
-      const index = next++;
-      const name = `${String(index % perClass).padStart(digits, '0')}.png`;
-      const path = join(options.out, dataset.classes[dataset.label(index)]!, name);
-      await writeFileAtomic(path, encodePng(dataset.render(index)));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 8) }, writeNext));
-  return { out: options.out, classes: [...dataset.classes], files: dataset.length };
 }

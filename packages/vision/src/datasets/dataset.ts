@@ -21,6 +21,15 @@ export interface VisionDataset {
   spec(): DatasetSpec;
 }
 
+/** RangeError unless every item's label indexes `classes`; `nameOf` names an item in the message. */
+export function checkLabels<T extends { label: number }>(items: readonly T[], classes: readonly string[], nameOf: (item: T) => string): void {
+  for (const item of items) {
+    if (!Number.isInteger(item.label) || item.label < 0 || item.label >= classes.length) {
+      throw new RangeError(`label ${item.label} of ${nameOf(item)} is not an index into ${classes.length} classes`);
+    }
+  }
+}
+
 /** RangeError for an index outside 0..length-1 (array access would silently give undefined). */
 export function checkIndex(index: number, length: number): void {
   if (!Number.isInteger(index) || index < 0 || index >= length) {

@@ -1,7 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import pngjs from 'pngjs';
 import { ImageDecodeError } from '../errors.js';
+import { mulberry32 } from '../random.js';
 import { encodePng } from '../encode/png.js';
 import {
   TINY_GIF, TINY_WEBP, encodeBaselineJpeg, gradientImage, maxAbsDiff, withJpegFrameSize, withPngSize,
@@ -9,9 +11,10 @@ import {
 import { writeJpeg, writeRgbJpeg } from '../testing/jpeg-writer.js';
 import { writePng } from '../testing/png-writer.js';
 import { makeTempDir } from '../testing/temp-dir.js';
-import { decodeImage, decodeImageFile } from './decode.js';
+import { decodeImage } from './decode.js';
+import { decodeImageFile } from '../node/read-image.js';
 import { detectFormat } from './format.js';
-import { probeImageFile } from './probe.js';
+import { probeImageFile } from '../node/probe.js';
 
 const temp = makeTempDir();
 afterAll(() => temp.remove());
@@ -144,6 +147,31 @@ describe('PNG', () => {
     expect(maxAbsDiff(out.data.subarray(3), img.data.subarray(3))).toBe(0);
     const gray = writePng({ width: 9, height: 5, colorType: 0, bitDepth: 2, samples: Array.from({ length: 45 }, (_, i) => i % 4), interlaced: true });
     expect([...decodeImage(gray).data.filter((_, i) => i % 3 === 0)]).toEqual(Array.from({ length: 45 }, (_, i) => (i % 4) * 85));
+  });
+
+  it('undoes all five row filters: matches pngjs on files pngjs wrote with its adaptive filtering', () => {
+    const rand = mulberry32(5);
+    for (const [colorType, bitDepth, inputHasAlpha] of [[2, 8, false], [6, 8, true], [0, 8, false], [4, 8, true], [2, 16, false], [6, 16, true]] as const) {
+      const width = 23;
+      const height = 17;
+      const png = new pngjs.PNG({ width, height, colorType, bitDepth, inputHasAlpha });
+      // Smooth ramps with noise make every filter type win somewhere.
+      for (let i = 0; i < width * height * 4; i++) png.data[i] = (((i >> 2) % width) * 9 + (i & 3) * 40 + Math.floor(rand() * 6)) & 0xff;
+      if (!inputHasAlpha) for (let i = 3; i < png.data.length; i += 4) png.data[i] = 255;
+      const bytes = new Uint8Array(pngjs.PNG.sync.write(png, { colorType, bitDepth, inputHasAlpha }));
+      const reference = pngjs.PNG.sync.read(Buffer.from(bytes));
+      for (const alpha of ['white', 'drop'] as const) {
+        const ours = decodeImage(bytes, { alpha });
+        const rgba = Uint8Array.from(reference.data);
+        const expected = Array.from({ length: width * height * 3 }, (_, k) => {
+          const p = Math.floor(k / 3) * 4;
+          const a = rgba[p + 3]!;
+          const v = rgba[p + (k % 3)]!;
+          return alpha === 'drop' ? v : ((v * a + 255 * (255 - a) + 127) / 255) | 0;
+        });
+        expect(maxAbsDiff(ours.data, Uint8Array.from(expected)), `type ${colorType}, ${bitDepth} bits, ${alpha}`).toBe(0);
+      }
+    }
   });
 
   it('round-trips our own PNG encoder exactly', () => {

@@ -1,9 +1,9 @@
 /**
- * Entry points: bytes or a file path in, upright 8-bit RGB out, or an ImageDecodeError that names
- * the file and the reason. The decoder is chosen by content, never by extension.
+ * The entry point: bytes in, upright 8-bit RGB out, or an ImageDecodeError that names the file and
+ * the reason. The decoder is chosen by content, never by extension. Pure JavaScript: it runs in a
+ * browser too (file paths are @tessera/vision/node's decodeImageFile).
  */
 
-import { readFile } from 'node:fs/promises';
 import { ImageDecodeError } from '../errors.js';
 import type { RgbImage } from '../image.js';
 import { readImageInfo } from './image-info.js';
@@ -16,20 +16,4 @@ export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Rgb
   // Validates format and header (and names unsupported formats) before choosing a decoder.
   const { format } = readImageInfo(bytes, resolved.file);
   return format === 'jpeg' ? decodeJpeg(bytes, resolved) : decodePng(bytes, resolved);
-}
-
-/** Reads a file, turning I/O failures into ImageDecodeError so callers handle one error type. */
-export async function readImageBytes(path: string): Promise<Uint8Array> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : `cannot read (${code ?? String(err)})`;
-    throw new ImageDecodeError(path, why, { cause: err });
-  }
-}
-
-export async function decodeImageFile(path: string, options: Omit<DecodeOptions, 'file'> = {}): Promise<RgbImage> {
-  const bytes = await readImageBytes(path);
-  return decodeImage(bytes, { ...options, file: path });
 }

@@ -8,6 +8,7 @@
 import { ImageDecodeError } from '../errors.js';
 import { DECODABLE_FORMATS, detectFormat, formatName, type ImageFormat } from './format.js';
 import { jpegHeaderOf } from './jpeg.js';
+import { checkPixelLimit } from './options.js';
 import { pngHeaderOf } from './png.js';
 
 export interface ImageInfo {
@@ -22,10 +23,11 @@ function describeUnknown(bytes: Uint8Array): string {
   const head = bytes.subarray(0, 24);
   const printable = head.every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127));
   if (printable) {
-    const text = Buffer.from(head).toString('latin1').replace(/\s+/g, ' ').trim();
+    const text = String.fromCharCode(...head).replace(/\s+/g, ' ').trim();
     return `not an image: looks like text ("${text}${bytes.length > head.length ? '...' : ''}")`;
   }
-  return `not a recognised image format (first bytes ${Buffer.from(head.subarray(0, 8)).toString('hex')})`;
+  const hex = Array.from(head.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join('');
+  return `not a recognised image format (first bytes ${hex})`;
 }
 
 /** Throws ImageDecodeError for empty files, unknown or unsupported formats, and bad headers. */
@@ -38,4 +40,11 @@ export function readImageInfo(bytes: Uint8Array, file: string): ImageInfo {
   }
   const header = format === 'jpeg' ? jpegHeaderOf(bytes, file) : pngHeaderOf(bytes, file);
   return { format, width: header.width, height: header.height };
+}
+
+/** readImageInfo plus the pixel limit: what a dataset checks for each image when it is opened. */
+export function probeImage(bytes: Uint8Array, file: string, maxPixels: number): ImageInfo {
+  const info = readImageInfo(bytes, file);
+  checkPixelLimit(file, info.width, info.height, maxPixels);
+  return info;
 }

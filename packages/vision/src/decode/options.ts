@@ -25,6 +25,9 @@ export interface DecodeOptions {
   file?: string;
 }
 
+/** Decode options for a dataset's items, which survive structured cloning (no `file`: each item names its own). */
+export type FileDecodeOptions = Omit<DecodeOptions, 'file'>;
+
 export interface ResolvedDecodeOptions {
   maxPixels: number;
   alpha: 'white' | 'drop';

@@ -1,5 +1,6 @@
 /**
- * The messages between the loader and its worker threads, and how errors cross over: structured
+ * The messages between the loader and its workers (Node worker threads or a browser's Web
+ * Workers), the interface a worker is driven through, and how errors cross over: structured
  * cloning keeps an Error's message but not its class or fields, so errors travel as plain data
  * and are rebuilt as the same class (an ImageDecodeError still names its file).
  */
@@ -16,6 +17,32 @@ export interface BatchRequest {
   id: number;
   indices: number[];
   target: ResolvedTarget;
+}
+
+/** What the pool needs from one worker, whatever kind of thread it is. */
+export interface LoaderWorker {
+  post(request: BatchRequest): void;
+  /** Node: let an idle worker not keep the process alive (unref) / keep it while busy (ref). */
+  ref?(): void;
+  unref?(): void;
+  terminate(): Promise<unknown> | void;
+}
+
+export interface LoaderWorkerEvents {
+  message(reply: BatchReply): void;
+  error(err: Error): void;
+  exit(code: number): void;
+}
+
+/**
+ * How a DataLoader starts its workers: @tessera/vision/node's `workerThreads`, or
+ * `webWorkers(...)` in a browser. Without one, a loader decodes in the calling thread.
+ */
+export interface LoaderThreads {
+  /** Workers a loader starts when not told how many. */
+  defaultCount(): number;
+  /** Starts a worker holding the dataset described by `init`, reporting through `events`. */
+  spawn(init: WorkerInit, events: LoaderWorkerEvents): LoaderWorker;
 }
 
 export interface SerializedError {

@@ -1,6 +1,6 @@
 /**
- * A fixed set of loader worker threads, each holding the dataset and producing one batch at a
- * time; requests queue until a worker is free.
+ * A fixed set of loader workers (threads of whatever kind `LoaderThreads` starts), each holding
+ * the dataset and producing one batch at a time; requests queue until a worker is free.
  *
  * Workers are unref'd while idle so an unclosed loader never keeps the process alive, and ref'd
  * while they hold a request so that awaiting a batch does. A worker that crashes or cannot start
@@ -8,13 +8,11 @@
  * with fewer workers would hide a bug.
  */
 
-import type { Worker } from 'node:worker_threads';
 import type { DatasetSpec } from '../datasets/spec.js';
 import { TesseraVisionError } from '../errors.js';
 import type { ResolvedTarget } from '../target.js';
 import type { BatchPixels } from './batch.js';
-import { deserializeError, type BatchReply, type BatchRequest } from './messages.js';
-import { spawnLoaderWorker } from './spawn.js';
+import { deserializeError, type BatchReply, type BatchRequest, type LoaderThreads, type LoaderWorker } from './messages.js';
 
 interface Job {
   request: BatchRequest;
@@ -25,7 +23,7 @@ interface Job {
 }
 
 interface Slot {
-  worker: Worker;
+  worker: LoaderWorker;
   job: Job | null;
 }
 
@@ -36,15 +34,17 @@ export class WorkerPool {
   private failure: Error | null = null;
   private closing = false;
 
-  constructor(count: number, dataset: DatasetSpec) {
+  constructor(count: number, dataset: DatasetSpec, threads: LoaderThreads) {
     for (let i = 0; i < count; i++) {
-      const slot: Slot = { worker: spawnLoaderWorker({ dataset }), job: null };
-      slot.worker.unref();
-      slot.worker.on('message', (reply: BatchReply) => this.onReply(slot, reply));
-      slot.worker.on('error', (err: Error) => this.fail(err));
-      slot.worker.on('exit', (code) => {
-        if (!this.closing) this.fail(new TesseraVisionError(`a DataLoader worker thread exited unexpectedly (code ${code})`));
+      const slot: Slot = { worker: undefined as unknown as LoaderWorker, job: null };
+      slot.worker = threads.spawn({ dataset }, {
+        message: (reply) => this.onReply(slot, reply),
+        error: (err) => this.fail(err),
+        exit: (code) => {
+          if (!this.closing) this.fail(new TesseraVisionError(`a DataLoader worker thread exited unexpectedly (code ${code})`));
+        },
       });
+      slot.worker.unref?.();
       this.slots.push(slot);
     }
   }
@@ -95,15 +95,15 @@ export class WorkerPool {
       const job = this.queue.shift()!;
       job.started?.();
       slot.job = job;
-      slot.worker.ref();
-      slot.worker.postMessage(job.request);
+      slot.worker.ref?.();
+      slot.worker.post(job.request);
     }
   }
 
   private onReply(slot: Slot, reply: BatchReply): void {
     const job = slot.job;
     slot.job = null;
-    slot.worker.unref();
+    slot.worker.unref?.();
     if (job && job.request.id === reply.id) {
       if (reply.ok) job.resolve({ images: reply.images, labels: reply.labels, workMs: reply.workMs });
       else job.reject(deserializeError(reply.error));

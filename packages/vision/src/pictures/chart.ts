@@ -3,7 +3,7 @@
  * labels, optional log x axis, a marked point) and confusion matrices.
  */
 import { LINE_HEIGHT, drawText, fitText, textWidth } from './font.js';
-import { BLACK, Raster, type Rgb, writePng } from './raster.js';
+import { BLACK, Raster, type Rgb } from './raster.js';
 
 /** matplotlib's tab10 colours, the ones fastai's plots use. */
 export const PALETTE: readonly Rgb[] = [
@@ -225,13 +225,6 @@ export function renderLineChart(series: readonly LineSeries[], opts: LineChartOp
   return { image: img, plot, toPixel, xTicks, yTicks };
 }
 
-/** Writes a line chart PNG at `path` (atomically). */
-export async function lineChart(path: string, series: readonly LineSeries[], opts: LineChartOptions = {}): Promise<{ width: number; height: number }> {
-  const { image } = renderLineChart(series, opts);
-  await writePng(path, image);
-  return { width: image.width, height: image.height };
-}
-
 // ---------------------------------------------------------------------------------------------
 
 export interface ConfusionMatrixOptions {
@@ -308,16 +301,4 @@ export function renderConfusionMatrix(matrix: readonly (readonly number[])[], cl
   drawText(img, 'Actual', 6, top + Math.floor((gridSize - textWidth('Actual')) / 2), TEXT, 1, true);
   drawText(img, 'Predicted', left + Math.floor((gridSize - textWidth('Predicted')) / 2), height - LINE_HEIGHT - 4, TEXT);
   return { image: img, cellAt };
-}
-
-/** Writes a confusion-matrix PNG at `path` (atomically). */
-export async function confusionMatrix(
-  path: string,
-  matrix: readonly (readonly number[])[],
-  classes: readonly string[],
-  opts: ConfusionMatrixOptions = {},
-): Promise<{ width: number; height: number }> {
-  const { image } = renderConfusionMatrix(matrix, classes, opts);
-  await writePng(path, image);
-  return { width: image.width, height: image.height };
 }

@@ -1,11 +1,12 @@
 /**
- * `showBatch`: a PNG grid of a (normalised) batch with each image's label above it, like fastai's
- * `dls.show_batch()`, for looking at what the model is actually fed.
+ * `renderBatchGrid`: a grid of a (normalised) batch with each image's label above it, like fastai's
+ * `dls.show_batch()`, for looking at what the model is actually fed (as a PNG file:
+ * @tessera/vision/node's showBatch).
  */
 import type { Tensor } from '@tessera/tensor';
 import { IMAGENET_STATS } from '../augment/params.js';
 import { LINE_HEIGHT, drawText, fitText, textWidth } from './font.js';
-import { Raster, type Rgb, writePng } from './raster.js';
+import { Raster, type Rgb } from './raster.js';
 
 /** A batch already on the CPU: float NHWC [B, H, W, 3]. */
 export interface HostBatch {
@@ -74,23 +75,9 @@ export function renderBatchGrid(x: HostBatch, labels: readonly string[], opts: S
   return { image, cells };
 }
 
-/**
- * Reads a normalised NHWC batch back from the GPU (or takes it from the CPU), undoes the
- * normalisation and writes the grid as a PNG at `path` (atomically). Returns the picture's size.
- */
-export async function showBatch(
-  x: Tensor | HostBatch,
-  labels: readonly string[],
-  path: string,
-  opts: ShowBatchOptions = {},
-): Promise<{ width: number; height: number }> {
-  let host: HostBatch;
-  if ('data' in x) host = x;
-  else {
-    const arr = await x.toArray();
-    host = { data: arr instanceof Float32Array ? arr : Float32Array.from(arr), shape: x.shape };
-  }
-  const { image } = renderBatchGrid(host, labels, opts);
-  await writePng(path, image);
-  return { width: image.width, height: image.height };
+/** A batch on the CPU, read back from the GPU when it is a tensor. */
+export async function hostBatch(x: Tensor | HostBatch): Promise<HostBatch> {
+  if ('data' in x) return x;
+  const arr = await x.toArray();
+  return { data: arr instanceof Float32Array ? arr : Float32Array.from(arr), shape: x.shape };
 }

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pngjs from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blues, confusionMatrix, formatTick, lineChart, linearTicks, logTicks, renderConfusionMatrix, renderLineChart } from './chart.js';
+import { blues, formatTick, linearTicks, logTicks, renderConfusionMatrix, renderLineChart } from './chart.js';
 import { ADVANCE, drawText, fitText, glyphRows, textWidth } from './font.js';
-import { renderBatchGrid, showBatch } from './grid.js';
-import { Raster, writePng } from './raster.js';
+import { renderBatchGrid } from './grid.js';
+import { Raster } from './raster.js';
+import { confusionMatrix, lineChart, showBatch, writePng } from '../node/pictures.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -1,9 +1,9 @@
 /**
- * A minimal RGB drawing surface for generated pictures (batch grids, charts), encoded to PNG with
- * pngjs and written atomically (temp file + rename), so a reader never sees half a picture.
+ * A minimal RGB drawing surface for generated pictures (batch grids, charts): encoded to PNG, or
+ * widened to RGBA for a canvas's ImageData. (@tessera/vision/node's writePng writes the PNG to a
+ * file atomically.)
  */
-import { writeFileAtomic } from '../util/atomic-write.js';
-import pngjs from 'pngjs';
+import { encodePng } from '../encode/png.js';
 
 export type Rgb = readonly [number, number, number];
 
@@ -113,16 +113,25 @@ export class Raster {
       this.data.set(pixels.subarray(src, src + (cx1 - cx0) * 3), ((y + r) * this.width + cx0) * 3);
     }
   }
-
   toPng(): Uint8Array {
-    const png = new pngjs.PNG({ width: this.width, height: this.height });
-    // With inputHasAlpha false pngjs reads `data` as packed RGB.
-    png.data = Buffer.from(this.data.buffer, this.data.byteOffset, this.data.byteLength);
-    return pngjs.PNG.sync.write(png, { colorType: 2, inputHasAlpha: false });
+    return encodePng(this);
+  }
+
+  /** RGBA pixels (alpha 255), e.g. for `new ImageData(raster.toRgba(), raster.width)`. */
+  toRgba(): Uint8ClampedArray {
+    return rgbToRgba(this.data);
   }
 }
 
-/** Encodes and writes a raster as PNG, atomically. */
-export async function writePng(path: string, img: Raster): Promise<void> {
-  await writeFileAtomic(path, img.toPng());
+/** Packed RGB to RGBA with opaque alpha. */
+export function rgbToRgba(rgb: Uint8Array): Uint8ClampedArray {
+  const n = rgb.length / 3;
+  const out = new Uint8ClampedArray(n * 4);
+  for (let p = 0; p < n; p++) {
+    out[4 * p] = rgb[3 * p]!;
+    out[4 * p + 1] = rgb[3 * p + 1]!;
+    out[4 * p + 2] = rgb[3 * p + 2]!;
+    out[4 * p + 3] = 255;
+  }
+  return out;
 }

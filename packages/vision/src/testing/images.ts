@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { encodePng } from '../encode/png.js';
 import type { RgbImage } from '../image.js';
-import { crc32 } from './png-writer.js';
+import { crc32 } from '../util/crc32.js';
 
 /** Smooth colour ramps: JPEG-friendly, and every pixel differs from its neighbours. */
 export function gradientImage(width: number, height: number): RgbImage {

@@ -3,33 +3,8 @@
  * low-bit images), so the decoder tests can build exactly the file they need.
  */
 
-import { deflateSync } from 'node:zlib';
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-export function pngChunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, data.length);
-  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-  out.set(data, 8);
-  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-  return out;
-}
+import { zlibSync } from 'fflate';
+import { pngChunk, pngFile } from '../encode/png.js';
 
 export interface PngSpec {
   width: number;
@@ -89,21 +64,13 @@ export function writePng(spec: PngSpec): Uint8Array {
       ? ADAM7.flatMap(([x0, y0, dx, dy]) => packRows(range(x0, width, dx), range(y0, height, dy), spec, channels))
       : packRows(range(0, width, 1), range(0, height, 1), spec, channels),
   );
-  const ihdr = new Uint8Array(13);
-  const view = new DataView(ihdr.buffer);
-  view.setUint32(0, width);
-  view.setUint32(4, height);
-  ihdr.set([bitDepth, colorType, 0, 0, spec.interlaced ? 1 : 0], 8);
-  const chunks = [pngChunk('IHDR', ihdr)];
-  if (spec.palette) chunks.push(pngChunk('PLTE', Uint8Array.from(spec.palette.flat())));
+  const extra: Uint8Array[] = [];
+  if (spec.palette) extra.push(pngChunk('PLTE', Uint8Array.from(spec.palette.flat())));
   if (spec.transparency) {
     const t = spec.transparency;
     // Gray/RGB tRNS values are 16-bit fields whatever the depth; palette alphas are bytes.
     const data = colorType === 3 ? Uint8Array.from(t) : Uint8Array.from(t.flatMap((v) => [v >> 8, v & 0xff]));
-    chunks.push(pngChunk('tRNS', data));
+    extra.push(pngChunk('tRNS', data));
   }
-  chunks.push(pngChunk('IDAT', deflateSync(raw)));
-  chunks.push(pngChunk('IEND', new Uint8Array(0)));
-  const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-  return Uint8Array.from([...signature, ...chunks.flatMap((c) => [...c])]);
+  return pngFile({ width, height, bitDepth, colorType, interlaced: spec.interlaced }, zlibSync(raw), extra);
 }

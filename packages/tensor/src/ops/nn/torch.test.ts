@@ -2,7 +2,8 @@
  * The nn ops against PyTorch (Debian's python3-torch, run by scripts/torch_fixtures.py
  * in float64 on NCHW; the script converts layouts). Every forward output and every
  * gradient is compared, plus BN's running stats after the update and the CPU twin's
- * max-pool argmax against PyTorch's indices. Skips, printing why, without torch.
+ * max-pool argmax against PyTorch's indices. Skips, printing why, without torch. In the
+ * browser project the GPU side runs in the page and PyTorch on the test server.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { conv2d, initDevice, linear, tensor, type Tensor } from '../../index.js';
@@ -17,7 +18,8 @@ import {
   type Reduction,
 } from './index.js';
 import { pool2dRef, poolOutSize } from '../../reference/nn/index.js';
-import { expectClose, numel, randInts, randn, runTorch, torchAvailable, type TensorData, type TorchCase, type TorchResult } from '../../../test-fixtures/nn-testing.js';
+import { expectClose, numel, randInts, randn } from '../../../test-fixtures/nn-testing.js';
+import { runTorch, torchAvailable, type TensorData, type TorchCase, type TorchResult } from '../../../test-fixtures/torch.js';
 
 /** [atol relative to the reference's max |value| (at least 1), rtol] per compared name. */
 type Tols = Record<string, [number, number]>;
@@ -224,7 +226,7 @@ linearCase('linear odd sizes with bias', 7, 13, 5, true, 510);
 linearCase('linear batch 1', 1, 9, 3, true, 520);
 
 // ------------------------------------------------------------------ the comparison
-const torch = torchAvailable();
+const torch = await torchAvailable();
 if (!torch.ok) console.warn(`[nn/torch.test] ${torch.reason}`);
 
 describe.skipIf(!torch.ok)(`nn ops vs PyTorch (${torch.reason}, float64 reference)`, () => {
@@ -234,8 +236,9 @@ describe.skipIf(!torch.ok)(`nn ops vs PyTorch (${torch.reason}, float64 referenc
   beforeAll(async () => {
     await initDevice();
     for (const c of cases) ours.set(c.id, await c.gpu());
-    ref = runTorch(cases);
-  });
+    ref = await runTorch(cases);
+    // Every case's GPU side and one Python run: ~45 s on SwiftShader, more on a loaded machine.
+  }, 600_000);
 
   for (const c of cases) {
     it(c.id, () => {
@@ -249,7 +252,7 @@ describe.skipIf(!torch.ok)(`nn ops vs PyTorch (${torch.reason}, float64 referenc
         const [atol, rtol] = c.tols[name]!;
         const scale = t[name]!.data.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
         const worst = expectClose(name, o[name]!, t[name]!.data, atol * scale, rtol);
-        if (process.env.TESSERA_NN_VERBOSE) console.log(`${c.id} | ${name}: max |diff| ${worst.toExponential(2)} (ref max |v| ${scale.toPrecision(3)})`);
+        if (globalThis.process?.env?.TESSERA_NN_VERBOSE) console.log(`${c.id} | ${name}: max |diff| ${worst.toExponential(2)} (ref max |v| ${scale.toPrecision(3)})`);
       }
       c.extra?.(t);
     });

@@ -8,8 +8,8 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { imageBytes, type RgbImage } from '../image.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { imageBytes, type RgbImage } from '../../image.js';
+import { writeFileAtomic } from '../atomic-write.js';
 
 const MAGIC = 0x31565354; // "TSV1" read as little-endian u32
 const HEADER = 12;

@@ -8,11 +8,11 @@
  */
 
 import { stat } from 'node:fs/promises';
-import type { RgbImage } from '../image.js';
-import type { SizeLike } from '../target.js';
+import type { RgbImage } from '../../image.js';
+import type { SizeLike } from '../../target.js';
 import { imageCacheKey } from './cache-key.js';
 import { DiskImageCache } from './disk-cache.js';
-import { ByteLru } from './lru.js';
+import { ByteLru } from '../../cache/lru.js';
 
 export interface ImageCacheOptions {
   /** Memory budget in bytes per thread; 0 (default) disables the memory cache. */

@@ -9,8 +9,8 @@
 
 import { open } from 'node:fs/promises';
 import { ImageDecodeError } from '../errors.js';
-import { readImageInfo, type ImageInfo } from './image-info.js';
-import { checkPixelLimit, DEFAULT_MAX_PIXELS } from './options.js';
+import { probeImage, type ImageInfo } from '../decode/image-info.js';
+import { DEFAULT_MAX_PIXELS } from '../decode/options.js';
 
 const FIRST_READ = 64 * 1024;
 
@@ -18,7 +18,7 @@ async function readHead(path: string, length: number): Promise<{ bytes: Uint8Arr
   const handle = await open(path, 'r');
   try {
     const { size } = await handle.stat();
-    const buffer = Buffer.alloc(Math.min(length, size));
+    const buffer = new Uint8Array(Math.min(length, size));
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     return { bytes: buffer.subarray(0, bytesRead), size };
   } finally {
@@ -37,9 +37,7 @@ export async function probeImageFile(path: string, maxPixels = DEFAULT_MAX_PIXEL
       throw new ImageDecodeError(path, code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(err)})`, { cause: err });
     }
     try {
-      const info = readImageInfo(head.bytes, path);
-      checkPixelLimit(path, info.width, info.height, maxPixels);
-      return info;
+      return probeImage(head.bytes, path, maxPixels);
     } catch (err) {
       // A header cut off by our own short read is not a truncated file: read more and retry.
       const cutShort = err instanceof ImageDecodeError && /truncated/.test(err.reason) && head.bytes.length < head.size;

@@ -1,14 +1,14 @@
 import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RgbImage } from '../image.js';
-import { encodePng } from '../encode/png.js';
-import { gradientImage } from '../testing/images.js';
-import { makeTempDir } from '../testing/temp-dir.js';
+import type { RgbImage } from '../../image.js';
+import { encodePng } from '../../encode/png.js';
+import { gradientImage } from '../../testing/images.js';
+import { makeTempDir } from '../../testing/temp-dir.js';
 import { imageCacheKey } from './cache-key.js';
 import { DiskImageCache } from './disk-cache.js';
 import { ImageCache } from './image-cache.js';
-import { ByteLru } from './lru.js';
+import { ByteLru } from '../../cache/lru.js';
 
 const temp = makeTempDir();
 afterAll(() => temp.remove());

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Stats } from 'node:fs';
-import { targetKey, type SizeLike } from '../target.js';
+import { targetKey, type SizeLike } from '../../target.js';
 
 /** Bump when the pixels produced for the same inputs change (decoder or resampler fixes). */
 export const CACHE_FORMAT_VERSION = 1;

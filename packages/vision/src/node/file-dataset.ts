@@ -3,21 +3,20 @@
  * through the optional memory/disk cache.
  */
 
-import { ImageCache, type ImageCacheOptions } from '../cache/image-cache.js';
-import { decodeImageFile } from '../decode/decode.js';
-import type { DecodeOptions } from '../decode/options.js';
+import { ImageCache, type ImageCacheOptions } from './cache/image-cache.js';
+import { decodeImageFile } from './read-image.js';
+import type { FileDecodeOptions } from '../decode/options.js';
 import type { RgbImage } from '../image.js';
 import { fitImage, resolveTarget, type SizeLike } from '../target.js';
-import { checkIndex, type VisionDataset } from './dataset.js';
-import type { DatasetSpec } from './spec.js';
+import { checkIndex, checkLabels, type VisionDataset } from '../datasets/dataset.js';
+import type { DatasetSpec } from '../datasets/spec.js';
 
 export interface FileItem {
   path: string;
   label: number;
 }
 
-/** Decode options that survive structured cloning (no `file`: each item names its own). */
-export type FileDecodeOptions = Omit<DecodeOptions, 'file'>;
+export type { FileDecodeOptions } from '../decode/options.js';
 
 export interface FileDatasetOptions {
   decode?: FileDecodeOptions;
@@ -34,11 +33,7 @@ export class FileDataset implements VisionDataset {
     classes: readonly string[],
     readonly options: FileDatasetOptions = {},
   ) {
-    for (const item of items) {
-      if (!Number.isInteger(item.label) || item.label < 0 || item.label >= classes.length) {
-        throw new RangeError(`label ${item.label} of ${item.path} is not an index into ${classes.length} classes`);
-      }
-    }
+    checkLabels(items, classes, (item) => item.path);
     this.items = items.map((item) => ({ path: item.path, label: item.label }));
     this.classes = [...classes];
     this.cache = new ImageCache(options.cache);

@@ -1,7 +1,7 @@
 /**
  * Starts a loader worker thread from compiled JavaScript or from TypeScript sources.
  *
- * From dist/ the entry is the compiled sibling `worker.js`. From sources (vitest, tsx), Node 20
+ * From dist/ the entry is the compiled sibling `loader-worker.js`. From sources (vitest, tsx), Node 20
  * cannot load `worker.ts` by itself and a worker does not inherit the parent's TypeScript hooks
  * (vitest's or tsx's), and `--import tsx` in a worker's execArgv does not hook its entry module
  * either. So the worker starts from a two-line bootstrap that loads the entry through tsx's
@@ -13,9 +13,10 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { TesseraVisionError } from '../errors.js';
-import type { WorkerInit } from './messages.js';
+import type { LoaderThreads, WorkerInit } from '../loader/messages.js';
 
 /** True when this module itself is running as TypeScript source. */
 export function runningFromSource(moduleUrl: string = import.meta.url): boolean {
@@ -44,8 +45,8 @@ function tsxApiUrl(): string {
 }
 
 export function spawnLoaderWorker(init: WorkerInit): Worker {
-  if (!runningFromSource()) return new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
-  const entry = new URL('./worker.ts', import.meta.url).href;
+  if (!runningFromSource()) return new Worker(new URL('./loader-worker.js', import.meta.url), { workerData: init });
+  const entry = new URL('./loader-worker.ts', import.meta.url).href;
   // An import failure must surface as the Worker's 'error' event, not an unhandled rejection.
   const bootstrap =
     `import(${JSON.stringify(tsxApiUrl())})` +
@@ -53,3 +54,23 @@ export function spawnLoaderWorker(init: WorkerInit): Worker {
     '.catch((err) => { process.nextTick(() => { throw err; }); });';
   return new Worker(bootstrap, { eval: true, workerData: init });
 }
+
+/**
+ * LoaderThreads over Node worker threads: what a DataLoader (or GpuBatches) in Node passes as
+ * `threads`. The default count is min(4, cores - 1), at least 1.
+ */
+export const workerThreads: LoaderThreads = {
+  defaultCount: () => Math.max(1, Math.min(4, availableParallelism() - 1)),
+  spawn(init, events) {
+    const worker = spawnLoaderWorker(init);
+    worker.on('message', events.message);
+    worker.on('error', events.error);
+    worker.on('exit', events.exit);
+    return {
+      post: (request) => worker.postMessage(request),
+      ref: () => worker.ref(),
+      unref: () => worker.unref(),
+      terminate: () => worker.terminate(),
+    };
+  },
+};
