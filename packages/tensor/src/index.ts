@@ -3,6 +3,7 @@ export { initDevice, gpu, hasDevice, gpuObject, type GpuContext, type DeviceInfo
 export { TesseraError, DeviceError, OutOfMemoryError } from './runtime/errors.js';
 export { memoryStats, resetPeak, trimPool, type MemoryStats } from './runtime/pool.js';
 export { flush, sync, queueStats, type QueueStats } from './runtime/queue.js';
+export { canProfile, startProfile, stopProfile, type DispatchTiming } from './runtime/profiler.js';
 export { type DType } from './dtype.js';
 export { Tensor } from './tensor.js';
 export { tidy, tidyAsync } from './autograd/scope.js';
