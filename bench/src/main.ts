@@ -8,6 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { chooseGemmVariant, gemmVariantUnsupported, gpu, initDevice, probeGemmSubgroupSize, setGemmVariant, type GemmVariant } from '@tessera/tensor';
+import { loadGemmTuningCache, tuningCachePath } from '@tessera/tensor/node';
 import { configureTfjs } from './baselines/tfjs.js';
 import { ALL_CASES } from './cases/index.js';
 import { rateOf, unitOf, type BenchRecord } from './harness.js';
@@ -27,10 +28,11 @@ interface Args {
   steps: number;
   modes: ('train' | 'eval')[];
   noTorch: boolean;
+  tune: boolean;
 }
 
 const USAGE = `usage: pnpm bench [--filter <word>] [--json <file>] [--reps <n>] [--no-tfjs] [--gemm-variant <v>] [--tfjs-flags <json>]
-       pnpm bench --model <name[,name…]> [--sizes 128,224] [--batch 16] [--steps 3] [--modes train,eval] [--no-torch] [--json <file>]
+       pnpm bench --model <name[,name…]> [--sizes 128,224] [--batch 16] [--steps 3] [--modes train,eval] [--no-torch] [--tune] [--json <file>]
   --filter <word>       run only the cases whose name or shape contains <word>
   --json <file>         also write the results as JSON records
   --reps <n>            timed repetitions of our kernels (median kept; default 5)
@@ -42,7 +44,9 @@ const USAGE = `usage: pnpm bench [--filter <word>] [--json <file>] [--reps <n>] 
   --batch <n>           batch size for --model (default 16)
   --steps <n>           timed steps per configuration after one warm-up (default 3)
   --modes <list>        train,eval (default both)
-  --no-torch            skip the PyTorch CPU reference`;
+  --no-torch            skip the PyTorch CPU reference
+  --tune                first measure every GEMM variant for each GEMM call of the steps and keep the
+                        fastest correct one (cached per adapter and driver in ~/.cache/tessera)`;
 
 function intList(flag: string, v: string): number[] {
   const xs = v.split(',').map((s) => Number.parseInt(s, 10));
@@ -51,7 +55,7 @@ function intList(flag: string, v: string): number[] {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { reps: 5, noTfjs: false, sizes: [128, 224], batch: 16, steps: 3, modes: ['train', 'eval'], noTorch: false };
+  const args: Args = { reps: 5, noTfjs: false, sizes: [128, 224], batch: 16, steps: 3, modes: ['train', 'eval'], noTorch: false, tune: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -80,6 +84,7 @@ function parseArgs(argv: string[]): Args {
       if (modes.some((m) => m !== 'train' && m !== 'eval')) throw new Error(`--modes: expected train and/or eval, got ${modes.join(',')}`);
       args.modes = modes as ('train' | 'eval')[];
     } else if (a === '--no-torch') args.noTorch = true;
+    else if (a === '--tune') args.tune = true;
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);
       process.exit(0);
@@ -186,6 +191,8 @@ async function main(): Promise<void> {
 
 async function modelBench(args: Args, load: () => string): Promise<void> {
   const t0 = performance.now();
+  const cached = await loadGemmTuningCache();
+  console.log(`GEMM tuning: ${cached ? `${cached} tuned calls loaded from ${tuningCachePath()}` : 'none cached for this adapter (default variants)'}`);
   const records = await runModelBench({
     models: args.models!,
     sizes: args.sizes,
@@ -193,6 +200,7 @@ async function modelBench(args: Args, load: () => string): Promise<void> {
     steps: args.steps,
     modes: args.modes,
     torch: !args.noTorch,
+    tune: args.tune,
     log: (m) => process.stderr.write(`${m}\n`),
   });
   console.log(`\n${formatModelTable(records)}\n`);

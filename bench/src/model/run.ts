@@ -8,8 +8,9 @@
  *  - dispatches and submits per step; peak device memory the pool held
  *    (model + optimizer state + activations + pool slack) and activations per image.
  */
-import { canProfile, gpu, memoryStats, queueStats, resetPeak, startProfile, stopProfile, sync, trimPool } from '@tessera/tensor';
-import type { Module } from '@tessera/nn';
+import { canProfile, gpu, memoryStats, queueStats, recordGemms, resetPeak, startProfile, stopProfile, sync, trimPool, tuneGemms } from '@tessera/tensor';
+import { saveGemmTuningCache } from '@tessera/tensor/node';
+import { type Module, setConvBnFusion } from '@tessera/nn';
 import { median } from '../harness.js';
 import { type BenchModelName, buildNetwork, evalStepper, trainStepper } from './step.js';
 import { torchStep, type TorchResult } from './torch-ref.js';
@@ -18,6 +19,8 @@ export interface ModelRecord {
   name: string;
   imgs_per_s: number;
   step_ms: number;
+  /** Host time to encode and submit the step (until step() returns; the device runs meanwhile). */
+  encode_ms: number;
   /** Device time of GEMM-like kernels in one profiled step. */
   gemm_ms: number;
   /** Device time of all kernels in that profiled step. */
@@ -28,6 +31,8 @@ export interface ModelRecord {
   /** (peak − bytes held before the step) / batch. */
   activation_bytes_per_image: number;
   refs: { name: string; imgs_per_s: number; step_ms: number }[];
+  /** Eval only: images/s with the conv → BatchNorm → activation fusion turned off (same run). */
+  unfused_imgs_per_s?: number;
   /** The slowest non-GEMM kernels of the profiled step: name → ms. */
   top_other?: Record<string, number>;
 }
@@ -39,12 +44,30 @@ export interface ModelBenchOptions {
   steps: number;
   modes: ('train' | 'eval')[];
   torch: boolean;
+  /** Tune the GEMMs of each configuration first (cached on disk, so only once per adapter). */
+  tune: boolean;
   log: (m: string) => void;
+}
+
+/** Records the GEMM calls of one step and tunes the ones not yet in the table; saves the table. */
+async function tuneStep(model: Module, mode: 'train' | 'eval', batch: number, size: number, log: (m: string) => void): Promise<void> {
+  const s = mode === 'train' ? trainStepper(model, batch, size) : evalStepper(model, batch, size);
+  try {
+    const { calls } = recordGemms(() => s.step());
+    await sync();
+    const t0 = performance.now();
+    const tuned = await tuneGemms(calls, { log });
+    const n = Object.keys(tuned).length;
+    if (n) log(`  tuned ${n} of ${calls.length} GEMM calls in ${((performance.now() - t0) / 1000).toFixed(0)} s; table saved to ${await saveGemmTuningCache()}`);
+    else log(`  all ${calls.length} GEMM calls were already tuned (cache)`);
+  } finally {
+    s.dispose();
+  }
 }
 
 const isGemm = (kernel: string) => kernel.startsWith('gemm_');
 
-async function measure(model: Module, mode: 'train' | 'eval', batch: number, size: number, steps: number) {
+async function measure(model: Module, mode: 'train' | 'eval', batch: number, size: number, steps: number, profile = true) {
   await sync();
   trimPool();
   const before = memoryStats();
@@ -53,11 +76,13 @@ async function measure(model: Module, mode: 'train' | 'eval', batch: number, siz
   s.step(); // warm-up: compiles pipelines, creates optimizer state, fills the pool
   await sync();
   const times: number[] = [];
+  const encodes: number[] = [];
   let perStep = { dispatches: 0, submits: 0 };
   for (let i = 0; i < steps; i++) {
     const a = queueStats();
     const t0 = performance.now();
     s.step();
+    encodes.push(performance.now() - t0);
     await sync();
     times.push(performance.now() - t0);
     const b = queueStats();
@@ -67,7 +92,7 @@ async function measure(model: Module, mode: 'train' | 'eval', batch: number, siz
   let gemm = Number.NaN;
   let total = Number.NaN;
   const other = new Map<string, number>();
-  if (canProfile()) {
+  if (profile && canProfile()) {
     startProfile();
     s.step();
     await sync();
@@ -85,6 +110,7 @@ async function measure(model: Module, mode: 'train' | 'eval', batch: number, siz
   const top = [...other.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
   return {
     stepMs,
+    encodeMs: median(encodes),
     gemm,
     total,
     perStep,
@@ -111,12 +137,23 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelRecord[]
       }
       for (const mode of o.modes) {
         o.log(`${name} ${mode} ${size}² b${o.batch} …`);
+        if (o.tune) await tuneStep(model, mode, o.batch, size, o.log);
         const m = await measure(model, mode, o.batch, size, o.steps);
         const ref = typeof refs === 'string' ? undefined : refs.find((r) => r.mode === mode);
+        let unfused: number | undefined;
+        if (mode === 'eval') {
+          const prev = setConvBnFusion(false);
+          try {
+            unfused = (o.batch * 1000) / (await measure(model, mode, o.batch, size, o.steps, false)).stepMs;
+          } finally {
+            setConvBnFusion(prev);
+          }
+        }
         const rec: ModelRecord = {
           name: `${name}-${mode}-${size}`,
           imgs_per_s: (o.batch * 1000) / m.stepMs,
           step_ms: m.stepMs,
+          encode_ms: m.encodeMs,
           gemm_ms: m.gemm,
           kernels_ms: m.total,
           dispatches: m.perStep.dispatches,
@@ -124,12 +161,14 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelRecord[]
           peak_bytes: m.peak,
           activation_bytes_per_image: m.activationPerImage,
           refs: ref ? [{ name: 'pytorch-cpu', imgs_per_s: ref.imgs_per_s, step_ms: ref.step_ms }] : [],
+          ...(unfused !== undefined ? { unfused_imgs_per_s: unfused } : {}),
           top_other: m.top,
         };
         records.push(rec);
         o.log(
-          `  ${rec.imgs_per_s.toFixed(2)} img/s, ${m.stepMs.toFixed(0)} ms/step; GEMM ${m.gemm.toFixed(0)} of ${m.total.toFixed(0)} ms device time; ` +
+          `  ${rec.imgs_per_s.toFixed(2)} img/s, ${m.stepMs.toFixed(0)} ms/step (encoding ${m.encodeMs.toFixed(0)} ms); GEMM ${m.gemm.toFixed(0)} of ${m.total.toFixed(0)} ms device time; ` +
             `${rec.dispatches} dispatches, ${rec.submits} submits; peak ${MiB(m.peak)}` +
+            (unfused !== undefined ? `; without conv-BN fusion ${unfused.toFixed(2)} img/s` : '') +
             (ref ? `; PyTorch ${ref.imgs_per_s.toFixed(2)} img/s` : ''),
         );
       }

@@ -23,6 +23,10 @@ export * from './ops/conv.js';
 export * from './ops/linear.js';
 // Kernel authoring: packages that bring their own WGSL (optimizers, augmentation) use these.
 export { getKernel, type Kernel } from './runtime/kernel.js';
+export {
+  recordGemms, tuneGemms, gemmTuning, setGemmTuning, adapterKey, gemmKey, GEMM_VARIANTS,
+  type RecordedGemm, type TuneEntry, type TuneOptions,
+} from './kernels/gemm-tuner.js';
 export { dispatch, writeBuffer, readBuffer } from './runtime/queue.js';
 export { grid1d, uniformWords, FLAT_INDEX } from './kernels/grid.js';
 export { HASH_WGSL, pcgHash, unitFromHash } from './kernels/random.js';

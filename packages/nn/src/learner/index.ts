@@ -35,3 +35,4 @@ export {
 } from './suggest.js';
 export { ClassificationInterpretation, getPreds, tta, type Preds, type TopLoss, type TtaOptions } from './interpret.js';
 export { predict, predictBatch, type Prediction } from './predict.js';
+export { tuneModelGemms, type TuneModelOptions } from './tune-gemms.js';
