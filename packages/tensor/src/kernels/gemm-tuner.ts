@@ -12,8 +12,9 @@
  * step makes; `tuneGemms(calls)` is async (it measures).
  */
 import { gpu } from '../runtime/device.js';
+import { canProfile, startProfile, stopProfile } from '../runtime/profiler.js';
 import { readBuffer, sync, writeBuffer, type BufferBinding } from '../runtime/queue.js';
-import { type GemmCall, type GemmVariant, gemmVariantUnsupported, runGemm } from './gemm.js';
+import { type GemmCall, type GemmVariant, chooseGemmVariant, gemmVariantUnsupported, runGemm } from './gemm.js';
 
 export const GEMM_VARIANTS: readonly GemmVariant[] = ['portable', 'subgroup', 'subgroup-uniform'];
 
@@ -101,6 +102,24 @@ export function adapterKey(): string {
   return `${i.vendor}|${i.architecture}|${i.description}`;
 }
 
+/** Another variant replaces the default only when at least this much faster. */
+const SWITCH_MARGIN = 0.1;
+
+/** Device time of the dispatches `run` makes (timestamp queries), else wall time to completion. */
+async function timeOnce(run: () => void): Promise<number> {
+  await sync();
+  if (canProfile()) {
+    startProfile();
+    run();
+    await sync();
+    return (await stopProfile()).reduce((sum, t) => sum + t.ms, 0);
+  }
+  const t0 = performance.now();
+  run();
+  await sync();
+  return performance.now() - t0;
+}
+
 export interface TuneOptions {
   /** Timed repetitions per variant (median kept; default 3). */
   reps?: number;
@@ -130,9 +149,10 @@ function maxRelDiff(a: Float32Array, b: Float32Array): number {
 }
 
 /**
- * Measures every runnable variant for each recorded call not yet tuned, records the
- * fastest whose outputs match the portable variant's (max |Δ| ≤ 1e-3 of the largest
- * output), and returns the new entries. The calls run on fresh buffers; nothing a
+ * Measures every runnable variant for each recorded call not yet tuned (device time
+ * by timestamp queries where the adapter has them), records the fastest whose outputs
+ * match the first variant's (max |Δ| ≤ 1e-3 of the largest output) — the default
+ * unless another is ≥ 10% faster — and returns the new entries. The calls run on fresh buffers; nothing a
  * tensor holds is touched.
  */
 export async function tuneGemms(calls: readonly RecordedGemm[], opts: TuneOptions = {}): Promise<Record<string, TuneEntry>> {
@@ -172,13 +192,11 @@ export async function tuneGemms(calls: readonly RecordedGemm[], opts: TuneOption
           continue;
         }
         const times: number[] = [];
+        const best = Math.min(...variants.map((x) => ms[x] ?? Infinity));
         for (let r = 0; r < reps; r++) {
           clearOutputs();
-          await sync();
-          const t0 = performance.now();
-          runGemm({ ...call, variant: v });
-          await sync();
-          times.push(performance.now() - t0);
+          times.push(await timeOnce(() => runGemm({ ...call, variant: v })));
+          if (times[0]! > 2 * best) break; // clearly slower: one sample says enough
         }
         times.sort((a, b) => a - b);
         ms[v] = times[times.length >> 1]!;
@@ -187,7 +205,10 @@ export async function tuneGemms(calls: readonly RecordedGemm[], opts: TuneOption
       for (const b of bufs) b.destroy();
     }
     const ok = variants.filter((v) => Number.isFinite(ms[v]));
-    const variant = ok.reduce((best, v) => (ms[v]! < ms[best]! ? v : best), ok[0]!);
+    const fastest = ok.reduce((best, v) => (ms[v]! < ms[best]! ? v : best), ok[0]!);
+    // Keep the default unless another variant is clearly faster: small calls time noisily.
+    const dflt = chooseGemmVariant(rec.call.M, rec.call.N, rec.call.K, rec.call.batch, rec.call.b.batched !== false);
+    const variant = ok.includes(dflt) && ms[fastest]! > ms[dflt]! / (1 + SWITCH_MARGIN) ? dflt : fastest;
     const entry = { variant, ms };
     table.set(rec.key, entry);
     out[rec.key] = entry;
