@@ -6,11 +6,14 @@
  * (ms: median per run; rate in unit: GFLOP/s, GB/s or img/s).
  */
 import { writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { chooseGemmVariant, gemmVariantUnsupported, gpu, initDevice, probeGemmSubgroupSize, setGemmVariant, type GemmVariant } from '@tessera/tensor';
+import { loadGemmTuningCache, tuningCachePath } from '@tessera/tensor/node';
 import { configureTfjs } from './baselines/tfjs.js';
 import { ALL_CASES } from './cases/index.js';
 import { rateOf, unitOf, type BenchRecord } from './harness.js';
+import { formatModelTable, runModelBench } from './model/run.js';
+import { BENCH_MODELS, type BenchModelName } from './model/step.js';
 
 interface Args {
   filter?: string;
@@ -19,18 +22,40 @@ interface Args {
   noTfjs: boolean;
   variant?: GemmVariant;
   tfjsFlags?: Record<string, unknown>;
+  models?: BenchModelName[];
+  sizes: number[];
+  batch: number;
+  steps: number;
+  modes: ('train' | 'eval')[];
+  noTorch: boolean;
+  tune: boolean;
 }
 
 const USAGE = `usage: pnpm bench [--filter <word>] [--json <file>] [--reps <n>] [--no-tfjs] [--gemm-variant <v>] [--tfjs-flags <json>]
+       pnpm bench --model <name[,name…]> [--sizes 128,224] [--batch 16] [--steps 3] [--modes train,eval] [--no-torch] [--tune] [--json <file>]
   --filter <word>       run only the cases whose name or shape contains <word>
   --json <file>         also write the results as JSON records
   --reps <n>            timed repetitions of our kernels (median kept; default 5)
   --no-tfjs             skip the TensorFlow.js baselines (quick kernel iteration)
   --gemm-variant <v>    force every GEMM (matmul, conv) to portable | subgroup | subgroup-uniform
-  --tfjs-flags <json>   tfjs env flags, e.g. '{"WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE":false}'`;
+  --tfjs-flags <json>   tfjs env flags, e.g. '{"WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE":false}'
+  --model <names>       whole-network steps instead of kernels: ${BENCH_MODELS.join(' | ')} (comma-separated)
+  --sizes <list>        image sizes for --model (default 128,224)
+  --batch <n>           batch size for --model (default 16)
+  --steps <n>           timed steps per configuration after one warm-up (default 3)
+  --modes <list>        train,eval (default both)
+  --no-torch            skip the PyTorch CPU reference
+  --tune                first measure every GEMM variant for each GEMM call of the steps and keep the
+                        fastest correct one (cached per adapter and driver in ~/.cache/tessera)`;
+
+function intList(flag: string, v: string): number[] {
+  const xs = v.split(',').map((s) => Number.parseInt(s, 10));
+  if (xs.some((x) => !Number.isInteger(x) || x <= 0)) throw new Error(`${flag}: expected positive integers separated by commas, got ${v}`);
+  return xs;
+}
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { reps: 5, noTfjs: false };
+  const args: Args = { reps: 5, noTfjs: false, sizes: [128, 224], batch: 16, steps: 3, modes: ['train', 'eval'], noTorch: false, tune: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -47,6 +72,19 @@ function parseArgs(argv: string[]): Args {
       if (!['portable', 'subgroup', 'subgroup-uniform'].includes(v)) throw new Error(`--gemm-variant: unknown variant ${v}\n${USAGE}`);
       args.variant = v as GemmVariant;
     } else if (a === '--tfjs-flags') args.tfjsFlags = JSON.parse(value()) as Record<string, unknown>;
+    else if (a === '--model') {
+      const names = value().split(',');
+      for (const n of names) if (!BENCH_MODELS.includes(n as BenchModelName)) throw new Error(`--model: unknown model ${n}; choose from ${BENCH_MODELS.join(', ')}`);
+      args.models = names as BenchModelName[];
+    } else if (a === '--sizes') args.sizes = intList(a, value());
+    else if (a === '--batch') args.batch = intList(a, value())[0]!;
+    else if (a === '--steps') args.steps = intList(a, value())[0]!;
+    else if (a === '--modes') {
+      const modes = value().split(',');
+      if (modes.some((m) => m !== 'train' && m !== 'eval')) throw new Error(`--modes: expected train and/or eval, got ${modes.join(',')}`);
+      args.modes = modes as ('train' | 'eval')[];
+    } else if (a === '--no-torch') args.noTorch = true;
+    else if (a === '--tune') args.tune = true;
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);
       process.exit(0);
@@ -86,6 +124,10 @@ async function main(): Promise<void> {
   // The machine may be shared: the load says how many cores the adapter's threads competed for.
   const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
   console.log(`load average at start: ${load()}`);
+  if (args.models) {
+    await modelBench(args, load);
+    return;
+  }
   const word = args.filter?.toLowerCase();
   const cases = ALL_CASES.filter((c) => !word || c.name.toLowerCase().includes(word) || c.shape.toLowerCase().includes(word));
   if (cases.length === 0) throw new Error(`no case matches --filter ${args.filter}`);
@@ -141,6 +183,38 @@ async function main(): Promise<void> {
   for (const n of notes) console.log(`  ${n}`);
   console.log(`total bench time: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   console.log(`load average at end: ${load()}`);
+  if (args.json) {
+    writeFileSync(args.json, `${JSON.stringify(records, null, 2)}\n`);
+    console.log(`wrote ${records.length} records to ${args.json}`);
+  }
+}
+
+async function modelBench(args: Args, load: () => string): Promise<void> {
+  const t0 = performance.now();
+  const cached = await loadGemmTuningCache();
+  console.log(`GEMM tuning: ${cached ? `${cached} tuned calls loaded from ${tuningCachePath()}` : 'none cached for this adapter (default variants)'}`);
+  const records = await runModelBench({
+    models: args.models!,
+    sizes: args.sizes,
+    batch: args.batch,
+    steps: args.steps,
+    modes: args.modes,
+    torch: !args.noTorch,
+    tune: args.tune,
+    log: (m) => process.stderr.write(`${m}\n`),
+  });
+  console.log(`\n${formatModelTable(records)}\n`);
+  console.log(
+    'img/s and ms/step: median of the timed steps (forward, cross-entropy, backward, Adam step; train-mode BatchNorm), each awaited, no readback inside.\n' +
+      'GEMM ms / kernels ms: device time (timestamp queries) of the GEMM-like kernels / of all kernels in one more, profiled step; step/GEMM = ms/step ÷ GEMM ms.\n' +
+      'peak: most device memory the buffer pool held during the steps (weights, optimizer state, activations, pool slack); act/img: (peak − memory held before) ÷ batch.\n' +
+      `PyTorch: bench/torch/step_bench.py, the same step on the CPU with torch.set_num_threads(${availableParallelism()}), same run; ratio = ours ÷ PyTorch.`,
+  );
+  for (const r of records) {
+    const top = Object.entries(r.top_other ?? {}).map(([k, v]) => `${k} ${v} ms`).join(', ');
+    if (top) console.log(`  ${r.name} slowest non-GEMM kernels: ${top}`);
+  }
+  console.log(`total bench time: ${((performance.now() - t0) / 1000).toFixed(0)} s; load average at end: ${load()}`);
   if (args.json) {
     writeFileSync(args.json, `${JSON.stringify(records, null, 2)}\n`);
     console.log(`wrote ${records.length} records to ${args.json}`);

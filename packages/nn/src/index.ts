@@ -5,6 +5,7 @@ export * from './layers/conv.js';
 export * from './layers/linear.js';
 export * from './layers/batchnorm.js';
 export * from './layers/simple.js';
+export * from './layers/fused.js';
 export * from './models/resnet.js';
 export * from './models/darknet.js';
 export * from './models/darknet-keys.js';

@@ -14,6 +14,11 @@ export interface SummaryRow {
 
 let summaryRows: SummaryRow[] | null = null;
 
+/** Whether summary() is recording layers (fused paths then run layer by layer, so each gets its row). */
+export function isSummarizing(): boolean {
+  return summaryRows !== null;
+}
+
 export abstract class Module {
   training = true;
   /** Name given by the parent (for summaries). */
@@ -206,10 +211,20 @@ export class Sequential extends Module {
  */
 export function runChain(x: Tensor, modules: readonly Module[]): Tensor {
   let y = x;
-  for (const m of modules) {
-    const next = m.call(y);
+  for (let i = 0; i < modules.length; i++) {
+    const m = modules[i]!;
+    // A layer may fuse the ones after it (Conv2d → eval-mode BatchNorm → activation).
+    const fused = (m as Partial<ChainFuser>).fuseChain?.(y, modules.slice(i + 1));
+    const next = fused ? fused.y : m.call(y);
+    if (fused) i += fused.consumed;
     if (y !== x && next !== y) y.dispose();
     y = next;
   }
   return y;
+}
+
+/** A module that can run itself together with the modules following it in a chain, as one kernel. */
+export interface ChainFuser {
+  /** The output and how many of `following` it consumed, or null to run layer by layer. */
+  fuseChain(x: Tensor, following: readonly Module[]): { y: Tensor; consumed: number } | null;
 }

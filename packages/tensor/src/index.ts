@@ -3,6 +3,7 @@ export { initDevice, gpu, hasDevice, gpuObject, type GpuContext, type DeviceInfo
 export { TesseraError, DeviceError, OutOfMemoryError } from './runtime/errors.js';
 export { memoryStats, resetPeak, trimPool, type MemoryStats } from './runtime/pool.js';
 export { flush, sync, queueStats, type QueueStats } from './runtime/queue.js';
+export { canProfile, startProfile, stopProfile, type DispatchTiming } from './runtime/profiler.js';
 export { type DType } from './dtype.js';
 export { Tensor } from './tensor.js';
 export { tidy, tidyAsync } from './autograd/scope.js';
@@ -22,6 +23,10 @@ export * from './ops/conv.js';
 export * from './ops/linear.js';
 // Kernel authoring: packages that bring their own WGSL (optimizers, augmentation) use these.
 export { getKernel, type Kernel } from './runtime/kernel.js';
+export {
+  recordGemms, tuneGemms, gemmTuning, setGemmTuning, adapterKey, gemmKey, GEMM_VARIANTS,
+  type RecordedGemm, type TuneEntry, type TuneOptions,
+} from './kernels/gemm-tuner.js';
 export { dispatch, writeBuffer, readBuffer } from './runtime/queue.js';
 export { grid1d, uniformWords, FLAT_INDEX } from './kernels/grid.js';
 export { HASH_WGSL, pcgHash, unitFromHash } from './kernels/random.js';

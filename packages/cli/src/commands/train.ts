@@ -6,12 +6,14 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { gpu, initDevice, manualSeed } from '@tessera/tensor';
+import { loadGemmTuningCache, saveGemmTuningCache, tuningCachePath } from '@tessera/tensor/node';
 import {
   ClassificationInterpretation,
   Learner,
   checkArch,
   createNetwork,
   createVisionModel,
+  tuneModelGemms,
   errorRate,
   tta,
   type Arch,
@@ -41,6 +43,7 @@ export const TRAIN_OPTIONS = {
   resume: { kind: 'string' },
   'per-class': { kind: 'int' },
   workers: { kind: 'int' },
+  tune: { kind: 'flag' },
 } as const;
 
 export interface TrainSetup {
@@ -79,6 +82,7 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   manualSeed(seed);
   const data = await resolveDataset(datasetArg, { validPct, seed, perClass: o['per-class'] as number | undefined, countingSize: size });
   const ctx = await initDevice();
+  const tuned = await loadGemmTuningCache();
   // Weights: explicit file, the default location, or a plain statement that there are none.
   const noPretrained = o.pretrained === false;
   const explicit = typeof o.pretrained === 'string' ? o.pretrained : undefined;
@@ -96,6 +100,15 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   const trainSrc = new GpuBatches(data.train, { batchSize: bs, size, train: true, seed, normalize, threads: workerThreads, workers, workSize: data.synthetic ? size : undefined, augment });
   const validSrc = new GpuBatches(data.valid, { batchSize: bs, size, train: false, seed, normalize, threads: workerThreads, workers });
   const learn = new Learner({ train: trainSrc, valid: validSrc, classes: data.classes }, model, { metrics: [errorRate], store: fileStore() });
+  if (o.tune) {
+    // Measures each GEMM variant for this model, batch and size once; later runs load the table.
+    console.log(`tuning the GEMM kernels for ${arch} at ${size}px, batch ${bs} (once per adapter and shape) …`);
+    const t0 = performance.now();
+    const entries = await tuneModelGemms(model, [bs, size, size, 3], { numClasses: data.classes.length });
+    console.log(`tuned ${Object.keys(entries).length} GEMM calls in ${((performance.now() - t0) / 1000).toFixed(0)} s; saved to ${await saveGemmTuningCache()}`);
+  } else if (tuned) {
+    console.log(`GEMM kernels: ${tuned} tuned calls for this adapter from ${tuningCachePath()}`);
+  }
   const info = [
     `data: ${data.describe}`,
     `model: ${arch} with fastai's head, ${weights ? `ImageNet weights from ${weights}` : noPretrained ? 'trained from scratch (--no-pretrained)' : 'trained from scratch (synthetic data; pass --pretrained FILE to fine-tune)'}`,

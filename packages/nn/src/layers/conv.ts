@@ -4,7 +4,10 @@
  * weights are converted when loaded (see io/convert).
  */
 import { type Tensor, conv2d } from '@tessera/tensor';
-import { Module } from '../module.js';
+import { type ChainFuser, Module, isSummarizing } from '../module.js';
+import { BatchNorm2d } from './batchnorm.js';
+import { LeakyReLU, ReLU } from './simple.js';
+import { convBnAct, convBnFusion, type FusedAct } from './fused.js';
 import { defaultUniform, fans } from '../init.js';
 
 export interface Conv2dOptions {
@@ -17,7 +20,7 @@ export interface Conv2dOptions {
   init?: (shape: readonly number[]) => Tensor;
 }
 
-export class Conv2d extends Module {
+export class Conv2d extends Module implements ChainFuser {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
   readonly stride: number;
@@ -48,6 +51,15 @@ export class Conv2d extends Module {
       dilation: this.dilation,
       groups: this.groups,
     });
+  }
+
+  /** In a chain, Conv2d → BatchNorm2d in eval mode (→ ReLU / LeakyReLU) runs as one fused kernel. */
+  fuseChain(x: Tensor, following: readonly Module[]): { y: Tensor; consumed: number } | null {
+    const bn = following[0];
+    if (!(bn instanceof BatchNorm2d) || bn.training || !convBnFusion() || isSummarizing()) return null;
+    const next = following[1];
+    const act: FusedAct = next instanceof ReLU ? 'relu' : next instanceof LeakyReLU ? { leaky: next.slope } : null;
+    return { y: convBnAct(this, bn, x, act), consumed: act ? 2 : 1 };
   }
 }
 

@@ -36,3 +36,4 @@ export {
 } from './suggest.js';
 export { ClassificationInterpretation, getPreds, tta, type Preds, type TopLoss, type TtaOptions } from './interpret.js';
 export { predict, predictBatch, type Prediction } from './predict.js';
+export { tuneModelGemms, type TuneModelOptions } from './tune-gemms.js';

@@ -4,16 +4,22 @@
  * Initialisation as torchvision: kaiming-normal (fan_out, ReLU) convolutions,
  * BatchNorm weight 1 / bias 0, default Linear init for fc.
  */
-import { type Tensor, add, relu } from '@tessera/tensor';
+import type { Tensor } from '@tessera/tensor';
 import { Module, Sequential, runChain } from '../module.js';
 import { Conv2d } from '../layers/conv.js';
 import { BatchNorm2d } from '../layers/batchnorm.js';
 import { Linear } from '../layers/linear.js';
 import { AdaptiveAvgPool2d, Flatten, MaxPool2d, ReLU } from '../layers/simple.js';
 import { kaimingNormal } from '../init.js';
+import { convBnAct } from '../layers/fused.js';
 
 function conv(inC: number, outC: number, k: number, stride = 1): Conv2d {
   return new Conv2d(inC, outC, k, { stride, padding: (k - 1) >> 1, bias: false, init: (shape) => kaimingNormal(shape, 'fanOut') });
+}
+
+/** The projection shortcut (1×1 conv → BatchNorm), through the fused path. */
+function shortcut(downsample: Sequential, x: Tensor): Tensor {
+  return convBnAct(downsample.at(0) as Conv2d, downsample.at(1) as BatchNorm2d, x, null);
 }
 
 interface Block extends Module {
@@ -45,21 +51,12 @@ export class BasicBlock extends Module implements Block {
   }
 
   forward(x: Tensor): Tensor {
-    const a = this.conv1.call(x);
-    const b = this.bn1.call(a);
-    a.dispose();
-    const c = relu(b);
-    b.dispose();
-    const d = this.conv2.call(c);
+    // In eval mode each conv → bn (→ + identity) → relu is one fused kernel (layers/fused.ts).
+    const c = convBnAct(this.conv1, this.bn1, x, 'relu');
+    const identity = this.downsample ? shortcut(this.downsample, x) : x;
+    const out = convBnAct(this.conv2, this.bn2, c, 'relu', identity);
     c.dispose();
-    const e = this.bn2.call(d);
-    d.dispose();
-    const identity = this.downsample ? this.downsample.call(x) : x;
-    const s = add(e, identity);
-    e.dispose();
     if (identity !== x) identity.dispose();
-    const out = relu(s);
-    s.dispose();
     return out;
   }
 }
@@ -95,26 +92,13 @@ export class Bottleneck extends Module implements Block {
   }
 
   forward(x: Tensor): Tensor {
-    let t = x;
-    const step = (f: (y: Tensor) => Tensor) => {
-      const n = f(t);
-      if (t !== x) t.dispose();
-      t = n;
-    };
-    step((y) => this.conv1.call(y));
-    step((y) => this.bn1.call(y));
-    step((y) => relu(y));
-    step((y) => this.conv2.call(y));
-    step((y) => this.bn2.call(y));
-    step((y) => relu(y));
-    step((y) => this.conv3.call(y));
-    step((y) => this.bn3.call(y));
-    const identity = this.downsample ? this.downsample.call(x) : x;
-    const s = add(t, identity);
-    t.dispose();
+    const a = convBnAct(this.conv1, this.bn1, x, 'relu');
+    const b = convBnAct(this.conv2, this.bn2, a, 'relu');
+    a.dispose();
+    const identity = this.downsample ? shortcut(this.downsample, x) : x;
+    const out = convBnAct(this.conv3, this.bn3, b, 'relu', identity);
+    b.dispose();
     if (identity !== x) identity.dispose();
-    const out = relu(s);
-    s.dispose();
     return out;
   }
 }

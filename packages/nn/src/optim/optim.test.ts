@@ -24,11 +24,14 @@ function rng(seed: number): () => number {
 }
 
 // Shapes cover rank 4 (an OHWI convolution), rank 2, rank 1 (no weight decay) and a
-// parameter spanning several workgroups; two groups.
+// parameter spanning several workgroups; two groups. Sizes divisible by 4 take the vec4
+// kernels, the odd ones ([7], [5, 3]) the scalar ones.
 const SPECS = [
   { shape: [4, 3, 3, 2], group: 0 },
   { shape: [4], group: 0 },
+  { shape: [7], group: 0 },
   { shape: [1000, 3], group: 1 },
+  { shape: [5, 3], group: 1 },
   { shape: [300], group: 1 },
 ];
 const STEPS = 6;

@@ -9,6 +9,8 @@
  * Forward (3 dispatches): bn_partial_stats → bn_finalize (also updates the running
  * stats in place) → bn_apply. Backward (3): bn_partial_grads (Σg, Σg·x̂ per chunk)
  * → bn_grad_finalize (dweight, dbias, dx coefficients) → bn_dx.
+ * Eval-mode folding (1): bn_fold turns the running statistics into the per-channel
+ * scale and shift a convolution's epilogue applies (see ops/conv.ts conv2dFused).
  *
  * Statistics are taken relative to a per-channel shift K (the channel's first value):
  * each chunk's sums (shifted by its own first value) become (mean − K, M2), merged
@@ -350,4 +352,54 @@ export function runBatchNormBackward(a: BnBackwardArgs): void {
   if (!a.dx) return;
   const buffers = a.useBatch ? [a.x.buffer, a.g.buffer, a.stats, a.dwb, a.dx] : [a.g.buffer, a.stats, a.dx];
   dispatch(getKernel('bn_dx', dxCode(a.useBatch)), buffers, w.u32, columnGrid(M, C));
+}
+
+// ---------------------------------------------------------------- eval-mode folding
+
+const FOLD = `// bn_fold
+struct U { C: u32, eps: f32, wOff: u32, bOff: u32, mOff: u32, vOff: u32, cbOff: u32, hasConvBias: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read> rm: array<f32>;
+@group(0) @binding(4) var<storage, read> rv: array<f32>;
+@group(0) @binding(5) var<storage, read> cb: array<f32>;
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = gid.x;
+  if (c >= u.C) { return; }
+  let scale = w[u.wOff + c] / sqrt(rv[u.vOff + c] + u.eps);
+  let centre = select(0.0, cb[u.cbOff + c], u.hasConvBias != 0u) - rm[u.mOff + c];
+  out[c] = scale;
+  out[u.C + c] = b[u.bOff + c] + centre * scale;
+}
+`;
+
+export interface BnFoldArgs {
+  C: number;
+  eps: number;
+  weight: BufRef;
+  bias: BufRef;
+  runningMean: BufRef;
+  runningVar: BufRef;
+  /** The convolution's own bias, folded into the shift. */
+  convBias: BufRef | null;
+  /** Output: dense [2, C] — scale, then shift. */
+  out: GPUBuffer;
+}
+
+/** scale = γ/√(var + ε), shift = β + (convBias − mean)·scale, per channel: BatchNorm in eval mode as an affine map. */
+export function runBatchNormFold(a: BnFoldArgs): void {
+  const w = uniformWords(8);
+  w.u32[0] = a.C;
+  w.f32[1] = a.eps;
+  w.u32[2] = a.weight.offset;
+  w.u32[3] = a.bias.offset;
+  w.u32[4] = a.runningMean.offset;
+  w.u32[5] = a.runningVar.offset;
+  w.u32[6] = a.convBias?.offset ?? 0;
+  w.u32[7] = a.convBias ? 1 : 0;
+  const cb = a.convBias?.buffer ?? a.weight.buffer; // bound but unread without a conv bias
+  dispatch(getKernel('bn_fold', FOLD), [a.weight.buffer, a.bias.buffer, a.runningMean.buffer, a.runningVar.buffer, cb, a.out], w.u32, [Math.ceil(a.C / WG)]);
 }

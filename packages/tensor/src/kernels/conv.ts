@@ -123,23 +123,43 @@ ${vec4 ? `fn loadB4(base: u32, k: u32, n: u32) -> vec4<f32> { return w4[(base + 
   };
 }
 
-function outputEpilogue(g: ConvGeometry, bias: boolean, vec4: boolean): { hook: EpilogueHook; params: (off: number, biasOff: number) => Record<string, number> } {
+/**
+ * What the forward's epilogue fuses after the GEMM (groups = 1 only):
+ * out = act(conv · scale[o] + bias[o] + residual) — a BatchNorm folded in eval mode is
+ * the scale and the bias; the residual is read with the output's layout.
+ */
+export interface ConvEpilogue {
+  scale?: ConvBuffers;
+  residual?: ConvBuffers;
+  act?: 'relu' | { leaky: number };
+}
+
+function outputEpilogue(g: ConvGeometry, bias: ConvBuffers | null, fused: ConvEpilogue, vec4: boolean): { hook: EpilogueHook; params: Record<string, number>; buffers: GPUBuffer[] } {
   const batchRank = g.groups > 1 ? 1 : 0;
-  const hook = stridedEpilogue({ batchRank, bias, vec4 });
-  return {
-    hook,
-    params: (off, biasOff) => ({
-      c_off: off,
-      c_ld: g.O,
-      ...(batchRank ? { c_bsh0: g.groups, c_bst0: g.O / g.groups } : {}),
-      ...(bias ? { bias_off: biasOff } : {}),
-    }),
-  };
+  if (batchRank && (fused.scale || fused.residual || fused.act)) throw new Error('internal: fused conv epilogues need groups = 1');
+  const act = fused.act;
+  const hook = stridedEpilogue({
+    batchRank,
+    bias: bias !== null,
+    vec4,
+    residual: !!fused.residual,
+    scale: !!fused.scale,
+    relu: act === 'relu',
+    leaky: typeof act === 'object' ? act.leaky : undefined,
+  });
+  const params: Record<string, number> = { c_off: 0, c_ld: g.O, ...(batchRank ? { c_bsh0: g.groups, c_bst0: g.O / g.groups } : {}) };
+  const buffers: GPUBuffer[] = [];
+  for (const [name, b] of [['bias', bias], ['res', fused.residual], ['scale', fused.scale]] as const) {
+    if (!b) continue;
+    params[`${name}_off`] = b.offset;
+    buffers.push(b.buffer);
+  }
+  return { hook, params, buffers };
 }
 
 const aligned = (...xs: number[]): boolean => xs.every((v) => v % 4 === 0);
 
-/** Forward: out (dense NHWC [N, OH, OW, O]) = conv(x, w) (+ bias when groups = 1). */
+/** Forward: out (dense NHWC [N, OH, OW, O]) = conv(x, w) (+ bias, and the fused epilogue, when groups = 1). */
 export function conv2dForward(
   g: ConvGeometry,
   x: ConvBuffers,
@@ -147,16 +167,16 @@ export function conv2dForward(
   out: GPUBuffer,
   bias: ConvBuffers | null,
   variant?: GemmVariant,
+  fused: ConvEpilogue = {},
 ): void {
   const cg = g.C / g.groups;
   const og = g.O / g.groups;
   const vecA = aligned(cg, x.offset, g.C);
   const vecB = aligned(cg, w.offset);
   const vecC = aligned(og, g.O);
-  const epi = outputEpilogue(g, bias !== null, vecC);
+  const epi = outputEpilogue(g, bias, fused, vecC);
   const buffers: (GPUBuffer | BufferBinding)[] = vecA ? [x.buffer, x.buffer] : [x.buffer];
-  buffers.push(...(vecB ? [w.buffer, w.buffer] : [w.buffer]), out);
-  if (bias) buffers.push(bias.buffer);
+  buffers.push(...(vecB ? [w.buffer, w.buffer] : [w.buffer]), out, ...epi.buffers);
   const call: GemmCall = {
     name: `conv2d_fwd_k${g.KH}x${g.KW}_s${g.sh}`,
     M: g.N * g.OH * g.OW,
@@ -167,7 +187,7 @@ export function conv2dForward(
     b: weightRowsB(g, vecB),
     c: epi.hook,
     buffers,
-    params: { ...spatialValues(g), x_off: x.offset, w_off: w.offset, ...epi.params(0, bias?.offset ?? 0) },
+    params: { ...spatialValues(g), x_off: x.offset, w_off: w.offset, ...epi.params },
     variant,
   };
   runGemm(call);

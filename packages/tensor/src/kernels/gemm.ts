@@ -51,6 +51,7 @@ import { gpu } from '../runtime/device.js';
 import { TesseraError } from '../runtime/errors.js';
 import { getKernel } from '../runtime/kernel.js';
 import { dispatch, readBuffer, type BufferBinding } from '../runtime/queue.js';
+import { noteGemm, tunedVariant } from './gemm-tuner.js';
 
 // ---------------------------------------------------------------------------------------------
 // Hook types
@@ -200,37 +201,18 @@ fn main(@builtin(subgroup_size) sz: u32, @builtin(local_invocation_index) i: u32
   return probed;
 }
 
-/** Shape classes (powers of two of M, N, K, and whether B is batched) → the variant measured fastest. */
-const tuned = new Map<string, GemmVariant>();
-
-function shapeClass(M: number, N: number, K: number, bBatched: boolean): string {
-  const l = (x: number) => Math.ceil(Math.log2(Math.max(1, x)));
-  return `${l(M)}:${l(N)}:${l(K)}:${bBatched ? 'b' : '-'}`;
-}
-
-/** Records the measured winner for a shape class (see `tuneGemm` in ops/matmul.ts); null forgets all. */
-export function setTunedGemmVariant(M: number, N: number, K: number, bBatched: boolean, v: GemmVariant | null): void {
-  if (v === null) tuned.clear();
-  else tuned.set(shapeClass(M, N, K, bBatched), v);
-}
-
 /**
- * The variant for a problem: the forced one if set; else portable without a
- * (verified) subgroup size of 8; else the measured winner for the shape class when
- * one was recorded; else the storage-B subgroup variant. (With 32 rows per lane the
- * B loads are amortised over enough rows that the packed uniform windows measured no
- * faster on lavapipe — 10.5 vs 10.4 GFLOP per CPU-second at 1024³ — while costing a
- * packing pass, more dispatches and a slower pipeline compile; `tuneGemm` can still
- * pick them per shape class where they win.)
+ * The default variant for a problem (calls the autotuner measured use its winner
+ * instead, see gemm-tuner.ts): the forced one if set; else portable without a
+ * (verified) subgroup size of 8; else the storage-B subgroup variant. (With 32 rows per
+ * lane the B loads are amortised over enough rows that the packed uniform windows
+ * measured no faster on lavapipe — 10.5 vs 10.4 GFLOP per CPU-second at 1024³ — while
+ * costing a packing pass, more dispatches and a slower pipeline compile; the tuner
+ * still picks them per call where they win.)
  */
-export function chooseGemmVariant(M: number, N: number, K: number, batch: number, bBatched: boolean): GemmVariant {
+export function chooseGemmVariant(_M: number, _N: number, _K: number, _batch: number, _bBatched: boolean): GemmVariant {
   if (forced) return forced;
   if (gemmVariantUnsupported('subgroup') !== null) return 'portable';
-  const t = tuned.get(shapeClass(M, N, K, bBatched));
-  if (t && gemmVariantUnsupported(t) === null) {
-    const dispatches = Math.ceil(N / tileN(sgTile)) * Math.ceil(K / windowRows(sgTile)) * (bBatched ? batch : 1);
-    if (t !== 'subgroup-uniform' || dispatches <= 1024) return t;
-  }
   return 'subgroup';
 }
 
@@ -803,7 +785,8 @@ export function runGemm(call: GemmCall): GemmVariant {
   if (call.M < 1 || call.N < 1 || call.K < 1 || call.batch < 1) {
     throw new Error(`internal: gemm ${call.name} with empty shape ${call.M}x${call.N}x${call.K} (batch ${call.batch})`);
   }
-  const v = call.variant ?? chooseGemmVariant(call.M, call.N, call.K, call.batch, call.b.batched !== false);
+  if (!call.variant) noteGemm(call);
+  const v = call.variant ?? (forced ? null : tunedVariant(call)) ?? chooseGemmVariant(call.M, call.N, call.K, call.batch, call.b.batched !== false);
   const why = gemmVariantUnsupported(v);
   if (why) throw new TesseraError(`${call.name}: the GEMM variant '${v}' cannot run on this adapter: ${why}`);
   if (v === 'portable') runPortable(call);
@@ -906,7 +889,11 @@ export interface EpilogueOptions {
   bias?: boolean;
   /** Add residual[b, m, n] read with the output's strides (binding `res`, param res_off). */
   residual?: boolean;
+  /** Multiply v by scale[n] first (binding `scale`, param scale_off): a BatchNorm folded in eval mode. */
+  scale?: boolean;
   relu?: boolean;
+  /** LeakyReLU with this negative slope instead of ReLU (baked into the code). */
+  leaky?: number;
   /** Add into the existing output instead of overwriting it (split-K / gradient accumulation). */
   accumulate?: boolean;
   /** Bind the output as array<vec4<f32>> too (offset, ldc, batch strides multiples of 4). */
@@ -914,8 +901,8 @@ export interface EpilogueOptions {
 }
 
 /**
- * The default epilogue: out[base + m*c_ld + n] = act(v + bias[n] + residual) (or +=).
- * Buffers: `c` (read_write), then `bias`, then `res` when enabled.
+ * The default epilogue: out[base + m*c_ld + n] = act(v·scale[n] + bias[n] + residual) (or +=),
+ * act = ReLU, LeakyReLU or none. Buffers: `c` (read_write), then `bias`, `res`, `scale` when enabled.
  */
 export function stridedEpilogue(o: EpilogueOptions): EpilogueHook {
   const bindings: HookBinding[] = [{ name: o.vec4 ? 'c4' : 'c', type: o.vec4 ? 'array<vec4<f32>>' : 'array<f32>', write: true }];
@@ -928,27 +915,35 @@ export function stridedEpilogue(o: EpilogueOptions): EpilogueHook {
     bindings.push({ name: 'res' });
     params.push({ name: 'res_off' });
   }
+  if (o.scale) {
+    bindings.push({ name: 'scale' });
+    params.push({ name: 'scale_off' });
+  }
   const value = (t: string, v: string, idx: string, n: string): string => {
     let e = v;
     const load = (buf: string, i: string) =>
       t === 'f32' ? `${buf}[${i}]` : `vec4<f32>(${buf}[${i}], ${buf}[${i} + 1u], ${buf}[${i} + 2u], ${buf}[${i} + 3u])`;
+    if (o.scale) e = `${e} * ${load('scale', `u.scale_off + ${n}`)}`;
     if (o.bias) e = `${e} + ${load('bias', `u.bias_off + ${n}`)}`;
     if (o.residual) e = `${e} + ${load('res', `u.res_off - u.c_off + ${idx}`)}`;
-    if (o.relu) e = `max(${e}, ${t}(0.0))`;
     return e;
   };
+  const act = (t: string, z: string): string =>
+    o.leaky !== undefined ? `select(${t}(${o.leaky}) * ${z}, ${z}, ${z} > ${t}(0.0))` : o.relu ? `max(${z}, ${t}(0.0))` : z;
   const cRead = o.vec4 ? 'c4[i >> 2u][i & 3u]' : 'c[i]';
   let code = `fn batchC(b: u32) -> u32 {\n${batchOffsetCode('c', o.batchRank)}}
 fn epilogue(base: u32, m: u32, n: u32, v: f32) {
   let i = base + m * u.c_ld + n;
-  let r = ${value('f32', 'v', 'i', 'n')};
+  let z = ${value('f32', 'v', 'i', 'n')};
+  let r = ${act('f32', 'z')};
   ${o.vec4 ? `c4[i >> 2u][i & 3u] = ${o.accumulate ? `${cRead} + r` : 'r'};` : `c[i] = ${o.accumulate ? 'c[i] + r' : 'r'};`}
 }
 `;
   if (o.vec4) {
     code += `fn epilogue4(base: u32, m: u32, n: u32, v: vec4<f32>) {
   let i = base + m * u.c_ld + n;
-  let r = ${value('vec4', 'v', 'i', 'n')};
+  let z = ${value('vec4', 'v', 'i', 'n')};
+  let r = ${act('vec4<f32>', 'z')};
   c4[i >> 2u] = ${o.accumulate ? 'c4[i >> 2u] + r' : 'r'};
 }
 `;

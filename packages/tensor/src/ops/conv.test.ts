@@ -6,7 +6,7 @@
  * margin without hiding an indexing bug (which produces O(1) errors).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, tensor, tidy, conv2d, setGemmVariant, gemmVariantUnsupported, type GemmVariant, memoryStats } from '../index.js';
+import { initDevice, tensor, tidy, conv2d, conv2dFused, noGrad, setGemmVariant, gemmVariantUnsupported, type GemmVariant, memoryStats } from '../index.js';
 import { conv2dBackwardRef, conv2dRef, convShapes, type ConvAttrs } from '../reference/conv.js';
 import { expectClose, uniform } from '../testing/index.js';
 import { filterGradSplits } from '../kernels/conv.js';
@@ -106,6 +106,80 @@ describe('conv2d vs CPU twin', () => {
     });
     for (const t of [x, w, x.grad, w.grad]) t?.dispose();
     expect(memoryStats().bytesLive).toBe(before);
+  });
+});
+
+/** act(conv·scale + bias + residual) on the CPU twin. */
+function fusedRef(conv: Float64Array, O: number, scale: Float32Array, bias: Float32Array, res: Float32Array | null, act: 'relu' | { leaky: number } | null): Float64Array {
+  return conv.map((v, i) => {
+    const o = i % O;
+    const z = v * scale[o]! + bias[o]! + (res ? res[i]! : 0);
+    return act === 'relu' ? Math.max(z, 0) : act && z < 0 ? act.leaky * z : z;
+  });
+}
+
+describe('conv2dFused: scale, bias, residual and activation in the epilogue', () => {
+  const fusedCases: { name: string; x: [number, number, number, number]; w: [number, number, number, number]; stride: number; padding: number; residual: boolean; act: 'relu' | { leaky: number } | null }[] = [
+    { name: 'O = 8 (vec4 epilogue), ReLU, residual', x: [2, 7, 7, 8], w: [8, 3, 3, 8], stride: 1, padding: 1, residual: true, act: 'relu' },
+    { name: 'O = 5 (scalar epilogue), leaky 0.1, stride 2, batch 1', x: [1, 9, 6, 3], w: [5, 3, 3, 3], stride: 2, padding: 1, residual: false, act: { leaky: 0.1 } },
+    { name: '1x1, no activation, residual', x: [3, 5, 5, 4], w: [12, 1, 1, 4], stride: 1, padding: 0, residual: true, act: null },
+  ];
+  // Every case with the variant this adapter picks; the vec4 case under every variant (each
+  // combination compiles a GEMM pipeline, seconds apiece on lavapipe).
+  const runs = [
+    ...fusedCases.map((c) => ({ c, v: null as GemmVariant | null })),
+    ...variants.map((v) => ({ c: fusedCases[0]!, v })),
+  ];
+  for (const { c, v } of runs) {
+    it(`${c.name} [${v ?? 'automatic variant'}]`, async (ctx) => {
+      const why = v && gemmVariantUnsupported(v);
+      if (why) {
+        console.log(`skip ${v}: ${why}`);
+        ctx.skip();
+      }
+      setGemmVariant(v);
+      try {
+        const a = attrsOf({ name: c.name, x: c.x, w: c.w, stride: c.stride, padding: c.padding });
+        const s = convShapes(c.x, c.w, a);
+        const O = c.w[0];
+        const xs = uniform(c.x, 11);
+        const ws = uniform(c.w, 12);
+        const sc = uniform([O], 13, { lo: 0.5, hi: 2 });
+        const bs = uniform([O], 14);
+        const rs = c.residual ? uniform([s.N, s.OH, s.OW, O], 15) : null;
+        const [x, w, scale, bias] = [tensor(xs, c.x), tensor(ws, c.w), tensor(sc, [O]), tensor(bs, [O])];
+        const residual = rs ? tensor(rs, [s.N, s.OH, s.OW, O]) : null;
+        const y = noGrad(() => conv2dFused(x, w, bias, { stride: c.stride, padding: c.padding, scale, residual, act: c.act }));
+        const K = c.w[1] * c.w[2] * c.w[3];
+        const want = fusedRef(conv2dRef(xs, c.x, ws, c.w, null, a), O, sc, bs, rs, c.act);
+        await expectClose(y, want, { rtol: 1e-4, atol: 2e-4 * Math.sqrt(K) }, 'fused forward');
+        for (const t of [x, w, scale, bias, residual, y]) t?.dispose();
+      } finally {
+        setGemmVariant(null);
+      }
+    });
+  }
+
+  it('with gradients it composes differentiable ops: the same values, and gradients for every input', async () => {
+    const xs = uniform([2, 6, 6, 4], 21);
+    const ws = uniform([8, 3, 3, 4], 22);
+    const sc = uniform([8], 23, { lo: 0.5, hi: 2 });
+    const bs = uniform([8], 24);
+    const rs = uniform([2, 6, 6, 8], 25);
+    const x = tensor(xs, [2, 6, 6, 4]).requireGrad();
+    const w = tensor(ws, [8, 3, 3, 4]).requireGrad();
+    const scale = tensor(sc, [8]).requireGrad();
+    const bias = tensor(bs, [8]).requireGrad();
+    const residual = tensor(rs, [2, 6, 6, 8]).requireGrad();
+    const opts = { padding: 1, scale, residual, act: 'relu' as const };
+    const fused = noGrad(() => conv2dFused(x, w, bias, opts));
+    const y = conv2dFused(x, w, bias, opts);
+    await expectClose(y, await fused.toArray(), { rtol: 1e-5, atol: 1e-5 }, 'composed = fused');
+    y.sum().backward();
+    for (const t of [x, w, scale, bias, residual]) expect(t.grad, 'every input gets a gradient').not.toBeNull();
+    // d/d residual of sum(relu(z)) is the ReLU mask.
+    const mask = (await y.toArray()).map((v) => (v > 0 ? 1 : 0));
+    await expectClose(residual.grad!, Float64Array.from(mask), { rtol: 0, atol: 0 }, 'residual gradient');
   });
 });
 

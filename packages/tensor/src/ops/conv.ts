@@ -4,13 +4,14 @@
  * GEMMs of kernels/conv.ts; the bias gradient is a reduction of dy.
  * PyTorch's NCHW/OIHW tensors are converted at the boundary (weight files, tests).
  */
-import { conv2dBackwardFilter, conv2dBackwardInput, conv2dForward, type ConvGeometry } from '../kernels/conv.js';
+import { conv2dBackwardFilter, conv2dBackwardInput, conv2dForward, type ConvEpilogue, type ConvGeometry } from '../kernels/conv.js';
+import { isGradEnabled } from '../autograd/grad-mode.js';
 import { runReduce } from '../kernels/reduce.js';
 import { TesseraError, fmtShape } from '../runtime/errors.js';
 import { Tensor } from '../tensor.js';
 import { defineOp } from './registry.js';
 import { requireDtype } from './util.js';
-import { add } from './elementwise.js';
+import { add, mul } from './elementwise.js';
 import { contiguous } from './views.js';
 
 export interface Conv2dOptions {
@@ -130,4 +131,66 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
     groups: opts.groups ?? 1,
   };
   return conv2dOp(bias ? [x, w, bias] : [x, w], attrs);
+}
+
+export interface ConvEpilogueOptions {
+  /** Per-output-channel factor applied before the bias: a BatchNorm folded in eval mode. */
+  scale?: Tensor | null;
+  /** Added to the output (same shape), e.g. a residual block's identity. */
+  residual?: Tensor | null;
+  act?: 'relu' | { leaky: number } | null;
+}
+
+/**
+ * act(conv2d(x, w) · scale + bias + residual): one kernel when nothing needs a gradient
+ * (inference, eval-mode BatchNorm folded into scale and bias) and groups = 1; otherwise
+ * the same composition of differentiable primitives, so gradients are exact either way.
+ */
+export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Conv2dOptions & ConvEpilogueOptions = {}): Tensor {
+  const { scale = null, residual = null, act = null } = opts;
+  const attrs: ConvAttrs = { stride: pair(opts.stride, 1), padding: pair(opts.padding, 0), dilation: pair(opts.dilation, 1), groups: opts.groups ?? 1 };
+  const inputs = [x, w, bias, scale, residual].filter((t): t is Tensor => t !== null);
+  const needsGrad = isGradEnabled() && inputs.some((t) => t.requiresGrad);
+  if (needsGrad || attrs.groups !== 1) return composeEpilogue(x, w, bias, attrs, scale, residual, act);
+  for (const t of inputs) requireDtype('conv2d', t, 'f32');
+  const g = geometry(x, w, attrs);
+  for (const [name, t] of [['bias', bias], ['scale', scale]] as const) {
+    if (t && (t.rank !== 1 || t.shape[0] !== g.O)) throw new TesseraError(`conv2d: ${name} must have shape [${g.O}], got ${fmtShape(t.shape)}`);
+  }
+  const outShape = [g.N, g.OH, g.OW, g.O];
+  if (residual && fmtShape(residual.shape) !== fmtShape(outShape)) {
+    throw new TesseraError(`conv2d: residual must have the output's shape ${fmtShape(outShape)}, got ${fmtShape(residual.shape)}`);
+  }
+  const dense = [x, w, bias, scale, residual].map((t) => (t ? contiguous(t) : null));
+  const [xc, wc, bc, sc, rc] = dense;
+  const out = Tensor.empty(outShape, 'f32', 'conv2d');
+  const ref = (t: Tensor | null) => (t ? { buffer: t.buffer, offset: t.offset } : undefined);
+  const fused: ConvEpilogue = { scale: ref(sc!), residual: ref(rc!), act: act ?? undefined };
+  conv2dForward(g, ref(xc!)!, ref(wc!)!, out.buffer, ref(bc!) ?? null, undefined, fused);
+  dense.forEach((t, i) => {
+    if (t && t !== [x, w, bias, scale, residual][i]) t.dispose();
+  });
+  return out;
+}
+
+function composeEpilogue(
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  attrs: ConvAttrs,
+  scale: Tensor | null,
+  residual: Tensor | null,
+  act: ConvEpilogueOptions['act'],
+): Tensor {
+  let y = conv2dOp(bias && !scale ? [x, w, bias] : [x, w], attrs);
+  const step = (next: Tensor) => {
+    y.dispose();
+    y = next;
+  };
+  if (scale) step(mul(y, scale));
+  if (bias && scale) step(add(y, bias));
+  if (residual) step(add(y, residual));
+  if (act === 'relu') step(y.relu());
+  else if (act) step(y.leakyRelu(act.leaky));
+  return y;
 }

@@ -128,6 +128,36 @@ describe('unary gradients (autograd vs finite differences)', () => {
   }
 });
 
+describe('dense4 variant (4 elements per thread) and its scalar fallbacks', () => {
+  // [6, 10]: 60 elements, a multiple of 4 → dense4. Slices at offset 4 (aligned) and 2
+  // (not: the scalar dense kernel) and an odd count (scalar) must agree with the twin.
+  const S = [6, 10];
+  for (const name of ['relu', 'exp', 'leakyRelu', 'mulScalar', 'sigmoid'] as UnaryName[]) {
+    it(`${name} on ${JSON.stringify(S)}, aligned and unaligned slices, odd count`, async () => {
+      const p = PARAMS[name] ?? [0, 0];
+      const data = uniform(S, 5, { lo: -3, hi: 3, avoid: [0, ...p], margin: 1e-3 });
+      const x = tensor(data, S);
+      const twin = cpuTensor(data, S, 'f64');
+      await expectClose(gpuUnary(name, x, p), ref.unary(name, twin, ...p), TOL, `${name} dense4`);
+      const flat = x.reshape([60]);
+      const flatTwin = cpuTensor(data, [60], 'f64');
+      for (const [from, to] of [[4, 60], [2, 58], [3, 56]] as const) {
+        await expectClose(gpuUnary(name, slice(flat, 0, from, to), p), ref.unary(name, ref.slice(flatTwin, 0, from, to), ...p), TOL, `${name} [${from}:${to}]`);
+      }
+    });
+  }
+  it('binary ops with both operands at aligned offsets', async () => {
+    const da = uniform([64], 7, { lo: 0.2, hi: 2 });
+    const db = uniform([64], 8, { lo: -2, hi: 2, avoid: [0], margin: 0.1 });
+    const a = slice(tensor(da, [64]), 0, 4, 60);
+    const b = slice(tensor(db, [64]), 0, 8, 64);
+    const ta = ref.slice(cpuTensor(da, [64], 'f64'), 0, 4, 60);
+    const tb = ref.slice(cpuTensor(db, [64], 'f64'), 0, 8, 64);
+    await expectClose(add(a, b), ref.binary('add', ta, tb), TOL, 'add');
+    await expectClose(div(a, b), ref.binary('div', ta, tb), TOL, 'div');
+  });
+});
+
 describe('binary ops', () => {
   const cases: [string, number[], number[]][] = [
     ['same shape', [7, 13], [7, 13]],

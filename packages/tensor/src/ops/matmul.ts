@@ -10,7 +10,6 @@ import {
   MAX_BATCH_RANK,
   gemmVariantUnsupported,
   runGemm,
-  setTunedGemmVariant,
   stridedEpilogue,
   stridedOperand,
   stridedParamValues,
@@ -19,6 +18,7 @@ import {
 } from '../kernels/gemm.js';
 import { TesseraError, fmtShape } from '../runtime/errors.js';
 import { sync } from '../runtime/queue.js';
+import { recordGemms, tuneGemms } from '../kernels/gemm-tuner.js';
 import { broadcastShapes, broadcastStrides, coalesce, numel } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { defineOp } from './registry.js';
@@ -230,36 +230,19 @@ export interface TuneResult {
 }
 
 /**
- * Measures the GEMM variants on an M×K @ K×N product (a warm-up, then the median of
- * `reps`) and records the fastest for that shape class (powers of two of M, N, K), so
- * later matmuls of similar shapes use it. Portable is only measured when it is the
- * only choice (it never wins where subgroups run).
+ * Tunes the GEMM of an M×K @ K×N matmul (see kernels/gemm-tuner.ts): measures every
+ * variant this adapter runs and records the fastest correct one for that call, so later
+ * matmuls of this shape use it.
  */
 export async function tuneGemm(M: number, N: number, K: number, reps = 3): Promise<TuneResult> {
-  const cands = (['subgroup', 'subgroup-uniform'] as const).filter((v) => gemmVariantUnsupported(v) === null);
-  const variants: GemmVariant[] = cands.length ? [...cands] : ['portable'];
   const a = tensor(new Float32Array(M * K).map((_, i) => ((i * 7919) % 13) / 13 - 0.5), [M, K]);
   const b = tensor(new Float32Array(K * N).map((_, i) => ((i * 104729) % 17) / 17 - 0.5), [K, N]);
-  const ms: Partial<Record<GemmVariant, number>> = {};
   try {
-    for (const v of variants) {
-      matmul(a, b, { variant: v }).dispose();
-      await sync();
-      const times: number[] = [];
-      for (let r = 0; r < reps; r++) {
-        const t0 = performance.now();
-        matmul(a, b, { variant: v }).dispose();
-        await sync();
-        times.push(performance.now() - t0);
-      }
-      times.sort((x, y) => x - y);
-      ms[v] = times[Math.floor(times.length / 2)]!;
-    }
+    const { calls } = recordGemms(() => matmul(a, b).dispose());
+    const tuned = await tuneGemms(calls, { reps, retune: true });
+    return tuned[calls[0]!.key]!;
   } finally {
     a.dispose();
     b.dispose();
   }
-  const variant = variants.reduce((best, v) => (ms[v]! < ms[best]! ? v : best), variants[0]!);
-  setTunedGemmVariant(M, N, K, false, variant);
-  return { variant, ms };
 }

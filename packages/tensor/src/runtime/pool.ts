@@ -24,6 +24,8 @@ export interface MemoryStats {
   bytesPooled: number;
   /** Highest bytesLive seen since the last resetPeak(). */
   peakBytesLive: number;
+  /** Highest bytesLive + bytesPooled since the last resetPeak(): the device memory the pool held. */
+  peakBytesHeld: number;
   /** Number of createBuffer calls made by the pool. */
   allocations: number;
   /**
@@ -35,7 +37,7 @@ export interface MemoryStats {
 }
 
 const free = new Map<number, GPUBuffer[]>();
-const stats: MemoryStats = { bytesLive: 0, bytesPooled: 0, peakBytesLive: 0, allocations: 0, bytesReclaimedByGC: 0 };
+const stats: MemoryStats = { bytesLive: 0, bytesPooled: 0, peakBytesLive: 0, peakBytesHeld: 0, allocations: 0, bytesReclaimedByGC: 0 };
 
 export function acquireBuffer(bytes: number, label = 'tensor'): GPUBuffer {
   const ctx = gpu();
@@ -58,6 +60,7 @@ export function acquireBuffer(bytes: number, label = 'tensor'): GPUBuffer {
   }
   stats.bytesLive += size;
   if (stats.bytesLive > stats.peakBytesLive) stats.peakBytesLive = stats.bytesLive;
+  stats.peakBytesHeld = Math.max(stats.peakBytesHeld, stats.bytesLive + stats.bytesPooled);
   return buf;
 }
 
@@ -92,4 +95,5 @@ export function memoryStats(): MemoryStats {
 
 export function resetPeak(): void {
   stats.peakBytesLive = stats.bytesLive;
+  stats.peakBytesHeld = stats.bytesLive + stats.bytesPooled;
 }

@@ -9,6 +9,7 @@ import { awaitTrailingErrors, discardPendingErrors, gpu, throwPendingErrors } fr
 import { type Kernel, takeCompileFailures } from './kernel.js';
 import { DeviceError } from './errors.js';
 import { checkBuffer, takeCheckMessages, throwIfFlagged, usedCheckWords } from './checks.js';
+import { isProfiling, nextPassTimestamps, resolveProfile } from './profiler.js';
 
 export interface BufferBinding {
   buffer: GPUBuffer;
@@ -87,10 +88,17 @@ export function dispatch(
     entries.push({ binding: b++, resource: 'buffer' in buf ? buf : { buffer: buf } });
   }
   const bindGroup = device.createBindGroup({ label: kernel.name, layout: kernel.layout, entries });
+  // Profiling: a pass of its own whose ends carry timestamps (see profiler.ts).
+  const timestampWrites = isProfiling() ? nextPassTimestamps(kernel.name) : undefined;
+  if (timestampWrites) {
+    endPass();
+    pass = encoder!.beginComputePass({ timestampWrites });
+  }
   const p = openPass();
   p.setPipeline(kernel.pipeline);
   p.setBindGroup(0, bindGroup);
   p.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1);
+  if (timestampWrites) endPass();
   stats.dispatches++;
   if (++pendingDispatches >= MAX_DISPATCHES_PER_SUBMIT || isolate) flush();
 }
@@ -106,6 +114,7 @@ export function flush(): void {
   if (!encoder && !pass) return;
   const { device } = gpu();
   const enc = endPass();
+  resolveProfile(enc);
   if (arenaUsed > 0 && arena) device.queue.writeBuffer(arena, 0, arenaCpu, 0, arenaUsed);
   device.queue.submit([enc.finish()]);
   encoder = null;

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initDevice, tensor, type Tensor } from '../../index.js';
-import { batchNorm1d, batchNorm2d, type BatchNormOptions } from './index.js';
-import { batchNormBackwardRef, batchNormRef } from '../../reference/nn/index.js';
+import { batchNorm1d, batchNorm2d, batchNormFold, type BatchNormOptions } from './index.js';
+import { batchNormBackwardRef, batchNormFoldRef, batchNormRef } from '../../reference/nn/index.js';
 import { dot, expectClose, numel, numericGrad, randn } from '../../../test-fixtures/nn-testing.js';
 
 beforeAll(async () => {
@@ -168,6 +168,27 @@ describe('batchNorm gradients vs finite differences of the float64 twin', () => 
       expectClose('dx (twin)', bw.dx, nx, 1e-7 * Math.max(1, maxAbs(nx)));
       expectClose('dweight (twin)', bw.dweight, nw, 1e-7 * Math.max(1, maxAbs(nw)));
     });
+  });
+});
+
+describe('batchNormFold (eval-mode BatchNorm as scale and shift) vs the float64 twin', () => {
+  for (const C of [1, 7, 64, 130]) {
+    it(`C = ${C}, with and without a conv bias`, async () => {
+      const w = randn(C, 31);
+      const b = randn(C, 32);
+      const rm = randn(C, 33);
+      const rv = randn(C, 34).map((v) => v * v + 0.1);
+      const cb = randn(C, 35);
+      const t = (d: Float32Array) => tensor(d, [C]);
+      const fold = await batchNormFold(t(w), t(b), t(rm), t(rv), 1e-3).toArray();
+      expectClose('fold', fold, batchNormFoldRef(w, b, rm, rv, 1e-3), 1e-5, 1e-5);
+      const withBias = await batchNormFold(t(w), t(b), t(rm), t(rv), 1e-5, t(cb)).toArray();
+      expectClose('fold with conv bias', withBias, batchNormFoldRef(w, b, rm, rv, 1e-5, cb), 1e-5, 1e-5);
+    });
+  }
+  it('rejects vectors of different lengths, naming the op', () => {
+    const v = tensor([1, 2, 3], [3]);
+    expect(() => batchNormFold(v, v, v, tensor([1, 2], [2]), 1e-5)).toThrow(/batchNormFold: expected vectors of 3 channels/);
   });
 });
 

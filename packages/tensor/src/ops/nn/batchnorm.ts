@@ -3,9 +3,9 @@
  * [N, H, W, C] and batchNorm1d over [N, C] share one op and its fused kernels
  * (kernels/batchnorm.ts), treating the input as a matrix [M, C].
  */
-import { STATS_ROWS, bnChunks, runBatchNormBackward, runBatchNormForward } from '../../kernels/batchnorm.js';
+import { STATS_ROWS, bnChunks, runBatchNormBackward, runBatchNormFold, runBatchNormForward } from '../../kernels/batchnorm.js';
 import { fmtShape } from '../../runtime/errors.js';
-import type { Tensor } from '../../tensor.js';
+import { Tensor } from '../../tensor.js';
 import { defineOp } from '../registry.js';
 import { newTensor } from '../util.js';
 import { contiguous } from '../views.js';
@@ -185,4 +185,37 @@ export function batchNorm1d(
 ): Tensor {
   if (x.rank !== 2) throw nnError('batchNorm1d', `expected an input [N, C] (rank 2), got shape ${fmtShape(x.shape)}`);
   return batchNorm('batchNorm1d', x, weight, bias, runningMean, runningVar, opts);
+}
+
+/**
+ * BatchNorm in eval mode as a per-channel affine map, for folding into a convolution:
+ * returns [2, C] = [scale; shift] with scale = γ/√(running_var + ε) and
+ * shift = β + (convBias − running_mean)·scale, so that bn(conv(x) + convBias) =
+ * conv(x)·scale + shift. One kernel; not differentiable (it is for inference —
+ * under autograd, run the BatchNorm itself).
+ */
+export function batchNormFold(weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor, eps: number, convBias: Tensor | null = null): Tensor {
+  const C = weight.size;
+  const parts = [weight, bias, runningMean, runningVar, convBias];
+  for (const t of parts) {
+    if (t) requireF32('batchNormFold', t, 'each input');
+    if (t && (t.rank !== 1 || t.size !== C)) throw nnError('batchNormFold', `expected vectors of ${C} channels, got shape ${fmtShape(t.shape)}`);
+  }
+  const dense = parts.map((t) => (t ? contiguous(t) : null));
+  const ref = (t: Tensor) => ({ buffer: t.buffer, offset: t.offset });
+  const out = Tensor.empty([2, C], 'f32', 'bn_fold');
+  runBatchNormFold({
+    C,
+    eps,
+    weight: ref(dense[0]!),
+    bias: ref(dense[1]!),
+    runningMean: ref(dense[2]!),
+    runningVar: ref(dense[3]!),
+    convBias: dense[4] ? ref(dense[4]) : null,
+    out: out.buffer,
+  });
+  dense.forEach((t, i) => {
+    if (t && t !== parts[i]) t.dispose();
+  });
+  return out;
 }

@@ -97,3 +97,22 @@ export function batchNormBackwardRef(
   }
   return { dx, dweight, dbias };
 }
+
+/** Twin of batchNormFold: [scale; shift] with scale = γ/√(var + ε), shift = β + (convBias − mean)·scale. */
+export function batchNormFoldRef(
+  w: ArrayLike<number>,
+  b: ArrayLike<number>,
+  rm: ArrayLike<number>,
+  rv: ArrayLike<number>,
+  eps: number,
+  convBias: ArrayLike<number> | null = null,
+): Float64Array {
+  const C = w.length;
+  const out = new Float64Array(2 * C);
+  for (let c = 0; c < C; c++) {
+    const scale = w[c]! / Math.sqrt(rv[c]! + eps);
+    out[c] = scale;
+    out[C + c] = b[c]! + ((convBias ? convBias[c]! : 0) - rm[c]!) * scale;
+  }
+  return out;
+}

@@ -1,0 +1,67 @@
+/**
+ * `pnpm bench --model` end to end on a tiny configuration (the built dist; `pnpm test`
+ * builds first): the JSON records have the documented fields with sane values, the
+ * GEMM share comes from the profiled step, fusion is compared in eval, and the
+ * PyTorch reference is in the same run when Debian's torch is installed.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const BENCH = join(ROOT, 'bench/dist/main.js');
+const work = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const torch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
+const torchMissing = torch.status === 0 ? null : 'Debian python3-torch is not installed (scripts/setup.sh --with-torch)';
+if (torchMissing) console.log(`[bench --model] PyTorch reference not checked: ${torchMissing}`);
+
+interface Rec {
+  name: string;
+  imgs_per_s: number;
+  step_ms: number;
+  gemm_ms: number;
+  kernels_ms: number;
+  dispatches: number;
+  submits: number;
+  peak_bytes: number;
+  refs: { name: string; imgs_per_s: number }[];
+  unfused_imgs_per_s?: number;
+}
+
+describe.skipIf(!existsSync(BENCH))('pnpm bench --model', () => {
+  it('darknet-tiny at 32², batch 2: train and eval records', () => {
+    const json = join(work, 'model.json');
+    const args = [BENCH, '--model', 'darknet-tiny', '--sizes', '32', '--batch', '2', '--steps', '1', '--json', json, ...(torchMissing ? ['--no-torch'] : [])];
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 600_000, env: { ...process.env, TESSERA_CACHE_DIR: work } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/case\s+img\/s\s+ms\/step\s+GEMM ms/);
+    const recs = JSON.parse(readFileSync(json, 'utf8')) as Rec[];
+    expect(recs.map((x) => x.name)).toEqual(['darknet-tiny-train-32', 'darknet-tiny-eval-32']);
+    for (const x of recs) {
+      expect(x.imgs_per_s).toBeGreaterThan(0);
+      expect(x.step_ms).toBeCloseTo((2 * 1000) / x.imgs_per_s, 3);
+      expect(x.gemm_ms).toBeGreaterThan(0);
+      expect(x.kernels_ms).toBeGreaterThanOrEqual(x.gemm_ms);
+      expect(x.dispatches).toBeGreaterThan(10);
+      expect(x.submits).toBeGreaterThanOrEqual(1);
+      expect(x.peak_bytes).toBeGreaterThan(4 * 1_000_000); // at least the weights (~1M parameters)
+      if (!torchMissing) {
+        expect(x.refs[0]?.name).toBe('pytorch-cpu');
+        expect(x.refs[0]!.imgs_per_s).toBeGreaterThan(0);
+      }
+    }
+    expect(recs[1]!.unfused_imgs_per_s).toBeGreaterThan(0);
+    // Eval fuses conv → BatchNorm → LeakyReLU: far fewer dispatches than training's forward alone.
+    expect(recs[1]!.dispatches).toBeLessThan(recs[0]!.dispatches / 3);
+  });
+
+  it('rejects an unknown model by name', () => {
+    const r = spawnSync(process.execPath, [BENCH, '--model', 'vgg16'], { encoding: 'utf8' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/--model: unknown model vgg16; choose from resnet18, resnet34, resnet50, darknet-tiny/);
+  });
+});
