@@ -11,7 +11,8 @@ import { chooseGemmVariant, gemmVariantUnsupported, gpu, initDevice, probeGemmSu
 import { loadGemmTuningCache, tuningCachePath } from '@tessera/tensor/node';
 import { configureTfjs } from './baselines/tfjs.js';
 import { ALL_CASES } from './cases/index.js';
-import { rateOf, unitOf, type BenchRecord } from './harness.js';
+import { benchRecord, type BenchRecord } from './harness.js';
+import { runBrowserBench } from './browser/index.js';
 import { formatModelTable, runModelBench } from './model/run.js';
 import { BENCH_MODELS, type BenchModelName } from './model/step.js';
 
@@ -20,6 +21,7 @@ interface Args {
   json?: string;
   reps: number;
   noTfjs: boolean;
+  browser: boolean;
   variant?: GemmVariant;
   tfjsFlags?: Record<string, unknown>;
   models?: BenchModelName[];
@@ -31,12 +33,15 @@ interface Args {
   tune: boolean;
 }
 
-const USAGE = `usage: pnpm bench [--filter <word>] [--json <file>] [--reps <n>] [--no-tfjs] [--gemm-variant <v>] [--tfjs-flags <json>]
+const USAGE = `usage: pnpm bench [--filter <word>] [--json <file>] [--reps <n>] [--no-tfjs] [--browser] [--gemm-variant <v>] [--tfjs-flags <json>]
        pnpm bench --model <name[,name…]> [--sizes 128,224] [--batch 16] [--steps 3] [--modes train,eval] [--no-torch] [--tune] [--json <file>]
   --filter <word>       run only the cases whose name or shape contains <word>
   --json <file>         also write the results as JSON records
   --reps <n>            timed repetitions of our kernels (median kept; default 5)
   --no-tfjs             skip the TensorFlow.js baselines (quick kernel iteration)
+  --browser             also run the matmul and convolution cases in headless Chromium (its WebGPU:
+                        SwiftShader here) and print them beside the Node figures; slow there, so
+                        combine with --filter (e.g. --filter 1024)
   --gemm-variant <v>    force every GEMM (matmul, conv) to portable | subgroup | subgroup-uniform
   --tfjs-flags <json>   tfjs env flags, e.g. '{"WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE":false}'
   --model <names>       whole-network steps instead of kernels: ${BENCH_MODELS.join(' | ')} (comma-separated)
@@ -55,7 +60,7 @@ function intList(flag: string, v: string): number[] {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { reps: 5, noTfjs: false, sizes: [128, 224], batch: 16, steps: 3, modes: ['train', 'eval'], noTorch: false, tune: false };
+  const args: Args = { reps: 5, noTfjs: false, browser: false, sizes: [128, 224], batch: 16, steps: 3, modes: ['train', 'eval'], noTorch: false, tune: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -67,6 +72,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--json') args.json = value();
     else if (a === '--reps') args.reps = Math.max(1, Number.parseInt(value(), 10) || 5);
     else if (a === '--no-tfjs') args.noTfjs = true;
+    else if (a === '--browser') args.browser = true;
     else if (a === '--gemm-variant') {
       const v = value();
       if (!['portable', 'subgroup', 'subgroup-uniform'].includes(v)) throw new Error(`--gemm-variant: unknown variant ${v}\n${USAGE}`);
@@ -91,6 +97,17 @@ function parseArgs(argv: string[]): Args {
     } else throw new Error(`unknown argument ${a}\n${USAGE}`);
   }
   return args;
+}
+
+/** Node and browser figures side by side, paired by case and shape. */
+function browserTable(node: BenchRecord[], browser: BenchRecord[]): string {
+  const num = (x: number | undefined, d: number) => (x !== undefined && Number.isFinite(x) ? x.toFixed(d) : '—');
+  const rows = browser.map((b) => {
+    const n = node.find((r) => `browser ${r.name}` === b.name && r.shape === b.shape);
+    const ratio = n && Number.isFinite(n.rate) && Number.isFinite(b.rate) ? `${(n.rate / b.rate).toFixed(1)}x` : '—';
+    return [b.name.replace(/^browser /, ''), b.shape, num(n?.rate, 2), num(b.rate, 2), b.unit, ratio];
+  });
+  return `same kernels, two adapters (Node: Dawn on this machine's adapter; browser: headless Chromium's WebGPU):\n${table([['case', 'shape', 'node rate', 'browser rate', 'unit', 'node/browser'], ...rows])}`;
 }
 
 function table(rows: string[][]): string {
@@ -139,19 +156,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${c.name} ${c.shape} …\n`);
     const started = performance.now();
     const r = await c.run({ reps: args.reps, log: (m) => process.stderr.write(`${m}\n`) });
-    const unit = unitOf(c);
-    const rate = r.skipped ? Number.NaN : rateOf(c, r.ms);
-    records.push({
-      name: c.name,
-      shape: c.shape,
-      ms: r.skipped ? Number.NaN : r.ms,
-      rate,
-      unit,
-      ...(unit === 'GFLOP/s' ? { gflops: rate } : {}),
-      refs: r.refs,
-      ...(r.skipped ? { skipped: r.skipped } : {}),
-      ...(r.extra ? { extra: r.extra } : {}),
-    });
+    records.push(benchRecord(c, r));
     if (r.skipped) notes.push(`${c.name} ${c.shape}: SKIPPED — ${r.skipped}`);
     for (const n of r.notes ?? []) notes.push(`${c.name} ${c.shape}: ${n}`);
     for (const ref of r.refs) if (ref.note) notes.push(`${c.name} ${c.shape}: ${ref.name} ${ref.note}`);
@@ -181,6 +186,11 @@ async function main(): Promise<void> {
     `ms: median per run after a warm-up (ours over ${args.reps} repetitions unless a note says fewer, interleaved with up to 3 of tfjs; naive over 3).`,
   );
   for (const n of notes) console.log(`  ${n}`);
+  if (args.browser) {
+    const browser = await runBrowserBench({ filter: args.filter, reps: args.reps, log: (m) => process.stderr.write(`${m}\n`) });
+    console.log(`\n${browserTable(records, browser)}\n`);
+    records.push(...browser);
+  }
   console.log(`total bench time: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   console.log(`load average at end: ${load()}`);
   if (args.json) {

@@ -163,7 +163,10 @@ export async function tuneGemms(calls: readonly RecordedGemm[], opts: TuneOption
   for (const rec of calls) {
     if (!opts.retune && table.has(rec.key)) continue;
     if (variants.length < 2) {
-      out[rec.key] = { variant: variants[0] ?? 'portable', ms: {} };
+      // Nothing to choose between on this adapter: record the only variant, unmeasured.
+      const only: TuneEntry = { variant: variants[0] ?? 'portable', ms: {} };
+      table.set(rec.key, only);
+      out[rec.key] = only;
       continue;
     }
     const bufs = rec.sizes.map((size, i) => {
