@@ -7,7 +7,8 @@
  * h·W + w within the input plane, like PyTorch. Backward gathers instead of
  * scattering: one thread per input element loops over the outputs whose window
  * covers it (max: those whose saved argmax is this element), so overlapping windows
- * need no atomics and the result is deterministic.
+ * need no atomics and the result is deterministic. Variant: max windows that tile the
+ * input (kernel = stride, no padding) find their one window by a division, with no loop.
  *
  * Grid: a workgroup of 64 lanes covers CT channels (CT = the power of two ≥ C, at
  * most 64) × 64/CT neighbouring columns; workgroup y walks columns, z walks (n, row).
@@ -145,7 +146,13 @@ ${body}
 `;
 }
 
+/** Fixed windows that tile the input (kernel = stride, no padding): each input lies in at most one. */
+function tiles(g: PoolGeometry): boolean {
+  return !g.adaptive && g.kh === g.sh && g.kw === g.sw && g.ph === 0 && g.pw === 0;
+}
+
 function backwardCode(kind: PoolKind, g: PoolGeometry): string {
+  if (kind === 'max' && tiles(g)) return tiledMaxBackwardCode(g);
   const inner =
     kind === 'max'
       ? `      let o = obase + u32(oh * u.OW + ow) * u.C;
@@ -181,6 +188,32 @@ ${inner}
     }
   }
   dx[((n * u32(u.H) + u32(ih)) * u32(u.W) + u32(iw)) * u.C + c] = acc;
+}
+`;
+}
+
+/**
+ * Max backward when the windows tile the input (Darknet's 2×2/2): the one window holding
+ * an input element is a division by a constant, so there is no loop over covering windows
+ * and no divergent branch — a select. (The general backward's per-lane loop bounds cost
+ * lavapipe ~4× more here.)
+ */
+function tiledMaxBackwardCode(g: PoolGeometry): string {
+  return `// ${label('max', g)} backward (tiled windows)
+${UNIFORMS}
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> idx: array<i32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+${head(channelTile(g.C), 'u.H', 'u.W')}
+  let ih = row;
+  let iw = col;
+  let oh = ih / ${g.sh};
+  let ow = iw / ${g.sw};
+  // Rows and columns past the last full window (floor mode) belong to no window.
+  let inside = oh < u.OH && ow < u.OW;
+  let o = n * u32(u.OH * u.OW) * u.C + c + u32(min(oh, u.OH - 1) * u.OW + min(ow, u.OW - 1)) * u.C;
+  let hit = inside && idx[o] == ih * u.W + iw;
+  dx[((n * u32(u.H) + u32(ih)) * u32(u.W) + u32(iw)) * u.C + c] = select(0.0, g[u.gOff + o], hit);
 }
 `;
 }

@@ -50,6 +50,8 @@ const POOL_CASES: PoolCase[] = [
   { name: 'max 3×3 s2 p1 (ResNet stem) on odd 17×17, C=8', kind: 'max', shape: [2, 17, 17, 8], kernel: [3, 3], stride: [2, 2], padding: [1, 1] },
   { name: 'max 3×3 s2 p1 on even 16×16, C=64', kind: 'max', shape: [2, 16, 16, 64], kernel: [3, 3], stride: [2, 2], padding: [1, 1] },
   { name: 'max 2×2 (stride = kernel), batch 1, C=3, odd 7×9', kind: 'max', shape: [1, 7, 9, 3], kernel: [2, 2] },
+  { name: 'max 2×2 s2 (Darknet), C=16, 8×10, batch 3', kind: 'max', shape: [3, 8, 10, 16], kernel: [2, 2] },
+  { name: 'max 3×3 s3 (tiled, odd trailing rows) on 10×11, C=5', kind: 'max', shape: [2, 10, 11, 5], kernel: [3, 3], stride: [3, 3] },
   { name: 'max 5×5 s1 p2 (padding 2), C=5', kind: 'max', shape: [2, 6, 7, 5], kernel: [5, 5], stride: [1, 1], padding: [2, 2] },
   { name: 'max 3×2 kernel, stride [1,2], padding [1,0], C=7', kind: 'max', shape: [1, 5, 8, 7], kernel: [3, 2], stride: [1, 2], padding: [1, 0] },
   { name: 'avg 3×3 s2 p1 on odd 9×11, C=6 (count_include_pad)', kind: 'avg', shape: [2, 9, 11, 6], kernel: [3, 3], stride: [2, 2], padding: [1, 1] },
