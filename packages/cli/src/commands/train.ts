@@ -170,7 +170,9 @@ export const trainCommand: Command = {
         arch,
         kind: 'vision',
         classes: s.data.classes,
-        preprocess: { size: s.size, normalize: s.normalize, resize: 'crop' },
+        // Counting images were trained whole (squished, never cropped): a centre crop at predict
+        // time would cut circles off the edges and undercount.
+        preprocess: { size: s.size, normalize: s.normalize, resize: s.data.synthetic ? 'align-corners' : 'crop' },
       });
       await writeLossChart(out, log);
       const interp = await ClassificationInterpretation.fromLearner(s.learn);

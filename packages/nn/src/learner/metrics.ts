@@ -81,6 +81,11 @@ export const errorRate: MetricFunc = function errorRate(pred: Tensor, targ: Tens
   return tidy(() => pred.argmax(-1).ne(asI32(targ)).cast('f32').mean());
 };
 
+// Named explicitly: a minifier (a bundled web page) renames functions, and the column names
+// of the epoch table must not change with it.
+accuracy.metricName = 'accuracy';
+errorRate.metricName = 'error_rate';
+
 /** Wraps metric functions into AvgMetrics; passes Metric objects through. */
 export function toMetric(m: Metric | MetricFunc): Metric {
   return typeof m === 'function' ? new AvgMetric(m) : m;

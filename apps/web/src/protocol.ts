@@ -1,0 +1,95 @@
+/**
+ * Messages between the page (main.ts) and the training worker (worker.ts). Requests
+ * carry an id and get exactly one reply with that id ('ok' or 'error'); training also
+ * streams events (no id) while it runs, so the page stays responsive and live.
+ */
+
+/** Where the training images come from. */
+export type DataSource =
+  | { kind: 'counting'; range: [number, number]; perClass: number }
+  /** A dropped folder: each file with its path inside the folder (class = parent folder). */
+  | { kind: 'files'; files: { path: string; file: Blob }[] };
+
+export interface DataRequest {
+  source: DataSource;
+  /** Square side the model sees, in pixels. */
+  size: number;
+  bs: number;
+  validPct: number;
+  seed: number;
+}
+
+export type Arch = 'darknet-tiny' | 'resnet18' | 'resnet34' | 'resnet50';
+
+export interface TrainRequest {
+  arch: Arch;
+  epochs: number;
+  lr: number;
+  /** Pretrained body weights: a TF.js model (model.json + shards) or a single weights file. */
+  weights?: { name: string; file: Blob }[];
+  /** Frozen epochs before unfreezing (fine-tuning only). */
+  freezeEpochs: number;
+}
+
+/** RGBA pixels to put on a canvas. */
+export interface Picture {
+  width: number;
+  height: number;
+  rgba: Uint8ClampedArray<ArrayBuffer>;
+}
+
+export interface ModelInfo {
+  arch: string;
+  classes: string[];
+  size: number;
+  /** Where it came from: 'trained here' or the loaded file's name. */
+  origin: string;
+}
+
+export interface TopClass {
+  label: string;
+  index: number;
+  prob: number;
+}
+
+export type Request =
+  | { id: number; type: 'init' }
+  | { id: number; type: 'data'; req: DataRequest }
+  | { id: number; type: 'train'; req: TrainRequest }
+  | { id: number; type: 'stop' }
+  | { id: number; type: 'predict'; file: Blob; topk: number }
+  | { id: number; type: 'export' }
+  | { id: number; type: 'load'; file: Blob; name: string };
+
+export interface Replies {
+  init: { device: string };
+  data: { describe: string; classes: string[]; showBatch: Picture };
+  train: { stopped: boolean; model: ModelInfo };
+  stop: Record<string, never>;
+  predict: { top: TopClass[] };
+  export: { bytes: Uint8Array<ArrayBuffer>; fileName: string };
+  load: { model: ModelInfo };
+}
+
+/** One finished epoch, with the CLI's columns. */
+export interface EpochEvent {
+  type: 'epoch';
+  epoch: number;
+  stage: 'train' | 'frozen' | 'unfrozen';
+  train_loss: number | null;
+  valid_loss: number | null;
+  error_rate: number | null;
+  time: string;
+  seconds: number;
+}
+
+export type WorkerEvent =
+  | EpochEvent
+  /** Progress within an epoch: batches done of the pass, and the smoothed loss. */
+  | { type: 'progress'; phase: 'train' | 'valid'; epoch: number; nEpoch: number; iter: number; nIter: number; smoothLoss: number }
+  | { type: 'chart'; chart: Picture }
+  | { type: 'log'; text: string };
+
+export type Reply =
+  | { id: number; type: 'ok'; value: unknown }
+  | { id: number; type: 'error'; message: string; name: string };
