@@ -6,7 +6,7 @@
 import { concatBytes } from './bytes.js';
 import { decodeElements, encodeElements } from './codec.js';
 import { WeightFileError } from './errors.js';
-import { DTYPE_BYTES, numel, type DType, type RawTensor, type StateDict } from './types.js';
+import { DTYPE_BYTES, numel, type DType, type StateDict } from './types.js';
 
 export interface Safetensors {
   tensors: StateDict;

@@ -8,7 +8,6 @@
  */
 import {
   MAX_BATCH_RANK,
-  gemmVariantUnsupported,
   runGemm,
   stridedEpilogue,
   stridedOperand,
@@ -17,7 +16,6 @@ import {
   type OperandHook,
 } from '../kernels/gemm.js';
 import { TesseraError, fmtShape } from '../runtime/errors.js';
-import { sync } from '../runtime/queue.js';
 import { recordGemms, tuneGemms } from '../kernels/gemm-tuner.js';
 import { broadcastShapes, broadcastStrides, coalesce, numel } from '../shape.js';
 import type { Tensor } from '../tensor.js';

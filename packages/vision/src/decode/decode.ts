@@ -4,7 +4,6 @@
  * browser too (file paths are @tessera/vision/node's decodeImageFile).
  */
 
-import { ImageDecodeError } from '../errors.js';
 import type { RgbImage } from '../image.js';
 import { readImageInfo } from './image-info.js';
 import { decodeJpeg } from './jpeg.js';
