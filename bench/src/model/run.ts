@@ -28,7 +28,7 @@ export interface ModelRecord {
   dispatches: number;
   submits: number;
   peak_bytes: number;
-  /** (peak − bytes held before the step) / batch. */
+  /** (peak − what lives between steps: weights, optimizer state, input) / batch: activations, gradients, workspace. */
   activation_bytes_per_image: number;
   refs: { name: string; imgs_per_s: number; step_ms: number }[];
   /** Eval only: images/s with the conv → BatchNorm → activation fusion turned off (same run). */
@@ -70,11 +70,12 @@ const isGemm = (kernel: string) => kernel.startsWith('gemm_');
 async function measure(model: Module, mode: 'train' | 'eval', batch: number, size: number, steps: number, profile = true) {
   await sync();
   trimPool();
-  const before = memoryStats();
   resetPeak();
   const s = mode === 'train' ? trainStepper(model, batch, size) : evalStepper(model, batch, size);
   s.step(); // warm-up: compiles pipelines, creates optimizer state, fills the pool
   await sync();
+  // What lives between steps: weights, BatchNorm buffers, optimizer state, the input batch.
+  const resident = memoryStats().bytesLive;
   const times: number[] = [];
   const encodes: number[] = [];
   let perStep = { dispatches: 0, submits: 0 };
@@ -115,7 +116,7 @@ async function measure(model: Module, mode: 'train' | 'eval', batch: number, siz
     total,
     perStep,
     peak,
-    activationPerImage: (peak - before.bytesLive) / batch,
+    activationPerImage: (peak - resident) / batch,
     top: Object.fromEntries(top.map(([k, v]) => [k, Math.round(v * 10) / 10])),
   };
 }
