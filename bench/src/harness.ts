@@ -191,3 +191,14 @@ export async function timeInterleavedAll(items: Timed[], reps: number): Promise<
 export async function timeInterleaved(items: Timed[], reps: number): Promise<number[]> {
   return (await timeInterleavedAll(items, reps)).map(median);
 }
+
+/** A plain-text table: header, dashes, rows; columns in `leftAligned` pad right, the rest pad left (numbers). */
+export function textTable(rows: string[][], leftAligned: readonly number[] = [0]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows
+    .map((r, i) => {
+      const line = r.map((cell, c) => (leftAligned.includes(c) ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+      return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
+    })
+    .join('\n');
+}

@@ -11,7 +11,7 @@ import { chooseGemmVariant, gemmVariantUnsupported, gpu, initDevice, probeGemmSu
 import { loadGemmTuningCache, tuningCachePath } from '@tessera/tensor/node';
 import { configureTfjs } from './baselines/tfjs.js';
 import { ALL_CASES } from './cases/index.js';
-import { benchRecord, type BenchRecord } from './harness.js';
+import { benchRecord, textTable, type BenchRecord } from './harness.js';
 import { runBrowserBench } from './browser/index.js';
 import { formatModelTable, runModelBench } from './model/run.js';
 import { BENCH_MODELS, type BenchModelName } from './model/step.js';
@@ -110,15 +110,8 @@ function browserTable(node: BenchRecord[], browser: BenchRecord[]): string {
   return `same kernels, two adapters (Node: Dawn on this machine's adapter; browser: headless Chromium's WebGPU):\n${table([['case', 'shape', 'node rate', 'browser rate', 'unit', 'node/browser'], ...rows])}`;
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows
-    .map((r, i) => {
-      const line = r.map((cell, c) => (c < 2 || c === 4 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-      return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-    })
-    .join('\n');
-}
+/** Case, shape and unit columns read left-aligned; numbers right-aligned. */
+const table = (rows: string[][]): string => textTable(rows, [0, 1, 4]);
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));

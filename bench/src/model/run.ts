@@ -11,7 +11,7 @@
 import { canProfile, gpu, memoryStats, queueStats, recordGemms, resetPeak, startProfile, stopProfile, sync, trimPool, tuneGemms } from '@tessera/tensor';
 import { saveGemmTuningCache } from '@tessera/tensor/node';
 import { type Module, setConvBnFusion } from '@tessera/nn';
-import { median } from '../harness.js';
+import { median, textTable } from '../harness.js';
 import { type BenchModelName, buildNetwork, evalStepper, trainStepper } from './step.js';
 import { torchStep, type TorchResult } from './torch-ref.js';
 
@@ -179,14 +179,6 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelRecord[]
   return records;
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r, i) => {
-    const line = r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-    return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-  }).join('\n');
-}
-
 export function formatModelTable(records: ModelRecord[]): string {
   const head = ['case', 'img/s', 'ms/step', 'GEMM ms', 'kernels ms', 'step/GEMM', 'dispatches', 'submits', 'peak', 'act/img', 'PyTorch img/s', 'ratio'];
   const rows = records.map((r) => {
@@ -206,5 +198,5 @@ export function formatModelTable(records: ModelRecord[]): string {
       ref ? `${(r.imgs_per_s / ref.imgs_per_s).toFixed(2)}x` : '—',
     ];
   });
-  return table([head, ...rows]);
+  return textTable([head, ...rows]);
 }
