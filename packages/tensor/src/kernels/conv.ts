@@ -49,7 +49,7 @@ function spatialValues(g: ConvGeometry): Record<string, number> {
   return { H: g.H, W: g.W, OH: g.OH, OW: g.OW, P: g.N * g.OH * g.OW };
 }
 
-const CONST_NAMES = /\b(C_|CG|O_|OG|KH|KW|SH|SW|PH|PW|DH|DW|NTW|TAPH|TAPW|OFFH|OFFW)\b/g;
+const CONST_NAMES = /\b(C_|CG|O_|OG|KH|KW|SH|SW|PH|PW|DH|DW|NTW|TAPH|TAPW|OFFH|OFFW|OHC|OWC)\b/g;
 
 /**
  * Gives a hook's geometry constants its own prefix: the uniform-window GEMM variant
@@ -79,6 +79,17 @@ interface Im2colRead {
   xBase: string;
   /** Return 0 for pixels beyond the last (the split-K tail). */
   guardP: boolean;
+  /**
+   * Divide by the output size as baked constants OHC/OWC (see bakedOutputSize): for reads
+   * whose pixel moves with k, where a division by a uniform would run once per lane
+   * on every k.
+   */
+  bakedOutput?: boolean;
+}
+
+/** The output size as WGSL constants, for im2col reads with bakedOutput. */
+function bakedOutputSize(g: ConvGeometry): string {
+  return `const OHC = ${g.OH}u; const OWC = ${g.OW}u;\n`;
 }
 
 /** A hook function reading im2col(x)[p, kk]: 0 in the padding. */
@@ -87,7 +98,7 @@ function im2colFn(name: string, r: Im2colRead): string {
   const idx = `${r.xBase} + ((n * u.H + u32(ih)) * u.W + u32(iw)) * C_ + c`;
   return `fn ${name}(base: u32, ${r.args[0]}: u32, ${r.args[1]}: u32) -> ${r.vec4 ? 'vec4<f32>' : 'f32'} {
   let p = ${r.pixel}; let kk = ${r.col};
-${r.guardP ? `  if (p >= u.P) { return ${zero}; }\n` : ''}  let ow = p % u.OW; let t = p / u.OW; let oh = t % u.OH; let n = t / u.OH;
+${r.guardP ? `  if (p >= u.P) { return ${zero}; }\n` : ''}  ${r.bakedOutput ? 'let ow = p % OWC; let t = p / OWC; let oh = t % OHC; let n = t / OHC;' : 'let ow = p % u.OW; let t = p / u.OW; let oh = t % u.OH; let n = t / u.OH;'}
   let c = kk % CG; let t2 = kk / CG; let kw = t2 % KW; let kh = t2 / KW;
   let ih = i32(oh * SH + kh * DH) - PH;
   let iw = i32(ow * SW + kw * DW) - PW;
@@ -97,10 +108,32 @@ ${r.guardP ? `  if (p >= u.P) { return ${zero}; }\n` : ''}  let ow = p % u.OW; l
 `;
 }
 
+/**
+ * The per-row form of the forward's im2col read (see gemm.ts rowA): the pixel's
+ * divisions by the output size happen once per row; per k only divisions by the baked
+ * constants remain. Padding reads index 0 and select zero: no branch per lane.
+ */
+function im2colRowFns(vec4: boolean): string {
+  const read = (name: string, v: boolean) => `fn ${name}(r: ARow, kk: u32) -> ${v ? 'vec4<f32>' : 'f32'} {
+  let c = kk % CG; let t2 = kk / CG; let kw = t2 % KW; let kh = t2 / KW;
+  let ih = r.ih0 + i32(kh * DH); let iw = r.iw0 + i32(kw * DW);
+  let ok = ih >= 0 && iw >= 0 && ih < i32(u.H) && iw < i32(u.W);
+  let idx = select(0u, r.pix + (u32(ih) * u.W + u32(iw)) * C_ + c, ok);
+  return select(${v ? 'vec4<f32>(0.0)' : '0.0'}, ${v ? 'x4[idx >> 2u]' : 'x[idx]'}, ok);
+}
+`;
+  return `struct ARow { pix: u32, ih0: i32, iw0: i32 }
+fn rowA(base: u32, p: u32) -> ARow {
+  let ow = p % u.OW; let t = p / u.OW; let oh = t % u.OH; let n = t / u.OH;
+  return ARow(base + n * u.H * u.W * C_, i32(oh * SH) - PH, i32(ow * SW) - PW);
+}
+${read('loadARow', false)}${vec4 ? read('loadA4Row', true) : ''}`;
+}
+
 function fwdA(g: ConvGeometry, vec4: boolean): OperandHook {
   // A(m, k): m is the output pixel, k the im2col column.
   const read = (v: boolean): Im2colRead => ({ vec4: v, args: ['i0', 'i1'], pixel: 'i0', col: 'i1', xBase: 'base', guardP: false });
-  const body = im2colFn('loadA', read(false)) + (vec4 ? im2colFn('loadA4', read(true)) : '');
+  const body = im2colFn('loadA', read(false)) + (vec4 ? im2colFn('loadA4', read(true)) : '') + im2colRowFns(vec4);
   return {
     bindings: vec4 ? [{ name: 'x' }, { name: 'x4', type: 'array<vec4<f32>>' }] : [{ name: 'x' }],
     params: [...spatial, { name: 'x_off' }],
@@ -275,10 +308,25 @@ export function conv2dBackwardInput(g: ConvGeometry, dy: ConvBuffers, w: ConvBuf
   return ${v ? 'dy4[idx >> 2u]' : 'dy[idx]'};
 }
 `;
+    // The same per row (see gemm.ts rowA): the phase pixel's divisions once per row.
+    const rowRead = (name: string, v: boolean) => `fn ${name}(r: ARow, k: u32) -> ${v ? 'vec4<f32>' : 'f32'} {
+  let o = k % OG; let t2 = k / OG; let tw = t2 % NTW; let th = t2 / NTW;
+  let oh = r.jh + OFFH[th]; let ow = r.jw + OFFW[tw];
+  let ok = oh >= 0 && ow >= 0 && oh < i32(u.OH) && ow < i32(u.OW);
+  let idx = select(0u, r.pix + (u32(oh) * u.OW + u32(ow)) * O_ + o, ok);
+  return select(${v ? 'vec4<f32>(0.0)' : '0.0'}, ${v ? 'dy4[idx >> 2u]' : 'dy[idx]'}, ok);
+}
+`;
+    const rowFns = `struct ARow { pix: u32, jh: i32, jw: i32 }
+fn rowA(base: u32, q: u32) -> ARow {
+  let jw = q % u.Wp; let t = q / u.Wp; let jh = t % u.Hp; let n = t / u.Hp;
+  return ARow(base + n * u.OH * u.OW * O_, i32(jh), i32(jw));
+}
+${rowRead('loadARow', false)}${vecA ? rowRead('loadA4Row', true) : ''}`;
     const a: OperandHook = {
       bindings: vecA ? [{ name: 'dy' }, { name: 'dy4', type: 'array<vec4<f32>>' }] : [{ name: 'dy' }],
       params: [...spatial, { name: 'Hp' }, { name: 'Wp' }, { name: 'dy_off' }],
-      code: own('A', `${consts(g)}${phaseConsts(p)}fn batchA(b: u32) -> u32 { return u.dy_off + b * OG; }\n${loadA('loadA', false)}${vecA ? loadA('loadA4', true) : ''}`),
+      code: own('A', `${consts(g)}${phaseConsts(p)}fn batchA(b: u32) -> u32 { return u.dy_off + b * OG; }\n${loadA('loadA', false)}${vecA ? loadA('loadA4', true) : ''}${rowFns}`),
       vec4: vecA ? 'k' : undefined,
     };
     // B(k = (tap, o), n = c) = w[group·OG + o, kh, kw, c]: contiguous along n.
@@ -375,12 +423,12 @@ ${split ? `  let p = base + k;\n  if (p >= u.P) { return ${v ? 'vec4<f32>(0.0)' 
   };
   // B(k = p, n = kk) = im2col(x)[p, kk]; split: base is the chunk's first pixel, else the group's channel offset.
   const bLoad = (name: string, v: boolean) =>
-    im2colFn(name, { vec4: v, args: ['i0', 'i1'], pixel: split ? 'base + i0' : 'i0', col: 'i1', xBase: split ? 'u.x_off' : 'base', guardP: split });
+    im2colFn(name, { vec4: v, args: ['i0', 'i1'], pixel: split ? 'base + i0' : 'i0', col: 'i1', xBase: split ? 'u.x_off' : 'base', guardP: split, bakedOutput: true });
   const b: OperandHook = {
     bindings: vecB ? [{ name: 'x' }, { name: 'x4', type: 'array<vec4<f32>>' }] : [{ name: 'x' }],
     // B declares the spatial parameters: the packing kernel of the uniform-window variant sees only B.
     params: [...spatial, { name: 'x_off' }, { name: 'chunk' }],
-    code: own('B', `${consts(g)}fn batchB(b: u32) -> u32 { return ${split ? 'b * u.chunk' : 'u.x_off + b * CG'}; }\n${bLoad('loadB', false)}${vecB ? bLoad('loadB4', true) : ''}`),
+    code: own('B', `${consts(g)}${bakedOutputSize(g)}fn batchB(b: u32) -> u32 { return ${split ? 'b * u.chunk' : 'u.x_off + b * CG'}; }\n${bLoad('loadB', false)}${vecB ? bLoad('loadB4', true) : ''}`),
     vec4: vecB ? 'mn' : undefined,
     mnMultipleOf4: vecB,
     batched: true,

@@ -120,6 +120,27 @@ fn batchA(b: u32) -> u32 { return b * u.x_len; }
   };
 }
 
+/**
+ * The same operand with the optional per-row form (rowA once per row outside the K
+ * loop, loadARow per k) beside the plain one, which the portable variant still uses.
+ * Rows are offset by one tap on purpose: a generator that mixed the two forms up, or
+ * handed rowA the wrong row, would give a different answer.
+ */
+function conv1dRowOperand(): OperandHook {
+  const plain = conv1dOperand();
+  return {
+    ...plain,
+    code: `${plain.code}struct ARow { start: i32, base: u32 }
+fn rowA(base: u32, m: u32) -> ARow { return ARow(i32(m * u.x_stride) - i32(u.x_pad), base); }
+fn loadARow(r: ARow, k: u32) -> f32 {
+  let p = r.start + i32(k);
+  let ok = p >= 0 && p < i32(u.x_len);
+  return select(0.0, xs[select(0u, r.base + u32(p), ok)], ok);
+}
+`,
+  };
+}
+
 describe('caller-written operand hooks', () => {
   // Two signals of length 50, 5 taps, stride 2, padding 2 → 25 outputs each; 6 filters.
   const [L, T, S, P, F, NB] = [50, 5, 2, 2, 6, 2];
@@ -166,6 +187,14 @@ describe('caller-written operand hooks', () => {
       expect(runGemm(call)).toBe(variant);
       expect(gemmSource(call, variant)).toContain('fn loadA(base: u32, m: u32, k: u32)');
       assertClose(await Y.toArray(), expected, tol(T, expected), [NB, outLen, F], 'conv1d');
+      // The per-row form: the subgroup variants call rowA/loadARow (K = 5: a 4-wide chunk and
+      // a tail of one), the portable one keeps loadA; both must give the same result.
+      const rowCall = { ...call, name: 'conv1d_row_test', a: conv1dRowOperand() };
+      const src = gemmSource(rowCall, variant);
+      expect(src.includes('rowA(aB, mr0)')).toBe(variant !== 'portable');
+      Y.load(new Float32Array(NB * outLen * F).fill(Number.NaN));
+      expect(runGemm(rowCall)).toBe(variant);
+      assertClose(await Y.toArray(), expected, tol(T, expected), [NB, outLen, F], 'conv1d row form');
       for (const t of [X, W, Y]) t.dispose();
     });
   }

@@ -7,6 +7,11 @@
  *  - A:  fn loadA(base: u32, m: u32, k: u32) -> f32           (required)
  *        fn loadA4(base: u32, m: u32, k: u32) -> vec4<f32>     (optional: 4 elements along `vec4`)
  *        fn batchA(b: u32) -> u32                              (optional: per-batch base, default b)
+ *        struct ARow, fn rowA(base: u32, m: u32) -> ARow, fn loadARow(r: ARow, k: u32) -> f32
+ *        and (with vec4 'k') fn loadA4Row(r: ARow, k: u32) -> vec4<f32>  (optional, together:
+ *        the row's share of the address math, e.g. an im2col pixel's divisions, done once per
+ *        row outside the K loop by the subgroup variants; llvmpipe runs a division by a
+ *        uniform one lane at a time, and it cannot hoist one out of a loop itself)
  *  - B:  fn loadB(base: u32, k: u32, n: u32) -> f32, loadB4, batchB — the same, for B.
  *  - C:  fn epilogue(base: u32, m: u32, n: u32, v: f32)        (required)
  *        fn epilogue4(base: u32, m: u32, n: u32, v: vec4<f32>) (optional: n..n+3)
@@ -454,11 +459,13 @@ function aChunk(a: OperandHook, t: SgTile, c: number): { code: string; at: (r: n
     };
   } else {
     // Runs along k: register i of lane l holds A[m0 + 8i + l, k..k+3].
+    const row = rowForm(a);
+    const one = (i: number, kExpr: string) => (row ? `loadARow(ra${i}, ${kExpr})` : `loadA(aB, mr${i}, ${kExpr})`);
     for (let i = 0; i < regs; i++) {
       if (a.vec4 === 'k') {
-        code += `    let ar${c}_${i} = loadA4(aB, mr${i}, ${k0});\n`;
+        code += `    let ar${c}_${i} = ${row ? `loadA4Row(ra${i}, ${k0})` : `loadA4(aB, mr${i}, ${k0})`};\n`;
       } else {
-        code += `    let ar${c}_${i} = vec4<f32>(${[0, 1, 2, 3].map((q) => `loadA(aB, mr${i}, ${k0} + ${q}u)`).join(', ')});\n`;
+        code += `    let ar${c}_${i} = vec4<f32>(${[0, 1, 2, 3].map((q) => one(i, `${k0} + ${q}u`)).join(', ')});\n`;
       }
     }
     at = (r, kk) => `ab${c}_${Math.floor(r / SG)}_${r % SG}[${kk}]`;
@@ -469,11 +476,20 @@ function aChunk(a: OperandHook, t: SgTile, c: number): { code: string; at: (r: n
   return { code, at };
 }
 
+/** Whether the subgroup variants read A through the hook's per-row form (rowA + loadARow). */
+function rowForm(a: OperandHook): boolean {
+  if (!has(a.code, 'rowA') || !has(a.code, 'loadARow')) return false;
+  if (a.vec4 === 'mn' && a.mnMultipleOf4) return false;
+  if (a.vec4 === 'k' && !has(a.code, 'loadA4Row')) throw new Error('internal: a vec4 A hook with rowA must define loadA4Row');
+  return true;
+}
+
 /** The per-workgroup values aChunk/bChunk index with (hoisted out of the K loop). */
 function sgPrologue(a: OperandHook, b: OperandHook, t: SgTile, uniformB: boolean): string {
   let s = '';
   const regs = t.rm / SG;
   for (let i = 0; i < regs; i++) s += `  let mr${i} = min(m0 + ${i * SG}u + lane, u.M - 1u);\n`;
+  if (rowForm(a)) for (let i = 0; i < regs; i++) s += `  let ra${i} = rowA(aB, mr${i});\n`;
   if (a.vec4 === 'mn' && a.mnMultipleOf4) {
     for (let i = 0; i < regs; i++) {
       s += `  let mq${i} = min(m0 + 4u * ((${i * SG}u + lane) % ${t.rm / 4}u), u.M - 4u);\n`;
@@ -546,7 +562,7 @@ function sgTail(call: GemmCall, g: SgGen): string {
   const { t } = g;
   let s = '';
   for (let i = 0; i < t.rm / SG; i++) {
-    s += `    let as${i} = loadA(aB, mr${i}, k);\n`;
+    s += `    let as${i} = ${rowForm(call.a) ? `loadARow(ra${i}, k)` : `loadA(aB, mr${i}, k)`};\n`;
     for (let l = 0; l < SG; l++) s += `    let xs${i}_${l} = subgroupBroadcast(as${i}, ${l}u);\n`;
   }
   for (let j = 0; j < t.cn; j++) {
