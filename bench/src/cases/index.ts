@@ -7,5 +7,6 @@ import { convCases } from './conv.js';
 import { normCases } from './norm.js';
 import { pipelineCases } from './pipeline.js';
 import { matmulCases } from './matmul.js';
+import { gemmCeilingCase } from './gemm-ceiling.js';
 
-export const ALL_CASES: BenchCase[] = [...matmulCases, ...convCases, ...normCases, ...pipelineCases];
+export const ALL_CASES: BenchCase[] = [...matmulCases, gemmCeilingCase, ...convCases, ...normCases, ...pipelineCases];

@@ -27,6 +27,10 @@ export {
   recordGemms, tuneGemms, gemmTuning, setGemmTuning, adapterKey, gemmKey, GEMM_VARIANTS,
   type RecordedGemm, type TuneEntry, type TuneOptions,
 } from './kernels/gemm-tuner.js';
+export {
+  runGemm, stridedEpilogue, stridedParamValues, MAX_BATCH_RANK,
+  type GemmCall, type OperandHook, type EpilogueHook, type HookBinding, type HookParam,
+} from './kernels/gemm.js';
 export { dispatch, writeBuffer, readBuffer } from './runtime/queue.js';
 export { grid1d, uniformWords, FLAT_INDEX } from './kernels/grid.js';
 export { HASH_WGSL, pcgHash, unitFromHash } from './kernels/random.js';
