@@ -6,6 +6,8 @@
  *  - conv2dBackwardInput:  dx[q, c]    = Σ_(kh,kw,o) col2im(dy)[q, (kh,kw,o)] · w[o, kh, kw, c], one GEMM
  *                          per stride phase (only the taps that reach those pixels: no products with zeros)
  *  - conv2dBackwardFilter: dw[o, kk]   = Σ_p dy[p, o] · im2col(x)[p, kk]   (split-K over pixels)
+ * 3×3 convolutions at stride 1 take Winograd F(4×4, 3×3) instead (kernels/winograd.ts)
+ * when their channels allow it, forward and both gradients: 4× fewer products.
  * Groups are the GEMM batch. The kernel geometry (size, stride, padding, dilation,
  * channels per group) is baked into the WGSL: it turns the index divisions into
  * constants, which llvmpipe otherwise runs one lane at a time; spatial sizes and the
@@ -13,6 +15,7 @@
  */
 import { type GemmCall, type EpilogueHook, type HookParam, type OperandHook, runGemm, stridedEpilogue, type GemmVariant } from './gemm.js';
 import { runReduce } from './reduce.js';
+import { F2x2, F4x4, runWinogradConv, runWinogradFilterGrad, winogradUnsupported, type WinogradProblem } from './winograd.js';
 import { runMap } from './elementwise.js';
 import type { BufferBinding } from '../runtime/queue.js';
 
@@ -192,6 +195,44 @@ function outputEpilogue(g: ConvGeometry, bias: ConvBuffers | null, fused: ConvEp
 
 const aligned = (...xs: number[]): boolean => xs.every((v) => v % 4 === 0);
 
+/** How a convolution and its gradients are computed: the implicit GEMM, or Winograd F(m×m, 3×3) with m = 2 or 4. */
+export type ConvAlgorithm = 'gemm' | 'winograd-2x2' | 'winograd-4x4';
+
+let forcedAlgorithm: ConvAlgorithm | null = null;
+
+/**
+ * Forces the algorithm (tests, benchmarks): a Winograd one wherever it applies (3×3,
+ * stride 1, no dilation or groups, channels multiples of 4), 'gemm' everywhere; null
+ * restores the default (DEFAULT_WINOGRAD where it applies and both channel counts are
+ * at least WINOGRAD_MIN_CHANNELS).
+ */
+export function setConvAlgorithm(a: ConvAlgorithm | null): void {
+  forcedAlgorithm = a;
+}
+
+const DEFAULT_WINOGRAD: ConvAlgorithm = 'winograd-4x4';
+/** Below this many channels the transforms (memory passes) cost more than the products save. */
+const WINOGRAD_MIN_CHANNELS = 16;
+
+/**
+ * The Winograd problem for this convolution's forward or input gradient (the gradient
+ * is the convolution of dy with the flipped kernel, padding 2 − p), or null when it
+ * takes the implicit GEMM.
+ */
+function winogradProblem(g: ConvGeometry, pass: 'forward' | 'input', offsets: number[]): WinogradProblem | null {
+  const algo = forcedAlgorithm ?? DEFAULT_WINOGRAD;
+  if (algo === 'gemm') return null;
+  if (g.KH !== 3 || g.KW !== 3 || g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1 || g.groups !== 1) return null;
+  const tile = algo === 'winograd-2x2' ? F2x2 : F4x4;
+  const p: WinogradProblem =
+    pass === 'forward'
+      ? { N: g.N, H: g.H, W: g.W, K: g.C, Nout: g.O, ph: g.ph, pw: g.pw, tile }
+      : { N: g.N, H: g.OH, W: g.OW, K: g.O, Nout: g.C, ph: 2 - g.ph, pw: 2 - g.pw, tile };
+  if (p.ph < 0 || p.pw < 0 || winogradUnsupported(p, offsets) !== null) return null;
+  if (!forcedAlgorithm && Math.min(p.K, p.Nout) < WINOGRAD_MIN_CHANNELS) return null;
+  return p;
+}
+
 /** Forward: out (dense NHWC [N, OH, OW, O]) = conv(x, w) (+ bias, and the fused epilogue, when groups = 1). */
 export function conv2dForward(
   g: ConvGeometry,
@@ -202,6 +243,12 @@ export function conv2dForward(
   variant?: GemmVariant,
   fused: ConvEpilogue = {},
 ): void {
+  const offsets = [x.offset, w.offset, bias?.offset ?? 0, fused.scale?.offset ?? 0, fused.residual?.offset ?? 0];
+  const wp = winogradProblem(g, 'forward', offsets);
+  if (wp) {
+    runWinogradConv(wp, x, w, { buffer: out, offset: 0 }, false, { bias, ...fused }, variant);
+    return;
+  }
   const cg = g.C / g.groups;
   const og = g.O / g.groups;
   const vecA = aligned(cg, x.offset, g.C);
@@ -285,6 +332,11 @@ const TAPW = ${arr('u32', p.tapsW)}; const OFFW = ${arr('i32', p.offW)};
  * one GEMM per stride phase: dx[phase pixels, c] = Σ_(tap, o) dy[landing pixel, o] · w[o, tap, c].
  */
 export function conv2dBackwardInput(g: ConvGeometry, dy: ConvBuffers, w: ConvBuffers, dx: GPUBuffer, variant?: GemmVariant): void {
+  const wp = winogradProblem(g, 'input', [dy.offset, w.offset]);
+  if (wp) {
+    runWinogradConv(wp, dy, w, { buffer: dx, offset: 0 }, true, {}, variant);
+    return;
+  }
   const cg = g.C / g.groups;
   const og = g.O / g.groups;
   const vecA = aligned(og, g.O, dy.offset);
@@ -399,6 +451,11 @@ export function conv2dBackwardFilter(
   scratch: (bytes: number) => GPUBuffer,
   variant?: GemmVariant,
 ): void {
+  const wp = winogradProblem(g, 'forward', [x.offset, dy.offset]);
+  if (wp) {
+    runWinogradFilterGrad(wp, x, dy, dw, variant);
+    return;
+  }
   const cg = g.C / g.groups;
   const og = g.O / g.groups;
   const kw = g.KH * g.KW * cg;

@@ -1,12 +1,15 @@
 /**
  * conv2d forward, input gradient, filter gradient and bias gradient against the
  * float64 CPU twin, for every GEMM variant this adapter runs, on ResNet-like and
- * awkward shapes. Tolerance: fp32 accumulation over K = KH·KW·C terms of O(1)
- * values gives relative errors ~1e-6·√K; 1e-4 relative + 1e-4·√K absolute leaves
- * margin without hiding an indexing bug (which produces O(1) errors).
+ * awkward shapes: through the implicit GEMM for every case, and through Winograd
+ * F(2×2) and F(4×4) for the 3×3 stride-1 ones. Tolerance: fp32 accumulation over
+ * K = KH·KW·C terms of O(1) values gives relative errors ~1e-6·√K (Winograd's
+ * transforms add a few times that, measured ≤ 2e-5 relative at K = 1152); 1e-4
+ * relative + 1e-4·√K absolute leaves margin without hiding an indexing bug (which
+ * produces O(1) errors).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, tensor, tidy, conv2d, conv2dFused, noGrad, setGemmVariant, gemmVariantUnsupported, type GemmVariant, memoryStats } from '../index.js';
+import { initDevice, tensor, tidy, conv2d, conv2dFused, noGrad, setGemmVariant, gemmVariantUnsupported, setConvAlgorithm, type ConvAlgorithm, type GemmVariant, memoryStats } from '../index.js';
 import { conv2dBackwardRef, conv2dRef, convShapes, type ConvAttrs } from '../reference/conv.js';
 import { expectClose, uniform } from '../testing/index.js';
 import { filterGradSplits } from '../kernels/conv.js';
@@ -37,7 +40,14 @@ const CASES: Case[] = [
   { name: 'groups 3, odd per-group channels', x: [1, 5, 6, 9], w: [6, 3, 3, 3], padding: 1, groups: 3 },
   { name: 'split-K filter gradient', x: [4, 24, 24, 8], w: [8, 3, 3, 8], padding: 1 },
   { name: 'stride 3, 5x5, dilation 2, phases without taps', x: [1, 13, 10, 4], w: [8, 5, 5, 4], stride: 3, padding: 2, dilation: 2, bias: true },
+  { name: '3x3/1 no padding, odd sizes, batch 1', x: [1, 7, 10, 4], w: [8, 3, 3, 4], padding: 0, bias: true },
+  { name: '3x3/1 padding 2, batch 3', x: [3, 5, 6, 12], w: [4, 3, 3, 12], padding: 2 },
 ];
+
+/** The cases Winograd takes when forced: 3×3, stride 1, no dilation or groups, channels multiples of 4. */
+const winogradCase = (c: Case): boolean =>
+  c.w[1] === 3 && c.w[2] === 3 && (c.stride ?? 1) === 1 && (c.dilation ?? 1) === 1 && (c.groups ?? 1) === 1 && c.x[3] % 4 === 0 && c.w[0] % 4 === 0;
+const ALGORITHMS: ConvAlgorithm[] = ['gemm', 'winograd-2x2', 'winograd-4x4'];
 
 const attrsOf = (c: Case): ConvAttrs => ({
   stride: [c.stride ?? 1, c.stride ?? 1],
@@ -49,15 +59,22 @@ const attrsOf = (c: Case): ConvAttrs => ({
 const variants: GemmVariant[] = ['portable', 'subgroup', 'subgroup-uniform'];
 
 describe('conv2d vs CPU twin', () => {
-  for (const v of variants) {
-    for (const c of CASES) {
-      it(`${c.name} [${v}]`, async (ctx) => {
+  const runs = variants.flatMap((v) =>
+    ALGORITHMS.flatMap((algo) => CASES.filter((c) => algo === 'gemm' || winogradCase(c)).map((c) => ({ v, algo, c }))),
+  );
+  it('every Winograd-eligible case runs through Winograd', () => {
+    expect(CASES.filter(winogradCase).length).toBeGreaterThanOrEqual(4);
+  });
+  for (const { v, algo, c } of runs) {
+    {
+      it(`${c.name} [${algo}, ${v}]`, async (ctx) => {
         const why = gemmVariantUnsupported(v);
         if (why) {
           console.log(`skip ${v}: ${why}`);
           ctx.skip();
         }
         setGemmVariant(v);
+        setConvAlgorithm(algo);
         try {
           const a = attrsOf(c);
           const xs = uniform(c.x, 1);
@@ -86,6 +103,7 @@ describe('conv2d vs CPU twin', () => {
           for (const t of [x, w, b, dy, y, x.grad, w.grad, b?.grad]) t?.dispose();
         } finally {
           setGemmVariant(null);
+          setConvAlgorithm(null);
         }
       });
     }
@@ -126,18 +144,21 @@ describe('conv2dFused: scale, bias, residual and activation in the epilogue', ()
   ];
   // Every case with the variant this adapter picks; the vec4 case under every variant (each
   // combination compiles a GEMM pipeline, seconds apiece on lavapipe).
+  // The 3×3/1 case also through both Winograd tiles (their output kernel has its own epilogue).
   const runs = [
-    ...fusedCases.map((c) => ({ c, v: null as GemmVariant | null })),
-    ...variants.map((v) => ({ c: fusedCases[0]!, v })),
+    ...fusedCases.map((c) => ({ c, v: null as GemmVariant | null, algo: 'gemm' as ConvAlgorithm })),
+    ...variants.map((v) => ({ c: fusedCases[0]!, v, algo: 'gemm' as ConvAlgorithm })),
+    ...(['winograd-2x2', 'winograd-4x4'] as const).map((algo) => ({ c: fusedCases[0]!, v: null, algo })),
   ];
-  for (const { c, v } of runs) {
-    it(`${c.name} [${v ?? 'automatic variant'}]`, async (ctx) => {
+  for (const { c, v, algo } of runs) {
+    it(`${c.name} [${algo}, ${v ?? 'automatic variant'}]`, async (ctx) => {
       const why = v && gemmVariantUnsupported(v);
       if (why) {
         console.log(`skip ${v}: ${why}`);
         ctx.skip();
       }
       setGemmVariant(v);
+      setConvAlgorithm(algo);
       try {
         const a = attrsOf({ name: c.name, x: c.x, w: c.w, stride: c.stride, padding: c.padding });
         const s = convShapes(c.x, c.w, a);
@@ -156,6 +177,7 @@ describe('conv2dFused: scale, bias, residual and activation in the epilogue', ()
         for (const t of [x, w, scale, bias, residual, y]) t?.dispose();
       } finally {
         setGemmVariant(null);
+        setConvAlgorithm(null);
       }
     });
   }

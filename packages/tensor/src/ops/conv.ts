@@ -28,6 +28,8 @@ interface ConvAttrs {
   groups: number;
 }
 
+export { setConvAlgorithm, type ConvAlgorithm } from '../kernels/conv.js';
+
 const pair = (v: number | [number, number] | undefined, d: number): [number, number] =>
   v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v;
 

@@ -1,0 +1,507 @@
+/**
+ * Winograd F(2×2, 3×3) convolution: for 3×3 kernels at stride 1 without dilation or
+ * groups, each 2×2 output tile takes 16 products per (input, output) channel pair
+ * instead of 36, so the GEMM work is 2.25× smaller (Lavin & Gray, 2015). Variants of
+ * the family, all on NHWC activations and OHWI weights:
+ *  - winograd_weights: U[ξ, k, n] = (G g Gᵀ)[ξ], g the 3×3 kernel of input channel k and
+ *    output channel n; `flip` reads it rotated by 180° with in/out swapped, which is the
+ *    kernel of the input gradient (dx = conv(dy, rot180(w)ᵀ) with padding 2 − p).
+ *  - winograd_input:   V[ξ, t, k] = (Bᵀ d B)[ξ], d the 4×4 input patch of output tile t.
+ *  - the products M[ξ] = V[ξ] · U[ξ]: one batched GEMM (16 problems) through the
+ *    GEMM generator (kernels/gemm.ts), plain strided operands.
+ *  - winograd_output:  y = act((Aᵀ M A) · scale + bias + residual), the same epilogue as
+ *    the implicit-GEMM convolution (ConvEpilogue).
+ * The filter gradient runs the same algebra backwards: dM[ξ, t, n] = (A dy_t Aᵀ)[ξ]
+ * (winograd_grad_output), dU[ξ] = V[ξ]ᵀ · dM[ξ] (one batched GEMM reducing over the
+ * tiles), dw = Gᵀ dU G (winograd_grad_weights).
+ * The transforms are generated straight-line (no private arrays: llvmpipe keeps an
+ * indexed private array in memory, one access per lane). Their constants: Bᵀ =
+ * [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],
+ * Aᵀ = [1 1 1 0; 0 1 −1 −1]. The CPU twins are in reference/winograd.ts.
+ */
+import { gpu } from '../runtime/device.js';
+import { getKernel } from '../runtime/kernel.js';
+import { acquireBuffer, releaseBuffer } from '../runtime/pool.js';
+import { dispatch } from '../runtime/queue.js';
+import { grid1d } from './grid.js';
+import { MAX_BATCH_RANK, runGemm, stridedEpilogue, stridedOperand, stridedParamValues, type GemmVariant } from './gemm.js';
+
+/** One Winograd convolution: input [N, H, W, K] → output [N, OH, OW, Nout] with OH = H + 2·ph − 2. */
+export interface WinogradProblem {
+  N: number;
+  H: number;
+  W: number;
+  /** Input channels (the GEMM's K). */
+  K: number;
+  /** Output channels (the GEMM's N). */
+  Nout: number;
+  ph: number;
+  pw: number;
+  tile: WinogradTile;
+}
+
+export interface WinogradEpilogue {
+  bias?: { buffer: GPUBuffer; offset: number } | null;
+  scale?: { buffer: GPUBuffer; offset: number };
+  residual?: { buffer: GPUBuffer; offset: number };
+  act?: 'relu' | { leaky: number };
+}
+
+const WG = 64;
+
+export const winogradOutputSize = (p: WinogradProblem): [number, number] => [p.H + 2 * p.ph - 2, p.W + 2 * p.pw - 2];
+
+/** Output tiles (m×m each) and their count P = N · ⌈OH/m⌉ · ⌈OW/m⌉. */
+export function winogradTiles(p: WinogradProblem): { TH: number; TW: number; P: number } {
+  const [OH, OW] = winogradOutputSize(p);
+  const TH = Math.ceil(OH / p.tile.m);
+  const TW = Math.ceil(OW / p.tile.m);
+  return { TH, TW, P: p.N * TH * TW };
+}
+
+/** Products per tile, (m+2)²: the batch of the GEMM. */
+const productsOf = (p: WinogradProblem): number => alphaOf(p.tile) ** 2;
+
+/**
+ * Why this problem does not run here through Winograd, or null when it does: channel
+ * counts and offsets must allow vec4 access, the padding be at most 2 (the tile math
+ * assumes the patch starts inside or just outside the image), and the transformed
+ * operands fit one binding.
+ */
+export function winogradUnsupported(p: WinogradProblem, offsets: readonly number[]): string | null {
+  if (p.K % 4 !== 0 || p.Nout % 4 !== 0) return `channels ${p.K}→${p.Nout} are not multiples of 4`;
+  if (offsets.some((o) => o % 4 !== 0)) return 'a buffer offset is not a multiple of 4';
+  if (p.ph > 2 || p.pw > 2) return `padding ${p.ph}×${p.pw} exceeds 2`;
+  const [OH, OW] = winogradOutputSize(p);
+  if (OH < 1 || OW < 1) return 'the output is empty';
+  const { P } = winogradTiles(p);
+  const biggest = productsOf(p) * P * Math.max(p.K, p.Nout) * 4;
+  if (biggest > gpu().limits.maxStorageBufferBindingSize) return `the transformed operands (${biggest} bytes) exceed one binding`;
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tile sizes: F(m×m, 3×3) takes (m+2)² products per m² outputs.
+
+/** The transform matrices of F(m×m, 3×3) (Lavin & Gray; points 0, ±1, ±2 for m = 4). */
+export interface WinogradTile {
+  /** Outputs per tile side. */
+  m: 2 | 4;
+  /** Input transform Bᵀ, (m+2)×(m+2). */
+  BT: number[][];
+  /** Kernel transform G, (m+2)×3. */
+  G: number[][];
+  /** Output transform Aᵀ, m×(m+2). */
+  AT: number[][];
+}
+
+export const F2x2: WinogradTile = {
+  m: 2,
+  BT: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
+  G: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
+  AT: [[1, 1, 1, 0], [0, 1, -1, -1]],
+};
+
+export const F4x4: WinogradTile = {
+  m: 4,
+  BT: [
+    [4, 0, -5, 0, 1, 0],
+    [0, -4, -4, 1, 1, 0],
+    [0, 4, -4, -1, 1, 0],
+    [0, -2, -1, 2, 1, 0],
+    [0, 2, -1, -2, 1, 0],
+    [0, 4, 0, -5, 0, 1],
+  ],
+  G: [
+    [1 / 4, 0, 0],
+    [-1 / 6, -1 / 6, -1 / 6],
+    [-1 / 6, 1 / 6, -1 / 6],
+    [1 / 24, 1 / 12, 1 / 6],
+    [1 / 24, -1 / 12, 1 / 6],
+    [0, 0, 1],
+  ],
+  AT: [
+    [1, 1, 1, 1, 1, 0],
+    [0, 1, -1, 2, -2, 0],
+    [0, 1, 1, 4, 4, 0],
+    [0, 1, -1, 8, -8, 1],
+  ],
+};
+
+/** Input tile side m + 2. */
+export const alphaOf = (t: WinogradTile): number => t.m + 2;
+
+// ---------------------------------------------------------------------------------------------
+// Straight-line transforms on WGSL expressions
+
+/** Row i of matrix × (names): a sum skipping zero coefficients, f32 literals written exactly enough. */
+function combine(row: number[], v: string[]): string {
+  const terms: string[] = [];
+  row.forEach((c, j) => {
+    if (c === 0) return;
+    const mag = Math.abs(c);
+    const t = mag === 1 ? v[j]! : `${Number.isInteger(mag) ? `${mag}.0` : mag.toPrecision(9)} * ${v[j]}`;
+    terms.push(terms.length === 0 ? (c < 0 ? `-(${t})` : t) : `${c < 0 ? '-' : '+'} ${t}`);
+  });
+  return terms.length ? `(${terms.join(' ')})` : '0.0';
+}
+
+const apply = (mat: number[][]) => (v: string[]): string[] => mat.map((row) => combine(row, v));
+const transpose = (mat: number[][]): number[][] => mat[0]!.map((_, j) => mat.map((row) => row[j]!));
+
+/** Applies a 1-D transform down the columns, then along the rows, of a grid of names; emits lets. */
+function transform2d(grid: string[][], f: (v: string[]) => string[], prefix: string): { code: string; out: string[][] } {
+  let code = '';
+  const cols = grid[0]!.length;
+  // Left factor first (each column), then the right factor (each row of the result, transposed matrix).
+  const mid: string[][] = [];
+  for (let c = 0; c < cols; c++) {
+    f(grid.map((r) => r[c]!)).forEach((e, r) => {
+      (mid[r] ??= [])[c] = `${prefix}a${r}_${c}`;
+      code += `  let ${prefix}a${r}_${c} = ${e};\n`;
+    });
+  }
+  const out: string[][] = [];
+  mid.forEach((row, r) => {
+    f(row).forEach((e, c) => {
+      (out[r] ??= [])[c] = `${prefix}b${r}_${c}`;
+      code += `  let ${prefix}b${r}_${c} = ${e};\n`;
+    });
+  });
+  return { code, out };
+}
+
+function weightsCode(t: WinogradTile, flip: boolean): string {
+  const A = alphaOf(t);
+  const g: string[][] = [];
+  let loads = '';
+  for (let i = 0; i < 3; i++) {
+    g[i] = [];
+    for (let j = 0; j < 3; j++) {
+      const [ki, kj] = flip ? [2 - i, 2 - j] : [i, j];
+      // Forward: k = input channel c, n = output channel o; flip: k = o, n = c.
+      const idx = flip ? `u.w_off + ((k * 9u + ${ki * 3 + kj}u) * u.Nout + n)` : `u.w_off + ((n * 9u + ${ki * 3 + kj}u) * u.K + k)`;
+      loads += `  let g${i}_${j} = w[${idx}];\n`;
+      g[i]![j] = `g${i}_${j}`;
+    }
+  }
+  const tr = transform2d(g, apply(t.G), 'u');
+  let stores = '';
+  tr.out.forEach((row, a) => row.forEach((e, b) => (stores += `  U[(${a * A + b}u * u.K + k) * u.Nout + n] = ${e};\n`)));
+  return `// winograd_weights F(${t.m}x${t.m}, 3x3)${flip ? ' (flipped: the input gradient\'s kernel)' : ''}
+struct Uni { K: u32, Nout: u32, w_off: u32, pad: u32 }
+@group(0) @binding(0) var<uniform> u: Uni;
+@group(0) @binding(1) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read_write> U: array<f32>;
+const WG = ${WG}u;
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = (wid.y * nwg.x + wid.x) * WG + lid.x;
+  if (i >= u.K * u.Nout) { return; }
+  let n = i % u.Nout; let k = i / u.Nout;
+${loads}${tr.code}${stores}}
+`;
+}
+
+function inputCode(t: WinogradTile): string {
+  const A = alphaOf(t);
+  const d: string[][] = [];
+  let loads = '';
+  for (let a = 0; a < A; a++) {
+    d[a] = [];
+    for (let b = 0; b < A; b++) {
+      loads += `  let d${a}_${b} = pixel(base, ih0 + ${a}, iw0 + ${b});\n`;
+      d[a]![b] = `d${a}_${b}`;
+    }
+  }
+  const tr = transform2d(d, apply(t.BT), 'v');
+  let stores = '';
+  tr.out.forEach((row, a) => row.forEach((e, b) => (stores += `  V[(${a * A + b}u * u.P + t) * u.K4 + c] = ${e};\n`)));
+  return `// winograd_input F(${t.m}x${t.m}, 3x3)
+struct Uni { H: u32, W: u32, K4: u32, TH: u32, TW: u32, P: u32, ph: i32, pw: i32, x_off4: u32 }
+@group(0) @binding(0) var<uniform> u: Uni;
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> V: array<vec4<f32>>;
+const WG = ${WG}u;
+/** x at (ih, iw) of the image starting at base, zero outside: no branch, index 0 read instead. */
+fn pixel(base: u32, ih: i32, iw: i32) -> vec4<f32> {
+  let ok = ih >= 0 && iw >= 0 && ih < i32(u.H) && iw < i32(u.W);
+  return select(vec4<f32>(0.0), x[select(0u, base + u32(ih * i32(u.W) + iw) * u.K4, ok)], ok);
+}
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = (wid.y * nwg.x + wid.x) * WG + lid.x;
+  if (i >= u.P * u.K4) { return; }
+  let c = i % u.K4; let t = i / u.K4;
+  let tx = t % u.TW; let r = t / u.TW; let ty = r % u.TH; let n = r / u.TH;
+  let base = u.x_off4 + n * u.H * u.W * u.K4 + c;
+  let ih0 = i32(${t.m}u * ty) - u.ph; let iw0 = i32(${t.m}u * tx) - u.pw;
+${loads}${tr.code}${stores}}
+`;
+}
+
+function outputCode(t: WinogradTile, e: WinogradEpilogue): string {
+  const A = alphaOf(t);
+  const m: string[][] = [];
+  let loads = '';
+  for (let a = 0; a < A; a++) {
+    m[a] = [];
+    for (let b = 0; b < A; b++) {
+      loads += `  let m${a}_${b} = M[(${a * A + b}u * u.P + t) * u.N4 + o];\n`;
+      m[a]![b] = `m${a}_${b}`;
+    }
+  }
+  const tr = transform2d(m, apply(t.AT), 'y');
+  let binding = 3;
+  let decl = '';
+  let value = 'v';
+  // Per-channel factors are the same for the thread's whole tile: read once, passed to store().
+  let perChannel = '';
+  if (e.scale) {
+    decl += `@group(0) @binding(${binding++}) var<storage, read> scale: array<vec4<f32>>;\n`;
+    perChannel += '  let sc = scale[u.scale_off4 + o];\n';
+    value = `${value} * sc`;
+  }
+  if (e.bias) {
+    decl += `@group(0) @binding(${binding++}) var<storage, read> bias: array<vec4<f32>>;\n`;
+    perChannel += '  let bi = bias[u.bias_off4 + o];\n';
+    value = `${value} + bi`;
+  }
+  if (e.residual) {
+    decl += `@group(0) @binding(${binding++}) var<storage, read> res: array<vec4<f32>>;\n`;
+    value = `${value} + res[u.res_off4 + i]`;
+  }
+  const act = e.act === 'relu' ? 'max(z, vec4<f32>(0.0))' : e.act ? `select(${e.act.leaky} * z, z, z > vec4<f32>(0.0))` : 'z';
+  const args = `${e.scale ? 'sc, ' : ''}${e.bias ? 'bi, ' : ''}`;
+  let stores = '';
+  tr.out.forEach((row, a) =>
+    row.forEach((v, b) => {
+      stores += `  if (oy0 + ${a}u < u.OH && ox0 + ${b}u < u.OW) { store(((n * u.OH + oy0 + ${a}u) * u.OW + ox0 + ${b}u) * u.N4 + o, ${args}${v}); }\n`;
+    }),
+  );
+  return `// winograd_output F(${t.m}x${t.m}, 3x3)${e.scale ? ' ·scale' : ''}${e.bias ? ' +bias' : ''}${e.residual ? ' +residual' : ''}${e.act ? ` ${typeof e.act === 'object' ? `leaky ${e.act.leaky}` : e.act}` : ''}
+struct Uni { OH: u32, OW: u32, N4: u32, TH: u32, TW: u32, P: u32, y_off4: u32, scale_off4: u32, bias_off4: u32, res_off4: u32 }
+@group(0) @binding(0) var<uniform> u: Uni;
+@group(0) @binding(1) var<storage, read> M: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
+${decl}const WG = ${WG}u;
+fn store(i: u32, ${e.scale ? 'sc: vec4<f32>, ' : ''}${e.bias ? 'bi: vec4<f32>, ' : ''}v: vec4<f32>) {
+  let z = ${value};
+  y[u.y_off4 + i] = ${act};
+}
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let j = (wid.y * nwg.x + wid.x) * WG + lid.x;
+  if (j >= u.P * u.N4) { return; }
+  let o = j % u.N4; let t = j / u.N4;
+  let tx = t % u.TW; let r = t / u.TW; let ty = r % u.TH; let n = r / u.TH;
+  let oy0 = ${t.m}u * ty; let ox0 = ${t.m}u * tx;
+${perChannel}${loads}${tr.code}${stores}}
+`;
+}
+
+/** dM = A·dy·Aᵀ per tile: the output transform's adjoint, zero beyond the output's edge. */
+function gradOutputCode(t: WinogradTile): string {
+  const A = alphaOf(t);
+  const d: string[][] = [];
+  let loads = '';
+  for (let a = 0; a < t.m; a++) {
+    d[a] = [];
+    for (let b = 0; b < t.m; b++) {
+      loads += `  let e${a}_${b} = grad(base, oy0 + ${a}u, ox0 + ${b}u);\n`;
+      d[a]![b] = `e${a}_${b}`;
+    }
+  }
+  const tr = transform2d(d, apply(transpose(t.AT)), 'z');
+  let stores = '';
+  tr.out.forEach((row, a) => row.forEach((e, b) => (stores += `  G[(${a * A + b}u * u.P + t) * u.N4 + o] = ${e};\n`)));
+  return `// winograd_grad_output F(${t.m}x${t.m}, 3x3)
+struct Uni { OH: u32, OW: u32, N4: u32, TH: u32, TW: u32, P: u32, dy_off4: u32, pad: u32 }
+@group(0) @binding(0) var<uniform> u: Uni;
+@group(0) @binding(1) var<storage, read> dy: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> G: array<vec4<f32>>;
+const WG = ${WG}u;
+fn grad(base: u32, oy: u32, ox: u32) -> vec4<f32> {
+  let ok = oy < u.OH && ox < u.OW;
+  return select(vec4<f32>(0.0), dy[select(0u, base + (oy * u.OW + ox) * u.N4, ok)], ok);
+}
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let j = (wid.y * nwg.x + wid.x) * WG + lid.x;
+  if (j >= u.P * u.N4) { return; }
+  let o = j % u.N4; let t = j / u.N4;
+  let tx = t % u.TW; let r = t / u.TW; let ty = r % u.TH; let n = r / u.TH;
+  let oy0 = ${t.m}u * ty; let ox0 = ${t.m}u * tx;
+  let base = u.dy_off4 + n * u.OH * u.OW * u.N4 + o;
+${loads}${tr.code}${stores}}
+`;
+}
+
+/** dw[n, i, j, k] (OHWI) = (Gᵀ dU[:, k, n] G)[i, j]: the kernel transform's adjoint. */
+function gradWeightsCode(t: WinogradTile): string {
+  const A = alphaOf(t);
+  const d: string[][] = [];
+  let loads = '';
+  for (let a = 0; a < A; a++) {
+    d[a] = [];
+    for (let b = 0; b < A; b++) {
+      loads += `  let q${a}_${b} = dU[(${a * A + b}u * u.K + k) * u.Nout + n];\n`;
+      d[a]![b] = `q${a}_${b}`;
+    }
+  }
+  const tr = transform2d(d, apply(transpose(t.G)), 'h');
+  let stores = '';
+  tr.out.forEach((row, i) => row.forEach((e, j) => (stores += `  dw[(n * 9u + ${i * 3 + j}u) * u.K + k] = ${e};\n`)));
+  return `// winograd_grad_weights F(${t.m}x${t.m}, 3x3)
+struct Uni { K: u32, Nout: u32, pad0: u32, pad1: u32 }
+@group(0) @binding(0) var<uniform> u: Uni;
+@group(0) @binding(1) var<storage, read> dU: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dw: array<f32>;
+const WG = ${WG}u;
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = (wid.y * nwg.x + wid.x) * WG + lid.x;
+  if (i >= u.K * u.Nout) { return; }
+  let k = i % u.K; let n = i / u.K;
+${loads}${tr.code}${stores}}
+`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dispatch
+
+export interface WinogradOperand {
+  buffer: GPUBuffer;
+  /** Offset in elements (a multiple of 4). */
+  offset: number;
+}
+
+/** U = the transformed kernel, [(m+2)², K, Nout]. */
+export function runWinogradWeights(p: WinogradProblem, w: WinogradOperand, U: GPUBuffer, flip: boolean): void {
+  const k = getKernel(`winograd_weights${flip ? '_flip' : ''}`, weightsCode(p.tile, flip));
+  dispatch(k, [w.buffer, U], new Uint32Array([p.K, p.Nout, w.offset, 0]), grid1d(p.K * p.Nout, WG));
+}
+
+/** V = the transformed input tiles, [(m+2)², P, K]. */
+export function runWinogradInput(p: WinogradProblem, x: WinogradOperand, V: GPUBuffer): void {
+  const { TH, TW, P } = winogradTiles(p);
+  const words = new Uint32Array(12);
+  const i32 = new Int32Array(words.buffer);
+  words.set([p.H, p.W, p.K / 4, TH, TW, P]);
+  i32[6] = p.ph;
+  i32[7] = p.pw;
+  words[8] = x.offset / 4;
+  dispatch(getKernel('winograd_input', inputCode(p.tile)), [x.buffer, V], words, grid1d((P * p.K) / 4, WG));
+}
+
+/** y (dense NHWC [N, OH, OW, Nout]) from the products M ([(m+2)², P, Nout]), with the epilogue. */
+export function runWinogradOutput(p: WinogradProblem, M: GPUBuffer, y: WinogradOperand, e: WinogradEpilogue): void {
+  const { TH, TW, P } = winogradTiles(p);
+  const [OH, OW] = winogradOutputSize(p);
+  const words = new Uint32Array([OH, OW, p.Nout / 4, TH, TW, P, y.offset / 4, (e.scale?.offset ?? 0) / 4, (e.bias?.offset ?? 0) / 4, (e.residual?.offset ?? 0) / 4, 0, 0]);
+  const buffers = [M, y.buffer, ...[e.scale, e.bias, e.residual].flatMap((b) => (b ? [b.buffer] : []))];
+  dispatch(getKernel('winograd_output', outputCode(p.tile, e)), buffers, words, grid1d((P * p.Nout) / 4, WG));
+}
+
+/** The products M[ξ] = V[ξ] · U[ξ], ξ < (m+2)², as one batched GEMM. */
+export function runWinogradProducts(p: WinogradProblem, V: GPUBuffer, U: GPUBuffer, M: GPUBuffer, variant?: GemmVariant): void {
+  const { P } = winogradTiles(p);
+  const B = productsOf(p);
+  const batch = (ld: number, stride: number) => ({ offset: 0, ld, batchShape: [1, 1, B], batchStrides: [0, 0, stride] });
+  runGemm({
+    name: 'winograd_products',
+    M: P,
+    N: p.Nout,
+    K: p.K,
+    batch: B,
+    a: stridedOperand('A', { contiguous: 'rows', batchRank: MAX_BATCH_RANK, vec4: true }),
+    b: stridedOperand('B', { contiguous: 'rows', batchRank: MAX_BATCH_RANK, vec4: true, mnMultipleOf4: true }),
+    c: stridedEpilogue({ batchRank: MAX_BATCH_RANK, vec4: true }),
+    buffers: [V, V, U, U, M],
+    params: {
+      ...stridedParamValues('a', batch(p.K, P * p.K)),
+      ...stridedParamValues('b', batch(p.Nout, p.K * p.Nout)),
+      ...stridedParamValues('c', batch(p.Nout, P * p.Nout)),
+    },
+    variant,
+  });
+}
+
+/**
+ * The whole convolution: weights and input transformed into pooled scratch buffers,
+ * the products, the output transform with its epilogue. `flip` makes w the kernel of
+ * the input gradient (w is always the layer's OHWI weight).
+ */
+export function runWinogradConv(
+  p: WinogradProblem,
+  x: WinogradOperand,
+  w: WinogradOperand,
+  y: WinogradOperand,
+  flip: boolean,
+  e: WinogradEpilogue = {},
+  variant?: GemmVariant,
+): void {
+  const { P } = winogradTiles(p);
+  const B = productsOf(p);
+  const U = acquireBuffer(B * p.K * p.Nout * 4, 'winograd-U');
+  const V = acquireBuffer(B * P * p.K * 4, 'winograd-V');
+  const M = acquireBuffer(B * P * p.Nout * 4, 'winograd-M');
+  runWinogradWeights(p, w, U, flip);
+  runWinogradInput(p, x, V);
+  runWinogradProducts(p, V, U, M, variant);
+  runWinogradOutput(p, M, y, e);
+  // Queue order protects them: later users of these buffers run after these dispatches.
+  for (const b of [U, V, M]) releaseBuffer(b);
+}
+
+/** dM = the transformed output-gradient tiles, [(m+2)², P, Nout], from dy (dense NHWC [N, OH, OW, Nout]). */
+export function runWinogradGradOutput(p: WinogradProblem, dy: WinogradOperand, G: GPUBuffer): void {
+  const { TH, TW, P } = winogradTiles(p);
+  const [OH, OW] = winogradOutputSize(p);
+  const words = new Uint32Array([OH, OW, p.Nout / 4, TH, TW, P, dy.offset / 4, 0]);
+  dispatch(getKernel('winograd_grad_output', gradOutputCode(p.tile)), [dy.buffer, G], words, grid1d((P * p.Nout) / 4, WG));
+}
+
+/** dU[ξ] = V[ξ]ᵀ · dM[ξ] ([(m+2)², K, Nout]): one batched GEMM whose reduction runs over the tiles. */
+export function runWinogradGradProducts(p: WinogradProblem, V: GPUBuffer, G: GPUBuffer, dU: GPUBuffer, variant?: GemmVariant): void {
+  const { P } = winogradTiles(p);
+  const B = productsOf(p);
+  const batch = (ld: number, stride: number) => ({ offset: 0, ld, batchShape: [1, 1, B], batchStrides: [0, 0, stride] });
+  runGemm({
+    name: 'winograd_grad_products',
+    M: p.K,
+    N: p.Nout,
+    K: P,
+    batch: B,
+    // V[ξ] is [P, K] row-major: read as its transpose (K × P), columns contiguous.
+    a: stridedOperand('A', { contiguous: 'cols', batchRank: MAX_BATCH_RANK, vec4: true, mnMultipleOf4: true }),
+    b: stridedOperand('B', { contiguous: 'rows', batchRank: MAX_BATCH_RANK, vec4: true, mnMultipleOf4: true }),
+    c: stridedEpilogue({ batchRank: MAX_BATCH_RANK, vec4: true }),
+    buffers: [V, V, G, G, dU],
+    params: {
+      ...stridedParamValues('a', batch(p.K, P * p.K)),
+      ...stridedParamValues('b', batch(p.Nout, P * p.Nout)),
+      ...stridedParamValues('c', batch(p.Nout, p.K * p.Nout)),
+    },
+    variant,
+  });
+}
+
+/** dw (OHWI [Nout, 3, 3, K]) from dU. */
+export function runWinogradGradWeights(p: WinogradProblem, dU: GPUBuffer, dw: GPUBuffer): void {
+  dispatch(getKernel('winograd_grad_weights', gradWeightsCode(p.tile)), [dU, dw], new Uint32Array([p.K, p.Nout, 0, 0]), grid1d(p.K * p.Nout, WG));
+}
+
+/** The filter gradient of the forward problem p: dw from its input x and output gradient dy. */
+export function runWinogradFilterGrad(p: WinogradProblem, x: WinogradOperand, dy: WinogradOperand, dw: GPUBuffer, variant?: GemmVariant): void {
+  const { P } = winogradTiles(p);
+  const B = productsOf(p);
+  const V = acquireBuffer(B * P * p.K * 4, 'winograd-V');
+  const G = acquireBuffer(B * P * p.Nout * 4, 'winograd-dM');
+  const dU = acquireBuffer(B * p.K * p.Nout * 4, 'winograd-dU');
+  runWinogradInput(p, x, V);
+  runWinogradGradOutput(p, dy, G);
+  runWinogradGradProducts(p, V, G, dU, variant);
+  runWinogradGradWeights(p, dU, dw);
+  for (const b of [V, G, dU]) releaseBuffer(b);
+}
