@@ -213,7 +213,7 @@ export function runChain(x: Tensor, modules: readonly Module[]): Tensor {
   let y = x;
   for (let i = 0; i < modules.length; i++) {
     const m = modules[i]!;
-    // A layer may fuse the ones after it (Conv2d → eval-mode BatchNorm → activation).
+    // A layer may fuse the ones after it (Conv2d → BatchNorm2d → activation, layers/fused.ts).
     const fused = (m as Partial<ChainFuser>).fuseChain?.(y, modules.slice(i + 1));
     const next = fused ? fused.y : m.call(y);
     if (fused) i += fused.consumed;

@@ -10,7 +10,8 @@ Inputs are raw little-endian f32 ("f32") or i32 ("i32") files in Tessera's layou
 script converts both ways), then backward with the given upstream gradient.
 Writes DIR/results.json {id: {name: {"file", "shape"}}} and raw little-endian f64
 files: the output "y", the gradients "grad_<input>", and per-op extras (BN running
-stats after the update, max-pool argmax indices, the fastai-formula loss).
+stats after the update, max-pool argmax indices, the fastai-formula loss). Batch norm's
+params may name a fused activation ("activation": "relu" | "leaky", with "slope").
 """
 import json
 import os
@@ -57,6 +58,14 @@ def run_case(c, d):
         rv = ins.get("runningVar")
         y = F.batch_norm(xin, rm, rv, ins.get("weight"), ins.get("bias"),
                          training=bool(p["training"]), momentum=p.get("momentum", 0.1), eps=p.get("eps", 1e-5))
+        # The fused activation (Tessera's activation option), applied after the normalisation.
+        act = p.get("activation", "none")
+        if act == "relu":
+            y = F.relu(y)
+        elif act == "leaky":
+            y = F.leaky_relu(y, p["slope"])
+        elif act != "none":
+            raise SystemExit(f"torch_fixtures.py: unknown batch-norm activation {act}")
         y = nhwc(y) if op == "batchNorm2d" else y
         if rm is not None:
             out["runningMean"] = rm.detach()

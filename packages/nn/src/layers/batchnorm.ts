@@ -2,7 +2,7 @@
  * BatchNorm2d (NHWC, statistics per channel over N·H·W) and BatchNorm1d ([N, C]).
  * Buffers follow PyTorch: running_mean, running_var, num_batches_tracked.
  */
-import { type Tensor, addScalar, batchNorm1d, batchNorm2d, full, ones, zeros } from '@tessera/tensor';
+import { type BnActivation, type Tensor, addScalar, batchNorm1d, batchNorm2d, full, ones, zeros } from '@tessera/tensor';
 import { Module } from '../module.js';
 
 abstract class BatchNormBase extends Module {
@@ -44,11 +44,20 @@ abstract class BatchNormBase extends Module {
 
 export class BatchNorm2d extends BatchNormBase {
   forward(x: Tensor): Tensor {
+    return this.forwardAct(x, 'none');
+  }
+
+  /**
+   * act(bn(x)) in one op: the activation costs no pass of its own, forward or backward
+   * (layers/fused.ts uses it for Conv2d → BatchNorm2d → ReLU/LeakyReLU in training).
+   */
+  forwardAct(x: Tensor, activation: BnActivation): Tensor {
     this.countBatch();
     return batchNorm2d(x, this.weight, this.bias, this.runningMean, this.runningVar, {
       training: this.training,
       momentum: this.momentum,
       eps: this.eps,
+      activation,
     });
   }
 }

@@ -53,10 +53,13 @@ export class Conv2d extends Module implements ChainFuser {
     });
   }
 
-  /** In a chain, Conv2d → BatchNorm2d in eval mode (→ ReLU / LeakyReLU) runs as one fused kernel. */
+  /**
+   * In a chain, Conv2d → BatchNorm2d (→ ReLU / LeakyReLU) runs through convBnAct: one fused
+   * kernel with BatchNorm in eval mode, the activation inside BatchNorm's kernels in training.
+   */
   fuseChain(x: Tensor, following: readonly Module[]): { y: Tensor; consumed: number } | null {
     const bn = following[0];
-    if (!(bn instanceof BatchNorm2d) || bn.training || !convBnFusion() || isSummarizing()) return null;
+    if (!(bn instanceof BatchNorm2d) || !convBnFusion() || isSummarizing()) return null;
     const next = following[1];
     const act: FusedAct = next instanceof ReLU ? 'relu' : next instanceof LeakyReLU ? { leaky: next.slope } : null;
     return { y: convBnAct(this, bn, x, act), consumed: act ? 2 : 1 };

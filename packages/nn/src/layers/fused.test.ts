@@ -1,11 +1,13 @@
 /**
- * Eval-mode conv → BatchNorm → activation fusion: the fused kernels give what the
- * layers give one by one (with non-trivial running statistics), and anything that
- * needs a gradient or a summary runs layer by layer.
+ * conv → BatchNorm → activation fusion against the same layers run one by one
+ * (setConvBnFusion(false)). Eval mode: the fused epilogue gives the layers' output
+ * (with non-trivial running statistics). Training: BatchNorm applying the activation in
+ * its own kernels gives the layers' output, every gradient and the running statistics,
+ * with two dispatches fewer per activation.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initDevice, noGrad, queueStats, randn, tensor, type Tensor } from '@tessera/tensor';
-import { expectClose } from '@tessera/tensor/testing';
+import { assertClose, expectClose } from '@tessera/tensor/testing';
 import { type Module, Sequential } from '../module.js';
 import { Conv2d } from './conv.js';
 import { BatchNorm2d } from './batchnorm.js';
@@ -50,6 +52,86 @@ async function fusedVsLayers(model: Module, x: Tensor): Promise<{ dispatchesFuse
   return { dispatchesFused: fused.n, dispatchesLayers: layers.n };
 }
 
+/** The model's parameters and buffers, to restore after a training step updated the running statistics. */
+async function snapshot(m: Module): Promise<() => void> {
+  const saved = await Promise.all([...m.stateDict()].map(async ([, t]) => [t, await t.toArray()] as const));
+  return () => {
+    for (const [t, data] of saved) {
+      const src = tensor(data, t.shape, t.dtype);
+      t.copyFrom(src);
+      src.dispose();
+    }
+  };
+}
+
+/** One training-mode forward and backward: the output, the input's and every parameter's gradient, every buffer after, the dispatches. */
+async function trainStep(m: Module, xData: Float32Array, shape: number[], gSeed: number) {
+  const x = tensor(xData, shape).requireGrad();
+  const before = queueStats().dispatches;
+  const y = m.call(x);
+  const g = randn(y.shape, 0, 1, { seed: gSeed });
+  y.backward({ grad: g });
+  const dispatches = queueStats().dispatches - before;
+  const named: [string, Float32Array | Int32Array | Uint32Array][] = [['y', await y.toArray()], ['grad x', await x.grad!.toArray()]];
+  for (const [k, p] of m.namedParameters()) {
+    const grad = p.grad!;
+    named.push([`grad ${k}`, await grad.toArray()]);
+    grad.dispose();
+    p.grad = null;
+  }
+  for (const [k, b] of m.namedBuffers()) named.push([k, await b.toArray()]);
+  for (const t of [x, x.grad, y, g]) t?.dispose();
+  return { named, dispatches };
+}
+
+/** Training step fused and layer by layer from the same state: every output, gradient and buffer agrees. */
+async function trainFusedVsLayers(model: Module, shape: number[]): Promise<{ dispatchesFused: number; dispatchesLayers: number }> {
+  model.train();
+  perturb(model);
+  const xData = (await randn(shape, 0, 1, { seed: 11 }).toArray()) as Float32Array;
+  const restore = await snapshot(model);
+  const fused = await trainStep(model, xData, shape, 12);
+  restore();
+  setConvBnFusion(false);
+  let layers: Awaited<ReturnType<typeof trainStep>>;
+  try {
+    layers = await trainStep(model, xData, shape, 12);
+  } finally {
+    setConvBnFusion(true);
+  }
+  expect(fused.named.map(([k]) => k)).toEqual(layers.named.map(([k]) => k));
+  fused.named.forEach(([k, v], i) => {
+    const ref = layers.named[i]![1];
+    const scale = Math.max(1, ...Array.from(ref, Math.abs));
+    assertClose(v, ref, { rtol: 1e-5, atol: 1e-5 * scale }, undefined, `${k}: fused = layer by layer`);
+  });
+  return { dispatchesFused: fused.dispatches, dispatchesLayers: layers.dispatches };
+}
+
+describe('conv → BatchNorm → activation in training: BatchNorm applies the activation', () => {
+  it('Sequential(Conv2d, BatchNorm2d, ReLU, Conv2d (bias, stride 2), BatchNorm2d, LeakyReLU): same output, gradients, running stats; 4 dispatches fewer', async () => {
+    const m = new Sequential(new Conv2d(3, 7, 3, { padding: 1, bias: false }), new BatchNorm2d(7), new ReLU(), new Conv2d(7, 5, 3, { stride: 2 }), new BatchNorm2d(5, { eps: 1e-3 }), new LeakyReLU(0.1));
+    const r = await trainFusedVsLayers(m, [2, 9, 7, 3]);
+    // Two activations, each a forward and a backward dispatch.
+    expect(r.dispatchesFused).toBe(r.dispatchesLayers - 4);
+  });
+
+  it('batch 1 and a BatchNorm followed by no activation (fused chain consumes only the BatchNorm)', async () => {
+    const m = new Sequential(new Conv2d(5, 9, 1, { bias: false }), new BatchNorm2d(9), new Conv2d(9, 3, 3, { padding: 1, bias: false }), new BatchNorm2d(3), new LeakyReLU(0.2));
+    const r = await trainFusedVsLayers(m, [1, 6, 5, 5]);
+    expect(r.dispatchesFused).toBe(r.dispatchesLayers - 2);
+  });
+
+  it('ResNet blocks: bn → relu fused where no residual follows BatchNorm', async () => {
+    // BasicBlock: conv1 → bn1 → relu fused (2 dispatches saved); bn2 + identity → relu layer by layer.
+    const basic = await trainFusedVsLayers(new BasicBlock(8, 16, 2), [1, 6, 5, 8]);
+    expect(basic.dispatchesFused).toBe(basic.dispatchesLayers - 2);
+    // Bottleneck: conv1 and conv2 fused (4 saved).
+    const bottleneck = await trainFusedVsLayers(new Bottleneck(16, 4), [2, 5, 3, 16]);
+    expect(bottleneck.dispatchesFused).toBe(bottleneck.dispatchesLayers - 4);
+  });
+});
+
 describe('conv → BatchNorm → activation fused in eval mode', () => {
   it('Sequential(Conv2d, BatchNorm2d, ReLU, Conv2d (bias), BatchNorm2d, LeakyReLU): same output, fewer dispatches', async () => {
     const m = new Sequential(new Conv2d(3, 8, 3, { padding: 1, bias: false }), new BatchNorm2d(8), new ReLU(), new Conv2d(8, 5, 3, { stride: 2 }), new BatchNorm2d(5, { eps: 1e-3 }), new LeakyReLU(0.1));
@@ -66,7 +148,7 @@ describe('conv → BatchNorm → activation fused in eval mode', () => {
     }
   });
 
-  it('runs layer by layer when a gradient is needed, so BatchNorm parameters still get gradients in eval mode', () => {
+  it('leaves the epilogue when a gradient is needed (BatchNorm applies the activation), so BatchNorm parameters still get gradients in eval mode', () => {
     const m = new Sequential(new Conv2d(3, 4, 3, { padding: 1 }), new BatchNorm2d(4), new ReLU());
     m.eval();
     const y = m.call(randn([1, 4, 4, 3]));

@@ -1,12 +1,17 @@
 /**
- * Conv → BatchNorm → (+ residual) → activation as one step where that is exact:
- * with BatchNorm in eval mode (running statistics) the normalisation is a per-channel
- * affine map, folded into the convolution's epilogue (tensor's conv2dFused) together
- * with the residual add and the activation — one kernel instead of four passes over
- * the activation. In training mode BatchNorm needs the batch's statistics of the
- * convolution's output first, so the modules run one after the other.
+ * Conv → BatchNorm → (+ residual) → activation in as few passes as each mode allows.
+ * - BatchNorm in eval mode, nothing needing a gradient (validation, prediction): the
+ *   normalisation is a per-channel affine map, folded into the convolution's epilogue
+ *   (tensor's conv2dFused) together with the residual add and the activation — one
+ *   kernel instead of four passes over the activation.
+ * - Training (or a gradient is needed): BatchNorm needs the batch's statistics of the
+ *   convolution's output first, so the convolution runs on its own; BatchNorm then
+ *   applies the activation in its own kernels (tensor's batchNorm2d `activation`), and
+ *   its backward masks the gradient there too, so the activation costs no pass in either
+ *   direction. With a residual, the add comes between BatchNorm and the activation, and
+ *   the three run one after the other.
  */
-import { type Tensor, add, batchNormFold, conv2dFused, isGradEnabled, slice } from '@tessera/tensor';
+import { type BnActivation, type Tensor, add, batchNormFold, conv2dFused, isGradEnabled, slice } from '@tessera/tensor';
 import { isSummarizing } from '../module.js';
 import type { Conv2d } from './conv.js';
 import type { BatchNorm2d } from './batchnorm.js';
@@ -15,25 +20,42 @@ export type FusedAct = 'relu' | { leaky: number } | null;
 
 let fusionEnabled = true;
 
-/** Turns the eval-mode fusion on or off (benchmarks compare both); returns the previous setting. */
+/**
+ * Turns the conv → BatchNorm → activation fusion on or off, in both modes (benchmarks
+ * compare both; tests check fused = layer by layer); returns the previous setting.
+ */
 export function setConvBnFusion(on: boolean): boolean {
   const prev = fusionEnabled;
   fusionEnabled = on;
   return prev;
 }
 
-/** Whether conv → BatchNorm → activation runs fused when BatchNorm is in eval mode. */
+/** Whether conv → BatchNorm → activation runs fused (see the header for what that means per mode). */
 export function convBnFusion(): boolean {
   return fusionEnabled;
 }
 
 /**
- * act(bn(conv(x)) + residual), fused when `bn` is in eval mode and nothing needs a
- * gradient (validation, prediction); layer by layer otherwise.
+ * act(bn(conv(x)) + residual): the eval-mode epilogue when `bn` is in eval mode and
+ * nothing needs a gradient; the convolution then BatchNorm with the activation fused
+ * otherwise; layer by layer with the fusion off, with a residual in training, or while
+ * a summary records each layer.
  */
 export function convBnAct(conv: Conv2d, bn: BatchNorm2d, x: Tensor, act: FusedAct, residual: Tensor | null = null): Tensor {
+  if (!fusionEnabled || isSummarizing()) return unfused(conv, bn, x, act, residual);
   const needsGrad = isGradEnabled() && [x, conv.weight, conv.bias, bn.weight, bn.bias, residual].some((t) => t?.requiresGrad);
-  if (!fusionEnabled || bn.training || needsGrad || conv.groups !== 1 || isSummarizing()) return unfused(conv, bn, x, act, residual);
+  if (!bn.training && !needsGrad && conv.groups === 1) return epilogueFused(conv, bn, x, act, residual);
+  if (residual) return unfused(conv, bn, x, act, residual);
+  const a = conv.call(x);
+  const y = bn.forwardAct(a, bnActivation(act));
+  a.dispose();
+  return y;
+}
+
+const bnActivation = (act: FusedAct): BnActivation => act ?? 'none';
+
+/** Eval mode without gradients: one convolution whose epilogue applies the folded BatchNorm, the residual and the activation. */
+function epilogueFused(conv: Conv2d, bn: BatchNorm2d, x: Tensor, act: FusedAct, residual: Tensor | null): Tensor {
   const folded = batchNormFold(bn.weight, bn.bias, bn.runningMean, bn.runningVar, bn.eps, conv.bias);
   const scale = slice(folded, 0, 0, 1).reshape([bn.numFeatures]);
   const shift = slice(folded, 0, 1, 2).reshape([bn.numFeatures]);

@@ -12,6 +12,19 @@
  * Eval-mode folding (1): bn_fold turns the running statistics into the per-channel
  * scale and shift a convolution's epilogue applies (see ops/conv.ts conv2dFused).
  *
+ * Fused activation. bn_apply, bn_partial_grads and bn_dx each come in three variants,
+ * `act` ∈ none | relu | leaky (kernel names bn_apply, bn_apply_relu, bn_apply_leaky, …;
+ * the leaky slope is a uniform): y = act(z) with z = x̂·γ + β, and the backward uses
+ * g' = g·act'(z) in place of g. So BatchNorm → ReLU/LeakyReLU costs no pass of its
+ * own in either direction (the separate activation costs 1 load + 1 store forward and
+ * 2 loads + 1 store backward per element, plus 2 dispatches).
+ * The backward gets act'(z) by recomputing z from x, which it loads anyway for x̂,
+ * with the forward's own expression (so the sign, hence the mask, is the forward's
+ * bit for bit): one multiply-add per element and no load. The alternatives cost loads:
+ * saving y would add a third load to bn_partial_grads and bn_dx (x̂ still needs x),
+ * and recovering x̂ from y alone inverts γ and the activation, which fails where
+ * ReLU zeroed z (and for γ = 0).
+ *
  * Statistics are taken relative to a per-channel shift K (the channel's first value):
  * each chunk's sums (shifted by its own first value) become (mean − K, M2), merged
  * with Chan's formula; the
@@ -44,6 +57,48 @@ export function bnChunks(M: number): { L: number; chunks: number } {
  * shift K, mean − K, invstd, weight·invstd, bias. */
 export const STATS_ROWS = 5;
 
+/** The uniform block every column kernel shares (offsets are in elements; slope is the leaky activation's). */
+const COLUMN_U = `struct U { M: u32, C: u32, L: u32, xOff: u32, gOff: u32, slope: f32, p0: u32, p1: u32 }
+@group(0) @binding(0) var<uniform> u: U;`;
+
+function columnWords(M: number, C: number, xOff: number, gOff = 0, slope = 0): Uint32Array {
+  const w = uniformWords(8);
+  w.u32[0] = M;
+  w.u32[1] = C;
+  w.u32[2] = bnChunks(M).L;
+  w.u32[3] = xOff;
+  w.u32[4] = gOff;
+  w.f32[5] = slope;
+  return w.u32;
+}
+
+/** The activation fused after the normalisation (see the header). */
+export type BnActivation = 'none' | 'relu' | { leaky: number };
+
+type ActKind = 'none' | 'relu' | 'leaky';
+
+const actKind = (a: BnActivation): ActKind => (typeof a === 'string' ? a : 'leaky');
+const actSlope = (a: BnActivation): number => (typeof a === 'string' ? 0 : a.leaky);
+const kernelName = (base: string, k: ActKind): string => (k === 'none' ? base : `${base}_${k}`);
+
+/** WGSL for act(z). */
+function actExpr(k: ActKind, z: string): string {
+  if (k === 'relu') return `select(0.0, ${z}, ${z} > 0.0)`;
+  if (k === 'leaky') return `select(${z} * u.slope, ${z}, ${z} > 0.0)`;
+  return z;
+}
+
+/** WGSL for g·act'(z) (z > 0 selects g, as PyTorch's ReLU/LeakyReLU backward). */
+function actGradExpr(k: ActKind, g: string, z: string): string {
+  if (k === 'relu') return `select(0.0, ${g}, ${z} > 0.0)`;
+  if (k === 'leaky') return `select(${g} * u.slope, ${g}, ${z} > 0.0)`;
+  return g;
+}
+
+/** The backward's z, from d = (x − K) − (mean − K) as bn_apply computes it (nothing without an activation). */
+const zLine = (k: ActKind): string => (k === 'none' ? '' : `
+    let z = d * scale + beta;`);
+
 const COLUMN_HEAD = `
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -57,8 +112,7 @@ function columnGrid(M: number, C: number): [number, number] {
 }
 
 const PARTIAL_STATS = `// bn_partial_stats
-struct U { M: u32, C: u32, L: u32, xOff: u32 }
-@group(0) @binding(0) var<uniform> u: U;
+${COLUMN_U}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> part: array<vec2<f32>>;
 ${COLUMN_HEAD}
@@ -147,9 +201,10 @@ ${stats}
   return { code, names };
 }
 
-const APPLY = `// bn_apply
-struct U { M: u32, C: u32, L: u32, xOff: u32 }
-@group(0) @binding(0) var<uniform> u: U;
+/** y = act(z), z = ((x − K) − (mean − K))·(γ·invstd) + β: the expression the backward recomputes z with. */
+function applyCode(k: ActKind): string {
+  return `// ${kernelName('bn_apply', k)}
+${COLUMN_U}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> stats: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
@@ -159,18 +214,11 @@ ${COLUMN_HEAD}
   let scale = stats[3u * u.C + c];
   let beta = stats[4u * u.C + c];
   for (var r = r0; r < r1; r++) {
-    y[r * u.C + c] = ((x[u.xOff + r * u.C + c] - shift) - mean) * scale + beta;
+    let z = ((x[u.xOff + r * u.C + c] - shift) - mean) * scale + beta;
+    y[r * u.C + c] = ${actExpr(k, 'z')};
   }
 }
 `;
-
-function words4(M: number, C: number, off: number): Uint32Array {
-  const w = uniformWords(4);
-  w.u32[0] = M;
-  w.u32[1] = C;
-  w.u32[2] = bnChunks(M).L;
-  w.u32[3] = off;
-  return w.u32;
 }
 
 export interface BnForwardArgs {
@@ -189,16 +237,18 @@ export interface BnForwardArgs {
   stats: GPUBuffer;
   /** Scratch of at least 2·C·chunks floats (only read when useBatch). */
   partial: GPUBuffer | null;
+  /** Applied to the normalised output in the same pass. */
+  act: BnActivation;
   /** Output: dense [M, C]. */
   y: GPUBuffer;
 }
 
-/** Forward batch norm: statistics (and running update) then y = (x − mean)·scale + bias. */
+/** Forward batch norm: statistics (and running update) then y = act((x − mean)·scale + bias). */
 export function runBatchNormForward(a: BnForwardArgs): void {
   const { M, C } = a;
   const { L, chunks } = bnChunks(M);
   if (a.useBatch) {
-    dispatch(getKernel('bn_partial_stats', PARTIAL_STATS), [a.x.buffer, a.partial!], words4(M, C, a.x.offset), columnGrid(M, C));
+    dispatch(getKernel('bn_partial_stats', PARTIAL_STATS), [a.x.buffer, a.partial!], columnWords(M, C, a.x.offset), columnGrid(M, C));
   }
   const opts: BnFinalizeOptions = {
     useBatch: a.useBatch,
@@ -230,14 +280,17 @@ export function runBatchNormForward(a: BnForwardArgs): void {
     stats: a.stats,
   };
   dispatch(getKernel('bn_finalize', code), names.map((n) => byName[n]!), w.u32, [Math.ceil(C / WG)]);
-  dispatch(getKernel('bn_apply', APPLY), [a.x.buffer, a.stats, a.y], words4(M, C, a.x.offset), columnGrid(M, C));
+  const k = actKind(a.act);
+  const words = columnWords(M, C, a.x.offset, 0, actSlope(a.act));
+  dispatch(getKernel(kernelName('bn_apply', k), applyCode(k)), [a.x.buffer, a.stats, a.y], words, columnGrid(M, C));
 }
 
 // ---------------------------------------------------------------- backward
 
-const PARTIAL_GRADS = `// bn_partial_grads
-struct U { M: u32, C: u32, L: u32, xOff: u32, gOff: u32, p0: u32, p1: u32, p2: u32 }
-@group(0) @binding(0) var<uniform> u: U;
+/** Per chunk: (Σg', Σg'·x̂) with g' = g·act'(z). */
+function partialGradsCode(k: ActKind): string {
+  return `// ${kernelName('bn_partial_grads', k)}
+${COLUMN_U}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> g: array<f32>;
 @group(0) @binding(3) var<storage, read> stats: array<f32>;
@@ -246,19 +299,22 @@ ${COLUMN_HEAD}
   let shift = stats[c];
   let mean = stats[u.C + c];
   let invstd = stats[2u * u.C + c];
+  let scale = stats[3u * u.C + c];
+  let beta = stats[4u * u.C + c];
   var sg = 0.0;
   var sgx = 0.0;
   for (var r = r0; r < r1; r++) {
-    let gv = g[u.gOff + r * u.C + c];
-    let xh = ((x[u.xOff + r * u.C + c] - shift) - mean) * invstd;
+    let d = (x[u.xOff + r * u.C + c] - shift) - mean;${zLine(k)}
+    let gv = ${actGradExpr(k, 'g[u.gOff + r * u.C + c]', 'z')};
     sg = sg + gv;
-    sgx = sgx + gv * xh;
+    sgx = sgx + gv * (d * invstd);
   }
   part[wid.y * u.C + c] = vec2<f32>(sg, sgx);
 }
 `;
+}
 
-/** Sums the partials into dweight/dbias and the dx coefficients coef[2, C] = (Σg/M, Σg·x̂/M). */
+/** Sums the partials into dweight/dbias and the dx coefficients coef[2, C] = (Σg'/M, Σg'·x̂/M). */
 const GRAD_FINALIZE = `// bn_grad_finalize
 struct U { M: u32, C: u32, L: u32, chunks: u32 }
 @group(0) @binding(0) var<uniform> u: U;
@@ -283,38 +339,39 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }
 `;
 
-function dxCode(useBatch: boolean): string {
-  const body = useBatch
-    ? `  let mg = dwb[2u * u.C + c];
-  let mgx = dwb[3u * u.C + c];
-  for (var r = r0; r < r1; r++) {
-    let xh = ((x[u.xOff + r * u.C + c] - shift) - mean) * invstd;
-    dx[r * u.C + c] = scale * (g[u.gOff + r * u.C + c] - mg - xh * mgx);
-  }`
-    : `  for (var r = r0; r < r1; r++) {
-    dx[r * u.C + c] = scale * g[u.gOff + r * u.C + c];
-  }`;
-  const bindings = useBatch
-    ? `@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read> stats: array<f32>;
-@group(0) @binding(4) var<storage, read> dwb: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dx: array<f32>;`
-    : `@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> stats: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;`;
-  return `// bn_dx (${useBatch ? 'batch' : 'running'} stats)
-struct U { M: u32, C: u32, L: u32, xOff: u32, gOff: u32, p0: u32, p1: u32, p2: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-${bindings}
+/** dx = γ·invstd·(g' − mean(g') − x̂·mean(g'·x̂)) with batch statistics, γ·invstd·g' with running ones. */
+function dxCode(useBatch: boolean, k: ActKind): { code: string; names: string[] } {
+  // x is read for x̂ (batch statistics) or for the activation's mask; otherwise it is not bound.
+  const readsX = useBatch || k !== 'none';
+  const gv = actGradExpr(k, 'g[u.gOff + r * u.C + c]', 'z');
+  const names = [...(readsX ? ['x'] : []), 'g', 'stats', ...(useBatch ? ['dwb'] : []), 'dx'];
+  const bindings = names.map((n, i) => `@group(0) @binding(${i + 1}) var<storage, ${n === 'dx' ? 'read_write' : 'read'}> ${n}: array<f32>;`);
+  const code = `// ${kernelName('bn_dx', k)} (${useBatch ? 'batch' : 'running'} stats)
+${COLUMN_U}
+${bindings.join('\n')}
 ${COLUMN_HEAD}
   let shift = stats[c];
   let mean = stats[u.C + c];
   let invstd = stats[2u * u.C + c];
   let scale = stats[3u * u.C + c];
-${body}
+  let beta = stats[4u * u.C + c];${
+    useBatch
+      ? `
+  let mg = dwb[2u * u.C + c];
+  let mgx = dwb[3u * u.C + c];`
+      : ''
+  }
+  for (var r = r0; r < r1; r++) {${
+    readsX
+      ? `
+    let d = (x[u.xOff + r * u.C + c] - shift) - mean;${zLine(k)}`
+      : ''
+  }
+    dx[r * u.C + c] = scale * ${useBatch ? `((${gv} - mg) - (d * invstd) * mgx)` : gv};
+  }
 }
 `;
+  return { code, names };
 }
 
 export interface BnBackwardArgs {
@@ -325,6 +382,8 @@ export interface BnBackwardArgs {
   /** The forward's [STATS_ROWS, C] stats. */
   stats: GPUBuffer;
   useBatch: boolean;
+  /** The forward's activation: the backward masks g with act'(z) (z recomputed from x). */
+  act: BnActivation;
   /** Scratch of at least 2·C·chunks floats. */
   partial: GPUBuffer;
   /** Output [4, C]: dweight, dbias, then two rows of dx coefficients. */
@@ -336,13 +395,9 @@ export interface BnBackwardArgs {
 export function runBatchNormBackward(a: BnBackwardArgs): void {
   const { M, C } = a;
   const { L, chunks } = bnChunks(M);
-  const w = uniformWords(8);
-  w.u32[0] = M;
-  w.u32[1] = C;
-  w.u32[2] = L;
-  w.u32[3] = a.x.offset;
-  w.u32[4] = a.g.offset;
-  dispatch(getKernel('bn_partial_grads', PARTIAL_GRADS), [a.x.buffer, a.g.buffer, a.stats, a.partial], w.u32, columnGrid(M, C));
+  const k = actKind(a.act);
+  const w = columnWords(M, C, a.x.offset, a.g.offset, actSlope(a.act));
+  dispatch(getKernel(kernelName('bn_partial_grads', k), partialGradsCode(k)), [a.x.buffer, a.g.buffer, a.stats, a.partial], w, columnGrid(M, C));
   const wf = uniformWords(4);
   wf.u32[0] = M;
   wf.u32[1] = C;
@@ -350,8 +405,9 @@ export function runBatchNormBackward(a: BnBackwardArgs): void {
   wf.u32[3] = chunks;
   dispatch(getKernel('bn_grad_finalize', GRAD_FINALIZE), [a.partial, a.dwb], wf.u32, [Math.ceil(C / WG)]);
   if (!a.dx) return;
-  const buffers = a.useBatch ? [a.x.buffer, a.g.buffer, a.stats, a.dwb, a.dx] : [a.g.buffer, a.stats, a.dx];
-  dispatch(getKernel('bn_dx', dxCode(a.useBatch)), buffers, w.u32, columnGrid(M, C));
+  const { code, names } = dxCode(a.useBatch, k);
+  const byName: Record<string, GPUBuffer> = { x: a.x.buffer, g: a.g.buffer, stats: a.stats, dwb: a.dwb, dx: a.dx };
+  dispatch(getKernel(kernelName('bn_dx', k), code), names.map((n) => byName[n]!), w, columnGrid(M, C));
 }
 
 // ---------------------------------------------------------------- eval-mode folding

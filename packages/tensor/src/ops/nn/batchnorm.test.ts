@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, tensor, type Tensor } from '../../index.js';
+import { initDevice, leakyRelu, queueStats, relu, tensor, type Tensor } from '../../index.js';
 import { batchNorm1d, batchNorm2d, batchNormFold, type BatchNormOptions } from './index.js';
 import { batchNormBackwardRef, batchNormFoldRef, batchNormRef } from '../../reference/nn/index.js';
 import { dot, expectClose, numel, numericGrad, randn } from '../../../test-fixtures/nn-testing.js';
@@ -68,27 +68,65 @@ const CASES: [string, BnCase][] = [
   ['1d training [16, 10]', { shape: [16, 10], opts: { training: true } }],
   ['1d training [2, 513] (M=2)', { shape: [2, 513], opts: { training: true } }],
   ['1d eval [5, 7]', { shape: [5, 7], opts: { training: false } }],
+  // With the fused activation: odd channel counts, batch 1, M not a multiple of the chunk size.
+  ['2d training + LeakyReLU(0.1), C=3, odd H/W', { shape: [2, 5, 7, 3], opts: { training: true, activation: { leaky: 0.1 } } }],
+  ['2d training + ReLU, batch 1, C=13, M=35 (ragged last chunk)', { shape: [1, 5, 7, 13], opts: { training: true, activation: 'relu' } }],
+  ['2d training + LeakyReLU(0.2), M=189 over many chunks, momentum 0.3', { shape: [3, 7, 9, 6], opts: { training: true, momentum: 0.3, activation: { leaky: 0.2 } } }],
+  ['2d training + ReLU, M=2048, C=70 (two channel tiles)', { shape: [8, 16, 16, 70], opts: { training: true, activation: 'relu' } }],
+  ['2d training + LeakyReLU, large mean / small std', { shape: [2, 9, 9, 5], opts: { training: true, activation: { leaky: 0.1 } }, mean: 100, std: 0.05 }],
+  ['2d training + ReLU, no affine, no running stats', { shape: [2, 3, 3, 5], affine: false, running: false, opts: { training: true, activation: 'relu' } }],
+  ['2d training + LeakyReLU with a negative slope (the mask is z > 0, not y > 0)', { shape: [2, 4, 3, 7], opts: { training: true, activation: { leaky: -0.5 } } }],
+  ['2d eval + ReLU, batch 1 (running stats: the mask alone needs x)', { shape: [1, 3, 5, 7], opts: { training: false, activation: 'relu' } }],
+  ['2d eval + LeakyReLU(0.1), eps 1e-3', { shape: [2, 5, 7, 3], opts: { training: false, eps: 1e-3, activation: { leaky: 0.1 } } }],
+  ['1d training + LeakyReLU(0.01) [16, 10]', { shape: [16, 10], opts: { training: true, activation: { leaky: 0.01 } } }],
+  ['1d training + ReLU [2, 513] (M=2)', { shape: [2, 513], opts: { training: true, activation: 'relu' } }],
 ];
+
+type GpuBn = Awaited<ReturnType<typeof gpuBn>>;
+
+/** Throws unless the GPU results match the twin's (forward, backward, running stats). */
+function checkTwin(r: GpuBn, ref: ReturnType<typeof batchNormRef>, bw: ReturnType<typeof batchNormBackwardRef>, M: number): void {
+  // y is O(1): absolute 3e-5 plus 1e-4 relative; sums over M rows scale with the reference's magnitude.
+  expectClose('y', r.y, ref.y, 3e-5, 1e-4);
+  expectClose('dx', r.dx, bw.dx, 1e-4 * Math.max(1, maxAbs(bw.dx)), 1e-4);
+  if (r.dw) expectClose('dweight', r.dw, bw.dweight, 1e-5 * Math.max(1, maxAbs(bw.dweight)) * Math.sqrt(M), 1e-4);
+  if (r.db) expectClose('dbias', r.db, bw.dbias, 1e-5 * Math.max(1, maxAbs(bw.dbias)) * Math.sqrt(M), 1e-4);
+  if (r.rm) {
+    expectClose('runningMean', r.rm, ref.runningMean!, 1e-5 * Math.max(1, maxAbs(ref.runningMean!)), 1e-5);
+    expectClose('runningVar', r.rv!, ref.runningVar!, 1e-5, 1e-4);
+  }
+}
+
+/** The twin's forward and backward for a case's inputs. */
+function twin(c: BnCase, d: ReturnType<typeof inputs>, opts: BatchNormOptions = c.opts) {
+  const C = c.shape[c.shape.length - 1]!;
+  const M = numel(c.shape) / C;
+  const ref = batchNormRef({ x: d.x, M, C, weight: d.w, bias: d.b, runningMean: d.rm, runningVar: d.rv, training: !!opts.training, momentum: opts.momentum, eps: opts.eps, activation: opts.activation });
+  return { M, ref, bw: batchNormBackwardRef(d.g, d.x, M, C, d.w, ref) };
+}
 
 describe('batchNorm vs the float64 CPU twin', () => {
   CASES.forEach(([name, c], k) => {
     it(name, async () => {
-      const C = c.shape[c.shape.length - 1]!;
-      const M = numel(c.shape) / C;
       const d = inputs(c, 100 + 10 * k);
       const r = await gpuBn(c.shape, d.x, d.w, d.b, d.rm, d.rv, d.g, c.opts);
-      const ref = batchNormRef({ x: d.x, M, C, weight: d.w, bias: d.b, runningMean: d.rm, runningVar: d.rv, training: !!c.opts.training, momentum: c.opts.momentum, eps: c.opts.eps });
-      const bw = batchNormBackwardRef(d.g, d.x, M, C, d.w, ref);
-      // y is O(1): absolute 3e-5 plus 1e-4 relative; sums over M rows scale with the reference's magnitude.
-      expectClose('y', r.y, ref.y, 3e-5, 1e-4);
-      expectClose('dx', r.dx, bw.dx, 1e-4 * Math.max(1, maxAbs(bw.dx)), 1e-4);
-      if (r.dw) expectClose('dweight', r.dw, bw.dweight, 1e-5 * Math.max(1, maxAbs(bw.dweight)) * Math.sqrt(M), 1e-4);
-      if (r.db) expectClose('dbias', r.db, bw.dbias, 1e-5 * Math.max(1, maxAbs(bw.dbias)) * Math.sqrt(M), 1e-4);
-      if (r.rm) {
-        expectClose('runningMean', r.rm, ref.runningMean!, 1e-5 * Math.max(1, maxAbs(ref.runningMean!)), 1e-5);
-        expectClose('runningVar', r.rv!, ref.runningVar!, 1e-5, 1e-4);
-      }
+      const { M, ref, bw } = twin(c, d);
+      checkTwin(r, ref, bw, M);
     });
+  });
+
+  it('catches a planted wrong slope or a missing mask, forward and backward', async () => {
+    const c: BnCase = { shape: [2, 5, 7, 3], opts: { training: true, activation: { leaky: 0.1 } } };
+    const d = inputs(c, 400);
+    const r = await gpuBn(c.shape, d.x, d.w, d.b, d.rm, d.rv, d.g, c.opts);
+    const right = twin(c, d);
+    checkTwin(r, right.ref, right.bw, right.M);
+    const wrongSlope = twin(c, d, { ...c.opts, activation: { leaky: 0.11 } });
+    expect(() => checkTwin(r, wrongSlope.ref, right.bw, right.M)).toThrow(/^y:/);
+    // The right forward with the backward of another slope, or of no activation: dx must differ.
+    expect(() => checkTwin(r, right.ref, wrongSlope.bw, right.M)).toThrow(/^dx:/);
+    const noMask = batchNormBackwardRef(d.g, d.x, right.M, 3, d.w, { ...right.ref, activation: 'none' });
+    expect(() => checkTwin(r, right.ref, noMask, right.M)).toThrow(/^dx:/);
   });
 
   it('stays accurate when the first row (the shift) is a far outlier', async () => {
@@ -147,6 +185,10 @@ describe('batchNorm gradients vs finite differences of the float64 twin', () => 
     ['2d training [2,3,3,5]', [2, 3, 3, 5], { training: true }],
     ['2d eval [1,3,2,3]', [1, 3, 2, 3], { training: false }],
     ['1d training [4,3]', [4, 3], { training: true }],
+    ['2d training + LeakyReLU(0.1) [2,3,3,5]', [2, 3, 3, 5], { training: true, activation: { leaky: 0.1 } }],
+    ['2d training + ReLU, batch 1 [1,3,5,3]', [1, 3, 5, 3], { training: true, activation: 'relu' }],
+    ['2d eval + ReLU [1,3,2,3]', [1, 3, 2, 3], { training: false, activation: 'relu' }],
+    ['1d training + LeakyReLU(0.2) [5,3]', [5, 3], { training: true, activation: { leaky: 0.2 } }],
   ];
   cases.forEach(([name, shape, opts], k) => {
     it(name, async () => {
@@ -155,7 +197,7 @@ describe('batchNorm gradients vs finite differences of the float64 twin', () => 
       const d = inputs({ shape, opts }, 300 + 10 * k);
       const r = await gpuBn(shape, d.x, d.w, d.b, d.rm, d.rv, d.g, opts);
       const loss = (x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>) =>
-        dot(batchNormRef({ x, M, C, weight: w, bias: b, runningMean: d.rm, runningVar: d.rv, training: !!opts.training }).y, d.g);
+        dot(batchNormRef({ x, M, C, weight: w, bias: b, runningMean: d.rm, runningVar: d.rv, training: !!opts.training, activation: opts.activation }).y, d.g);
       const nx = numericGrad((x) => loss(x, d.w!, d.b!), d.x);
       const nw = numericGrad((w) => loss(d.x, w, d.b!), d.w!);
       const nb = numericGrad((b) => loss(d.x, d.w!, b), d.b!);
@@ -164,11 +206,49 @@ describe('batchNorm gradients vs finite differences of the float64 twin', () => 
       expectClose('dweight (GPU)', r.dw!, nw, 2e-4 * Math.max(1, maxAbs(nw)));
       expectClose('dbias (GPU)', r.db!, nb, 2e-4 * Math.max(1, maxAbs(nb)));
       // The twin's analytic backward, in float64, agrees tightly.
-      const bw = batchNormBackwardRef(d.g, d.x, M, C, d.w, batchNormRef({ x: d.x, M, C, weight: d.w, bias: d.b, runningMean: d.rm, runningVar: d.rv, training: !!opts.training }));
+      const bw = batchNormBackwardRef(d.g, d.x, M, C, d.w, batchNormRef({ x: d.x, M, C, weight: d.w, bias: d.b, runningMean: d.rm, runningVar: d.rv, training: !!opts.training, activation: opts.activation }));
       expectClose('dx (twin)', bw.dx, nx, 1e-7 * Math.max(1, maxAbs(nx)));
       expectClose('dweight (twin)', bw.dweight, nw, 1e-7 * Math.max(1, maxAbs(nw)));
     });
   });
+});
+
+describe('batchNorm with a fused activation vs BatchNorm then the activation op', () => {
+  const acts: [string, BatchNormOptions['activation'], (t: Tensor) => Tensor][] = [
+    ['ReLU', 'relu', (t) => relu(t)],
+    ['LeakyReLU(0.1)', { leaky: 0.1 }, (t) => leakyRelu(t, 0.1)],
+  ];
+  for (const [name, activation, act] of acts) {
+    it(`${name}: same output and gradients, and no dispatch of its own in either direction`, async () => {
+      const shape = [3, 5, 3, 11];
+      const C = 11;
+      const d = inputs({ shape, opts: {} }, 500);
+      const run = async (fused: boolean) => {
+        const xt = tensor(d.x, shape).requireGrad();
+        const wt = tensor(d.w!, [C]).requireGrad();
+        const bt = tensor(d.b!, [C]).requireGrad();
+        const before = queueStats().dispatches;
+        let y: Tensor;
+        if (fused) y = batchNorm2d(xt, wt, bt, null, null, { training: true, activation });
+        else {
+          const z = batchNorm2d(xt, wt, bt, null, null, { training: true });
+          y = act(z);
+          z.dispose();
+        }
+        y.backward({ grad: tensor(d.g, shape) });
+        const dispatches = queueStats().dispatches - before;
+        const out = { dispatches, y: await y.toArray(), dx: await xt.grad!.toArray(), dw: await wt.grad!.toArray(), db: await bt.grad!.toArray() };
+        for (const t of [xt, wt, bt, y, xt.grad, wt.grad, bt.grad]) t?.dispose();
+        return out;
+      };
+      const fused = await run(true);
+      const layers = await run(false);
+      // The same arithmetic in the same order: equal to rounding.
+      for (const k of ['y', 'dx', 'dw', 'db'] as const) expectClose(k, fused[k], layers[k], 1e-6 * Math.max(1, maxAbs(layers[k])), 1e-6);
+      // The activation forward and its backward are the two dispatches saved.
+      expect(fused.dispatches).toBe(layers.dispatches - 2);
+    });
+  }
 });
 
 describe('batchNormFold (eval-mode BatchNorm as scale and shift) vs the float64 twin', () => {
@@ -202,5 +282,7 @@ describe('batchNorm errors', () => {
     expect(() => batchNorm2d(x, null, null, tensor(new Float32Array(4)), null)).toThrow(/pass both runningMean and runningVar/);
     expect(() => batchNorm1d(tensor(new Float32Array(4), [1, 4]), null, null, null, null, { training: true })).toThrow(/batchNorm1d: expected more than 1 value per channel .* \[1, 4\]/);
     expect(() => batchNorm2d(tensor(new Int32Array(16), [1, 2, 2, 4], 'i32'), null, null, null, null)).toThrow(/batchNorm2d: the input must be f32, got i32/);
+    expect(() => batchNorm2d(x, null, null, null, null, { activation: 'gelu' as 'relu' })).toThrow(/batchNorm2d: activation must be 'none', 'relu' or \{ leaky: slope \} with a finite slope, got "gelu"/);
+    expect(() => batchNorm2d(x, null, null, null, null, { activation: { leaky: NaN } })).toThrow(/batchNorm2d: activation must be .* got \{"leaky":null\}/);
   });
 });

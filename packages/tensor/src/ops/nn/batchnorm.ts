@@ -1,9 +1,12 @@
 /**
  * Batch normalisation for channels-last activations: batchNorm2d over NHWC
  * [N, H, W, C] and batchNorm1d over [N, C] share one op and its fused kernels
- * (kernels/batchnorm.ts), treating the input as a matrix [M, C].
+ * (kernels/batchnorm.ts), treating the input as a matrix [M, C]. The op can apply
+ * ReLU or LeakyReLU to its output in the same pass (`activation`), and its backward
+ * then masks the gradient inside BatchNorm's own backward kernels: Conv → BatchNorm →
+ * activation in training costs no activation pass in either direction.
  */
-import { STATS_ROWS, bnChunks, runBatchNormBackward, runBatchNormFold, runBatchNormForward } from '../../kernels/batchnorm.js';
+import { type BnActivation, STATS_ROWS, bnChunks, runBatchNormBackward, runBatchNormFold, runBatchNormForward } from '../../kernels/batchnorm.js';
 import { fmtShape } from '../../runtime/errors.js';
 import { Tensor } from '../../tensor.js';
 import { defineOp } from '../registry.js';
@@ -18,7 +21,15 @@ export interface BatchNormOptions {
   momentum?: number;
   /** Added to the variance before the square root. Default 1e-5. */
   eps?: number;
+  /**
+   * Applied to the normalised output in the same kernel: 'none' (default), 'relu', or
+   * { leaky: slope } for LeakyReLU. Gives what relu(batchNorm(x)) / leakyRelu(batchNorm(x), slope)
+   * give, gradients included, without their passes over the activation.
+   */
+  activation?: BnActivation;
 }
+
+export type { BnActivation };
 
 interface BnAttrs {
   op: string;
@@ -33,6 +44,7 @@ interface BnAttrs {
   runningVar: Tensor | null;
   momentum: number;
   eps: number;
+  act: BnActivation;
 }
 
 const ref = (t: Tensor | null) => (t ? { buffer: t.buffer, offset: t.offset } : null);
@@ -59,6 +71,7 @@ const batchNormOp = defineOp<BnAttrs>({
       updateRunning: a.updateRunning,
       momentum: a.momentum,
       eps: a.eps,
+      act: a.act,
       stats: stats.buffer,
       partial: partial?.buffer ?? null,
       y: y.buffer,
@@ -67,6 +80,7 @@ const batchNormOp = defineOp<BnAttrs>({
     if (w && w !== inputs[1]) w.dispose();
     if (b && b !== inputs[a.hasWeight ? 2 : 1]) b.dispose();
     // saved[0]: the [STATS_ROWS, C] statistics; saved[1]: the dense copy of x, when x was a view.
+    // Not y: the backward recomputes the activation's mask from x (see kernels/batchnorm.ts).
     ctx.save(stats);
     if (xc !== x) ctx.save(xc);
     return y;
@@ -84,6 +98,7 @@ const batchNormOp = defineOp<BnAttrs>({
       C: a.C,
       stats: saved[0]!.buffer,
       useBatch: a.useBatch,
+      act: a.act,
       partial: partial.buffer,
       dwb: dwb.buffer,
       dx: dx?.buffer ?? null,
@@ -132,6 +147,7 @@ function batchNorm(
   }
   if (!(eps > 0) || !Number.isFinite(eps)) throw nnError(op, `eps must be positive, got ${eps}`);
   if (!(momentum >= 0 && momentum <= 1)) throw nnError(op, `momentum must be in [0, 1], got ${momentum}`);
+  const act = checkActivation(op, opts.activation ?? 'none');
   const useBatch = training || !runningMean;
   if (useBatch && M <= 1) {
     throw nnError(op, `expected more than 1 value per channel when using batch statistics, got input of shape ${fmtShape(x.shape)}`);
@@ -149,12 +165,20 @@ function batchNorm(
     runningVar: runningVar ?? null,
     momentum,
     eps,
+    act,
   });
+}
+
+function checkActivation(op: string, act: BnActivation): BnActivation {
+  if (act === 'none' || act === 'relu') return act;
+  if (typeof act === 'object' && act !== null && typeof act.leaky === 'number' && Number.isFinite(act.leaky)) return { leaky: act.leaky };
+  throw nnError(op, `activation must be 'none', 'relu' or { leaky: slope } with a finite slope, got ${JSON.stringify(act)}`);
 }
 
 /**
  * Batch normalisation of an NHWC activation x [N, H, W, C] over N, H and W, per channel:
- * y = (x − mean) / √(var + eps) · weight + bias (weight/bias [C], each optional).
+ * y = act((x − mean) / √(var + eps) · weight + bias) (weight/bias [C], each optional;
+ * act from `opts.activation`, the identity by default).
  *
  * Training (`training: true`) normalises with the batch's mean and biased variance and
  * updates `runningMean`/`runningVar` ([C], dense, f32) in place on the GPU with the

@@ -32,6 +32,8 @@ it('nn ops free every temporary, saved tensor and view after forward + backward'
   const all = () => {
     step(() => batchNorm2d(x, w, b, rm, rv, { training: true }));
     step((m) => batchNorm2d(view(m, x.permute([0, 2, 1, 3])), w, b, rm, rv, { training: false }));
+    step(() => batchNorm2d(x, w, b, rm, rv, { training: true, activation: { leaky: 0.1 } }));
+    step((m) => batchNorm2d(view(m, x.permute([0, 2, 1, 3])), w, b, rm, rv, { training: false, activation: 'relu' }));
     step((m) => batchNorm1d(view(m, x.reshape([60, 3])), null, b, null, null, { training: true }));
     step(() => maxPool2d(x, { kernel: 3, stride: 2, padding: 1 }));
     step((m) => avgPool2d(view(m, x.permute([0, 2, 1, 3])), { kernel: 2 }));

@@ -13,6 +13,7 @@ import {
   avgPool2d,
   batchNorm1d,
   batchNorm2d,
+  type BnActivation,
   maxPool2d,
   softmaxCrossEntropy,
   type Reduction,
@@ -49,7 +50,7 @@ async function withGrads(leaves: Record<string, TensorData>, fwd: (t: Record<str
 // ------------------------------------------------------------------ batch norm
 const BN_TOLS: Tols = { y: [3e-5, 1e-4], grad_x: [1e-4, 1e-4], grad_weight: [1e-4, 1e-4], grad_bias: [1e-4, 1e-4], runningMean: [1e-5, 1e-5], runningVar: [1e-5, 1e-4] };
 
-function bnCase(id: string, shape: number[], opts: { training: boolean; momentum?: number; eps?: number; affine?: boolean; running?: boolean }, seed: number) {
+function bnCase(id: string, shape: number[], opts: { training: boolean; momentum?: number; eps?: number; affine?: boolean; running?: boolean; activation?: BnActivation }, seed: number) {
   const C = shape[shape.length - 1]!;
   const n = numel(shape);
   const affine = opts.affine ?? true;
@@ -72,7 +73,7 @@ function bnCase(id: string, shape: number[], opts: { training: boolean; momentum
   cases.push({
     id,
     op: shape.length === 4 ? 'batchNorm2d' : 'batchNorm1d',
-    params: { training: opts.training, momentum: opts.momentum ?? 0.1, eps: opts.eps ?? 1e-5 },
+    params: { training: opts.training, momentum: opts.momentum ?? 0.1, eps: opts.eps ?? 1e-5, ...activationParams(opts.activation) },
     inputs,
     grad,
     tols: BN_TOLS,
@@ -84,6 +85,12 @@ function bnCase(id: string, shape: number[], opts: { training: boolean; momentum
   });
 }
 
+/** The fused activation as torch_fixtures.py reads it. */
+function activationParams(a: BnActivation | undefined): Record<string, unknown> {
+  if (!a || a === 'none') return {};
+  return a === 'relu' ? { activation: 'relu' } : { activation: 'leaky', slope: a.leaky };
+}
+
 bnCase('batchNorm2d training, ResNet-like [4,8,8,64]', [4, 8, 8, 64], { training: true }, 10);
 bnCase('batchNorm2d training, batch 1, odd 5×7, C=3, momentum 0.3, eps 1e-3', [1, 5, 7, 3], { training: true, momentum: 0.3, eps: 1e-3 }, 20);
 bnCase('batchNorm2d training, [3,9,11,13] (C=13, M=297 over many chunks)', [3, 9, 11, 13], { training: true }, 30);
@@ -93,6 +100,10 @@ bnCase('batchNorm2d eval, batch 1 [1,4,4,70]', [1, 4, 4, 70], { training: false 
 bnCase('batchNorm1d training, [16,10]', [16, 10], { training: true }, 60);
 bnCase('batchNorm1d training, [2,513]', [2, 513], { training: true }, 70);
 bnCase('batchNorm1d eval, [4,7]', [4, 7], { training: false }, 80);
+bnCase('batchNorm2d training + LeakyReLU(0.1), batch 1, [1,7,9,13] (M=63)', [1, 7, 9, 13], { training: true, eps: 1e-3, activation: { leaky: 0.1 } }, 85);
+bnCase('batchNorm2d training + ReLU, [3,5,5,70]', [3, 5, 5, 70], { training: true, activation: 'relu' }, 90);
+bnCase('batchNorm2d eval + LeakyReLU(0.1), [2,3,5,7]', [2, 3, 5, 7], { training: false, activation: { leaky: 0.1 } }, 95);
+bnCase('batchNorm1d training + ReLU, [6,5]', [6, 5], { training: true, activation: 'relu' }, 97);
 
 // ------------------------------------------------------------------ pooling
 type PoolOp = 'maxPool2d' | 'avgPool2d' | 'adaptiveAvgPool2d' | 'adaptiveMaxPool2d';

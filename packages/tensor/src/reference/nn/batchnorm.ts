@@ -1,7 +1,19 @@
 /**
  * CPU twin of kernels/batchnorm.ts, in float64: batch norm over a channels-last
- * matrix x [M, C] (M = N·H·W for NHWC), its running-stat update and its backward.
+ * matrix x [M, C] (M = N·H·W for NHWC), its running-stat update, the activation
+ * fused after it, and its backward.
  */
+
+/** The fused activation, as ops/nn/batchnorm.ts takes it. */
+export type BnActivationRef = 'none' | 'relu' | { leaky: number };
+
+/** act(z) and act'(z) (z > 0 takes the identity branch, as PyTorch's backward does). */
+function actRef(act: BnActivationRef | undefined): { f: (z: number) => number; df: (z: number) => number } {
+  if (act === 'relu') return { f: (z) => (z > 0 ? z : 0), df: (z) => (z > 0 ? 1 : 0) };
+  if (act && act !== 'none') return { f: (z) => (z > 0 ? z : z * act.leaky), df: (z) => (z > 0 ? 1 : act.leaky) };
+  return { f: (z) => z, df: () => 1 };
+}
+
 export interface BatchNormRefArgs {
   x: ArrayLike<number>;
   M: number;
@@ -13,10 +25,15 @@ export interface BatchNormRefArgs {
   training: boolean;
   momentum?: number;
   eps?: number;
+  activation?: BnActivationRef;
 }
 
 export interface BatchNormRefResult {
+  /** act(z). */
   y: Float64Array;
+  /** The normalised, affine output before the activation. */
+  z: Float64Array;
+  activation: BnActivationRef;
   /** The statistics used for normalising (batch or running). */
   mean: Float64Array;
   invstd: Float64Array;
@@ -54,26 +71,32 @@ export function batchNormRef(a: BatchNormRefArgs): BatchNormRefResult {
     }
   }
   const invstd = variance.map((v) => 1 / Math.sqrt(v + eps));
-  const y = new Float64Array(M * C);
+  const z = new Float64Array(M * C);
   for (let r = 0; r < M; r++) {
     for (let c = 0; c < C; c++) {
       const w = a.weight ? a.weight[c]! : 1;
       const b = a.bias ? a.bias[c]! : 0;
-      y[r * C + c] = (x[r * C + c]! - mean[c]!) * invstd[c]! * w + b;
+      z[r * C + c] = (x[r * C + c]! - mean[c]!) * invstd[c]! * w + b;
     }
   }
-  return { y, mean, invstd, useBatch, runningMean: rm, runningVar: rv };
+  const y = z.map(actRef(a.activation).f);
+  return { y, z, activation: a.activation ?? 'none', mean, invstd, useBatch, runningMean: rm, runningVar: rv };
 }
 
-/** Gradients of batchNormRef's y for upstream gradient g: dx, dweight, dbias. */
+/**
+ * Gradients of batchNormRef's y for upstream gradient g: dx, dweight, dbias. With an
+ * activation, g is first multiplied by act'(z), z and the activation from the forward.
+ */
 export function batchNormBackwardRef(
-  g: ArrayLike<number>,
+  gIn: ArrayLike<number>,
   x: ArrayLike<number>,
   M: number,
   C: number,
   weight: ArrayLike<number> | null | undefined,
-  fwd: Pick<BatchNormRefResult, 'mean' | 'invstd' | 'useBatch'>,
+  fwd: Pick<BatchNormRefResult, 'mean' | 'invstd' | 'useBatch' | 'z' | 'activation'>,
 ): { dx: Float64Array; dweight: Float64Array; dbias: Float64Array } {
+  const df = actRef(fwd.activation).df;
+  const g = Float64Array.from(gIn, (v, i) => v * df(fwd.z[i]!));
   const dx = new Float64Array(M * C);
   const dweight = new Float64Array(C);
   const dbias = new Float64Array(C);
