@@ -66,7 +66,7 @@ const productsOf = (p: WinogradProblem): number => alphaOf(p.tile) ** 2;
  * Why this problem does not run here through Winograd, or null when it does: channel
  * counts and offsets must allow vec4 access, the padding be at most 2 (the tile math
  * assumes the patch starts inside or just outside the image), and the transformed
- * operands fit one binding.
+ * operands (V, M and the transformed kernel U) each fit one binding.
  */
 export function winogradUnsupported(p: WinogradProblem, offsets: readonly number[]): string | null {
   if (p.K % 4 !== 0 || p.Nout % 4 !== 0) return `channels ${p.K}→${p.Nout} are not multiples of 4`;
@@ -75,7 +75,7 @@ export function winogradUnsupported(p: WinogradProblem, offsets: readonly number
   const [OH, OW] = winogradOutputSize(p);
   if (OH < 1 || OW < 1) return 'the output is empty';
   const { P } = winogradTiles(p);
-  const biggest = productsOf(p) * P * Math.max(p.K, p.Nout) * 4;
+  const biggest = productsOf(p) * Math.max(P * p.K, P * p.Nout, p.K * p.Nout) * 4;
   if (biggest > gpu().limits.maxStorageBufferBindingSize) return `the transformed operands (${biggest} bytes) exceed one binding`;
   return null;
 }
@@ -362,7 +362,8 @@ const WG = ${WG}u;
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = (wid.y * nwg.x + wid.x) * WG + lid.x;
   if (i >= u.K * u.Nout) { return; }
-  let k = i % u.K; let n = i / u.K;
+  // n fastest: consecutive threads read consecutive dU entries (36 planes each), write 9 strided.
+  let n = i % u.Nout; let k = i / u.Nout;
 ${loads}${tr.code}${stores}}
 `;
 }
