@@ -25,6 +25,7 @@ interface Rec {
   step_ms: number;
   gemm_ms: number;
   kernels_ms: number;
+  winograd_ms: number;
   dispatches: number;
   submits: number;
   peak_bytes: number;
@@ -46,6 +47,9 @@ describe.skipIf(!existsSync(BENCH))('pnpm bench --model', () => {
       expect(x.step_ms).toBeCloseTo((2 * 1000) / x.imgs_per_s, 3);
       expect(x.gemm_ms).toBeGreaterThan(0);
       expect(x.kernels_ms).toBeGreaterThanOrEqual(x.gemm_ms);
+      // Tiny Darknet's 3×3 convolutions from 16 channels on take Winograd: its transforms are timed apart.
+      expect(x.winograd_ms).toBeGreaterThan(0);
+      expect(x.kernels_ms).toBeGreaterThanOrEqual(x.gemm_ms + x.winograd_ms - 1e-6);
       expect(x.dispatches).toBeGreaterThan(10);
       expect(x.submits).toBeGreaterThanOrEqual(1);
       expect(x.peak_bytes).toBeGreaterThan(4 * 1_000_000); // at least the weights (~1M parameters)
@@ -57,6 +61,12 @@ describe.skipIf(!existsSync(BENCH))('pnpm bench --model', () => {
     expect(recs[1]!.unfused_imgs_per_s).toBeGreaterThan(0);
     // Eval fuses conv → BatchNorm → LeakyReLU: far fewer dispatches than training's forward alone.
     expect(recs[1]!.dispatches).toBeLessThan(recs[0]!.dispatches / 3);
+  });
+
+  it('rejects an unknown convolution algorithm by name', () => {
+    const r = spawnSync(process.execPath, [BENCH, '--model', 'resnet18', '--conv-algorithm', 'fft'], { encoding: 'utf8' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/--conv-algorithm: unknown algorithm fft/);
   });
 
   it('rejects an unknown model by name', () => {

@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { chooseGemmVariant, gemmVariantUnsupported, gpu, initDevice, probeGemmSubgroupSize, setGemmVariant, type GemmVariant } from '@tessera/tensor';
+import { chooseGemmVariant, gemmVariantUnsupported, gpu, initDevice, probeGemmSubgroupSize, setConvAlgorithm, setGemmVariant, type ConvAlgorithm, type GemmVariant } from '@tessera/tensor';
 import { loadGemmTuningCache, tuningCachePath } from '@tessera/tensor/node';
 import { configureTfjs } from './baselines/tfjs.js';
 import { ALL_CASES } from './cases/index.js';
@@ -23,6 +23,7 @@ interface Args {
   noTfjs: boolean;
   browser: boolean;
   variant?: GemmVariant;
+  convAlgorithm?: ConvAlgorithm;
   tfjsFlags?: Record<string, unknown>;
   models?: BenchModelName[];
   sizes: number[];
@@ -33,7 +34,7 @@ interface Args {
   tune: boolean;
 }
 
-const USAGE = `usage: pnpm bench [--filter <word>] [--json <file>] [--reps <n>] [--no-tfjs] [--browser] [--gemm-variant <v>] [--tfjs-flags <json>]
+const USAGE = `usage: pnpm bench [--filter <word>] [--json <file>] [--reps <n>] [--no-tfjs] [--browser] [--gemm-variant <v>] [--conv-algorithm <a>] [--tfjs-flags <json>]
        pnpm bench --model <name[,name…]> [--sizes 128,224] [--batch 16] [--steps 3] [--modes train,eval] [--no-torch] [--tune] [--json <file>]
   --filter <word>       run only the cases whose name or shape contains <word>
   --json <file>         also write the results as JSON records
@@ -43,6 +44,8 @@ const USAGE = `usage: pnpm bench [--filter <word>] [--json <file>] [--reps <n>] 
                         SwiftShader here) and print them beside the Node figures; slow there, so
                         combine with --filter (e.g. --filter 1024)
   --gemm-variant <v>    force every GEMM (matmul, conv) to portable | subgroup | subgroup-uniform
+  --conv-algorithm <a>  force convolutions to gemm | winograd-2x2 | winograd-4x4 (default: Winograd F(4×4)
+                        for 3×3 stride-1 convolutions with ≥ 16 channels, the implicit GEMM otherwise)
   --tfjs-flags <json>   tfjs env flags, e.g. '{"WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE":false}'
   --model <names>       whole-network steps instead of kernels: ${BENCH_MODELS.join(' | ')} (comma-separated)
   --sizes <list>        image sizes for --model (default 128,224)
@@ -77,6 +80,10 @@ function parseArgs(argv: string[]): Args {
       const v = value();
       if (!['portable', 'subgroup', 'subgroup-uniform'].includes(v)) throw new Error(`--gemm-variant: unknown variant ${v}\n${USAGE}`);
       args.variant = v as GemmVariant;
+    } else if (a === '--conv-algorithm') {
+      const v = value();
+      if (!['gemm', 'winograd-2x2', 'winograd-4x4'].includes(v)) throw new Error(`--conv-algorithm: unknown algorithm ${v}\n${USAGE}`);
+      args.convAlgorithm = v as ConvAlgorithm;
     } else if (a === '--tfjs-flags') args.tfjsFlags = JSON.parse(value()) as Record<string, unknown>;
     else if (a === '--model') {
       const names = value().split(',');
@@ -128,6 +135,10 @@ async function main(): Promise<void> {
     if (why) throw new Error(`--gemm-variant ${args.variant}: ${why}`);
     setGemmVariant(args.variant);
     console.log(`GEMM variant forced to ${args.variant} for every GEMM`);
+  }
+  if (args.convAlgorithm) {
+    setConvAlgorithm(args.convAlgorithm);
+    console.log(`convolutions forced to ${args.convAlgorithm}`);
   }
   configureTfjs({ disabled: args.noTfjs ? 'disabled by --no-tfjs' : undefined, flags: args.tfjsFlags });
   if (args.tfjsFlags) console.log(`tfjs flags: ${JSON.stringify(args.tfjsFlags)}`);

@@ -25,6 +25,8 @@ export interface ModelRecord {
   gemm_ms: number;
   /** Device time of all kernels in that profiled step. */
   kernels_ms: number;
+  /** Of the non-GEMM time: Winograd's transforms (winograd_* kernels), the convolution work that is not products. */
+  winograd_ms: number;
   dispatches: number;
   submits: number;
   peak_bytes: number;
@@ -66,6 +68,7 @@ async function tuneStep(model: Module, mode: 'train' | 'eval', batch: number, si
 }
 
 const isGemm = (kernel: string) => kernel.startsWith('gemm_');
+const isWinogradTransform = (kernel: string) => kernel.startsWith('winograd_');
 
 async function measure(model: Module, mode: 'train' | 'eval', batch: number, size: number, steps: number, profile = true) {
   await sync();
@@ -92,15 +95,17 @@ async function measure(model: Module, mode: 'train' | 'eval', batch: number, siz
   const peak = memoryStats().peakBytesHeld;
   let gemm = Number.NaN;
   let total = Number.NaN;
+  let winograd = Number.NaN;
   const other = new Map<string, number>();
   if (profile && canProfile()) {
     startProfile();
     s.step();
     await sync();
     const timings = await stopProfile();
-    gemm = total = 0;
+    gemm = total = winograd = 0;
     for (const t of timings) {
       total += t.ms;
+      if (isWinogradTransform(t.name)) winograd += t.ms;
       if (isGemm(t.name)) gemm += t.ms;
       else other.set(t.name, (other.get(t.name) ?? 0) + t.ms);
     }
@@ -114,6 +119,7 @@ async function measure(model: Module, mode: 'train' | 'eval', batch: number, siz
     encodeMs: median(encodes),
     gemm,
     total,
+    winograd,
     perStep,
     peak,
     activationPerImage: (peak - resident) / batch,
@@ -157,6 +163,7 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelRecord[]
           encode_ms: m.encodeMs,
           gemm_ms: m.gemm,
           kernels_ms: m.total,
+          winograd_ms: m.winograd,
           dispatches: m.perStep.dispatches,
           submits: m.perStep.submits,
           peak_bytes: m.peak,
@@ -167,7 +174,7 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelRecord[]
         };
         records.push(rec);
         o.log(
-          `  ${rec.imgs_per_s.toFixed(2)} img/s, ${m.stepMs.toFixed(0)} ms/step (encoding ${m.encodeMs.toFixed(0)} ms); GEMM ${m.gemm.toFixed(0)} of ${m.total.toFixed(0)} ms device time; ` +
+          `  ${rec.imgs_per_s.toFixed(2)} img/s, ${m.stepMs.toFixed(0)} ms/step (encoding ${m.encodeMs.toFixed(0)} ms); GEMM ${m.gemm.toFixed(0)} (Winograd transforms ${m.winograd.toFixed(0)}) of ${m.total.toFixed(0)} ms device time; ` +
             `${rec.dispatches} dispatches, ${rec.submits} submits; peak ${MiB(m.peak)}` +
             (unfused !== undefined ? `; without conv-BN fusion ${unfused.toFixed(2)} img/s` : '') +
             (ref ? `; PyTorch ${ref.imgs_per_s.toFixed(2)} img/s` : ''),
@@ -180,7 +187,7 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelRecord[]
 }
 
 export function formatModelTable(records: ModelRecord[]): string {
-  const head = ['case', 'img/s', 'ms/step', 'GEMM ms', 'kernels ms', 'step/GEMM', 'dispatches', 'submits', 'peak', 'act/img', 'PyTorch img/s', 'ratio'];
+  const head = ['case', 'img/s', 'ms/step', 'GEMM ms', 'Winograd ms', 'kernels ms', 'step/GEMM', 'dispatches', 'submits', 'peak', 'act/img', 'PyTorch img/s', 'ratio'];
   const rows = records.map((r) => {
     const ref = r.refs[0];
     return [
@@ -188,6 +195,7 @@ export function formatModelTable(records: ModelRecord[]): string {
       r.imgs_per_s.toFixed(2),
       r.step_ms.toFixed(0),
       r.gemm_ms.toFixed(0),
+      r.winograd_ms.toFixed(0),
       r.kernels_ms.toFixed(0),
       `${(r.step_ms / r.gemm_ms).toFixed(2)}x`,
       String(r.dispatches),
