@@ -27,7 +27,7 @@ export {
   recordGemms, tuneGemms, gemmTuning, setGemmTuning, adapterKey, gemmKey, GEMM_VARIANTS,
   type RecordedGemm, type TuneEntry, type TuneOptions,
 } from './kernels/gemm-tuner.js';
-export { dispatch, writeBuffer, readBuffer } from './runtime/queue.js';
+export { dispatch, writeBuffer, readBuffer, copyBuffer, clearBuffer } from './runtime/queue.js';
 export { grid1d, uniformWords, FLAT_INDEX } from './kernels/grid.js';
 export { HASH_WGSL, pcgHash, unitFromHash } from './kernels/random.js';
 export * from './ops/nn/index.js';
