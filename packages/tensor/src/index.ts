@@ -31,7 +31,7 @@ export {
   runGemm, stridedEpilogue, stridedParamValues, MAX_BATCH_RANK,
   type GemmCall, type OperandHook, type EpilogueHook, type HookBinding, type HookParam,
 } from './kernels/gemm.js';
-export { dispatch, writeBuffer, readBuffer } from './runtime/queue.js';
+export { dispatch, writeBuffer, readBuffer, copyBuffer, clearBuffer } from './runtime/queue.js';
 export { grid1d, uniformWords, FLAT_INDEX } from './kernels/grid.js';
 export { HASH_WGSL, pcgHash, unitFromHash } from './kernels/random.js';
 export * from './ops/nn/index.js';

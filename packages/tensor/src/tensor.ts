@@ -7,7 +7,7 @@
  */
 import { type DType, BYTES_PER_ELEMENT, arrayFor } from './dtype.js';
 import { acquireBuffer, reclaimBuffer, releaseBuffer } from './runtime/pool.js';
-import { readBuffer } from './runtime/queue.js';
+import { copyBuffer, readBuffer } from './runtime/queue.js';
 import { TesseraError, fmtShape } from './runtime/errors.js';
 import { type Shape, contiguousStrides, isContiguous, numel } from './shape.js';
 import type { Node } from './autograd/node.js';
@@ -39,8 +39,7 @@ export class Tensor {
   readonly id = nextId++;
   readonly shape: readonly number[];
   readonly strides: readonly number[];
-  /** Offset of element [0,…,0] in the storage, in elements. */
-  readonly offset: number;
+  private _offset: number;
   readonly dtype: DType;
   private _storage: Storage | null;
   requiresGrad = false;
@@ -57,7 +56,7 @@ export class Tensor {
     this._storage = storage;
     this.shape = Object.freeze([...shape]);
     this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
-    this.offset = offset;
+    this._offset = offset;
     this.dtype = dtype;
     finalizer.register(this, storage, this);
     track(this);
@@ -99,6 +98,44 @@ export class Tensor {
 
   get buffer(): GPUBuffer {
     return this.storage.buffer;
+  }
+
+  /** Offset of element [0,…,0] in the storage, in elements (changes only through moveInto). */
+  get offset(): number {
+    return this._offset;
+  }
+
+  /**
+   * Copies this dense tensor's elements into `flat` (dense, same dtype) at element `at`
+   * and makes this tensor, the same object, a view there from now on. Optimizers use it
+   * to pack a group's parameters into one buffer that a single kernel updates; modules
+   * keep their parameter objects. The old storage is released (its other views, if any,
+   * keep it and the values it had); the new one is retained, so it lives while any of
+   * the tensors moved into it, or `flat` itself, does.
+   */
+  moveInto(flat: Tensor, at: number): void {
+    this.assertAlive('moveInto');
+    if (!this.isContiguous || !flat.isContiguous || flat.dtype !== this.dtype || at < 0 || at + this.size > flat.size) {
+      throw new TesseraError(
+        `moveInto: cannot place dense ${fmtShape(this.shape)} (${this.dtype}, contiguous: ${this.isContiguous}) ` +
+          `at element ${at} of ${fmtShape(flat.shape)} (${flat.dtype}, contiguous: ${flat.isContiguous})`,
+      );
+    }
+    const target = flat.storage;
+    const to = flat.offset + at;
+    if (target === this._storage) {
+      if (to === this._offset) return;
+      throw new TesseraError('moveInto: the target is this tensor\'s own storage at another offset (an overlapping copy)');
+    }
+    copyBuffer(this.buffer, this._offset * BYTES_PER_ELEMENT, target.buffer, to * BYTES_PER_ELEMENT, this.size * BYTES_PER_ELEMENT);
+    target.retain();
+    const old = this._storage!;
+    // The finalizer backstop must release the storage this tensor now holds.
+    finalizer.unregister(this);
+    finalizer.register(this, target, this);
+    this._storage = target;
+    this._offset = to;
+    old.release();
   }
 
   /** True once dispose() was called (even if graph references still keep the storage alive). */

@@ -1,14 +1,39 @@
 /**
- * Fused optimizer updates: one dispatch per parameter reads the gradient and the
- * state once and writes parameter and state once.
+ * Fused optimizer updates: one dispatch reads the gradient and the state once and
+ * writes parameter and state once, over a dense range of elements — one parameter, or
+ * many packed into one flat buffer (see flat-group.ts).
  * Variants: sgd (momentum, nesterov, coupled weight decay), adam (fastai's Adam:
  * decoupled weight decay, dampened first moment, debiased step); each as `vec4`
- * (4 elements per thread through vec4 accesses, for sizes divisible by 4 — every
- * convolution weight — about 3× the bandwidth on lavapipe) or scalar.
+ * (4 elements per thread through vec4 accesses, when the count and every offset are
+ * multiples of 4 — every packed range and every convolution weight — about 3× the
+ * bandwidth on lavapipe) or scalar.
+ * Elements before `decayEnd` get weight decay, the rest none: a packed range puts its
+ * no-decay parameters (BatchNorm, biases) last, so one dispatch serves both kinds.
  */
-import { type Tensor, dispatch, getKernel, grid1d, uniformWords, FLAT_INDEX } from '@tessera/tensor';
+import { dispatch, getKernel, grid1d, uniformWords, FLAT_INDEX } from '@tessera/tensor';
 
 const WG = 256;
+
+/** A buffer and the element offset the range starts at in it. */
+export interface BufferRef {
+  buffer: GPUBuffer;
+  offset: number;
+}
+
+/** What one update dispatch covers: n elements of parameter, gradient and each state slot. */
+export interface UpdateRange {
+  n: number;
+  param: BufferRef;
+  grad: BufferRef;
+  /** Optimizer state (momentum; Adam's m and v), one per slot. */
+  state: BufferRef[];
+  /** Elements [0, decayEnd) get weight decay, [decayEnd, n) none. */
+  decayEnd: number;
+}
+
+/** Uniform words every update kernel starts with: count, offsets, decay boundary (in F units). */
+const RANGE_WORDS = 5;
+const RANGE_FIELDS = 'n: u32, pOff: u32, gOff: u32, sOff: u32, decayEnd: u32,';
 
 /** The update body is written on `F` (f32 or vec4<f32>): every operation in it works on both. */
 function kernelCode(name: string, nState: number, body: string, fields: string, vec4: boolean): string {
@@ -16,7 +41,7 @@ function kernelCode(name: string, nState: number, body: string, fields: string, 
   const states = Array.from({ length: nState }, (_, k) => `@group(0) @binding(${k + 3}) var<storage, read_write> s${k}: array<${F}>;`).join('\n');
   return `// ${name}${vec4 ? ' (vec4)' : ''}
 alias F = ${F};
-struct U { n: u32, ${fields} }
+struct U { ${RANGE_FIELDS} ${fields} }
 const WG = ${WG}u;
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read_write> p: array<F>;
@@ -26,25 +51,25 @@ ${states}
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = ${FLAT_INDEX};
   if (i >= u.n) { return; }
+  let pi = u.pOff + i;
+  let si = u.sOff + i;
+  let wd = select(0.0, u.wd, i < u.decayEnd);
 ${body}
 }
 `;
 }
 
-/** Elements per thread for a parameter of `size` elements. */
-const lanes = (size: number): 1 | 4 => (size % 4 === 0 ? 4 : 1);
-
 const sgdCode = (vec4: boolean) =>
   kernelCode(
     'sgd_step',
     1,
-    `  var d = g[i] + u.wd * p[i];
+    `  var d = g[u.gOff + i] + wd * p[pi];
   if (u.mom != 0.0) {
-    let b = u.mom * s0[i] + d;
-    s0[i] = b;
+    let b = u.mom * s0[si] + d;
+    s0[si] = b;
     d = select(b, d + u.mom * b, u.nesterov != 0u);
   }
-  p[i] = p[i] - u.lr * d;`,
+  p[pi] = p[pi] - u.lr * d;`,
     'lr: f32, mom: f32, wd: f32, nesterov: u32,',
     vec4,
   );
@@ -53,13 +78,13 @@ const adamCode = (vec4: boolean) =>
   kernelCode(
     'adam_step',
     2,
-    `  let gi = g[i];
-  let pi = p[i] * (1.0 - u.lr * u.wd);
-  let m = u.beta1 * s0[i] + (1.0 - u.beta1) * gi;
-  let v = u.beta2 * s1[i] + (1.0 - u.beta2) * gi * gi;
-  s0[i] = m;
-  s1[i] = v;
-  p[i] = pi - (u.lr / u.debias1) * m / (sqrt(v / u.debias2) + F(u.eps));`,
+    `  let gi = g[u.gOff + i];
+  let pd = p[pi] * (1.0 - u.lr * wd);
+  let m = u.beta1 * s0[si] + (1.0 - u.beta1) * gi;
+  let v = u.beta2 * s1[si] + (1.0 - u.beta2) * gi * gi;
+  s0[si] = m;
+  s1[si] = v;
+  p[pi] = pd - (u.lr / u.debias1) * m / (sqrt(v / u.debias2) + F(u.eps));`,
     'lr: f32, beta1: f32, beta2: f32, eps: f32, wd: f32, debias1: f32, debias2: f32,',
     vec4,
   );
@@ -67,41 +92,53 @@ const adamCode = (vec4: boolean) =>
 const SGD = [sgdCode(false), sgdCode(true)] as const;
 const ADAM = [adamCode(false), adamCode(true)] as const;
 
-function check(p: Tensor, g: Tensor): void {
-  if (!p.isContiguous || !g.isContiguous || p.offset !== 0 || g.offset !== 0) {
-    throw new Error(`internal: optimizer expects dense parameters and gradients (${p.name ?? p.id})`);
+/** Elements per thread: 4 when the count and every offset allow vec4 accesses. */
+function lanes(r: UpdateRange): 1 | 4 {
+  const offsets = [r.param.offset, r.grad.offset, ...r.state.map((s) => s.offset)];
+  if (r.state.some((s) => s.offset !== r.state[0]!.offset)) {
+    throw new Error('internal: optimizer state slots must share one layout');
   }
+  return r.n % 4 === 0 && r.decayEnd % 4 === 0 && offsets.every((o) => o % 4 === 0) ? 4 : 1;
 }
 
-export function sgdStep(p: Tensor, g: Tensor, buf: Tensor, h: { lr: number; mom: number; wd: number; nesterov: boolean }): void {
-  check(p, g);
-  const l = lanes(p.size);
-  const w = uniformWords(5);
-  w.u32[0] = p.size / l;
-  w.f32[1] = h.lr;
-  w.f32[2] = h.mom;
-  w.f32[3] = h.wd;
-  w.u32[4] = h.nesterov ? 1 : 0;
-  dispatch(getKernel('sgd_step', SGD[l === 4 ? 1 : 0]), [p.buffer, g.buffer, buf.buffer], w.u32, grid1d(p.size / l, WG));
+/** Uniform words: the range (in units of `l` elements), then `extra` hyper-parameter words. */
+function rangeWords(r: UpdateRange, l: 1 | 4, extra: number) {
+  const w = uniformWords(RANGE_WORDS + extra);
+  w.u32[0] = r.n / l;
+  w.u32[1] = r.param.offset / l;
+  w.u32[2] = r.grad.offset / l;
+  w.u32[3] = (r.state[0]?.offset ?? 0) / l;
+  w.u32[4] = r.decayEnd / l;
+  return w;
+}
+
+function run(name: string, codes: readonly [string, string], r: UpdateRange, l: 1 | 4, words: Uint32Array): void {
+  const buffers = [r.param.buffer, r.grad.buffer, ...r.state.map((s) => s.buffer)];
+  dispatch(getKernel(name, codes[l === 4 ? 1 : 0]), buffers, words, grid1d(r.n / l, WG));
+}
+
+export function sgdStep(r: UpdateRange, h: { lr: number; mom: number; wd: number; nesterov: boolean }): void {
+  const l = lanes(r);
+  const w = rangeWords(r, l, 4);
+  w.f32[5] = h.lr;
+  w.f32[6] = h.mom;
+  w.f32[7] = h.wd;
+  w.u32[8] = h.nesterov ? 1 : 0;
+  run('sgd_step', SGD, r, l, w.u32);
 }
 
 export function adamStep(
-  p: Tensor,
-  g: Tensor,
-  m: Tensor,
-  v: Tensor,
+  r: UpdateRange,
   h: { lr: number; beta1: number; beta2: number; eps: number; wd: number; step: number },
 ): void {
-  check(p, g);
-  const l = lanes(p.size);
-  const w = uniformWords(8);
-  w.u32[0] = p.size / l;
-  w.f32[1] = h.lr;
-  w.f32[2] = h.beta1;
-  w.f32[3] = h.beta2;
-  w.f32[4] = h.eps;
-  w.f32[5] = h.wd;
-  w.f32[6] = 1 - h.beta1 ** h.step;
-  w.f32[7] = 1 - h.beta2 ** h.step;
-  dispatch(getKernel('adam_step', ADAM[l === 4 ? 1 : 0]), [p.buffer, g.buffer, m.buffer, v.buffer], w.u32, grid1d(p.size / l, WG));
+  const l = lanes(r);
+  const w = rangeWords(r, l, 7);
+  w.f32[5] = h.lr;
+  w.f32[6] = h.beta1;
+  w.f32[7] = h.beta2;
+  w.f32[8] = h.eps;
+  w.f32[9] = h.wd;
+  w.f32[10] = 1 - h.beta1 ** h.step;
+  w.f32[11] = 1 - h.beta2 ** h.step;
+  run('adam_step', ADAM, r, l, w.u32);
 }

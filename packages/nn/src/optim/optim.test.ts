@@ -4,6 +4,9 @@
 // several steps with a learning-rate schedule and two parameter groups with their own lr.
 // Also against torch.optim.SGD / torch.optim.AdamW (fastai's Adam is AdamW's formula) when
 // /usr/bin/python3 has torch (skipped, saying why, otherwise), and counts dispatches.
+// Both update paths are checked: the flat one (the default: a group packed into one
+// buffer, one dispatch per group) and the per-parameter one (`flat: false`), which
+// flat.test.ts uses as the reference for everything the formulas here do not cover.
 
 import { rng as unitRng } from '@tessera/tensor/testing';
 import { spawnSync } from 'node:child_process';
@@ -167,16 +170,23 @@ beforeAll(async () => {
   await initDevice();
 });
 
+const PATHS = [
+  { path: 'flat', flat: true },
+  { path: 'per-parameter', flat: false },
+];
+
 describe('SGD against the PyTorch formula (CPU reference)', () => {
   for (const run of SGD_RUNS) {
-    it(`${run.name}: ${STEPS} steps, two groups with their own lr, an lr schedule`, async () => {
-      const pr = makeProblem(1);
-      const got = await runTessera(pr, (g) => new SGD(g, run.hyper), LR);
-      const want = sgdReference(pr, LR.map((lr) => ({ lr, ...run.hyper })));
-      const err = maxRelErr(got.final, want);
-      console.log(`[optim] ${run.name} vs CPU reference: max error ${err.toExponential(2)}`);
-      expect(err).toBeLessThan(TOL);
-    });
+    for (const { path, flat } of PATHS) {
+      it(`${run.name} (${path}): ${STEPS} steps, two groups with their own lr, an lr schedule`, async () => {
+        const pr = makeProblem(1);
+        const got = await runTessera(pr, (g) => new SGD(g, { ...run.hyper, flat }), LR);
+        const want = sgdReference(pr, LR.map((lr) => ({ lr, ...run.hyper })));
+        const err = maxRelErr(got.final, want);
+        console.log(`[optim] ${run.name} (${path}) vs CPU reference: max error ${err.toExponential(2)}`);
+        expect(err).toBeLessThan(TOL);
+      });
+    }
   }
 });
 
@@ -189,32 +199,49 @@ describe("Adam against fastai's formula (CPU reference)", () => {
     p.dispose();
   });
 
-  it(`${STEPS} steps, two groups with their own lr, an lr schedule, no wd on rank-1 parameters`, async () => {
-    const pr = makeProblem(2);
-    const got = await runTessera(pr, (g) => new Adam(g, ADAM_HYPER), LR);
-    const want = adamReference(pr, LR.map((lr) => ({ lr, ...ADAM_HYPER })));
-    const err = maxRelErr(got.final, want);
-    console.log(`[optim] adam vs CPU reference: max error ${err.toExponential(2)}`);
-    expect(err).toBeLessThan(TOL);
-    // Decaying the rank-1 parameters too would move them by ~(lr·wd·steps) ≈ 6e-3 / 6e-4
-    // relative (groups 0 / 1): far above the tolerance, so the exemption is checked above.
-  });
+  for (const { path, flat } of PATHS) {
+    it(`${path}: ${STEPS} steps, two groups with their own lr, an lr schedule, no wd on rank-1 parameters`, async () => {
+      const pr = makeProblem(2);
+      const got = await runTessera(pr, (g) => new Adam(g, { ...ADAM_HYPER, flat }), LR);
+      const want = adamReference(pr, LR.map((lr) => ({ lr, ...ADAM_HYPER })));
+      const err = maxRelErr(got.final, want);
+      console.log(`[optim] adam (${path}) vs CPU reference: max error ${err.toExponential(2)}`);
+      expect(err).toBeLessThan(TOL);
+      // Decaying the rank-1 parameters too would move them by ~(lr·wd·steps) ≈ 6e-3 / 6e-4
+      // relative (groups 0 / 1): far above the tolerance, so the exemption is checked above.
+    });
+  }
 });
 
 describe('dispatches', () => {
-  it('one fused dispatch per parameter per step; none for frozen or gradient-less parameters', async () => {
+  it('one fused dispatch per group per step (flat), per parameter (per-parameter path)', async () => {
     const pr = makeProblem(3);
-    const makers: ((g: Tensor[][]) => AnyOptimizer)[] = [(g) => new SGD(g, { mom: 0.9, nesterov: true, wd: 0.01 }), (g) => new Adam(g)];
+    const makers: ((g: Tensor[][], flat: boolean) => AnyOptimizer)[] = [
+      (g, flat) => new SGD(g, { mom: 0.9, nesterov: true, wd: 0.01, flat }),
+      (g, flat) => new Adam(g, { flat }),
+    ];
     for (const make of makers) {
-      const { dispatchesPerStep } = await runTessera(pr, make, LR);
-      // The first step also creates the state tensors (zero fills); every later step is 1 per parameter.
-      console.log(`[optim] dispatches per step: ${dispatchesPerStep.join(', ')} (${SPECS.length} parameters)`);
-      expect(dispatchesPerStep.slice(1)).toEqual(Array(STEPS - 1).fill(SPECS.length));
+      // Flat: the state is zeroed by clear commands, not kernels, so every step is one dispatch per group.
+      const flat = await runTessera(pr, (g) => make(g, true), LR);
+      console.log(`[optim] flat: dispatches per step ${flat.dispatchesPerStep.join(', ')} (2 groups, ${SPECS.length} parameters)`);
+      expect(flat.dispatchesPerStep).toEqual(Array(STEPS).fill(2));
+      // Per parameter: the first step also fills the state tensors with zeros; every later step is 1 per parameter.
+      const each = await runTessera(pr, (g) => make(g, false), LR);
+      expect(each.dispatchesPerStep.slice(1)).toEqual(Array(STEPS - 1).fill(SPECS.length));
     }
+  });
+
+  for (const { path, flat } of PATHS) {
+    it(`${path}: none for frozen or gradient-less parameters`, async () => {
+      await frozenAndGradientless(flat);
+    });
+  }
+
+  async function frozenAndGradientless(flat: boolean): Promise<void> {
     const a = tensor([1, 2], [2]).requireGrad(true);
     const b = tensor([3, 4], [2]).requireGrad(true);
     const c = tensor([5, 6], [2]).requireGrad(true);
-    const opt = new SGD([a, b, c], { lr: 1 });
+    const opt = new SGD([a, b, c], { lr: 1, flat });
     a.grad = tensor([1, 1], [2]);
     b.grad = tensor([1, 1], [2]);
     b.requiresGrad = false; // frozen
@@ -228,7 +255,7 @@ describe('dispatches', () => {
     expect([a.grad, b.grad]).toEqual([null, null]);
     opt.dispose();
     [a, b, c].forEach((t) => t.dispose());
-  });
+  }
 
   it('refuses non-f32 parameters', () => {
     const i = zeros([2], 'i32');
@@ -273,15 +300,17 @@ describe.skipIf(torchMissing !== undefined)('against torch.optim (SGD, AdamW = f
   });
 
   for (const run of runs) {
-    it(`${run.name} matches torch.optim.${run.optim === 'sgd' ? 'SGD' : 'AdamW'}`, async () => {
-      const got = await runTessera(
-        pr,
-        (g) => (run.optim === 'sgd' ? new SGD(g, run.groups[0] as SgdHyper) : new Adam(g, run.groups[0] as AdamHyper)),
-        LR,
-      );
-      const err = maxRelErr(got.final, torchOut[run.name]!);
-      console.log(`[optim] ${run.name} vs torch.optim: max error ${err.toExponential(2)}`);
-      expect(err).toBeLessThan(TOL);
-    });
+    for (const { path, flat } of PATHS) {
+      it(`${run.name} (${path}) matches torch.optim.${run.optim === 'sgd' ? 'SGD' : 'AdamW'}`, async () => {
+        const got = await runTessera(
+          pr,
+          (g) => (run.optim === 'sgd' ? new SGD(g, { ...(run.groups[0] as SgdHyper), flat }) : new Adam(g, { ...(run.groups[0] as AdamHyper), flat })),
+          LR,
+        );
+        const err = maxRelErr(got.final, torchOut[run.name]!);
+        console.log(`[optim] ${run.name} (${path}) vs torch.optim: max error ${err.toExponential(2)}`);
+        expect(err).toBeLessThan(TOL);
+      });
+    }
   }
 });

@@ -109,6 +109,12 @@ export function copyBuffer(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, ds
   if (++pendingDispatches >= MAX_DISPATCHES_PER_SUBMIT) flush();
 }
 
+/** Encodes zero-filling of a byte range (ordered with the dispatches around it; not a dispatch). */
+export function clearBuffer(dst: GPUBuffer, offset: number, bytes: number): void {
+  endPass().clearBuffer(dst, offset, bytes);
+  if (++pendingDispatches >= MAX_DISPATCHES_PER_SUBMIT) flush();
+}
+
 /** Submits everything encoded so far. */
 export function flush(): void {
   if (!encoder && !pass) return;
