@@ -44,8 +44,9 @@ const USAGE = `usage: pnpm bench [--filter <word>] [--json <file>] [--reps <n>] 
                         SwiftShader here) and print them beside the Node figures; slow there, so
                         combine with --filter (e.g. --filter 1024)
   --gemm-variant <v>    force every GEMM (matmul, conv) to portable | subgroup | subgroup-uniform
-  --conv-algorithm <a>  force convolutions to gemm | winograd-2x2 | winograd-4x4 (default: Winograd F(4×4)
-                        for 3×3 stride-1 convolutions with ≥ 16 channels, the implicit GEMM otherwise)
+  --conv-algorithm <a>  force convolutions to gemm | winograd-2x2 | winograd-4x4 (default: Winograd for
+                        3×3 stride-1 convolutions with ≥ 16 channels, F(4×4) from 6×6 outputs, F(2×2)
+                        below; the implicit GEMM otherwise)
   --tfjs-flags <json>   tfjs env flags, e.g. '{"WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE":false}'
   --model <names>       whole-network steps instead of kernels: ${BENCH_MODELS.join(' | ')} (comma-separated)
   --sizes <list>        image sizes for --model (default 128,224)

@@ -203,16 +203,22 @@ let forcedAlgorithm: ConvAlgorithm | null = null;
 /**
  * Forces the algorithm (tests, benchmarks): a Winograd one wherever it applies (3×3,
  * stride 1, no dilation or groups, channels multiples of 4), 'gemm' everywhere; null
- * restores the default (DEFAULT_WINOGRAD where it applies and both channel counts are
- * at least WINOGRAD_MIN_CHANNELS).
+ * restores the default: Winograd where it applies and both channel counts are at least
+ * WINOGRAD_MIN_CHANNELS, F(4×4) from F4_MIN_OUTPUT outputs per side, else F(2×2).
  */
 export function setConvAlgorithm(a: ConvAlgorithm | null): void {
   forcedAlgorithm = a;
 }
 
-const DEFAULT_WINOGRAD: ConvAlgorithm = 'winograd-4x4';
 /** Below this many channels the transforms (memory passes) cost more than the products save. */
 const WINOGRAD_MIN_CHANNELS = 16;
+/**
+ * F(4×4) below this output size wastes too much of its 4×4 tiles (a 4×4 map is one tile
+ * per image, and the products' 32-row GEMM tiles run half empty): F(2×2) there. Measured
+ * on ResNet-34's 4×4×512 layer (batch 16, lavapipe): F(4×4) forward + both gradients took
+ * 1.5× as long as F(2×2); at 7×7, F(2×2) took 1.4× as long as F(4×4).
+ */
+const F4_MIN_OUTPUT = 6;
 
 /**
  * The Winograd problem for this convolution's forward or input gradient (the gradient
@@ -220,9 +226,9 @@ const WINOGRAD_MIN_CHANNELS = 16;
  * takes the implicit GEMM.
  */
 function winogradProblem(g: ConvGeometry, pass: 'forward' | 'input', offsets: number[]): WinogradProblem | null {
-  const algo = forcedAlgorithm ?? DEFAULT_WINOGRAD;
-  if (algo === 'gemm') return null;
+  if (forcedAlgorithm === 'gemm') return null;
   if (g.KH !== 3 || g.KW !== 3 || g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1 || g.groups !== 1) return null;
+  const algo = forcedAlgorithm ?? (Math.min(g.OH, g.OW) >= F4_MIN_OUTPUT ? 'winograd-4x4' : 'winograd-2x2');
   const tile = algo === 'winograd-2x2' ? F2x2 : F4x4;
   const p: WinogradProblem =
     pass === 'forward'
