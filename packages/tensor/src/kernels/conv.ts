@@ -6,8 +6,9 @@
  *  - conv2dBackwardInput:  dx[q, c]    = Σ_(kh,kw,o) col2im(dy)[q, (kh,kw,o)] · w[o, kh, kw, c], one GEMM
  *                          per stride phase (only the taps that reach those pixels: no products with zeros)
  *  - conv2dBackwardFilter: dw[o, kk]   = Σ_p dy[p, o] · im2col(x)[p, kk]   (split-K over pixels)
- * 3×3 convolutions at stride 1 take Winograd F(4×4, 3×3) instead (kernels/winograd.ts)
- * when their channels allow it, forward and both gradients: 4× fewer products.
+ * 3×3 convolutions at stride 1 take Winograd instead (kernels/winograd.ts) when their
+ * channels allow it, forward and both gradients: F(4×4, 3×3), 4× fewer products, or
+ * F(2×2, 3×3), 2.25× fewer, on maps too small for 4×4 tiles.
  * Groups are the GEMM batch. The kernel geometry (size, stride, padding, dilation,
  * channels per group) is baked into the WGSL: it turns the index divisions into
  * constants, which llvmpipe otherwise runs one lane at a time; spatial sizes and the
