@@ -15,6 +15,9 @@
  *                     dy (one dy-sized copy) and its bookkeeping;
  *  - backward-filter: the same with only w requiring grad (the split-K filter GEMM, its
  *                     partial-sum reduction, the seed copy).
+ * The 3×3 stride-1 layers run Winograd by default (kernels/winograd.ts): their GFLOP/s are
+ * effective ones, the direct convolution's FLOPs over the time (`--conv-algorithm gemm`
+ * times the implicit GEMM instead).
  * Nothing is subtracted: the seed copy and autograd overhead are in the figures. For
  * scale, each backward case also times one copy of dy on its own (median of 3) and
  * prints it (`seedCopyMs` in the JSON's extra): at the 1×1 shortcuts it is a large
@@ -177,6 +180,7 @@ export function convCase(s: ConvShape, dir: ConvDirection): BenchCase {
     async run(ctx) {
       const notes: string[] = [];
       if (s.batchNote) notes.push(s.batchNote);
+      if (s.K === 3 && s.stride === 1 && Math.min(s.C, s.O) >= 16) notes.push('Winograd unless --conv-algorithm gemm: effective GFLOP/s (direct-convolution FLOPs / time)');
       const xShape = [s.N, s.H, s.W, s.C];
       const wShape = [s.O, s.K, s.K, s.C];
       const yShape = [s.N, OH, OW, s.O];
