@@ -11,7 +11,8 @@ script converts both ways), then backward with the given upstream gradient.
 Writes DIR/results.json {id: {name: {"file", "shape"}}} and raw little-endian f64
 files: the output "y", the gradients "grad_<input>", and per-op extras (BN running
 stats after the update, max-pool argmax indices, the fastai-formula loss). Batch norm's
-params may name a fused activation ("activation": "relu" | "leaky", with "slope").
+params may name a fused activation ("activation": "relu" | "leaky", with "slope") and a
+residual ("residual": true, the input "residual" of x's shape, added before the activation).
 """
 import json
 import os
@@ -58,7 +59,10 @@ def run_case(c, d):
         rv = ins.get("runningVar")
         y = F.batch_norm(xin, rm, rv, ins.get("weight"), ins.get("bias"),
                          training=bool(p["training"]), momentum=p.get("momentum", 0.1), eps=p.get("eps", 1e-5))
-        # The fused activation (Tessera's activation option), applied after the normalisation.
+        # The fused residual, then the activation (Tessera's residual and activation options).
+        if p.get("residual"):
+            r = ins["residual"]
+            y = y + (nchw(r) if op == "batchNorm2d" else r)
         act = p.get("activation", "none")
         if act == "relu":
             y = F.relu(y)

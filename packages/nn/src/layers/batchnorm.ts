@@ -48,16 +48,18 @@ export class BatchNorm2d extends BatchNormBase {
   }
 
   /**
-   * act(bn(x)) in one op: the activation costs no pass of its own, forward or backward
-   * (layers/fused.ts uses it for Conv2d → BatchNorm2d → ReLU/LeakyReLU in training).
+   * act(bn(x) + residual) in one op: the residual add and the activation cost no pass of
+   * their own, forward or backward (layers/fused.ts uses it for Conv2d → BatchNorm2d →
+   * ReLU/LeakyReLU in training, and for a ResNet block's last BatchNorm with its shortcut).
    */
-  forwardAct(x: Tensor, activation: BnActivation): Tensor {
+  forwardAct(x: Tensor, activation: BnActivation, residual: Tensor | null = null): Tensor {
     this.countBatch();
     return batchNorm2d(x, this.weight, this.bias, this.runningMean, this.runningVar, {
       training: this.training,
       momentum: this.momentum,
       eps: this.eps,
       activation,
+      residual,
     });
   }
 }

@@ -3,7 +3,8 @@
  * (setConvBnFusion(false)). Eval mode: the fused epilogue gives the layers' output
  * (with non-trivial running statistics). Training: BatchNorm applying the activation in
  * its own kernels gives the layers' output, every gradient and the running statistics,
- * with two dispatches fewer per activation.
+ * with two dispatches fewer per activation; adding a ResNet block's shortcut there too
+ * (bn + identity → relu in one op) gives the same again, four dispatches fewer per block.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initDevice, noGrad, queueStats, randn, tensor, type Tensor } from '@tessera/tensor';
@@ -84,9 +85,14 @@ async function trainStep(m: Module, xData: Float32Array, shape: number[], gSeed:
   return { named, dispatches };
 }
 
-/** Training step fused and layer by layer from the same state: every output, gradient and buffer agrees. */
-async function trainFusedVsLayers(model: Module, shape: number[]): Promise<{ dispatchesFused: number; dispatchesLayers: number }> {
-  model.train();
+/**
+ * Training step fused and layer by layer from the same state: every output, gradient and
+ * buffer agrees. `mode` 'eval' runs the same forward and backward with BatchNorm in eval
+ * mode (running statistics, a gradient still needed: BatchNorm's kernels, not the epilogue).
+ */
+async function trainFusedVsLayers(model: Module, shape: number[], mode: 'train' | 'eval' = 'train'): Promise<{ dispatchesFused: number; dispatchesLayers: number; compared: string[] }> {
+  if (mode === 'train') model.train();
+  else model.eval();
   perturb(model);
   const xData = (await randn(shape, 0, 1, { seed: 11 }).toArray()) as Float32Array;
   const restore = await snapshot(model);
@@ -105,7 +111,7 @@ async function trainFusedVsLayers(model: Module, shape: number[]): Promise<{ dis
     const scale = Math.max(1, ...Array.from(ref, Math.abs));
     assertClose(v, ref, { rtol: 1e-5, atol: 1e-5 * scale }, undefined, `${k}: fused = layer by layer`);
   });
-  return { dispatchesFused: fused.dispatches, dispatchesLayers: layers.dispatches };
+  return { dispatchesFused: fused.dispatches, dispatchesLayers: layers.dispatches, compared: fused.named.map(([k]) => k) };
 }
 
 describe('conv → BatchNorm → activation in training: BatchNorm applies the activation', () => {
@@ -122,13 +128,41 @@ describe('conv → BatchNorm → activation in training: BatchNorm applies the a
     expect(r.dispatchesFused).toBe(r.dispatchesLayers - 2);
   });
 
-  it('ResNet blocks: bn → relu fused where no residual follows BatchNorm', async () => {
-    // BasicBlock: conv1 → bn1 → relu fused (2 dispatches saved); bn2 + identity → relu layer by layer.
-    const basic = await trainFusedVsLayers(new BasicBlock(8, 16, 2), [1, 6, 5, 8]);
-    expect(basic.dispatchesFused).toBe(basic.dispatchesLayers - 2);
-    // Bottleneck: conv1 and conv2 fused (4 saved).
-    const bottleneck = await trainFusedVsLayers(new Bottleneck(16, 4), [2, 5, 3, 16]);
-    expect(bottleneck.dispatchesFused).toBe(bottleneck.dispatchesLayers - 4);
+  // Per block: bn → relu without a residual saves 2 dispatches (relu, relu_grad); the last
+  // bn + identity → relu saves 4 (add, relu; relu_grad and the copy that gives add's two
+  // inputs their own gradient), the identity's gradient coming out of BatchNorm's backward.
+  const SHORTCUT = ['grad x', 'grad downsample.0.weight', 'grad downsample.1.weight', 'grad downsample.1.bias', 'downsample.1.running_mean', 'downsample.1.running_var'];
+
+  it('BasicBlock with a projection shortcut (stride 2, 8 → 16 channels, batch 1): same output, gradients of both branches, running stats; 6 dispatches fewer', async () => {
+    const r = await trainFusedVsLayers(new BasicBlock(8, 16, 2), [1, 6, 5, 8]);
+    expect(r.compared).toEqual(expect.arrayContaining(SHORTCUT));
+    expect(r.dispatchesFused).toBe(r.dispatchesLayers - 6);
+  });
+
+  it('BasicBlock with the identity shortcut (x itself gets both gradients, C=7): 6 dispatches fewer', async () => {
+    const r = await trainFusedVsLayers(new BasicBlock(7, 7), [2, 5, 3, 7]);
+    expect(r.compared).toContain('grad x');
+    expect(r.compared.some((k) => k.includes('downsample'))).toBe(false);
+    expect(r.dispatchesFused).toBe(r.dispatchesLayers - 6);
+  });
+
+  it('Bottleneck with the identity shortcut: 8 dispatches fewer (two bn → relu, one bn + identity → relu)', async () => {
+    const r = await trainFusedVsLayers(new Bottleneck(16, 4), [2, 5, 3, 16]);
+    expect(r.dispatchesFused).toBe(r.dispatchesLayers - 8);
+  });
+
+  it('Bottleneck with a projection shortcut (stride 2, odd 7×5 input): gradients of both branches; 8 dispatches fewer', async () => {
+    const r = await trainFusedVsLayers(new Bottleneck(8, 4, 2), [1, 7, 5, 8]);
+    expect(r.compared).toEqual(expect.arrayContaining(SHORTCUT));
+    expect(r.dispatchesFused).toBe(r.dispatchesLayers - 8);
+  });
+
+  it('ResNet blocks in eval mode with a gradient needed (running statistics): the residual is fused the same way', async () => {
+    const basic = await trainFusedVsLayers(new BasicBlock(8, 16, 2), [1, 6, 5, 8], 'eval');
+    expect(basic.compared).toEqual(expect.arrayContaining(SHORTCUT));
+    expect(basic.dispatchesFused).toBe(basic.dispatchesLayers - 6);
+    const bottleneck = await trainFusedVsLayers(new Bottleneck(16, 4), [2, 5, 3, 16], 'eval');
+    expect(bottleneck.dispatchesFused).toBe(bottleneck.dispatchesLayers - 8);
   });
 });
 

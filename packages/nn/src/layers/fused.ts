@@ -6,10 +6,10 @@
  *   kernel instead of four passes over the activation.
  * - Training (or a gradient is needed): BatchNorm needs the batch's statistics of the
  *   convolution's output first, so the convolution runs on its own; BatchNorm then
- *   applies the activation in its own kernels (tensor's batchNorm2d `activation`), and
- *   its backward masks the gradient there too, so the activation costs no pass in either
- *   direction. With a residual, the add comes between BatchNorm and the activation, and
- *   the three run one after the other.
+ *   adds the residual and applies the activation in its own kernels (tensor's
+ *   batchNorm2d `residual` and `activation`), and its backward masks the gradient there
+ *   too and writes the residual's gradient as it goes, so neither the add nor the
+ *   activation costs a pass in either direction.
  */
 import { type BnActivation, type Tensor, add, batchNormFold, conv2dFused, isGradEnabled, slice } from '@tessera/tensor';
 import { isSummarizing } from '../module.js';
@@ -37,17 +37,16 @@ export function convBnFusion(): boolean {
 
 /**
  * act(bn(conv(x)) + residual): the eval-mode epilogue when `bn` is in eval mode and
- * nothing needs a gradient; the convolution then BatchNorm with the activation fused
- * otherwise; layer by layer with the fusion off, with a residual in training, or while
- * a summary records each layer.
+ * nothing needs a gradient; otherwise the convolution, then BatchNorm with the residual
+ * and the activation fused; layer by layer with the fusion off, or while a summary
+ * records each layer.
  */
 export function convBnAct(conv: Conv2d, bn: BatchNorm2d, x: Tensor, act: FusedAct, residual: Tensor | null = null): Tensor {
   if (!fusionEnabled || isSummarizing()) return unfused(conv, bn, x, act, residual);
   const needsGrad = isGradEnabled() && [x, conv.weight, conv.bias, bn.weight, bn.bias, residual].some((t) => t?.requiresGrad);
   if (!bn.training && !needsGrad && conv.groups === 1) return epilogueFused(conv, bn, x, act, residual);
-  if (residual) return unfused(conv, bn, x, act, residual);
   const a = conv.call(x);
-  const y = bn.forwardAct(a, bnActivation(act));
+  const y = bn.forwardAct(a, bnActivation(act), residual);
   a.dispose();
   return y;
 }

@@ -52,7 +52,7 @@ export class BasicBlock extends Module implements Block {
 
   forward(x: Tensor): Tensor {
     // In eval mode each conv → bn (→ + identity) → relu is one fused kernel; in training,
-    // bn → relu (without the identity) is one op (layers/fused.ts).
+    // bn (→ + identity) → relu is one op after the convolution (layers/fused.ts).
     const c = convBnAct(this.conv1, this.bn1, x, 'relu');
     const identity = this.downsample ? shortcut(this.downsample, x) : x;
     const out = convBnAct(this.conv2, this.bn2, c, 'relu', identity);

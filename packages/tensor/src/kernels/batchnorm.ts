@@ -25,6 +25,23 @@
  * and recovering x̂ from y alone inverts γ and the activation, which fails where
  * ReLU zeroed z (and for γ = 0).
  *
+ * Fused residual (`residual` given): y = act(z + r), r a dense [M, C] like x (a ResNet
+ * block's identity or projection shortcut). Forward: bn_apply_res* loads r beside x and
+ * adds it before the activation (kernel names bn_apply_res, bn_apply_res_relu, …): the
+ * separate add costs 2 loads + 1 store per element and a dispatch, the fused one 1 load.
+ * Backward, with an activation: the mask needs z + r. Per lane, bn_partial_grads loads x
+ * (for x̂, which Σg'·x̂ needs whatever the mask's source) and g; the mask then costs one
+ * more load whether it recomputes z + r from r or reads y's sign, so the load count does
+ * not decide. It recomputes from r, with the forward's expression (bit for bit the
+ * forward's mask, as above), because y's sign loses the mask for a LeakyReLU with a
+ * negative slope (y > 0 on both sides of 0). bn_partial_grads_res* stores g' = g·act'(z + r)
+ * per element: that is the residual's gradient dr (no dispatch of its own), and bn_dx
+ * then reads g' in place of g and the mask's inputs, i.e. the plain (no-activation)
+ * bn_dx bound to dr: 2 loads per element (x, g') with batch statistics, 1 with running
+ * ones, instead of 3 (x, g, r) — one store in partial_grads buys one load less in dx.
+ * Without an activation the residual's gradient is g itself (no kernel), and BatchNorm's
+ * backward is the plain one.
+ *
  * Statistics are taken relative to a per-channel shift K (the channel's first value):
  * each chunk's sums (shifted by its own first value) become (mean − K, M2), merged
  * with Chan's formula; the
@@ -57,11 +74,11 @@ export function bnChunks(M: number): { L: number; chunks: number } {
  * shift K, mean − K, invstd, weight·invstd, bias. */
 export const STATS_ROWS = 5;
 
-/** The uniform block every column kernel shares (offsets are in elements; slope is the leaky activation's). */
-const COLUMN_U = `struct U { M: u32, C: u32, L: u32, xOff: u32, gOff: u32, slope: f32, p0: u32, p1: u32 }
+/** The uniform block every column kernel shares (offsets are in elements; slope is the leaky activation's; rOff the residual's). */
+const COLUMN_U = `struct U { M: u32, C: u32, L: u32, xOff: u32, gOff: u32, slope: f32, rOff: u32, p1: u32 }
 @group(0) @binding(0) var<uniform> u: U;`;
 
-function columnWords(M: number, C: number, xOff: number, gOff = 0, slope = 0): Uint32Array {
+function columnWords(M: number, C: number, xOff: number, gOff = 0, slope = 0, rOff = 0): Uint32Array {
   const w = uniformWords(8);
   w.u32[0] = M;
   w.u32[1] = C;
@@ -69,6 +86,7 @@ function columnWords(M: number, C: number, xOff: number, gOff = 0, slope = 0): U
   w.u32[3] = xOff;
   w.u32[4] = gOff;
   w.f32[5] = slope;
+  w.u32[6] = rOff;
   return w.u32;
 }
 
@@ -79,7 +97,8 @@ type ActKind = 'none' | 'relu' | 'leaky';
 
 const actKind = (a: BnActivation): ActKind => (typeof a === 'string' ? a : 'leaky');
 const actSlope = (a: BnActivation): number => (typeof a === 'string' ? 0 : a.leaky);
-const kernelName = (base: string, k: ActKind): string => (k === 'none' ? base : `${base}_${k}`);
+/** bn_apply, bn_apply_relu, bn_apply_res_leaky, …: `res` for the variants that read the residual. */
+const kernelName = (base: string, k: ActKind, res = false): string => `${base}${res ? '_res' : ''}${k === 'none' ? '' : `_${k}`}`;
 
 /** WGSL for act(z). */
 function actExpr(k: ActKind, z: string): string {
@@ -95,9 +114,15 @@ function actGradExpr(k: ActKind, g: string, z: string): string {
   return g;
 }
 
-/** The backward's z, from d = (x − K) − (mean − K) as bn_apply computes it (nothing without an activation). */
-const zLine = (k: ActKind): string => (k === 'none' ? '' : `
-    let z = d * scale + beta;`);
+/** WGSL for the residual's element in row r, channel c (dense [M, C] at u.rOff). */
+const RES_AT = 'res[u.rOff + r * u.C + c]';
+
+/** z from d = (x − K) − (mean − K), as bn_apply computes it (+ r with a residual): the same expression in both. */
+const zExpr = (d: string, res: boolean): string => (res ? `(${d} * scale + beta) + ${RES_AT}` : `${d} * scale + beta`);
+
+/** The backward's z (nothing without an activation). */
+const zLine = (k: ActKind, res = false): string => (k === 'none' ? '' : `
+    let z = ${zExpr('d', res)};`);
 
 const COLUMN_HEAD = `
 @compute @workgroup_size(${WG})
@@ -201,20 +226,25 @@ ${stats}
   return { code, names };
 }
 
-/** y = act(z), z = ((x − K) − (mean − K))·(γ·invstd) + β: the expression the backward recomputes z with. */
-function applyCode(k: ActKind): string {
-  return `// ${kernelName('bn_apply', k)}
+/**
+ * y = act(z), z = ((x − K) − (mean − K))·(γ·invstd) + β (+ r with a residual): the
+ * expression the backward recomputes z with.
+ */
+function applyCode(k: ActKind, res: boolean): string {
+  return `// ${kernelName('bn_apply', k, res)}
 ${COLUMN_U}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> stats: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;${res ? `
+@group(0) @binding(4) var<storage, read> res: array<f32>;` : ''}
 ${COLUMN_HEAD}
   let shift = stats[c];
   let mean = stats[u.C + c];
   let scale = stats[3u * u.C + c];
   let beta = stats[4u * u.C + c];
   for (var r = r0; r < r1; r++) {
-    let z = ((x[u.xOff + r * u.C + c] - shift) - mean) * scale + beta;
+    let d = (x[u.xOff + r * u.C + c] - shift) - mean;
+    let z = ${zExpr('d', res)};
     y[r * u.C + c] = ${actExpr(k, 'z')};
   }
 }
@@ -239,6 +269,8 @@ export interface BnForwardArgs {
   partial: GPUBuffer | null;
   /** Applied to the normalised output in the same pass. */
   act: BnActivation;
+  /** Dense [M, C] added to the normalised output before the activation, in the same pass. */
+  residual: BufRef | null;
   /** Output: dense [M, C]. */
   y: GPUBuffer;
 }
@@ -281,20 +313,28 @@ export function runBatchNormForward(a: BnForwardArgs): void {
   };
   dispatch(getKernel('bn_finalize', code), names.map((n) => byName[n]!), w.u32, [Math.ceil(C / WG)]);
   const k = actKind(a.act);
-  const words = columnWords(M, C, a.x.offset, 0, actSlope(a.act));
-  dispatch(getKernel(kernelName('bn_apply', k), applyCode(k)), [a.x.buffer, a.stats, a.y], words, columnGrid(M, C));
+  const res = a.residual !== null;
+  const words = columnWords(M, C, a.x.offset, 0, actSlope(a.act), a.residual?.offset ?? 0);
+  const buffers = [a.x.buffer, a.stats, a.y, ...(a.residual ? [a.residual.buffer] : [])];
+  dispatch(getKernel(kernelName('bn_apply', k, res), applyCode(k, res)), buffers, words, columnGrid(M, C));
 }
 
 // ---------------------------------------------------------------- backward
 
-/** Per chunk: (Σg', Σg'·x̂) with g' = g·act'(z). */
-function partialGradsCode(k: ActKind): string {
-  return `// ${kernelName('bn_partial_grads', k)}
+/**
+ * Per chunk: (Σg', Σg'·x̂) with g' = g·act'(z). With a residual (and an activation), z
+ * includes r and g' is also stored per element: the residual's gradient, which bn_dx
+ * then reads in place of g.
+ */
+function partialGradsCode(k: ActKind, res: boolean): string {
+  return `// ${kernelName('bn_partial_grads', k, res)}
 ${COLUMN_U}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> g: array<f32>;
 @group(0) @binding(3) var<storage, read> stats: array<f32>;
-@group(0) @binding(4) var<storage, read_write> part: array<vec2<f32>>;
+@group(0) @binding(4) var<storage, read_write> part: array<vec2<f32>>;${res ? `
+@group(0) @binding(5) var<storage, read> res: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dr: array<f32>;` : ''}
 ${COLUMN_HEAD}
   let shift = stats[c];
   let mean = stats[u.C + c];
@@ -304,8 +344,9 @@ ${COLUMN_HEAD}
   var sg = 0.0;
   var sgx = 0.0;
   for (var r = r0; r < r1; r++) {
-    let d = (x[u.xOff + r * u.C + c] - shift) - mean;${zLine(k)}
-    let gv = ${actGradExpr(k, 'g[u.gOff + r * u.C + c]', 'z')};
+    let d = (x[u.xOff + r * u.C + c] - shift) - mean;${zLine(k, res)}
+    let gv = ${actGradExpr(k, 'g[u.gOff + r * u.C + c]', 'z')};${res ? `
+    dr[r * u.C + c] = gv;` : ''}
     sg = sg + gv;
     sgx = sgx + gv * (d * invstd);
   }
@@ -382,8 +423,13 @@ export interface BnBackwardArgs {
   /** The forward's [STATS_ROWS, C] stats. */
   stats: GPUBuffer;
   useBatch: boolean;
-  /** The forward's activation: the backward masks g with act'(z) (z recomputed from x). */
+  /** The forward's activation: the backward masks g with act'(z) (z recomputed from x, and r with a residual). */
   act: BnActivation;
+  /**
+   * The forward's residual r and the output dr for its gradient g·act'(z) (dense [M, C]),
+   * or null. Only with an activation: without one, dr is g and the backward is the plain one.
+   */
+  residual: { r: BufRef; dr: GPUBuffer } | null;
   /** Scratch of at least 2·C·chunks floats. */
   partial: GPUBuffer;
   /** Output [4, C]: dweight, dbias, then two rows of dx coefficients. */
@@ -396,8 +442,11 @@ export function runBatchNormBackward(a: BnBackwardArgs): void {
   const { M, C } = a;
   const { L, chunks } = bnChunks(M);
   const k = actKind(a.act);
-  const w = columnWords(M, C, a.x.offset, a.g.offset, actSlope(a.act));
-  dispatch(getKernel(kernelName('bn_partial_grads', k), partialGradsCode(k)), [a.x.buffer, a.g.buffer, a.stats, a.partial], w, columnGrid(M, C));
+  const res = a.residual;
+  if (res && k === 'none') throw new Error('internal: runBatchNormBackward takes a residual only with an activation (without one, dr = g)');
+  const w = columnWords(M, C, a.x.offset, a.g.offset, actSlope(a.act), res?.r.offset ?? 0);
+  const partialBuffers = [a.x.buffer, a.g.buffer, a.stats, a.partial, ...(res ? [res.r.buffer, res.dr] : [])];
+  dispatch(getKernel(kernelName('bn_partial_grads', k, !!res), partialGradsCode(k, !!res)), partialBuffers, w, columnGrid(M, C));
   const wf = uniformWords(4);
   wf.u32[0] = M;
   wf.u32[1] = C;
@@ -405,9 +454,12 @@ export function runBatchNormBackward(a: BnBackwardArgs): void {
   wf.u32[3] = chunks;
   dispatch(getKernel('bn_grad_finalize', GRAD_FINALIZE), [a.partial, a.dwb], wf.u32, [Math.ceil(C / WG)]);
   if (!a.dx) return;
-  const { code, names } = dxCode(a.useBatch, k);
-  const byName: Record<string, GPUBuffer> = { x: a.x.buffer, g: a.g.buffer, stats: a.stats, dwb: a.dwb, dx: a.dx };
-  dispatch(getKernel(kernelName('bn_dx', k), code), names.map((n) => byName[n]!), w, columnGrid(M, C));
+  // With a residual, dr holds the masked g' already: bn_dx without an activation, reading dr for g.
+  const dxAct: ActKind = res ? 'none' : k;
+  const { code, names } = dxCode(a.useBatch, dxAct);
+  const byName: Record<string, GPUBuffer> = { x: a.x.buffer, g: res ? res.dr : a.g.buffer, stats: a.stats, dwb: a.dwb, dx: a.dx };
+  const wdx = res ? columnWords(M, C, a.x.offset, 0) : w;
+  dispatch(getKernel(kernelName('bn_dx', dxAct), code), names.map((n) => byName[n]!), wdx, columnGrid(M, C));
 }
 
 // ---------------------------------------------------------------- eval-mode folding

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, leakyRelu, queueStats, relu, tensor, type Tensor } from '../../index.js';
+import { add, initDevice, leakyRelu, queueStats, relu, tensor, type Tensor } from '../../index.js';
 import { batchNorm1d, batchNorm2d, batchNormFold, type BatchNormOptions } from './index.js';
 import { batchNormBackwardRef, batchNormFoldRef, batchNormRef } from '../../reference/nn/index.js';
 import { dot, expectClose, numel, numericGrad, randn } from '../../../test-fixtures/nn-testing.js';
@@ -17,28 +17,32 @@ interface BnCase {
   opts: BatchNormOptions;
   mean?: number;
   std?: number;
+  /** Adds a residual [shape] before the activation (opts.residual, made from the seed). */
+  residual?: boolean;
 }
 
-/** Runs batch norm on the GPU with autograd; returns outputs, grads and the running stats after. */
-async function gpuBn(shape: number[], x: Float32Array, w: Float32Array | null, b: Float32Array | null, rm: Float32Array | null, rv: Float32Array | null, g: Float32Array, opts: BatchNormOptions) {
+/** Runs batch norm on the GPU with autograd; returns outputs, grads (the residual's too) and the running stats after. */
+async function gpuBn(shape: number[], x: Float32Array, w: Float32Array | null, b: Float32Array | null, rm: Float32Array | null, rv: Float32Array | null, g: Float32Array, opts: BatchNormOptions, r: Float32Array | null = null) {
   const C = shape[shape.length - 1]!;
   const xt = tensor(x, shape).requireGrad();
   const wt = w ? tensor(w, [C]).requireGrad() : null;
   const bt = b ? tensor(b, [C]).requireGrad() : null;
+  const rt = r ? tensor(r, shape).requireGrad() : null;
   const rmt = rm ? tensor(rm, [C]) : null;
   const rvt = rv ? tensor(rv, [C]) : null;
   const fn = shape.length === 4 ? batchNorm2d : batchNorm1d;
-  const y = fn(xt, wt, bt, rmt, rvt, opts);
+  const y = fn(xt, wt, bt, rmt, rvt, { ...opts, residual: rt });
   y.backward({ grad: tensor(g, shape) });
   const res = {
     y: await y.toArray(),
     dx: await xt.grad!.toArray(),
     dw: wt ? await wt.grad!.toArray() : null,
     db: bt ? await bt.grad!.toArray() : null,
+    dr: rt ? await rt.grad!.toArray() : null,
     rm: rmt ? await rmt.toArray() : null,
     rv: rvt ? await rvt.toArray() : null,
   };
-  for (const t of [xt, wt, bt, rmt, rvt, y, xt.grad, wt?.grad, bt?.grad]) (t as Tensor | null | undefined)?.dispose();
+  for (const t of [xt, wt, bt, rt, rmt, rvt, y, xt.grad, wt?.grad, bt?.grad, rt?.grad]) (t as Tensor | null | undefined)?.dispose();
   return res;
 }
 
@@ -52,6 +56,7 @@ function inputs(c: BnCase, seed: number) {
     rm: c.running === false ? null : randn(C, seed + 3, 0.2, c.mean ?? 0),
     rv: c.running === false ? null : Float32Array.from(randn(C, seed + 4), (v) => 0.5 + Math.abs(v) * (c.std ?? 1) ** 2),
     g: randn(n, seed + 5),
+    r: c.residual ? randn(n, seed + 6, 0.8, 0.1) : null,
   };
 }
 
@@ -80,6 +85,18 @@ const CASES: [string, BnCase][] = [
   ['2d eval + LeakyReLU(0.1), eps 1e-3', { shape: [2, 5, 7, 3], opts: { training: false, eps: 1e-3, activation: { leaky: 0.1 } } }],
   ['1d training + LeakyReLU(0.01) [16, 10]', { shape: [16, 10], opts: { training: true, activation: { leaky: 0.01 } } }],
   ['1d training + ReLU [2, 513] (M=2)', { shape: [2, 513], opts: { training: true, activation: 'relu' } }],
+  // With a residual added before the activation (a ResNet block's last BatchNorm).
+  ['2d training + residual + ReLU, C=3, odd H/W', { shape: [2, 5, 7, 3], residual: true, opts: { training: true, activation: 'relu' } }],
+  ['2d training + residual + ReLU, batch 1, C=13, M=35 (ragged last chunk)', { shape: [1, 5, 7, 13], residual: true, opts: { training: true, activation: 'relu' } }],
+  ['2d training + residual + LeakyReLU(0.2), M=189 over many chunks, momentum 0.3', { shape: [3, 7, 9, 6], residual: true, opts: { training: true, momentum: 0.3, activation: { leaky: 0.2 } } }],
+  ['2d training + residual + ReLU, M=2048, C=70 (two channel tiles)', { shape: [8, 16, 16, 70], residual: true, opts: { training: true, activation: 'relu' } }],
+  ['2d training + residual + LeakyReLU(-0.5) (the mask is z + r > 0, not y > 0)', { shape: [2, 4, 3, 7], residual: true, opts: { training: true, activation: { leaky: -0.5 } } }],
+  ['2d training + residual + LeakyReLU, large mean / small std', { shape: [2, 9, 9, 5], residual: true, opts: { training: true, activation: { leaky: 0.1 } }, mean: 100, std: 0.05 }],
+  ['2d training + residual, no activation (dr = g), C=5', { shape: [3, 7, 9, 5], residual: true, opts: { training: true } }],
+  ['2d training + residual + ReLU, no affine, no running stats', { shape: [2, 3, 3, 5], residual: true, affine: false, running: false, opts: { training: true, activation: 'relu' } }],
+  ['2d eval + residual + ReLU, batch 1 (running stats: bn_dx reads only g\')', { shape: [1, 3, 5, 7], residual: true, opts: { training: false, activation: 'relu' } }],
+  ['2d eval + residual, no activation, eps 1e-3', { shape: [2, 5, 7, 3], residual: true, opts: { training: false, eps: 1e-3 } }],
+  ['1d training + residual + ReLU [2, 513] (M=2)', { shape: [2, 513], residual: true, opts: { training: true, activation: 'relu' } }],
 ];
 
 type GpuBn = Awaited<ReturnType<typeof gpuBn>>;
@@ -91,6 +108,8 @@ function checkTwin(r: GpuBn, ref: ReturnType<typeof batchNormRef>, bw: ReturnTyp
   expectClose('dx', r.dx, bw.dx, 1e-4 * Math.max(1, maxAbs(bw.dx)), 1e-4);
   if (r.dw) expectClose('dweight', r.dw, bw.dweight, 1e-5 * Math.max(1, maxAbs(bw.dweight)) * Math.sqrt(M), 1e-4);
   if (r.db) expectClose('dbias', r.db, bw.dbias, 1e-5 * Math.max(1, maxAbs(bw.dbias)) * Math.sqrt(M), 1e-4);
+  // g·act'(z): g itself or g·slope, rounded once in f32.
+  if (r.dr) expectClose('dresidual', r.dr, bw.dresidual, 1e-6, 1e-6);
   if (r.rm) {
     expectClose('runningMean', r.rm, ref.runningMean!, 1e-5 * Math.max(1, maxAbs(ref.runningMean!)), 1e-5);
     expectClose('runningVar', r.rv!, ref.runningVar!, 1e-5, 1e-4);
@@ -101,7 +120,7 @@ function checkTwin(r: GpuBn, ref: ReturnType<typeof batchNormRef>, bw: ReturnTyp
 function twin(c: BnCase, d: ReturnType<typeof inputs>, opts: BatchNormOptions = c.opts) {
   const C = c.shape[c.shape.length - 1]!;
   const M = numel(c.shape) / C;
-  const ref = batchNormRef({ x: d.x, M, C, weight: d.w, bias: d.b, runningMean: d.rm, runningVar: d.rv, training: !!opts.training, momentum: opts.momentum, eps: opts.eps, activation: opts.activation });
+  const ref = batchNormRef({ x: d.x, M, C, weight: d.w, bias: d.b, runningMean: d.rm, runningVar: d.rv, training: !!opts.training, momentum: opts.momentum, eps: opts.eps, activation: opts.activation, residual: d.r });
   return { M, ref, bw: batchNormBackwardRef(d.g, d.x, M, C, d.w, ref) };
 }
 
@@ -109,10 +128,68 @@ describe('batchNorm vs the float64 CPU twin', () => {
   CASES.forEach(([name, c], k) => {
     it(name, async () => {
       const d = inputs(c, 100 + 10 * k);
-      const r = await gpuBn(c.shape, d.x, d.w, d.b, d.rm, d.rv, d.g, c.opts);
+      const r = await gpuBn(c.shape, d.x, d.w, d.b, d.rm, d.rv, d.g, c.opts, d.r);
       const { M, ref, bw } = twin(c, d);
       checkTwin(r, ref, bw, M);
     });
+  });
+
+  it('catches a planted error in the residual: dropped forward, dropped from the mask, or a wrong dr', async () => {
+    const c: BnCase = { shape: [2, 5, 7, 3], residual: true, opts: { training: true, activation: 'relu' } };
+    const d = inputs(c, 410);
+    const r = await gpuBn(c.shape, d.x, d.w, d.b, d.rm, d.rv, d.g, c.opts, d.r);
+    const right = twin(c, d);
+    checkTwin(r, right.ref, right.bw, right.M);
+    // The twin without the residual: y differs; its backward (the mask of bn(x) alone) gives another dx.
+    const noRes = twin(c, { ...d, r: null });
+    expect(() => checkTwin(r, noRes.ref, right.bw, right.M)).toThrow(/^y:/);
+    expect(() => checkTwin(r, right.ref, noRes.bw, right.M)).toThrow(/^dx:/);
+    // The right dx, dweight and dbias with one element of dr off by 1e-3: only the residual's check fails.
+    const dresidual = right.bw.dresidual.map((v, i) => (i === 17 ? v + 1e-3 : v));
+    expect(() => checkTwin(r, right.ref, { ...right.bw, dresidual }, right.M)).toThrow(/^dresidual: element 17/);
+  });
+
+  it('a strided residual (a permuted view) gives what its dense copy gives, forward and backward', async () => {
+    const [N, H, W, C] = [2, 3, 4, 5];
+    const d = inputs({ shape: [N, H, W, C], opts: {} }, 430);
+    const rData = randn(N * H * W * C, 431);
+    const run = async (strided: boolean) => {
+      const xt = tensor(d.x, [N, H, W, C]).requireGrad();
+      // [N, W, H, C] permuted to [N, H, W, C]: a view whose gradient flows back through the permute.
+      const base = tensor(rData, [N, W, H, C]).requireGrad();
+      const rt = strided ? base.permute([0, 2, 1, 3]) : base.permute([0, 2, 1, 3]).contiguous();
+      expect(rt.isContiguous).toBe(!strided);
+      const y = batchNorm2d(xt, null, null, null, null, { training: true, activation: 'relu', residual: rt });
+      y.backward({ grad: tensor(d.g, [N, H, W, C]) });
+      const out = { y: await y.toArray(), dx: await xt.grad!.toArray(), dr: await base.grad!.toArray() };
+      for (const t of [xt, base, rt, y, xt.grad, base.grad]) t?.dispose();
+      return out;
+    };
+    const strided = await run(true);
+    const dense = await run(false);
+    for (const k of ['y', 'dx', 'dr'] as const) expect(Array.from(strided[k]), k).toEqual(Array.from(dense[k]));
+  });
+
+  it('gives the residual its gradient when x needs none, and x its gradient when the residual needs none', async () => {
+    const c: BnCase = { shape: [2, 3, 5, 6], residual: true, affine: false, running: false, opts: { training: true, activation: { leaky: 0.1 } } };
+    const d = inputs(c, 440);
+    const { ref, bw } = twin(c, d);
+    for (const which of ['x', 'residual'] as const) {
+      const xt = tensor(d.x, c.shape);
+      const rt = tensor(d.r!, c.shape);
+      (which === 'x' ? rt : xt).requireGrad();
+      const y = batchNorm2d(xt, null, null, null, null, { ...c.opts, residual: rt });
+      y.backward({ grad: tensor(d.g, c.shape) });
+      expectClose('y', await y.toArray(), ref.y, 3e-5, 1e-4);
+      if (which === 'x') {
+        expect(xt.grad).toBeNull();
+        expectClose('dresidual', await rt.grad!.toArray(), bw.dresidual, 1e-6, 1e-6);
+      } else {
+        expect(rt.grad).toBeNull();
+        expectClose('dx', await xt.grad!.toArray(), bw.dx, 1e-4 * Math.max(1, maxAbs(bw.dx)), 1e-4);
+      }
+      for (const t of [xt, rt, y, xt.grad, rt.grad]) t?.dispose();
+    }
   });
 
   it('catches a planted wrong slope or a missing mask, forward and backward', async () => {
@@ -181,7 +258,7 @@ describe('batchNorm vs the float64 CPU twin', () => {
 });
 
 describe('batchNorm gradients vs finite differences of the float64 twin', () => {
-  const cases: [string, number[], BatchNormOptions][] = [
+  const cases: [string, number[], BatchNormOptions, { residual?: boolean }?][] = [
     ['2d training [2,3,3,5]', [2, 3, 3, 5], { training: true }],
     ['2d eval [1,3,2,3]', [1, 3, 2, 3], { training: false }],
     ['1d training [4,3]', [4, 3], { training: true }],
@@ -189,15 +266,20 @@ describe('batchNorm gradients vs finite differences of the float64 twin', () => 
     ['2d training + ReLU, batch 1 [1,3,5,3]', [1, 3, 5, 3], { training: true, activation: 'relu' }],
     ['2d eval + ReLU [1,3,2,3]', [1, 3, 2, 3], { training: false, activation: 'relu' }],
     ['1d training + LeakyReLU(0.2) [5,3]', [5, 3], { training: true, activation: { leaky: 0.2 } }],
+    ['2d training + residual + ReLU, batch 1 [1,3,5,3]', [1, 3, 5, 3], { training: true, activation: 'relu' }, { residual: true }],
+    ['2d training + residual + LeakyReLU(0.1) [2,3,3,5]', [2, 3, 3, 5], { training: true, activation: { leaky: 0.1 } }, { residual: true }],
+    ['2d eval + residual + ReLU [1,3,2,3]', [1, 3, 2, 3], { training: false, activation: 'relu' }, { residual: true }],
+    ['1d training + residual, no activation [5,3]', [5, 3], { training: true }, { residual: true }],
   ];
-  cases.forEach(([name, shape, opts], k) => {
+  cases.forEach(([name, shape, opts, extra], k) => {
     it(name, async () => {
       const C = shape[shape.length - 1]!;
       const M = numel(shape) / C;
-      const d = inputs({ shape, opts }, 300 + 10 * k);
-      const r = await gpuBn(shape, d.x, d.w, d.b, d.rm, d.rv, d.g, opts);
-      const loss = (x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>) =>
-        dot(batchNormRef({ x, M, C, weight: w, bias: b, runningMean: d.rm, runningVar: d.rv, training: !!opts.training, activation: opts.activation }).y, d.g);
+      const d = inputs({ shape, opts, residual: extra?.residual }, 300 + 10 * k);
+      const r = await gpuBn(shape, d.x, d.w, d.b, d.rm, d.rv, d.g, opts, d.r);
+      const fwd = (x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>, residual: ArrayLike<number> | null) =>
+        batchNormRef({ x, M, C, weight: w, bias: b, runningMean: d.rm, runningVar: d.rv, training: !!opts.training, activation: opts.activation, residual });
+      const loss = (x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>, residual: ArrayLike<number> | null = d.r) => dot(fwd(x, w, b, residual).y, d.g);
       const nx = numericGrad((x) => loss(x, d.w!, d.b!), d.x);
       const nw = numericGrad((w) => loss(d.x, w, d.b!), d.w!);
       const nb = numericGrad((b) => loss(d.x, d.w!, b), d.b!);
@@ -206,9 +288,14 @@ describe('batchNorm gradients vs finite differences of the float64 twin', () => 
       expectClose('dweight (GPU)', r.dw!, nw, 2e-4 * Math.max(1, maxAbs(nw)));
       expectClose('dbias (GPU)', r.db!, nb, 2e-4 * Math.max(1, maxAbs(nb)));
       // The twin's analytic backward, in float64, agrees tightly.
-      const bw = batchNormBackwardRef(d.g, d.x, M, C, d.w, batchNormRef({ x: d.x, M, C, weight: d.w, bias: d.b, runningMean: d.rm, runningVar: d.rv, training: !!opts.training, activation: opts.activation }));
+      const bw = batchNormBackwardRef(d.g, d.x, M, C, d.w, fwd(d.x, d.w!, d.b!, d.r));
       expectClose('dx (twin)', bw.dx, nx, 1e-7 * Math.max(1, maxAbs(nx)));
       expectClose('dweight (twin)', bw.dweight, nw, 1e-7 * Math.max(1, maxAbs(nw)));
+      if (d.r) {
+        const nr = numericGrad((res) => loss(d.x, d.w!, d.b!, res), d.r);
+        expectClose('dresidual (GPU)', r.dr!, nr, 2e-4 * Math.max(1, maxAbs(nr)));
+        expectClose('dresidual (twin)', bw.dresidual, nr, 1e-7 * Math.max(1, maxAbs(nr)));
+      }
     });
   });
 });
@@ -248,6 +335,39 @@ describe('batchNorm with a fused activation vs BatchNorm then the activation op'
       // The activation forward and its backward are the two dispatches saved.
       expect(fused.dispatches).toBe(layers.dispatches - 2);
     });
+
+    it(`${name} after a residual: act(bn(x) + r) as act(add(batchNorm(x), r)), gradients of x, γ, β and r; 4 dispatches fewer`, async () => {
+      const shape = [2, 5, 3, 13];
+      const C = 13;
+      const d = inputs({ shape, opts: {}, residual: true }, 510);
+      const run = async (fused: boolean) => {
+        const xt = tensor(d.x, shape).requireGrad();
+        const wt = tensor(d.w!, [C]).requireGrad();
+        const bt = tensor(d.b!, [C]).requireGrad();
+        const rt = tensor(d.r!, shape).requireGrad();
+        const before = queueStats().dispatches;
+        let y: Tensor;
+        if (fused) y = batchNorm2d(xt, wt, bt, null, null, { training: true, activation, residual: rt });
+        else {
+          const z = batchNorm2d(xt, wt, bt, null, null, { training: true });
+          const s = add(z, rt);
+          y = act(s);
+          z.dispose();
+          s.dispose();
+        }
+        y.backward({ grad: tensor(d.g, shape) });
+        const dispatches = queueStats().dispatches - before;
+        const out = { dispatches, y: await y.toArray(), dx: await xt.grad!.toArray(), dw: await wt.grad!.toArray(), db: await bt.grad!.toArray(), dr: await rt.grad!.toArray() };
+        for (const t of [xt, wt, bt, rt, y, xt.grad, wt.grad, bt.grad, rt.grad]) t?.dispose();
+        return out;
+      };
+      const fused = await run(true);
+      const layers = await run(false);
+      for (const k of ['y', 'dx', 'dw', 'db', 'dr'] as const) expectClose(k, fused[k], layers[k], 1e-6 * Math.max(1, maxAbs(layers[k])), 1e-6);
+      // Saved: the add and the activation forward; the activation's gradient and the copy
+      // that gives add's two inputs their own gradient, backward.
+      expect(fused.dispatches).toBe(layers.dispatches - 4);
+    });
   }
 });
 
@@ -284,5 +404,11 @@ describe('batchNorm errors', () => {
     expect(() => batchNorm2d(tensor(new Int32Array(16), [1, 2, 2, 4], 'i32'), null, null, null, null)).toThrow(/batchNorm2d: the input must be f32, got i32/);
     expect(() => batchNorm2d(x, null, null, null, null, { activation: 'gelu' as 'relu' })).toThrow(/batchNorm2d: activation must be 'none', 'relu' or \{ leaky: slope \} with a finite slope, got "gelu"/);
     expect(() => batchNorm2d(x, null, null, null, null, { activation: { leaky: NaN } })).toThrow(/batchNorm2d: activation must be .* got \{"leaky":null\}/);
+    expect(() => batchNorm2d(x, null, null, null, null, { residual: tensor(new Float32Array(2 * 3 * 3 * 5), [2, 3, 3, 5]) })).toThrow(
+      /batchNorm2d: residual has shape \[2, 3, 3, 5\] but the input has shape \[2, 3, 3, 4\]; expected the same shape/,
+    );
+    // A broadcastable residual is refused too: the fused add does not broadcast.
+    expect(() => batchNorm1d(tensor(new Float32Array(8), [2, 4]), null, null, null, null, { residual: tensor(new Float32Array(4), [1, 4]) })).toThrow(/batchNorm1d: residual has shape \[1, 4\] but the input has shape \[2, 4\]/);
+    expect(() => batchNorm2d(x, null, null, null, null, { residual: tensor(new Int32Array(2 * 3 * 3 * 4), [2, 3, 3, 4], 'i32') })).toThrow(/batchNorm2d: the residual must be f32, got i32/);
   });
 });

@@ -4,10 +4,14 @@
  * (kernels/batchnorm.ts), treating the input as a matrix [M, C]. The op can apply
  * ReLU or LeakyReLU to its output in the same pass (`activation`), and its backward
  * then masks the gradient inside BatchNorm's own backward kernels: Conv → BatchNorm →
- * activation in training costs no activation pass in either direction.
+ * activation in training costs no activation pass in either direction. It can also add
+ * a residual before the activation (`residual`, a ResNet block's shortcut), whose
+ * gradient BatchNorm's backward kernels write as they go: act(bn(x) + r) costs no add,
+ * activation or activation-gradient pass either.
  */
 import { type BnActivation, STATS_ROWS, bnChunks, runBatchNormBackward, runBatchNormFold, runBatchNormForward } from '../../kernels/batchnorm.js';
 import { fmtShape } from '../../runtime/errors.js';
+import { sameShape } from '../../shape.js';
 import { Tensor } from '../../tensor.js';
 import { defineOp } from '../registry.js';
 import { newTensor } from '../util.js';
@@ -27,6 +31,12 @@ export interface BatchNormOptions {
    * give, gradients included, without their passes over the activation.
    */
   activation?: BnActivation;
+  /**
+   * Added to the normalised output before the activation, in the same kernel:
+   * act(bn(x) + residual), gradients included (the residual gets one like any input).
+   * An f32 tensor of the input's shape.
+   */
+  residual?: Tensor | null;
 }
 
 export type { BnActivation };
@@ -45,6 +55,8 @@ interface BnAttrs {
   momentum: number;
   eps: number;
   act: BnActivation;
+  /** The residual is the last input. */
+  hasResidual: boolean;
 }
 
 const ref = (t: Tensor | null) => (t ? { buffer: t.buffer, offset: t.offset } : null);
@@ -56,6 +68,8 @@ const batchNormOp = defineOp<BnAttrs>({
     const xc = contiguous(x);
     const w = a.hasWeight ? contiguous(inputs[1]!) : null;
     const b = a.hasBias ? contiguous(inputs[a.hasWeight ? 2 : 1]!) : null;
+    const r = a.hasResidual ? inputs[inputs.length - 1]! : null;
+    const rc = r ? contiguous(r) : null;
     const stats = newTensor([STATS_ROWS, a.C], 'f32', 'bn_stats');
     const partial = a.useBatch ? newTensor([bnChunks(a.M).chunks * a.C * 2], 'f32', 'bn_partial') : null;
     const y = newTensor(x.shape, 'f32', a.op);
@@ -72,6 +86,7 @@ const batchNormOp = defineOp<BnAttrs>({
       momentum: a.momentum,
       eps: a.eps,
       act: a.act,
+      residual: ref(rc),
       stats: stats.buffer,
       partial: partial?.buffer ?? null,
       y: y.buffer,
@@ -79,18 +94,28 @@ const batchNormOp = defineOp<BnAttrs>({
     partial?.dispose();
     if (w && w !== inputs[1]) w.dispose();
     if (b && b !== inputs[a.hasWeight ? 2 : 1]) b.dispose();
-    // saved[0]: the [STATS_ROWS, C] statistics; saved[1]: the dense copy of x, when x was a view.
-    // Not y: the backward recomputes the activation's mask from x (see kernels/batchnorm.ts).
+    // saved[0]: the [STATS_ROWS, C] statistics; then the dense copy of x, when x was a view
+    // (saved[1]), and of the residual, when it was a view and the mask needs it (the last).
+    // Not y: the backward recomputes the activation's mask from x and r (see kernels/batchnorm.ts).
     ctx.save(stats);
     if (xc !== x) ctx.save(xc);
+    if (rc && rc !== r) {
+      if (a.act !== 'none') ctx.save(rc);
+      else rc.dispose();
+    }
     return y;
   },
-  backward(grad, { inputs, saved, attrs: a }) {
-    const x = saved[1] ?? inputs[0]!;
+  backward(grad, { inputs, saved, attrs: a, needsInputGrad }) {
+    const x0 = inputs[0]!;
+    const r0 = a.hasResidual ? inputs[inputs.length - 1]! : null;
+    const x = x0.isContiguous ? x0 : saved[1]!;
+    // With an activation the kernels mask g with act'(bn(x) + r) and write dr; without one, dr is g.
+    const maskRes = r0 && a.act !== 'none' ? (r0.isContiguous ? r0 : saved[saved.length - 1]!) : null;
     const g = contiguous(grad);
     const partial = newTensor([bnChunks(a.M).chunks * a.C * 2], 'f32', 'bn_partial');
     const dwb = newTensor([4, a.C], 'f32', 'bn_dweight_dbias');
-    const dx = inputs[0]!.requiresGrad ? newTensor(x.shape, 'f32', `${a.op}_grad`) : null;
+    const dx = x0.requiresGrad ? newTensor(x.shape, 'f32', `${a.op}_grad`) : null;
+    const dr = maskRes ? newTensor(x.shape, 'f32', `${a.op}_residual_grad`) : null;
     runBatchNormBackward({
       x: ref(x)!,
       g: ref(g)!,
@@ -99,6 +124,7 @@ const batchNormOp = defineOp<BnAttrs>({
       stats: saved[0]!.buffer,
       useBatch: a.useBatch,
       act: a.act,
+      residual: maskRes && dr ? { r: ref(maskRes)!, dr: dr.buffer } : null,
       partial: partial.buffer,
       dwb: dwb.buffer,
       dx: dx?.buffer ?? null,
@@ -109,6 +135,12 @@ const batchNormOp = defineOp<BnAttrs>({
     if (a.hasWeight) out.push(dwb.view([a.C], undefined, 0));
     if (a.hasBias) out.push(dwb.view([a.C], undefined, a.C));
     dwb.dispose();
+    if (r0) {
+      // dr also feeds bn_dx (g' read once more), so it is made even when r needs no gradient.
+      const wantR = needsInputGrad[inputs.length - 1]!;
+      if (dr && !wantR) dr.dispose();
+      out.push(wantR ? (dr ?? grad) : null);
+    }
     return out;
   },
 });
@@ -148,11 +180,18 @@ function batchNorm(
   if (!(eps > 0) || !Number.isFinite(eps)) throw nnError(op, `eps must be positive, got ${eps}`);
   if (!(momentum >= 0 && momentum <= 1)) throw nnError(op, `momentum must be in [0, 1], got ${momentum}`);
   const act = checkActivation(op, opts.activation ?? 'none');
+  const residual = opts.residual ?? null;
+  if (residual) {
+    requireF32(op, residual, 'the residual');
+    if (!sameShape(residual.shape, x.shape)) {
+      throw nnError(op, `residual has shape ${fmtShape(residual.shape)} but the input has shape ${fmtShape(x.shape)}; expected the same shape (no broadcasting)`);
+    }
+  }
   const useBatch = training || !runningMean;
   if (useBatch && M <= 1) {
     throw nnError(op, `expected more than 1 value per channel when using batch statistics, got input of shape ${fmtShape(x.shape)}`);
   }
-  const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
+  const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : []), ...(residual ? [residual] : [])];
   return batchNormOp(inputs, {
     op,
     M,
@@ -166,6 +205,7 @@ function batchNorm(
     momentum,
     eps,
     act,
+    hasResidual: !!residual,
   });
 }
 
@@ -177,8 +217,9 @@ function checkActivation(op: string, act: BnActivation): BnActivation {
 
 /**
  * Batch normalisation of an NHWC activation x [N, H, W, C] over N, H and W, per channel:
- * y = act((x − mean) / √(var + eps) · weight + bias) (weight/bias [C], each optional;
- * act from `opts.activation`, the identity by default).
+ * y = act((x − mean) / √(var + eps) · weight + bias + residual) (weight/bias [C], each
+ * optional; act from `opts.activation`, the identity by default; `opts.residual` of x's
+ * shape, none by default).
  *
  * Training (`training: true`) normalises with the batch's mean and biased variance and
  * updates `runningMean`/`runningVar` ([C], dense, f32) in place on the GPU with the

@@ -14,7 +14,10 @@ it('nn ops free every temporary, saved tensor and view after forward + backward'
   const rm = tensor([0, 0, 0]).keep();
   const rv = tensor([1, 1, 1]).keep();
   const z = tensor(randn(12, 2), [3, 4]).requireGrad().keep();
-  const leaves = [x, w, b, z];
+  const res = tensor(randn(2 * 5 * 6 * 3, 3), [2, 5, 6, 3]).requireGrad().keep();
+  const resT = tensor(randn(2 * 5 * 6 * 3, 4), [2, 6, 5, 3]).requireGrad().keep();
+  const resNoGrad = tensor(randn(2 * 5 * 6 * 3, 5), [2, 5, 6, 3]).keep();
+  const leaves = [x, w, b, z, res, resT];
   // No tidy(): every tensor the test creates is disposed by hand, so anything an op
   // forgets to free (temporaries, saved tensors, views) shows up in bytesLive.
   const step = (fwd: (made: Tensor[]) => Tensor, backward = true) => {
@@ -35,6 +38,12 @@ it('nn ops free every temporary, saved tensor and view after forward + backward'
     step(() => batchNorm2d(x, w, b, rm, rv, { training: true, activation: { leaky: 0.1 } }));
     step((m) => batchNorm2d(view(m, x.permute([0, 2, 1, 3])), w, b, rm, rv, { training: false, activation: 'relu' }));
     step((m) => batchNorm1d(view(m, x.reshape([60, 3])), null, b, null, null, { training: true }));
+    // The residual: dense, a strided view (its dense copy is saved for the mask), without an activation (dr = g).
+    step(() => batchNorm2d(x, w, b, rm, rv, { training: true, activation: 'relu', residual: res }));
+    step((m) => batchNorm2d(x, w, b, rm, rv, { training: true, activation: { leaky: 0.1 }, residual: view(m, resT.permute([0, 2, 1, 3])) }));
+    step((m) => batchNorm2d(view(m, x.permute([0, 2, 1, 3])), w, b, rm, rv, { training: false, residual: resT }));
+    step(() => batchNorm2d(x, w, b, rm, rv, { training: true, activation: 'relu', residual: resNoGrad })); // dr made for bn_dx, then freed
+    step(() => batchNorm2d(x, w, b, rm, rv, { training: true, activation: 'relu', residual: res }), false); // graph dropped without backward
     step(() => maxPool2d(x, { kernel: 3, stride: 2, padding: 1 }));
     step((m) => avgPool2d(view(m, x.permute([0, 2, 1, 3])), { kernel: 2 }));
     step(() => adaptiveAvgPool2d(x, 1));

@@ -48,9 +48,28 @@ async function withGrads(leaves: Record<string, TensorData>, fwd: (t: Record<str
 }
 
 // ------------------------------------------------------------------ batch norm
-const BN_TOLS: Tols = { y: [3e-5, 1e-4], grad_x: [1e-4, 1e-4], grad_weight: [1e-4, 1e-4], grad_bias: [1e-4, 1e-4], runningMean: [1e-5, 1e-5], runningVar: [1e-5, 1e-4] };
+const BN_TOLS: Tols = {
+  y: [3e-5, 1e-4],
+  grad_x: [1e-4, 1e-4],
+  grad_weight: [1e-4, 1e-4],
+  grad_bias: [1e-4, 1e-4],
+  grad_residual: [1e-6, 1e-6],
+  runningMean: [1e-5, 1e-5],
+  runningVar: [1e-5, 1e-4],
+};
 
-function bnCase(id: string, shape: number[], opts: { training: boolean; momentum?: number; eps?: number; affine?: boolean; running?: boolean; activation?: BnActivation }, seed: number) {
+interface BnTorchOpts {
+  training: boolean;
+  momentum?: number;
+  eps?: number;
+  affine?: boolean;
+  running?: boolean;
+  activation?: BnActivation;
+  /** Adds a residual of x's shape before the activation (a leaf: its gradient is compared too). */
+  residual?: boolean;
+}
+
+function bnCase(id: string, shape: number[], opts: BnTorchOpts, seed: number) {
   const C = shape[shape.length - 1]!;
   const n = numel(shape);
   const affine = opts.affine ?? true;
@@ -67,20 +86,22 @@ function bnCase(id: string, shape: number[], opts: { training: boolean; momentum
     inputs.runningMean = td(rm, [C]);
     inputs.runningVar = td(rv, [C]);
   }
+  if (opts.residual) inputs.residual = td(randn(n, seed + 6, 0.8), shape);
   const grad = td(randn(n, seed + 5), shape);
   const fn = shape.length === 4 ? batchNorm2d : batchNorm1d;
+  const { residual: _, ...bnOpts } = opts;
   const leaves = Object.fromEntries(Object.entries(inputs).filter(([k]) => k !== 'runningMean' && k !== 'runningVar'));
   cases.push({
     id,
     op: shape.length === 4 ? 'batchNorm2d' : 'batchNorm1d',
-    params: { training: opts.training, momentum: opts.momentum ?? 0.1, eps: opts.eps ?? 1e-5, ...activationParams(opts.activation) },
+    params: { training: opts.training, momentum: opts.momentum ?? 0.1, eps: opts.eps ?? 1e-5, ...activationParams(opts.activation), ...(opts.residual ? { residual: true } : {}) },
     inputs,
     grad,
     tols: BN_TOLS,
     gpu: async () => {
       const rmt = rm ? tensor(rm, [C]) : null;
       const rvt = rv ? tensor(rv, [C]) : null;
-      return withGrads(leaves, (t) => fn(t.x!, t.weight, t.bias, rmt, rvt, opts), grad, async (): Promise<Record<string, ArrayLike<number>>> => (rmt ? { runningMean: await rmt.toArray(), runningVar: await rvt!.toArray() } : {}));
+      return withGrads(leaves, (t) => fn(t.x!, t.weight, t.bias, rmt, rvt, { ...bnOpts, residual: t.residual }), grad, async (): Promise<Record<string, ArrayLike<number>>> => (rmt ? { runningMean: await rmt.toArray(), runningVar: await rvt!.toArray() } : {}));
     },
   });
 }
@@ -104,6 +125,11 @@ bnCase('batchNorm2d training + LeakyReLU(0.1), batch 1, [1,7,9,13] (M=63)', [1, 
 bnCase('batchNorm2d training + ReLU, [3,5,5,70]', [3, 5, 5, 70], { training: true, activation: 'relu' }, 90);
 bnCase('batchNorm2d eval + LeakyReLU(0.1), [2,3,5,7]', [2, 3, 5, 7], { training: false, activation: { leaky: 0.1 } }, 95);
 bnCase('batchNorm1d training + ReLU, [6,5]', [6, 5], { training: true, activation: 'relu' }, 97);
+bnCase('batchNorm2d training + residual + ReLU, batch 1, [1,7,9,13] (M=63)', [1, 7, 9, 13], { training: true, activation: 'relu', residual: true }, 110);
+bnCase('batchNorm2d training + residual + LeakyReLU(0.1), [3,5,5,70]', [3, 5, 5, 70], { training: true, momentum: 0.3, activation: { leaky: 0.1 }, residual: true }, 120);
+bnCase('batchNorm2d training + residual, no activation, [2,3,5,5]', [2, 3, 5, 5], { training: true, residual: true }, 130);
+bnCase('batchNorm2d eval + residual + ReLU, [2,3,5,7]', [2, 3, 5, 7], { training: false, activation: 'relu', residual: true }, 140);
+bnCase('batchNorm1d training + residual + ReLU, [6,5]', [6, 5], { training: true, activation: 'relu', residual: true }, 150);
 
 // ------------------------------------------------------------------ pooling
 type PoolOp = 'maxPool2d' | 'avgPool2d' | 'adaptiveAvgPool2d' | 'adaptiveMaxPool2d';

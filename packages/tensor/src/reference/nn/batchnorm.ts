@@ -1,7 +1,7 @@
 /**
  * CPU twin of kernels/batchnorm.ts, in float64: batch norm over a channels-last
- * matrix x [M, C] (M = N·H·W for NHWC), its running-stat update, the activation
- * fused after it, and its backward.
+ * matrix x [M, C] (M = N·H·W for NHWC), its running-stat update, the residual and
+ * the activation fused after it, and its backward.
  */
 
 /** The fused activation, as ops/nn/batchnorm.ts takes it. */
@@ -26,12 +26,14 @@ export interface BatchNormRefArgs {
   momentum?: number;
   eps?: number;
   activation?: BnActivationRef;
+  /** [M, C], added before the activation. */
+  residual?: ArrayLike<number> | null;
 }
 
 export interface BatchNormRefResult {
   /** act(z). */
   y: Float64Array;
-  /** The normalised, affine output before the activation. */
+  /** The normalised, affine output plus the residual, before the activation. */
   z: Float64Array;
   activation: BnActivationRef;
   /** The statistics used for normalising (batch or running). */
@@ -76,7 +78,7 @@ export function batchNormRef(a: BatchNormRefArgs): BatchNormRefResult {
     for (let c = 0; c < C; c++) {
       const w = a.weight ? a.weight[c]! : 1;
       const b = a.bias ? a.bias[c]! : 0;
-      z[r * C + c] = (x[r * C + c]! - mean[c]!) * invstd[c]! * w + b;
+      z[r * C + c] = (x[r * C + c]! - mean[c]!) * invstd[c]! * w + b + (a.residual ? a.residual[r * C + c]! : 0);
     }
   }
   const y = z.map(actRef(a.activation).f);
@@ -84,8 +86,9 @@ export function batchNormRef(a: BatchNormRefArgs): BatchNormRefResult {
 }
 
 /**
- * Gradients of batchNormRef's y for upstream gradient g: dx, dweight, dbias. With an
- * activation, g is first multiplied by act'(z), z and the activation from the forward.
+ * Gradients of batchNormRef's y for upstream gradient g: dx, dweight, dbias, and the
+ * residual's, dresidual = g·act'(z) (meaningful when the forward had a residual). With
+ * an activation, g is first multiplied by act'(z), z and the activation from the forward.
  */
 export function batchNormBackwardRef(
   gIn: ArrayLike<number>,
@@ -94,7 +97,7 @@ export function batchNormBackwardRef(
   C: number,
   weight: ArrayLike<number> | null | undefined,
   fwd: Pick<BatchNormRefResult, 'mean' | 'invstd' | 'useBatch' | 'z' | 'activation'>,
-): { dx: Float64Array; dweight: Float64Array; dbias: Float64Array } {
+): { dx: Float64Array; dweight: Float64Array; dbias: Float64Array; dresidual: Float64Array } {
   const df = actRef(fwd.activation).df;
   const g = Float64Array.from(gIn, (v, i) => v * df(fwd.z[i]!));
   const dx = new Float64Array(M * C);
@@ -118,7 +121,7 @@ export function batchNormBackwardRef(
       dx[r * C + c] = fwd.useBatch ? k * (gv - sg / M - ((x[r * C + c]! - m) * is * sgx) / M) : k * gv;
     }
   }
-  return { dx, dweight, dbias };
+  return { dx, dweight, dbias, dresidual: g };
 }
 
 /** Twin of batchNormFold: [scale; shift] with scale = γ/√(var + ε), shift = β + (convBias − mean)·scale. */
