@@ -222,6 +222,7 @@ async function modelBench(args: Args, load: () => string): Promise<void> {
   console.log(
     'img/s and ms/step: median of the timed steps (forward, cross-entropy, backward, Adam step; train-mode BatchNorm), each awaited, no readback inside.\n' +
       'GEMM ms / kernels ms: device time (timestamp queries) of the GEMM-like kernels / of all kernels in one more, profiled step; step/GEMM = ms/step ÷ GEMM ms.\n' +
+        'Winograd ms: device time of Winograd\'s transforms (its products are GEMMs); step/conv = ms/step ÷ (GEMM ms + Winograd ms), all convolution work.\n' +
       'peak: most device memory the buffer pool held during the steps (weights, optimizer state, activations, gradients, pool slack); act/img: (peak − what lives between steps: weights, optimizer state, input) ÷ batch.\n' +
       `PyTorch: bench/torch/step_bench.py, the same step on the CPU with torch.set_num_threads(${availableParallelism()}), same run; ratio = ours ÷ PyTorch.`,
   );

@@ -187,7 +187,7 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelRecord[]
 }
 
 export function formatModelTable(records: ModelRecord[]): string {
-  const head = ['case', 'img/s', 'ms/step', 'GEMM ms', 'Winograd ms', 'kernels ms', 'step/GEMM', 'dispatches', 'submits', 'peak', 'act/img', 'PyTorch img/s', 'ratio'];
+  const head = ['case', 'img/s', 'ms/step', 'GEMM ms', 'Winograd ms', 'kernels ms', 'step/GEMM', 'step/conv', 'dispatches', 'submits', 'peak', 'act/img', 'PyTorch img/s', 'ratio'];
   const rows = records.map((r) => {
     const ref = r.refs[0];
     return [
@@ -198,6 +198,7 @@ export function formatModelTable(records: ModelRecord[]): string {
       r.winograd_ms.toFixed(0),
       r.kernels_ms.toFixed(0),
       `${(r.step_ms / r.gemm_ms).toFixed(2)}x`,
+      `${(r.step_ms / (r.gemm_ms + r.winograd_ms)).toFixed(2)}x`,
       String(r.dispatches),
       String(r.submits),
       MiB(r.peak_bytes),
