@@ -121,16 +121,8 @@ async function read(o: { t: Tensor; op: WinogradOperand }, n: number): Promise<F
   return all.slice(offset, offset + n);
 }
 
-interface KernelCase {
-  name: string;
-  N: number;
-  H: number;
-  W: number;
-  K: number;
-  Nout: number;
-  ph: number;
-  pw: number;
-}
+/** A problem without its tile: each case runs under both. */
+type KernelCase = Omit<WinogradProblem, 'tile'> & { name: string };
 
 const KERNEL_CASES: KernelCase[] = [
   { name: 'batch 1, 7×10, padding 1, 4→12', N: 1, H: 7, W: 10, K: 4, Nout: 12, ph: 1, pw: 1 },

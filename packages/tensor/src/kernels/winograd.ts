@@ -171,86 +171,98 @@ function transform2d(grid: string[][], f: (v: string[]) => string[], prefix: str
   return { code, out };
 }
 
-function weightsCode(t: WinogradTile, flip: boolean): string {
-  const A = alphaOf(t);
-  const g: string[][] = [];
-  let loads = '';
-  for (let i = 0; i < 3; i++) {
-    g[i] = [];
-    for (let j = 0; j < 3; j++) {
-      const [ki, kj] = flip ? [2 - i, 2 - j] : [i, j];
-      // Forward: k = input channel c, n = output channel o; flip: k = o, n = c.
-      const idx = flip ? `u.w_off + ((k * 9u + ${ki * 3 + kj}u) * u.Nout + n)` : `u.w_off + ((n * 9u + ${ki * 3 + kj}u) * u.K + k)`;
-      loads += `  let g${i}_${j} = w[${idx}];\n`;
-      g[i]![j] = `g${i}_${j}`;
+/** `let <prefix>a_b = <expr(a, b)>;` for a rows × cols grid, and the grid of names. */
+function loadGrid(rows: number, cols: number, prefix: string, expr: (a: number, b: number) => string): { code: string; grid: string[][] } {
+  let code = '';
+  const grid: string[][] = [];
+  for (let a = 0; a < rows; a++) {
+    grid[a] = [];
+    for (let b = 0; b < cols; b++) {
+      code += `  let ${prefix}${a}_${b} = ${expr(a, b)};\n`;
+      grid[a]![b] = `${prefix}${a}_${b}`;
     }
   }
+  return { code, grid };
+}
+
+/** The frame every transform kernel shares: uniforms, one input, one output, one thread per `threads`. */
+interface KernelFrame {
+  title: string;
+  /** Fields of the uniform struct. */
+  uniforms: string;
+  input: string;
+  output: string;
+  /** More bindings and helper functions. */
+  extra?: string;
+  /** WGSL expression: how many threads do work (index `i`). */
+  threads: string;
+  body: string;
+}
+
+function kernelSource(f: KernelFrame): string {
+  return `// ${f.title}
+struct Uni { ${f.uniforms} }
+@group(0) @binding(0) var<uniform> u: Uni;
+@group(0) @binding(1) var<storage, read> ${f.input};
+@group(0) @binding(2) var<storage, read_write> ${f.output};
+const WG = ${WG}u;
+${f.extra ?? ''}@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = (wid.y * nwg.x + wid.x) * WG + lid.x;
+  if (i >= ${f.threads}) { return; }
+${f.body}}
+`;
+}
+
+function weightsCode(t: WinogradTile, flip: boolean): string {
+  const A = alphaOf(t);
+  // Forward: k = input channel c, n = output channel o; flip: k = o, n = c, the kernel rotated.
+  const { code: loads, grid: g } = loadGrid(3, 3, 'g', (i, j) => {
+    const tap = flip ? (2 - i) * 3 + (2 - j) : i * 3 + j;
+    return flip ? `w[u.w_off + ((k * 9u + ${tap}u) * u.Nout + n)]` : `w[u.w_off + ((n * 9u + ${tap}u) * u.K + k)]`;
+  });
   const tr = transform2d(g, apply(t.G), 'u');
   let stores = '';
   tr.out.forEach((row, a) => row.forEach((e, b) => (stores += `  U[(${a * A + b}u * u.K + k) * u.Nout + n] = ${e};\n`)));
-  return `// winograd_weights F(${t.m}x${t.m}, 3x3)${flip ? ' (flipped: the input gradient\'s kernel)' : ''}
-struct Uni { K: u32, Nout: u32, w_off: u32, pad: u32 }
-@group(0) @binding(0) var<uniform> u: Uni;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read_write> U: array<f32>;
-const WG = ${WG}u;
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * WG + lid.x;
-  if (i >= u.K * u.Nout) { return; }
-  let n = i % u.Nout; let k = i / u.Nout;
-${loads}${tr.code}${stores}}
-`;
+  return kernelSource({
+    title: `winograd_weights F(${t.m}x${t.m}, 3x3)${flip ? " (flipped: the input gradient's kernel)" : ''}`,
+    uniforms: 'K: u32, Nout: u32, w_off: u32, pad: u32',
+    input: 'w: array<f32>',
+    output: 'U: array<f32>',
+    threads: 'u.K * u.Nout',
+    body: `  let n = i % u.Nout; let k = i / u.Nout;\n${loads}${tr.code}${stores}`,
+  });
 }
 
 function inputCode(t: WinogradTile): string {
   const A = alphaOf(t);
-  const d: string[][] = [];
-  let loads = '';
-  for (let a = 0; a < A; a++) {
-    d[a] = [];
-    for (let b = 0; b < A; b++) {
-      loads += `  let d${a}_${b} = pixel(base, ih0 + ${a}, iw0 + ${b});\n`;
-      d[a]![b] = `d${a}_${b}`;
-    }
-  }
+  const { code: loads, grid: d } = loadGrid(A, A, 'd', (a, b) => `pixel(base, ih0 + ${a}, iw0 + ${b})`);
   const tr = transform2d(d, apply(t.BT), 'v');
   let stores = '';
   tr.out.forEach((row, a) => row.forEach((e, b) => (stores += `  V[(${a * A + b}u * u.P + t) * u.K4 + c] = ${e};\n`)));
-  return `// winograd_input F(${t.m}x${t.m}, 3x3)
-struct Uni { H: u32, W: u32, K4: u32, TH: u32, TW: u32, P: u32, ph: i32, pw: i32, x_off4: u32 }
-@group(0) @binding(0) var<uniform> u: Uni;
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> V: array<vec4<f32>>;
-const WG = ${WG}u;
-/** x at (ih, iw) of the image starting at base, zero outside: no branch, index 0 read instead. */
+  return kernelSource({
+    title: `winograd_input F(${t.m}x${t.m}, 3x3)`,
+    uniforms: 'H: u32, W: u32, K4: u32, TH: u32, TW: u32, P: u32, ph: i32, pw: i32, x_off4: u32',
+    input: 'x: array<vec4<f32>>',
+    output: 'V: array<vec4<f32>>',
+    extra: `/** x at (ih, iw) of the image starting at base, zero outside: no branch, index 0 read instead. */
 fn pixel(base: u32, ih: i32, iw: i32) -> vec4<f32> {
   let ok = ih >= 0 && iw >= 0 && ih < i32(u.H) && iw < i32(u.W);
   return select(vec4<f32>(0.0), x[select(0u, base + u32(ih * i32(u.W) + iw) * u.K4, ok)], ok);
 }
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * WG + lid.x;
-  if (i >= u.P * u.K4) { return; }
-  let c = i % u.K4; let t = i / u.K4;
+`,
+    threads: 'u.P * u.K4',
+    body: `  let c = i % u.K4; let t = i / u.K4;
   let tx = t % u.TW; let r = t / u.TW; let ty = r % u.TH; let n = r / u.TH;
   let base = u.x_off4 + n * u.H * u.W * u.K4 + c;
   let ih0 = i32(${t.m}u * ty) - u.ph; let iw0 = i32(${t.m}u * tx) - u.pw;
-${loads}${tr.code}${stores}}
-`;
+${loads}${tr.code}${stores}`,
+  });
 }
 
 function outputCode(t: WinogradTile, e: WinogradEpilogue): string {
   const A = alphaOf(t);
-  const m: string[][] = [];
-  let loads = '';
-  for (let a = 0; a < A; a++) {
-    m[a] = [];
-    for (let b = 0; b < A; b++) {
-      loads += `  let m${a}_${b} = M[(${a * A + b}u * u.P + t) * u.N4 + o];\n`;
-      m[a]![b] = `m${a}_${b}`;
-    }
-  }
+  const { code: loads, grid: m } = loadGrid(A, A, 'm', (a, b) => `M[(${a * A + b}u * u.P + t) * u.N4 + o]`);
   const tr = transform2d(m, apply(t.AT), 'y');
   let binding = 3;
   let decl = '';
@@ -279,93 +291,66 @@ function outputCode(t: WinogradTile, e: WinogradEpilogue): string {
       stores += `  if (oy0 + ${a}u < u.OH && ox0 + ${b}u < u.OW) { store(((n * u.OH + oy0 + ${a}u) * u.OW + ox0 + ${b}u) * u.N4 + o, ${args}${v}); }\n`;
     }),
   );
-  return `// winograd_output F(${t.m}x${t.m}, 3x3)${e.scale ? ' ·scale' : ''}${e.bias ? ' +bias' : ''}${e.residual ? ' +residual' : ''}${e.act ? ` ${typeof e.act === 'object' ? `leaky ${e.act.leaky}` : e.act}` : ''}
-struct Uni { OH: u32, OW: u32, N4: u32, TH: u32, TW: u32, P: u32, y_off4: u32, scale_off4: u32, bias_off4: u32, res_off4: u32 }
-@group(0) @binding(0) var<uniform> u: Uni;
-@group(0) @binding(1) var<storage, read> M: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
-${decl}const WG = ${WG}u;
-fn store(i: u32, ${e.scale ? 'sc: vec4<f32>, ' : ''}${e.bias ? 'bi: vec4<f32>, ' : ''}v: vec4<f32>) {
+  return kernelSource({
+    title: `winograd_output F(${t.m}x${t.m}, 3x3)${e.scale ? ' ·scale' : ''}${e.bias ? ' +bias' : ''}${e.residual ? ' +residual' : ''}${e.act ? ` ${typeof e.act === 'object' ? `leaky ${e.act.leaky}` : e.act}` : ''}`,
+    uniforms: 'OH: u32, OW: u32, N4: u32, TH: u32, TW: u32, P: u32, y_off4: u32, scale_off4: u32, bias_off4: u32, res_off4: u32',
+    input: 'M: array<vec4<f32>>',
+    output: 'y: array<vec4<f32>>',
+    extra: `${decl}fn store(i: u32, ${e.scale ? 'sc: vec4<f32>, ' : ''}${e.bias ? 'bi: vec4<f32>, ' : ''}v: vec4<f32>) {
   let z = ${value};
   y[u.y_off4 + i] = ${act};
 }
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let j = (wid.y * nwg.x + wid.x) * WG + lid.x;
-  if (j >= u.P * u.N4) { return; }
-  let o = j % u.N4; let t = j / u.N4;
+`,
+    threads: 'u.P * u.N4',
+    body: `  let o = i % u.N4; let t = i / u.N4;
   let tx = t % u.TW; let r = t / u.TW; let ty = r % u.TH; let n = r / u.TH;
   let oy0 = ${t.m}u * ty; let ox0 = ${t.m}u * tx;
-${perChannel}${loads}${tr.code}${stores}}
-`;
+${perChannel}${loads}${tr.code}${stores}`,
+  });
 }
 
 /** dM = A·dy·Aᵀ per tile: the output transform's adjoint, zero beyond the output's edge. */
 function gradOutputCode(t: WinogradTile): string {
   const A = alphaOf(t);
-  const d: string[][] = [];
-  let loads = '';
-  for (let a = 0; a < t.m; a++) {
-    d[a] = [];
-    for (let b = 0; b < t.m; b++) {
-      loads += `  let e${a}_${b} = grad(base, oy0 + ${a}u, ox0 + ${b}u);\n`;
-      d[a]![b] = `e${a}_${b}`;
-    }
-  }
+  const { code: loads, grid: d } = loadGrid(t.m, t.m, 'e', (a, b) => `grad(base, oy0 + ${a}u, ox0 + ${b}u)`);
   const tr = transform2d(d, apply(transpose(t.AT)), 'z');
   let stores = '';
   tr.out.forEach((row, a) => row.forEach((e, b) => (stores += `  G[(${a * A + b}u * u.P + t) * u.N4 + o] = ${e};\n`)));
-  return `// winograd_grad_output F(${t.m}x${t.m}, 3x3)
-struct Uni { OH: u32, OW: u32, N4: u32, TH: u32, TW: u32, P: u32, dy_off4: u32, pad: u32 }
-@group(0) @binding(0) var<uniform> u: Uni;
-@group(0) @binding(1) var<storage, read> dy: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> G: array<vec4<f32>>;
-const WG = ${WG}u;
-fn grad(base: u32, oy: u32, ox: u32) -> vec4<f32> {
+  return kernelSource({
+    title: `winograd_grad_output F(${t.m}x${t.m}, 3x3)`,
+    uniforms: 'OH: u32, OW: u32, N4: u32, TH: u32, TW: u32, P: u32, dy_off4: u32, pad: u32',
+    input: 'dy: array<vec4<f32>>',
+    output: 'G: array<vec4<f32>>',
+    extra: `fn grad(base: u32, oy: u32, ox: u32) -> vec4<f32> {
   let ok = oy < u.OH && ox < u.OW;
   return select(vec4<f32>(0.0), dy[select(0u, base + (oy * u.OW + ox) * u.N4, ok)], ok);
 }
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let j = (wid.y * nwg.x + wid.x) * WG + lid.x;
-  if (j >= u.P * u.N4) { return; }
-  let o = j % u.N4; let t = j / u.N4;
+`,
+    threads: 'u.P * u.N4',
+    body: `  let o = i % u.N4; let t = i / u.N4;
   let tx = t % u.TW; let r = t / u.TW; let ty = r % u.TH; let n = r / u.TH;
   let oy0 = ${t.m}u * ty; let ox0 = ${t.m}u * tx;
   let base = u.dy_off4 + n * u.OH * u.OW * u.N4 + o;
-${loads}${tr.code}${stores}}
-`;
+${loads}${tr.code}${stores}`,
+  });
 }
 
 /** dw[n, i, j, k] (OHWI) = (Gᵀ dU[:, k, n] G)[i, j]: the kernel transform's adjoint. */
 function gradWeightsCode(t: WinogradTile): string {
   const A = alphaOf(t);
-  const d: string[][] = [];
-  let loads = '';
-  for (let a = 0; a < A; a++) {
-    d[a] = [];
-    for (let b = 0; b < A; b++) {
-      loads += `  let q${a}_${b} = dU[(${a * A + b}u * u.K + k) * u.Nout + n];\n`;
-      d[a]![b] = `q${a}_${b}`;
-    }
-  }
+  const { code: loads, grid: d } = loadGrid(A, A, 'q', (a, b) => `dU[(${a * A + b}u * u.K + k) * u.Nout + n]`);
   const tr = transform2d(d, apply(transpose(t.G)), 'h');
   let stores = '';
   tr.out.forEach((row, i) => row.forEach((e, j) => (stores += `  dw[(n * 9u + ${i * 3 + j}u) * u.K + k] = ${e};\n`)));
-  return `// winograd_grad_weights F(${t.m}x${t.m}, 3x3)
-struct Uni { K: u32, Nout: u32, pad0: u32, pad1: u32 }
-@group(0) @binding(0) var<uniform> u: Uni;
-@group(0) @binding(1) var<storage, read> dU: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dw: array<f32>;
-const WG = ${WG}u;
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * WG + lid.x;
-  if (i >= u.K * u.Nout) { return; }
-  // n fastest: consecutive threads read consecutive dU entries (36 planes each), write 9 strided.
-  let n = i % u.Nout; let k = i / u.Nout;
-${loads}${tr.code}${stores}}
-`;
+  return kernelSource({
+    title: `winograd_grad_weights F(${t.m}x${t.m}, 3x3)`,
+    uniforms: 'K: u32, Nout: u32, pad0: u32, pad1: u32',
+    input: 'dU: array<f32>',
+    output: 'dw: array<f32>',
+    threads: 'u.K * u.Nout',
+    // n fastest: consecutive threads read consecutive dU entries (36 planes each), write 9 strided.
+    body: `  let n = i % u.Nout; let k = i / u.Nout;\n${loads}${tr.code}${stores}`,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
