@@ -29,7 +29,7 @@
  * implicit-im2col one) passes `runGemm({ name, M, N, K, batch, a, b, c, buffers,
  * params })`: hooks, the buffers for their bindings in order (A's, B's, C's) and the
  * values of their uniform params by name. Names the generator uses itself, which hooks
- * must not declare: `u`, `bw`, `part`, `packed`, `sA`, `sB`, `accs`, `main`, `out4`,
+ * must not declare: `u`, `bw`, `part`, `packed`, `sA`, `sB`, `accs`, `main`, `out4`, `ra0`…,
  * and the uniform fields M, N, K, batch, tilesN, tilesM, kBegin, kEnd, nBase, zBase,
  * mode, nAcc.
  *

@@ -1,23 +1,23 @@
 /**
- * Winograd F(2×2, 3×3) convolution: for 3×3 kernels at stride 1 without dilation or
- * groups, each 2×2 output tile takes 16 products per (input, output) channel pair
- * instead of 36, so the GEMM work is 2.25× smaller (Lavin & Gray, 2015). Variants of
- * the family, all on NHWC activations and OHWI weights:
+ * Winograd F(m×m, 3×3) convolution, m = 4 or 2 (Lavin & Gray, 2015): for 3×3 kernels at
+ * stride 1 without dilation or groups, each m×m output tile takes α² = (m+2)² products
+ * per (input, output) channel pair instead of 9·m², so the GEMM work is 4× (F(4×4)) or
+ * 2.25× (F(2×2)) smaller. The tiles' matrices Bᵀ, G and Aᵀ are F4x4 and F2x2 below. Kernels
+ * of the family, all on NHWC activations and OHWI weights:
  *  - winograd_weights: U[ξ, k, n] = (G g Gᵀ)[ξ], g the 3×3 kernel of input channel k and
  *    output channel n; `flip` reads it rotated by 180° with in/out swapped, which is the
  *    kernel of the input gradient (dx = conv(dy, rot180(w)ᵀ) with padding 2 − p).
- *  - winograd_input:   V[ξ, t, k] = (Bᵀ d B)[ξ], d the 4×4 input patch of output tile t.
- *  - the products M[ξ] = V[ξ] · U[ξ]: one batched GEMM (16 problems) through the
- *    GEMM generator (kernels/gemm.ts), plain strided operands.
+ *  - winograd_input:   V[ξ, t, k] = (Bᵀ d B)[ξ], d the α×α input patch of output tile t.
+ *  - the products M[ξ] = V[ξ] · U[ξ]: one batched GEMM (α² problems) through the GEMM
+ *    generator (kernels/gemm.ts), plain strided operands.
  *  - winograd_output:  y = act((Aᵀ M A) · scale + bias + residual), the same epilogue as
  *    the implicit-GEMM convolution (ConvEpilogue).
  * The filter gradient runs the same algebra backwards: dM[ξ, t, n] = (A dy_t Aᵀ)[ξ]
  * (winograd_grad_output), dU[ξ] = V[ξ]ᵀ · dM[ξ] (one batched GEMM reducing over the
  * tiles), dw = Gᵀ dU G (winograd_grad_weights).
- * The transforms are generated straight-line (no private arrays: llvmpipe keeps an
- * indexed private array in memory, one access per lane). Their constants: Bᵀ =
- * [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],
- * Aᵀ = [1 1 1 0; 0 1 −1 −1]. The CPU twins are in reference/winograd.ts.
+ * The transforms are generated straight-line from the matrices (no private arrays:
+ * llvmpipe keeps an indexed private array in memory, one access per lane). The CPU
+ * twins are in reference/winograd.ts.
  */
 import { gpu } from '../runtime/device.js';
 import { getKernel } from '../runtime/kernel.js';
