@@ -70,6 +70,9 @@ def run_case(c, d):
             y = F.leaky_relu(y, p["slope"])
         elif act != "none":
             raise SystemExit(f"torch_fixtures.py: unknown batch-norm activation {act}")
+        # Tessera's batchNormMaxPool2d: a 2×2/2 max-pool after the activation.
+        if p.get("pool"):
+            y = F.max_pool2d(y, 2, 2)
         y = nhwc(y) if op == "batchNorm2d" else y
         if rm is not None:
             out["runningMean"] = rm.detach()

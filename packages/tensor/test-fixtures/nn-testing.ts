@@ -75,3 +75,26 @@ export const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
   return s;
 };
+
+const maxAbsOf = (a: ArrayLike<number>) => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+/**
+ * Central differences of loss(x, w, b) in each of x, w and b (a normalisation's input,
+ * weight and bias); throws unless the GPU's f32 gradients agree within 2e-4 of the
+ * largest. Returns the numeric gradients, for checking a twin's analytic ones.
+ */
+export function expectAffineGradsNumeric(
+  gpu: { dx: ArrayLike<number>; dw: ArrayLike<number> | null; db: ArrayLike<number> | null },
+  loss: (x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>) => number,
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  b: ArrayLike<number>,
+): { nx: Float64Array; nw: Float64Array; nb: Float64Array } {
+  const nx = numericGrad((v) => loss(v, w, b), x);
+  const nw = numericGrad((v) => loss(x, v, b), w);
+  const nb = numericGrad((v) => loss(x, w, v), b);
+  expectClose('dx (GPU)', gpu.dx, nx, 2e-4 * Math.max(1, maxAbsOf(nx)));
+  expectClose('dweight (GPU)', gpu.dw!, nw, 2e-4 * Math.max(1, maxAbsOf(nw)));
+  expectClose('dbias (GPU)', gpu.db!, nb, 2e-4 * Math.max(1, maxAbsOf(nb)));
+  return { nx, nw, nb };
+}

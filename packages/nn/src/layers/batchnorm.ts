@@ -2,7 +2,7 @@
  * BatchNorm2d (NHWC, statistics per channel over N·H·W) and BatchNorm1d ([N, C]).
  * Buffers follow PyTorch: running_mean, running_var, num_batches_tracked.
  */
-import { type BnActivation, type Tensor, addScalar, batchNorm1d, batchNorm2d, full, ones, zeros } from '@tessera/tensor';
+import { type BnActivation, type Tensor, addScalar, batchNorm1d, batchNorm2d, batchNormMaxPool2d, full, ones, zeros } from '@tessera/tensor';
 import { Module } from '../module.js';
 
 abstract class BatchNormBase extends Module {
@@ -60,6 +60,17 @@ export class BatchNorm2d extends BatchNormBase {
       eps: this.eps,
       activation,
       residual,
+    });
+  }
+
+  /** maxPool2d(act(bn(x)), 2×2/2) in one op (tensor's batchNormMaxPool2d): the pool costs no pass, forward or backward (layers/fused.ts). */
+  forwardActPool(x: Tensor, activation: BnActivation): Tensor {
+    this.countBatch();
+    return batchNormMaxPool2d(x, this.weight, this.bias, this.runningMean, this.runningVar, {
+      training: this.training,
+      momentum: this.momentum,
+      eps: this.eps,
+      activation,
     });
   }
 }

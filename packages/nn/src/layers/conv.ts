@@ -6,7 +6,7 @@
 import { type Tensor, conv2d } from '@tessera/tensor';
 import { type ChainFuser, Module, isSummarizing } from '../module.js';
 import { BatchNorm2d } from './batchnorm.js';
-import { LeakyReLU, ReLU } from './simple.js';
+import { LeakyReLU, MaxPool2d, ReLU } from './simple.js';
 import { convBnAct, convBnFusion, type FusedAct } from './fused.js';
 import { defaultUniform, fans } from '../init.js';
 
@@ -55,14 +55,18 @@ export class Conv2d extends Module implements ChainFuser {
 
   /**
    * In a chain, Conv2d → BatchNorm2d (→ ReLU / LeakyReLU) runs through convBnAct: one fused
-   * kernel with BatchNorm in eval mode, the activation inside BatchNorm's kernels in training.
+   * kernel with BatchNorm in eval mode, the activation inside BatchNorm's kernels in training;
+   * a MaxPool2d(2, 2) after them joins BatchNorm's kernels too in training (batchNormMaxPool2d).
    */
   fuseChain(x: Tensor, following: readonly Module[]): { y: Tensor; consumed: number } | null {
     const bn = following[0];
     if (!(bn instanceof BatchNorm2d) || !convBnFusion() || isSummarizing()) return null;
     const next = following[1];
     const act: FusedAct = next instanceof ReLU ? 'relu' : next instanceof LeakyReLU ? { leaky: next.slope } : null;
-    return { y: convBnAct(this, bn, x, act), consumed: act ? 2 : 1 };
+    const consumed = act ? 2 : 1;
+    const pool = following[consumed];
+    const pool2 = pool instanceof MaxPool2d && pool.kernel === 2 && pool.stride === 2 && pool.padding === 0;
+    return { y: convBnAct(this, bn, x, act, null, pool2), consumed: consumed + (pool2 ? 1 : 0) };
   }
 }
 

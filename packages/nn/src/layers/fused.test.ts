@@ -4,7 +4,9 @@
  * (with non-trivial running statistics). Training: BatchNorm applying the activation in
  * its own kernels gives the layers' output, every gradient and the running statistics,
  * with two dispatches fewer per activation; adding a ResNet block's shortcut there too
- * (bn + identity → relu in one op) gives the same again, four dispatches fewer per block.
+ * (bn + identity → relu in one op) gives the same again, four dispatches fewer per block;
+ * a MaxPool2d(2, 2) after the activation (Darknet) joins BatchNorm's kernels as well
+ * (batchNormMaxPool2d), the pool's forward and backward dispatches gone too.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initDevice, noGrad, queueStats, randn, tensor, type Tensor } from '@tessera/tensor';
@@ -12,7 +14,7 @@ import { assertClose, expectClose } from '@tessera/tensor/testing';
 import { type Module, Sequential } from '../module.js';
 import { Conv2d } from './conv.js';
 import { BatchNorm2d } from './batchnorm.js';
-import { LeakyReLU, ReLU } from './simple.js';
+import { LeakyReLU, MaxPool2d, ReLU } from './simple.js';
 import { setConvBnFusion } from './fused.js';
 import { BasicBlock, Bottleneck } from '../models/resnet.js';
 
@@ -163,6 +165,40 @@ describe('conv → BatchNorm → activation in training: BatchNorm applies the a
     expect(basic.dispatchesFused).toBe(basic.dispatchesLayers - 6);
     const bottleneck = await trainFusedVsLayers(new Bottleneck(16, 4), [2, 5, 3, 16], 'eval');
     expect(bottleneck.dispatchesFused).toBe(bottleneck.dispatchesLayers - 8);
+  });
+});
+
+describe('conv → BatchNorm → activation → MaxPool2d(2, 2) in training: BatchNorm applies the activation and the pool', () => {
+  it('Darknet-like Sequential with odd H/W (the pool drops the last row/column): same output, gradients, running stats; 8 dispatches fewer', async () => {
+    const m = new Sequential(
+      new Conv2d(3, 6, 3, { padding: 1, bias: false }),
+      new BatchNorm2d(6),
+      new LeakyReLU(0.1),
+      new MaxPool2d(2, 2),
+      new Conv2d(6, 5, 3, { padding: 1 }),
+      new BatchNorm2d(5, { eps: 1e-3 }),
+      new ReLU(),
+      new MaxPool2d(2),
+    );
+    const r = await trainFusedVsLayers(m, [2, 9, 11, 3]);
+    // Per block: the activation's and the pool's forward and backward.
+    expect(r.dispatchesFused).toBe(r.dispatchesLayers - 8);
+  });
+
+  it('batch 1, no activation before the pool, C=7; a 3×3/2 pool is not fused (only the activation is)', async () => {
+    const m = new Sequential(new Conv2d(5, 7, 1, { bias: false }), new BatchNorm2d(7), new MaxPool2d(2, 2), new Conv2d(7, 3, 3, { padding: 1 }), new BatchNorm2d(3), new LeakyReLU(0.2), new MaxPool2d(3, 2));
+    const r = await trainFusedVsLayers(m, [1, 7, 6, 5]);
+    expect(r.dispatchesFused).toBe(r.dispatchesLayers - 4);
+  });
+
+  it('in eval mode with a gradient needed (running statistics), and in eval mode without (epilogue, then the pool)', async () => {
+    const make = () => new Sequential(new Conv2d(3, 6, 3, { padding: 1, bias: false }), new BatchNorm2d(6), new LeakyReLU(0.1), new MaxPool2d(2, 2));
+    const r = await trainFusedVsLayers(make(), [2, 5, 6, 3], 'eval');
+    expect(r.dispatchesFused).toBe(r.dispatchesLayers - 4);
+    const m = make();
+    perturb(m);
+    const { dispatchesFused, dispatchesLayers } = await fusedVsLayers(m, randn([2, 5, 6, 3], 0, 1, { seed: 3 }));
+    expect(dispatchesFused).toBeLessThan(dispatchesLayers);
   });
 });
 

@@ -9,9 +9,12 @@
  *   adds the residual and applies the activation in its own kernels (tensor's
  *   batchNorm2d `residual` and `activation`), and its backward masks the gradient there
  *   too and writes the residual's gradient as it goes, so neither the add nor the
- *   activation costs a pass in either direction.
+ *   activation costs a pass in either direction. A 2×2/2 max-pool after the activation
+ *   (`pool`, Darknet's) joins BatchNorm's kernels the same way (tensor's batchNormMaxPool2d):
+ *   the full-size activation is never written, and the pool has no pass of its own in
+ *   either direction. In eval mode the pool stays a separate op after the epilogue.
  */
-import { type BnActivation, type Tensor, add, batchNormFold, conv2dFused, isGradEnabled, slice } from '@tessera/tensor';
+import { type BnActivation, type Tensor, add, batchNormFold, conv2dFused, isGradEnabled, maxPool2d, slice } from '@tessera/tensor';
 import { isSummarizing } from '../module.js';
 import type { Conv2d } from './conv.js';
 import type { BatchNorm2d } from './batchnorm.js';
@@ -36,19 +39,27 @@ export function convBnFusion(): boolean {
 }
 
 /**
- * act(bn(conv(x)) + residual): the eval-mode epilogue when `bn` is in eval mode and
+ * act(bn(conv(x)) + residual), max-pooled 2×2/2 when `pool`: the eval-mode epilogue when `bn` is in eval mode and
  * nothing needs a gradient; otherwise the convolution, then BatchNorm with the residual
  * and the activation fused; layer by layer with the fusion off, or while a summary
  * records each layer.
  */
-export function convBnAct(conv: Conv2d, bn: BatchNorm2d, x: Tensor, act: FusedAct, residual: Tensor | null = null): Tensor {
-  if (!fusionEnabled || isSummarizing()) return unfused(conv, bn, x, act, residual);
+export function convBnAct(conv: Conv2d, bn: BatchNorm2d, x: Tensor, act: FusedAct, residual: Tensor | null = null, pool = false): Tensor {
+  if (!fusionEnabled || isSummarizing()) return maybePool(unfused(conv, bn, x, act, residual), pool);
   const needsGrad = isGradEnabled() && [x, conv.weight, conv.bias, bn.weight, bn.bias, residual].some((t) => t?.requiresGrad);
-  if (!bn.training && !needsGrad && conv.groups === 1) return epilogueFused(conv, bn, x, act, residual);
+  if (!bn.training && !needsGrad && conv.groups === 1) return maybePool(epilogueFused(conv, bn, x, act, residual), pool);
   const a = conv.call(x);
-  const y = bn.forwardAct(a, bnActivation(act), residual);
+  const y = pool && !residual ? bn.forwardActPool(a, bnActivation(act)) : maybePool(bn.forwardAct(a, bnActivation(act), residual), pool);
   a.dispose();
   return y;
+}
+
+/** y, or its 2×2/2 max-pool (y disposed) when `pool`. */
+function maybePool(y: Tensor, pool: boolean): Tensor {
+  if (!pool) return y;
+  const p = maxPool2d(y, { kernel: 2, stride: 2 });
+  y.dispose();
+  return p;
 }
 
 const bnActivation = (act: FusedAct): BnActivation => act ?? 'none';

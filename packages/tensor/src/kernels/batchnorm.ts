@@ -277,6 +277,17 @@ export interface BnForwardArgs {
 
 /** Forward batch norm: statistics (and running update) then y = act((x − mean)·scale + bias). */
 export function runBatchNormForward(a: BnForwardArgs): void {
+  runBatchNormStats(a);
+  const { M, C } = a;
+  const k = actKind(a.act);
+  const res = a.residual !== null;
+  const words = columnWords(M, C, a.x.offset, 0, actSlope(a.act), a.residual?.offset ?? 0);
+  const buffers = [a.x.buffer, a.stats, a.y, ...(a.residual ? [a.residual.buffer] : [])];
+  dispatch(getKernel(kernelName('bn_apply', k, res), applyCode(k, res)), buffers, words, columnGrid(M, C));
+}
+
+/** The forward's statistics (and running update) into a.stats: bn_partial_stats, bn_finalize. */
+function runBatchNormStats(a: Omit<BnForwardArgs, 'residual' | 'y'>): void {
   const { M, C } = a;
   const { L, chunks } = bnChunks(M);
   if (a.useBatch) {
@@ -312,11 +323,6 @@ export function runBatchNormForward(a: BnForwardArgs): void {
     stats: a.stats,
   };
   dispatch(getKernel('bn_finalize', code), names.map((n) => byName[n]!), w.u32, [Math.ceil(C / WG)]);
-  const k = actKind(a.act);
-  const res = a.residual !== null;
-  const words = columnWords(M, C, a.x.offset, 0, actSlope(a.act), a.residual?.offset ?? 0);
-  const buffers = [a.x.buffer, a.stats, a.y, ...(a.residual ? [a.residual.buffer] : [])];
-  dispatch(getKernel(kernelName('bn_apply', k, res), applyCode(k, res)), buffers, words, columnGrid(M, C));
 }
 
 // ---------------------------------------------------------------- backward
@@ -438,6 +444,16 @@ export interface BnBackwardArgs {
   dx: GPUBuffer | null;
 }
 
+/** bn_grad_finalize: the chunks' partials → dwb (M: the element count the means divide by). */
+function gradFinalize(M: number, C: number, ch: { L: number; chunks: number }, partial: GPUBuffer, dwb: GPUBuffer): void {
+  const wf = uniformWords(4);
+  wf.u32[0] = M;
+  wf.u32[1] = C;
+  wf.u32[2] = ch.L;
+  wf.u32[3] = ch.chunks;
+  dispatch(getKernel('bn_grad_finalize', GRAD_FINALIZE), [partial, dwb], wf.u32, [Math.ceil(C / WG)]);
+}
+
 export function runBatchNormBackward(a: BnBackwardArgs): void {
   const { M, C } = a;
   const { L, chunks } = bnChunks(M);
@@ -447,12 +463,7 @@ export function runBatchNormBackward(a: BnBackwardArgs): void {
   const w = columnWords(M, C, a.x.offset, a.g.offset, actSlope(a.act), res?.r.offset ?? 0);
   const partialBuffers = [a.x.buffer, a.g.buffer, a.stats, a.partial, ...(res ? [res.r.buffer, res.dr] : [])];
   dispatch(getKernel(kernelName('bn_partial_grads', k, !!res), partialGradsCode(k, !!res)), partialBuffers, w, columnGrid(M, C));
-  const wf = uniformWords(4);
-  wf.u32[0] = M;
-  wf.u32[1] = C;
-  wf.u32[2] = L;
-  wf.u32[3] = chunks;
-  dispatch(getKernel('bn_grad_finalize', GRAD_FINALIZE), [a.partial, a.dwb], wf.u32, [Math.ceil(C / WG)]);
+  gradFinalize(M, C, { L, chunks }, a.partial, a.dwb);
   if (!a.dx) return;
   // With a residual, dr holds the masked g' already: bn_dx without an activation, reading dr for g.
   const dxAct: ActKind = res ? 'none' : k;
@@ -510,4 +521,195 @@ export function runBatchNormFold(a: BnFoldArgs): void {
   w.u32[7] = a.convBias ? 1 : 0;
   const cb = a.convBias?.buffer ?? a.weight.buffer; // bound but unread without a conv bias
   dispatch(getKernel('bn_fold', FOLD), [a.weight.buffer, a.bias.buffer, a.runningMean.buffer, a.runningVar.buffer, cb, a.out], w.u32, [Math.ceil(a.C / WG)]);
+}
+
+// ---------------------------------------------------------------- fused 2×2/2 max-pool
+
+/**
+ * BatchNorm + activation + 2×2/2 max-pool (PyTorch's MaxPool2d(2, 2): floor mode, so an
+ * odd last row/column belongs to no window). The statistics are the plain forward's
+ * (bn_partial_stats, bn_finalize over all M = N·H·W rows). Then, per thread (channel c)
+ * and chunk of "block rows" q = n·BH + bh, each 2×2 block (bh, bw) of the input:
+ * - bn_apply_pool*: act(z) for the block's 4 elements, their max (scan order, the first
+ *   maximum wins, a NaN replaces: the max-pool kernel's rule) → y [N, OH, OW, C]. The
+ *   full-size activation is never written.
+ * - bn_partial_grads_pool*: Σg', Σg'·x̂ where g' is dy routed to the window's argmax and
+ *   masked with act'(z) there, 0 elsewhere (so only windows are walked).
+ * - bn_dx_pool*: dx for every element, leftovers (odd H/W) included: they get g' = 0,
+ *   but still the −mean(g') − x̂·mean(g'·x̂) terms.
+ * What the backward saves (lavapipe's cost = loads per lane): nothing but the stats. The
+ * argmax is recomputed from x with the forward's own expressions (so it is the forward's
+ * bit for bit), and x is loaded anyway for x̂: 4 x + 1 dy per window. Saving an argmax
+ * would cost a store per window forward and one more load per window in each backward
+ * pass (1.5 loads per element instead of 1.25); saving the full-size activation (or its
+ * gradient) would cost a store per element forward and a load per element back, as the
+ * separate pool does.
+ */
+const POOL_U = `struct U { H: u32, W: u32, C: u32, BH: u32, BW: u32, OH: u32, OW: u32, L: u32, Q: u32, xOff: u32, gOff: u32, slope: f32 }
+@group(0) @binding(0) var<uniform> u: U;`;
+
+/** Block rows per chunk and chunk count for Q block rows (bnChunks' rule). */
+export const bnPoolChunks = (Q: number): { L: number; chunks: number } => bnChunks(Q);
+
+const POOL_HEAD = `
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let c = wid.x * ${WG}u + lid.x;
+  if (c >= u.C) { return; }
+  let shift = stats[c];
+  let mean = stats[u.C + c];
+  let invstd = stats[2u * u.C + c];
+  let scale = stats[3u * u.C + c];
+  let beta = stats[4u * u.C + c];
+  let q0 = wid.y * u.L;
+  let q1 = min(q0 + u.L, u.Q);`;
+
+/** WGSL: d, z and act(z) of the block element at (h, w) of image n, suffix j; and its flat x index. */
+function poolElem(k: ActKind, j: number, h: string, w: string): string {
+  return `
+      let i${j} = ((n * u.H + ${h}) * u.W + ${w}) * u.C + c;
+      let d${j} = (x[u.xOff + i${j}] - shift) - mean;
+      let z${j} = ${zExpr(`d${j}`, false)};
+      let a${j} = ${actExpr(k, `z${j}`)};`;
+}
+
+/** WGSL: a window's 4 elements (rows h0, h0 + 1; columns w0, w0 + 1), the argmax j (0..3) as \`arg\`, z at it as \`za\`, d at it as \`da\`. */
+function poolWindow(k: ActKind): string {
+  return `${poolElem(k, 0, 'h0', 'w0')}${poolElem(k, 1, 'h0', 'w0 + 1u')}${poolElem(k, 2, 'h0 + 1u', 'w0')}${poolElem(k, 3, 'h0 + 1u', 'w0 + 1u')}
+      var best = a0;
+      var arg = 0u;
+      if (a1 > best || a1 != a1) { best = a1; arg = 1u; }
+      if (a2 > best || a2 != a2) { best = a2; arg = 2u; }
+      if (a3 > best || a3 != a3) { best = a3; arg = 3u; }`;
+}
+
+/** A kernel that walks the windows (block rows q < N·OH of the thread's chunk): bindings after the uniforms, code before the loop, per window, after. */
+function windowWalker(name: string, bindings: string, pre: string, body: string, post: string): string {
+  return `// ${name}
+${POOL_U}
+${bindings}
+${POOL_HEAD}${pre}
+  for (var q = q0; q < q1; q++) {
+    let n = q / u.OH;
+    let h0 = 2u * (q % u.OH);
+    for (var bw = 0u; bw < u.OW; bw++) {
+      let w0 = 2u * bw;${body}
+    }
+  }${post}
+}
+`;
+}
+
+function applyPoolCode(k: ActKind): string {
+  const bindings = `@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> stats: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;`;
+  return windowWalker(kernelName('bn_apply_pool', k), bindings, '', `${poolWindow(k)}
+      y[(q * u.OW + bw) * u.C + c] = best;`, '');
+}
+
+/** WGSL: g' (dy masked by act' at the argmax) of window q, bw from dy [N·OH·OW, C]. */
+const poolGrad = (k: ActKind, q: string): string => `
+      let za = select(select(select(z0, z1, arg == 1u), z2, arg == 2u), z3, arg == 3u);
+      let gv = ${actGradExpr(k, `g[u.gOff + (${q} * u.OW + bw) * u.C + c]`, 'za')};`;
+
+function partialGradsPoolCode(k: ActKind): string {
+  const bindings = `@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(3) var<storage, read> stats: array<f32>;
+@group(0) @binding(4) var<storage, read_write> part: array<vec2<f32>>;`;
+  const body = `${poolWindow(k)}${poolGrad(k, 'q')}
+      let da = select(select(select(d0, d1, arg == 1u), d2, arg == 2u), d3, arg == 3u);
+      sg = sg + gv;
+      sgx = sgx + gv * (da * invstd);`;
+  return windowWalker(kernelName('bn_partial_grads_pool', k), bindings, `
+  var sg = 0.0;
+  var sgx = 0.0;`, body, `
+  part[wid.y * u.C + c] = vec2<f32>(sg, sgx);`);
+}
+
+/** bn_dx with the pool's routing, over every 2×2 block of the input (blocks cut by an odd edge are leftovers: g' = 0). */
+function dxPoolCode(useBatch: boolean, k: ActKind): string {
+  const dxOf = (gj: string, dj: string) => (useBatch ? `scale * ((${gj} - mg) - (${dj} * invstd) * mgx)` : `scale * ${gj}`);
+  const left = (h: string, w: string) => `
+      if (${h} < u.H && ${w} < u.W) {
+        let i = ((n * u.H + ${h}) * u.W + ${w}) * u.C + c;
+        let d = (x[u.xOff + i] - shift) - mean;
+        dx[i] = ${dxOf('0.0', 'd')};
+      }`;
+  return `// ${kernelName('bn_dx_pool', k)} (${useBatch ? 'batch' : 'running'} stats)
+${POOL_U}
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(3) var<storage, read> stats: array<f32>;
+@group(0) @binding(4) var<storage, read> dwb: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+${POOL_HEAD}
+  let mg = dwb[2u * u.C + c];
+  let mgx = dwb[3u * u.C + c];
+  for (var q = q0; q < q1; q++) {
+    let n = q / u.BH;
+    let bh = q % u.BH;
+    let h0 = 2u * bh;
+    for (var bw = 0u; bw < u.BW; bw++) {
+      let w0 = 2u * bw;
+      if (bh < u.OH && bw < u.OW) {
+        let qw = n * u.OH + bh;${poolWindow(k)}${poolGrad(k, 'qw')}
+        dx[i0] = ${dxOf('select(0.0, gv, arg == 0u)', 'd0')};
+        dx[i1] = ${dxOf('select(0.0, gv, arg == 1u)', 'd1')};
+        dx[i2] = ${dxOf('select(0.0, gv, arg == 2u)', 'd2')};
+        dx[i3] = ${dxOf('select(0.0, gv, arg == 3u)', 'd3')};
+      } else {${left('h0', 'w0')}${left('h0', 'w0 + 1u')}${left('h0 + 1u', 'w0')}${left('h0 + 1u', 'w0 + 1u')}
+      }
+    }
+  }
+}
+`;
+}
+
+/** Geometry of the fused pool: NHWC [N, H, W, C], OH = ⌊H/2⌋, OW = ⌊W/2⌋. */
+export interface BnPoolGeometry {
+  N: number;
+  H: number;
+  W: number;
+  C: number;
+}
+
+function poolWords(g: BnPoolGeometry, Q: number, xOff: number, gOff: number, slope: number): Uint32Array {
+  const w = uniformWords(12);
+  const vals = [g.H, g.W, g.C, Math.ceil(g.H / 2), Math.ceil(g.W / 2), Math.floor(g.H / 2), Math.floor(g.W / 2), bnPoolChunks(Q).L, Q, xOff, gOff];
+  vals.forEach((v, i) => (w.u32[i] = v));
+  w.f32[11] = slope;
+  return w.u32;
+}
+
+const poolGrid = (C: number, Q: number): [number, number] => [Math.ceil(C / WG), bnPoolChunks(Q).chunks];
+
+/** Windows' block rows (N·OH) and all block rows (N·⌈H/2⌉). */
+export const bnPoolRows = (g: BnPoolGeometry): { windows: number; blocks: number } => ({ windows: g.N * Math.floor(g.H / 2), blocks: g.N * Math.ceil(g.H / 2) });
+
+/** Forward: statistics as runBatchNormForward (partial: its size), then y [N, ⌊H/2⌋, ⌊W/2⌋, C] = maxpool(act(bn(x))). */
+export function runBatchNormPoolForward(a: Omit<BnForwardArgs, 'residual' | 'y' | 'M' | 'C'>, g: BnPoolGeometry, y: GPUBuffer): void {
+  const M = g.N * g.H * g.W;
+  runBatchNormStats({ ...a, M, C: g.C });
+  const k = actKind(a.act);
+  const Q = bnPoolRows(g).windows;
+  dispatch(getKernel(kernelName('bn_apply_pool', k), applyPoolCode(k)), [a.x.buffer, a.stats, y], poolWords(g, Q, a.x.offset, 0, actSlope(a.act)), poolGrid(g.C, Q));
+}
+
+/** Backward of runBatchNormPoolForward from dy [N, OH, OW, C]; partial needs 2·C·bnPoolChunks(N·⌊H/2⌋).chunks floats. */
+export function runBatchNormPoolBackward(a: Omit<BnBackwardArgs, 'residual' | 'M' | 'C'>, g: BnPoolGeometry): void {
+  const k = actKind(a.act);
+  const slope = actSlope(a.act);
+  const { windows, blocks } = bnPoolRows(g);
+  dispatch(
+    getKernel(kernelName('bn_partial_grads_pool', k), partialGradsPoolCode(k)),
+    [a.x.buffer, a.g.buffer, a.stats, a.partial],
+    poolWords(g, windows, a.x.offset, a.g.offset, slope),
+    poolGrid(g.C, windows),
+  );
+  gradFinalize(g.N * g.H * g.W, g.C, bnPoolChunks(windows), a.partial, a.dwb);
+  if (!a.dx) return;
+  const name = `${kernelName('bn_dx_pool', k)}${a.useBatch ? '' : '_running'}`;
+  dispatch(getKernel(name, dxPoolCode(a.useBatch, k)), [a.x.buffer, a.g.buffer, a.stats, a.dwb, a.dx], poolWords(g, blocks, a.x.offset, a.g.offset, slope), poolGrid(g.C, blocks));
 }

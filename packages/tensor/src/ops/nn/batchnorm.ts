@@ -9,7 +9,19 @@
  * gradient BatchNorm's backward kernels write as they go: act(bn(x) + r) costs no add,
  * activation or activation-gradient pass either.
  */
-import { type BnActivation, STATS_ROWS, bnChunks, runBatchNormBackward, runBatchNormFold, runBatchNormForward } from '../../kernels/batchnorm.js';
+import {
+  type BnActivation,
+  type BnPoolGeometry,
+  STATS_ROWS,
+  bnChunks,
+  bnPoolChunks,
+  bnPoolRows,
+  runBatchNormBackward,
+  runBatchNormFold,
+  runBatchNormForward,
+  runBatchNormPoolBackward,
+  runBatchNormPoolForward,
+} from '../../kernels/batchnorm.js';
 import { fmtShape } from '../../runtime/errors.js';
 import { sameShape } from '../../shape.js';
 import { Tensor } from '../../tensor.js';
@@ -61,39 +73,60 @@ interface BnAttrs {
 
 const ref = (t: Tensor | null) => (t ? { buffer: t.buffer, offset: t.offset } : null);
 
+/**
+ * The kernels' forward arguments shared by both ops (x, weight, bias dense; new stats and
+ * partials). release() frees the partials and the dense copies of weight and bias, and
+ * returns x's dense copy and the stats, for the backward to save.
+ */
+function forwardArgs(inputs: readonly Tensor[], a: BnAttrs) {
+  const x = inputs[0]!;
+  const xc = contiguous(x);
+  const w = a.hasWeight ? contiguous(inputs[1]!) : null;
+  const b = a.hasBias ? contiguous(inputs[a.hasWeight ? 2 : 1]!) : null;
+  const stats = newTensor([STATS_ROWS, a.C], 'f32', 'bn_stats');
+  const partial = a.useBatch ? newTensor([bnChunks(a.M).chunks * a.C * 2], 'f32', 'bn_partial') : null;
+  const args = {
+    x: ref(xc)!,
+    weight: ref(w),
+    bias: ref(b),
+    runningMean: ref(a.runningMean),
+    runningVar: ref(a.runningVar),
+    useBatch: a.useBatch,
+    updateRunning: a.updateRunning,
+    momentum: a.momentum,
+    eps: a.eps,
+    act: a.act,
+    stats: stats.buffer,
+    partial: partial?.buffer ?? null,
+  };
+  const release = () => {
+    partial?.dispose();
+    if (w && w !== inputs[1]) w.dispose();
+    if (b && b !== inputs[a.hasWeight ? 2 : 1]) b.dispose();
+    return { xc, stats };
+  };
+  return { args, release };
+}
+
+/** [dx, dweight?, dbias?] from the backward's dwb [4, C] (disposed; the views keep what they need). */
+function paramGrads(dx: Tensor | null, dwb: Tensor, a: BnAttrs): (Tensor | null)[] {
+  const out: (Tensor | null)[] = [dx];
+  if (a.hasWeight) out.push(dwb.view([a.C], undefined, 0));
+  if (a.hasBias) out.push(dwb.view([a.C], undefined, a.C));
+  dwb.dispose();
+  return out;
+}
+
 const batchNormOp = defineOp<BnAttrs>({
   name: 'batchNorm',
   forward(ctx, inputs, a) {
     const x = inputs[0]!;
-    const xc = contiguous(x);
-    const w = a.hasWeight ? contiguous(inputs[1]!) : null;
-    const b = a.hasBias ? contiguous(inputs[a.hasWeight ? 2 : 1]!) : null;
     const r = a.hasResidual ? inputs[inputs.length - 1]! : null;
     const rc = r ? contiguous(r) : null;
-    const stats = newTensor([STATS_ROWS, a.C], 'f32', 'bn_stats');
-    const partial = a.useBatch ? newTensor([bnChunks(a.M).chunks * a.C * 2], 'f32', 'bn_partial') : null;
     const y = newTensor(x.shape, 'f32', a.op);
-    runBatchNormForward({
-      x: ref(xc)!,
-      M: a.M,
-      C: a.C,
-      weight: ref(w),
-      bias: ref(b),
-      runningMean: ref(a.runningMean),
-      runningVar: ref(a.runningVar),
-      useBatch: a.useBatch,
-      updateRunning: a.updateRunning,
-      momentum: a.momentum,
-      eps: a.eps,
-      act: a.act,
-      residual: ref(rc),
-      stats: stats.buffer,
-      partial: partial?.buffer ?? null,
-      y: y.buffer,
-    });
-    partial?.dispose();
-    if (w && w !== inputs[1]) w.dispose();
-    if (b && b !== inputs[a.hasWeight ? 2 : 1]) b.dispose();
+    const f = forwardArgs(inputs, a);
+    runBatchNormForward({ ...f.args, M: a.M, C: a.C, residual: ref(rc), y: y.buffer });
+    const { xc, stats } = f.release();
     // saved[0]: the [STATS_ROWS, C] statistics; then the dense copy of x, when x was a view
     // (saved[1]), and of the residual, when it was a view and the mask needs it (the last).
     // Not y: the backward recomputes the activation's mask from x and r (see kernels/batchnorm.ts).
@@ -131,10 +164,7 @@ const batchNormOp = defineOp<BnAttrs>({
     });
     partial.dispose();
     if (g !== grad) g.dispose();
-    const out: (Tensor | null)[] = [dx];
-    if (a.hasWeight) out.push(dwb.view([a.C], undefined, 0));
-    if (a.hasBias) out.push(dwb.view([a.C], undefined, a.C));
-    dwb.dispose();
+    const out = paramGrads(dx, dwb, a);
     if (r0) {
       // dr also feeds bn_dx (g' read once more), so it is made even when r needs no gradient.
       const wantR = needsInputGrad[inputs.length - 1]!;
@@ -145,7 +175,8 @@ const batchNormOp = defineOp<BnAttrs>({
   },
 });
 
-function batchNorm(
+/** Checks batch norm's arguments; returns the op's inputs and attributes. */
+function batchNormArgs(
   op: string,
   x: Tensor,
   weight: Tensor | null | undefined,
@@ -153,7 +184,7 @@ function batchNorm(
   runningMean: Tensor | null | undefined,
   runningVar: Tensor | null | undefined,
   opts: BatchNormOptions,
-): Tensor {
+): BnAttrs & { inputs: Tensor[] } {
   const training = opts.training ?? false;
   const momentum = opts.momentum ?? 0.1;
   const eps = opts.eps ?? 1e-5;
@@ -192,7 +223,8 @@ function batchNorm(
     throw nnError(op, `expected more than 1 value per channel when using batch statistics, got input of shape ${fmtShape(x.shape)}`);
   }
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : []), ...(residual ? [residual] : [])];
-  return batchNormOp(inputs, {
+  return {
+    inputs,
     op,
     M,
     C,
@@ -206,7 +238,7 @@ function batchNorm(
     eps,
     act,
     hasResidual: !!residual,
-  });
+  };
 }
 
 function checkActivation(op: string, act: BnActivation): BnActivation {
@@ -237,6 +269,11 @@ export function batchNorm2d(
 ): Tensor {
   if (x.rank !== 4) throw nnError('batchNorm2d', `expected an NHWC input [N, H, W, C] (rank 4), got shape ${fmtShape(x.shape)}`);
   return batchNorm('batchNorm2d', x, weight, bias, runningMean, runningVar, opts);
+}
+
+function batchNorm(...args: Parameters<typeof batchNormArgs>): Tensor {
+  const { inputs, ...attrs } = batchNormArgs(...args);
+  return batchNormOp(inputs, attrs);
 }
 
 /** batchNorm2d's twin for features x [N, C] (a classifier head), normalising over N. */
@@ -283,4 +320,65 @@ export function batchNormFold(weight: Tensor, bias: Tensor, runningMean: Tensor,
     if (t && t !== parts[i]) t.dispose();
   });
   return out;
+}
+
+// ---------------------------------------------------------------- fused 2×2/2 max-pool
+
+export type BatchNormMaxPoolOptions = Omit<BatchNormOptions, 'residual'>;
+
+const batchNormMaxPoolOp = defineOp<BnAttrs & { geo: BnPoolGeometry }>({
+  name: 'batchNormMaxPool2d',
+  forward(ctx, inputs, a) {
+    const x = inputs[0]!;
+    const { N, H, W, C } = a.geo;
+    const y = newTensor([N, H >> 1, W >> 1, C], 'f32', a.op);
+    const f = forwardArgs(inputs, a);
+    runBatchNormPoolForward(f.args, a.geo, y.buffer);
+    const { xc, stats } = f.release();
+    // saved[0]: the statistics; saved[1]: x's dense copy when x was a view. No argmax and
+    // no activation: the backward recomputes both from x (see kernels/batchnorm.ts).
+    ctx.save(stats);
+    if (xc !== x) ctx.save(xc);
+    return y;
+  },
+  backward(grad, { inputs, saved, attrs: a }) {
+    const x0 = inputs[0]!;
+    const x = x0.isContiguous ? x0 : saved[1]!;
+    const g = contiguous(grad);
+    const partial = newTensor([bnPoolChunks(bnPoolRows(a.geo).windows).chunks * a.C * 2], 'f32', 'bn_partial');
+    const dwb = newTensor([4, a.C], 'f32', 'bn_dweight_dbias');
+    const dx = x0.requiresGrad ? newTensor(x.shape, 'f32', `${a.op}_grad`) : null;
+    runBatchNormPoolBackward(
+      { x: ref(x)!, g: ref(g)!, stats: saved[0]!.buffer, useBatch: a.useBatch, act: a.act, partial: partial.buffer, dwb: dwb.buffer, dx: dx?.buffer ?? null },
+      a.geo,
+    );
+    partial.dispose();
+    if (g !== grad) g.dispose();
+    return paramGrads(dx, dwb, a);
+  },
+});
+
+/**
+ * maxPool2d(act(batchNorm2d(x)), { kernel: 2, stride: 2 }) in one op: NHWC x [N, H, W, C]
+ * → [N, ⌊H/2⌋, ⌊W/2⌋, C] (PyTorch's floor mode: an odd last row/column is normalised —
+ * it counts in the statistics and gets a gradient — but pooled into nothing). Same
+ * arguments and results as batchNorm2d (running statistics updated in training, gradients
+ * of x, weight and bias), ties in a window going to the first maximum in row-major order,
+ * as maxPool2d. The full-size activation is never written, and the pool costs no pass
+ * in either direction.
+ */
+export function batchNormMaxPool2d(
+  x: Tensor,
+  weight: Tensor | null | undefined,
+  bias: Tensor | null | undefined,
+  runningMean: Tensor | null | undefined,
+  runningVar: Tensor | null | undefined,
+  opts: BatchNormMaxPoolOptions = {},
+): Tensor {
+  const op = 'batchNormMaxPool2d';
+  if (x.rank !== 4) throw nnError(op, `expected an NHWC input [N, H, W, C] (rank 4), got shape ${fmtShape(x.shape)}`);
+  const [N, H, W, C] = x.shape as unknown as [number, number, number, number];
+  if (H < 2 || W < 2) throw nnError(op, `the 2×2 window is larger than the input: H×W ${H}×${W} (input ${fmtShape(x.shape)})`);
+  const { inputs, ...attrs } = batchNormArgs(op, x, weight, bias, runningMean, runningVar, { ...opts, residual: null });
+  return batchNormMaxPoolOp(inputs, { ...attrs, geo: { N, H, W, C } });
 }

@@ -1,6 +1,6 @@
 import { beforeAll, expect, it } from 'vitest';
 import { initDevice, memoryStats, sum, sync, tensor, type Tensor } from '../../index.js';
-import { adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, batchNorm1d, batchNorm2d, dropout, maxPool2d, softmaxCrossEntropy } from './index.js';
+import { adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, batchNorm1d, batchNorm2d, batchNormMaxPool2d, dropout, maxPool2d, softmaxCrossEntropy } from './index.js';
 import { randn } from '../../../test-fixtures/nn-testing.js';
 
 beforeAll(async () => {
@@ -36,6 +36,9 @@ it('nn ops free every temporary, saved tensor and view after forward + backward'
     step(() => batchNorm2d(x, w, b, rm, rv, { training: true }));
     step((m) => batchNorm2d(view(m, x.permute([0, 2, 1, 3])), w, b, rm, rv, { training: false }));
     step(() => batchNorm2d(x, w, b, rm, rv, { training: true, activation: { leaky: 0.1 } }));
+    step(() => batchNormMaxPool2d(x, w, b, rm, rv, { training: true, activation: { leaky: 0.1 } }));
+    step((m) => batchNormMaxPool2d(view(m, x.permute([0, 2, 1, 3])), null, b, null, null, { training: true, activation: 'relu' }));
+    step(() => batchNormMaxPool2d(x, w, b, rm, rv, { training: false }));
     step((m) => batchNorm2d(view(m, x.permute([0, 2, 1, 3])), w, b, rm, rv, { training: false, activation: 'relu' }));
     step((m) => batchNorm1d(view(m, x.reshape([60, 3])), null, b, null, null, { training: true }));
     // The residual: dense, a strided view (its dense copy is saved for the mask), without an activation (dr = g).

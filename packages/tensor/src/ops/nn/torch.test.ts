@@ -13,6 +13,7 @@ import {
   avgPool2d,
   batchNorm1d,
   batchNorm2d,
+  batchNormMaxPool2d,
   type BnActivation,
   maxPool2d,
   softmaxCrossEntropy,
@@ -67,6 +68,8 @@ interface BnTorchOpts {
   activation?: BnActivation;
   /** Adds a residual of x's shape before the activation (a leaf: its gradient is compared too). */
   residual?: boolean;
+  /** A 2×2/2 max-pool after the activation: batchNormMaxPool2d. */
+  pool?: boolean;
 }
 
 function bnCase(id: string, shape: number[], opts: BnTorchOpts, seed: number) {
@@ -87,14 +90,15 @@ function bnCase(id: string, shape: number[], opts: BnTorchOpts, seed: number) {
     inputs.runningVar = td(rv, [C]);
   }
   if (opts.residual) inputs.residual = td(randn(n, seed + 6, 0.8), shape);
-  const grad = td(randn(n, seed + 5), shape);
-  const fn = shape.length === 4 ? batchNorm2d : batchNorm1d;
-  const { residual: _, ...bnOpts } = opts;
+  const outShape = opts.pool ? [shape[0]!, shape[1]! >> 1, shape[2]! >> 1, C] : shape;
+  const grad = td(randn(numel(outShape), seed + 5), outShape);
+  const fn = opts.pool ? batchNormMaxPool2d : shape.length === 4 ? batchNorm2d : batchNorm1d;
+  const { residual: _, pool: __, ...bnOpts } = opts;
   const leaves = Object.fromEntries(Object.entries(inputs).filter(([k]) => k !== 'runningMean' && k !== 'runningVar'));
   cases.push({
     id,
     op: shape.length === 4 ? 'batchNorm2d' : 'batchNorm1d',
-    params: { training: opts.training, momentum: opts.momentum ?? 0.1, eps: opts.eps ?? 1e-5, ...activationParams(opts.activation), ...(opts.residual ? { residual: true } : {}) },
+    params: { training: opts.training, momentum: opts.momentum ?? 0.1, eps: opts.eps ?? 1e-5, ...activationParams(opts.activation), ...(opts.residual ? { residual: true } : {}), ...(opts.pool ? { pool: true } : {}) },
     inputs,
     grad,
     tols: BN_TOLS,
@@ -130,6 +134,9 @@ bnCase('batchNorm2d training + residual + LeakyReLU(0.1), [3,5,5,70]', [3, 5, 5,
 bnCase('batchNorm2d training + residual, no activation, [2,3,5,5]', [2, 3, 5, 5], { training: true, residual: true }, 130);
 bnCase('batchNorm2d eval + residual + ReLU, [2,3,5,7]', [2, 3, 5, 7], { training: false, activation: 'relu', residual: true }, 140);
 bnCase('batchNorm1d training + residual + ReLU, [6,5]', [6, 5], { training: true, activation: 'relu', residual: true }, 150);
+bnCase('batchNormMaxPool2d training + LeakyReLU(0.1), batch 1, odd [1,7,9,13]', [1, 7, 9, 13], { training: true, activation: { leaky: 0.1 }, pool: true }, 160);
+bnCase('batchNormMaxPool2d training + ReLU, [3,6,4,70], momentum 0.3', [3, 6, 4, 70], { training: true, momentum: 0.3, activation: 'relu', pool: true }, 170);
+bnCase('batchNormMaxPool2d eval, no activation, [2,5,4,3]', [2, 5, 4, 3], { training: false, pool: true }, 180);
 
 // ------------------------------------------------------------------ pooling
 type PoolOp = 'maxPool2d' | 'avgPool2d' | 'adaptiveAvgPool2d' | 'adaptiveMaxPool2d';

@@ -142,3 +142,55 @@ export function batchNormFoldRef(
   }
   return out;
 }
+
+/**
+ * Twin of batchNormMaxPool2d: batchNormRef over NHWC [N, H, W, C], then a 2×2/2 max-pool
+ * in floor mode (ties: the first maximum in row-major order; a NaN replaces). Returns the
+ * forward (for the backward) and the pooled y [N, ⌊H/2⌋, ⌊W/2⌋, C] with its argmax (flat
+ * index into x).
+ */
+export function batchNormMaxPoolRef(a: BatchNormRefArgs & { N: number; H: number; W: number }): BatchNormRefResult & { pooled: Float64Array; argmax: Int32Array } {
+  const f = batchNormRef(a);
+  const { N, H, W, C } = a;
+  const OH = Math.floor(H / 2);
+  const OW = Math.floor(W / 2);
+  const pooled = new Float64Array(N * OH * OW * C);
+  const argmax = new Int32Array(pooled.length);
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        for (let c = 0; c < C; c++) {
+          let best = -Infinity;
+          let arg = -1;
+          for (const [dh, dw] of [[0, 0], [0, 1], [1, 0], [1, 1]] as const) {
+            const i = ((n * H + 2 * oh + dh) * W + 2 * ow + dw) * C + c;
+            const v = f.y[i]!;
+            if (arg < 0 || v > best || Number.isNaN(v)) {
+              best = v;
+              arg = i;
+            }
+          }
+          const o = ((n * OH + oh) * OW + ow) * C + c;
+          pooled[o] = best;
+          argmax[o] = arg;
+        }
+      }
+    }
+  }
+  return { ...f, pooled, argmax };
+}
+
+/** Gradients of batchNormMaxPoolRef for upstream gradient gy [N, ⌊H/2⌋, ⌊W/2⌋, C]: gy routed to the argmax, then batchNormBackwardRef. */
+export function batchNormMaxPoolBackwardRef(
+  gy: ArrayLike<number>,
+  x: ArrayLike<number>,
+  M: number,
+  C: number,
+  weight: ArrayLike<number> | null | undefined,
+  fwd: Pick<BatchNormRefResult, 'mean' | 'invstd' | 'useBatch' | 'z' | 'activation'> & { argmax: Int32Array },
+): { dx: Float64Array; dweight: Float64Array; dbias: Float64Array } {
+  const g = new Float64Array(M * C);
+  fwd.argmax.forEach((i, o) => (g[i] = gy[o]!));
+  const { dx, dweight, dbias } = batchNormBackwardRef(g, x, M, C, weight, fwd);
+  return { dx, dweight, dbias };
+}

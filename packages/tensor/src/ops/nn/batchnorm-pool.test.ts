@@ -1,0 +1,198 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initDevice, leakyRelu, queueStats, relu, tensor, type Tensor } from '../../index.js';
+import { batchNorm2d, batchNormMaxPool2d, maxPool2d, type BatchNormMaxPoolOptions } from './index.js';
+import { batchNormMaxPoolBackwardRef, batchNormMaxPoolRef } from '../../reference/nn/index.js';
+import { dot, expectAffineGradsNumeric, expectClose, numel, randn } from '../../../test-fixtures/nn-testing.js';
+
+beforeAll(async () => {
+  await initDevice();
+});
+
+const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+interface Data {
+  x: Float32Array;
+  w: Float32Array | null;
+  b: Float32Array | null;
+  rm: Float32Array | null;
+  rv: Float32Array | null;
+  g: Float32Array;
+}
+
+function data(shape: number[], seed: number, affine = true, running = true): Data {
+  const [N, H, W, C] = shape as [number, number, number, number];
+  return {
+    x: randn(numel(shape), seed),
+    w: affine ? randn(C, seed + 1, 0.5, 1) : null,
+    b: affine ? randn(C, seed + 2, 0.5) : null,
+    rm: running ? randn(C, seed + 3, 0.2) : null,
+    rv: running ? Float32Array.from(randn(C, seed + 4), (v) => 0.5 + Math.abs(v)) : null,
+    g: randn(N * (H >> 1) * (W >> 1) * C, seed + 5),
+  };
+}
+
+/** The fused op (or, with `unfused`, batchNorm2d → activation → maxPool2d) with autograd: outputs, grads, running stats. */
+async function run(shape: number[], d: Data, opts: BatchNormMaxPoolOptions, unfused = false) {
+  const C = shape[3]!;
+  const [N, H, W] = shape as [number, number, number];
+  const xt = tensor(d.x, shape).requireGrad();
+  const wt = d.w ? tensor(d.w, [C]).requireGrad() : null;
+  const bt = d.b ? tensor(d.b, [C]).requireGrad() : null;
+  const rmt = d.rm ? tensor(d.rm, [C]) : null;
+  const rvt = d.rv ? tensor(d.rv, [C]) : null;
+  const before = queueStats().dispatches;
+  let y: Tensor;
+  const made: Tensor[] = [];
+  if (unfused) {
+    let a = batchNorm2d(xt, wt, bt, rmt, rvt, { training: opts.training, momentum: opts.momentum, eps: opts.eps });
+    made.push(a);
+    const act = opts.activation ?? 'none';
+    if (act === 'relu') made.push((a = relu(a)));
+    else if (act !== 'none') made.push((a = leakyRelu(a, act.leaky)));
+    y = maxPool2d(a, { kernel: 2, stride: 2 });
+  } else {
+    y = batchNormMaxPool2d(xt, wt, bt, rmt, rvt, opts);
+  }
+  const fwdDispatches = queueStats().dispatches - before;
+  y.backward({ grad: tensor(d.g, [N, H >> 1, W >> 1, C]) });
+  const res = {
+    y: await y.toArray(),
+    dx: await xt.grad!.toArray(),
+    dw: wt ? await wt.grad!.toArray() : null,
+    db: bt ? await bt.grad!.toArray() : null,
+    rm: rmt ? await rmt.toArray() : null,
+    rv: rvt ? await rvt.toArray() : null,
+    fwdDispatches,
+    shape: y.shape,
+  };
+  for (const t of [xt, wt, bt, rmt, rvt, y, ...made, xt.grad, wt?.grad, bt?.grad]) (t as Tensor | null | undefined)?.dispose();
+  return res;
+}
+
+function twin(shape: number[], d: Data, opts: BatchNormMaxPoolOptions) {
+  const [N, H, W, C] = shape as [number, number, number, number];
+  const M = N * H * W;
+  const ref = batchNormMaxPoolRef({ x: d.x, N, H, W, M, C, weight: d.w, bias: d.b, runningMean: d.rm, runningVar: d.rv, training: !!opts.training, momentum: opts.momentum, eps: opts.eps, activation: opts.activation });
+  return { M, ref, bw: batchNormMaxPoolBackwardRef(d.g, d.x, M, C, d.w, ref) };
+}
+
+type Run = Awaited<ReturnType<typeof run>>;
+
+function checkTwin(r: Run, t: ReturnType<typeof twin>): void {
+  expectClose('y', r.y, t.ref.pooled, 3e-5, 1e-4);
+  expectClose('dx', r.dx, t.bw.dx, 1e-4 * Math.max(1, maxAbs(t.bw.dx)), 1e-4);
+  if (r.dw) expectClose('dweight', r.dw, t.bw.dweight, 1e-5 * Math.max(1, maxAbs(t.bw.dweight)) * Math.sqrt(t.M), 1e-4);
+  if (r.db) expectClose('dbias', r.db, t.bw.dbias, 1e-5 * Math.max(1, maxAbs(t.bw.dbias)) * Math.sqrt(t.M), 1e-4);
+  if (r.rm) {
+    expectClose('runningMean', r.rm, t.ref.runningMean!, 1e-5, 1e-5);
+    expectClose('runningVar', r.rv!, t.ref.runningVar!, 1e-5, 1e-4);
+  }
+}
+
+const CASES: [string, number[], BatchNormMaxPoolOptions, { affine?: boolean; running?: boolean }?][] = [
+  ['LeakyReLU(0.1), C=3, even H/W', [2, 6, 8, 3], { training: true, activation: { leaky: 0.1 } }],
+  ['ReLU, batch 1, C=13, odd H and W (last row and column dropped)', [1, 5, 7, 13], { training: true, activation: 'relu' }],
+  ['LeakyReLU(-0.5) (the max is over act(z), not z), odd H', [2, 7, 4, 5], { training: true, activation: { leaky: -0.5 } }],
+  ['no activation, many chunks, momentum 0.3, C=70 (two channel tiles)', [4, 16, 18, 70], { training: true, momentum: 0.3 }],
+  ['ReLU, no affine, no running stats, 2×2 input', [3, 2, 2, 5], { training: true, activation: 'relu' }, { affine: false, running: false }],
+  ['LeakyReLU(0.1), batch 1, 3×3 input (one window, five leftovers)', [1, 3, 3, 1], { training: true, activation: { leaky: 0.1 } }],
+  ['eval (running stats) + ReLU, odd W', [2, 4, 5, 3], { training: false, activation: 'relu', eps: 1e-3 }],
+];
+
+describe('batchNormMaxPool2d vs the float64 CPU twin', () => {
+  CASES.forEach(([name, shape, opts, o], k) => {
+    it(name, async () => {
+      const d = data(shape, 700 + 10 * k, o?.affine ?? true, o?.running ?? true);
+      const r = await run(shape, d, opts);
+      expect(r.shape).toEqual([shape[0], shape[1]! >> 1, shape[2]! >> 1, shape[3]]);
+      checkTwin(r, twin(shape, d, opts));
+    });
+  });
+
+  it('breaks ties like maxPool2d: the first maximum in row-major order gets the gradient', async () => {
+    // In every window, the top-left value is copied to the top-right and bottom-left: exact ties in z.
+    const shape = [2, 4, 6, 3];
+    const [N, H, W, C] = shape as [number, number, number, number];
+    const d = data(shape, 800);
+    const at = (n: number, h: number, w: number, c: number) => ((n * H + h) * W + w) * C + c;
+    for (let n = 0; n < N; n++)
+      for (let h = 0; h < H; h += 2)
+        for (let w = 0; w < W; w += 2)
+          for (let c = 0; c < C; c++) d.x[at(n, h, w + 1, c)] = d.x[at(n, h + 1, w, c)] = d.x[at(n, h, w, c)]!;
+    const opts: BatchNormMaxPoolOptions = { training: true, activation: { leaky: 0.1 } };
+    const r = await run(shape, d, opts);
+    const u = await run(shape, d, opts, true);
+    const t = twin(shape, d, opts);
+    checkTwin(r, t);
+    expectClose('y vs unfused', r.y, u.y, 0);
+    expectClose('dx vs unfused', r.dx, u.dx, 1e-5);
+    // Routing a tie to its second element instead is caught.
+    const second = t.ref.argmax.map((i) => ((((i / C) | 0) % W) % 2 === 0 && d.x[i + C] === d.x[i] ? i + C : i));
+    expect(second.some((v, o) => v !== t.ref.argmax[o])).toBe(true);
+    expect(() => checkTwin(r, { ...t, bw: batchNormMaxPoolBackwardRef(d.g, d.x, t.M, C, d.w, { ...t.ref, argmax: second }) })).toThrow();
+  });
+
+  it('catches a planted error: a gradient routed to the wrong element, or the leftovers left out', async () => {
+    const shape = [2, 5, 5, 3];
+    const opts: BatchNormMaxPoolOptions = { training: true, activation: { leaky: 0.1 } };
+    const d = data(shape, 820);
+    const r = await run(shape, d, opts);
+    const t = twin(shape, d, opts);
+    checkTwin(r, t);
+    const wrongArg = { ...t, ref: { ...t.ref, argmax: t.ref.argmax.map((i) => i + 3) } };
+    const bwWrong = batchNormMaxPoolBackwardRef(d.g, d.x, t.M, 3, d.w, wrongArg.ref);
+    expect(() => checkTwin(r, { ...t, bw: bwWrong })).toThrow();
+    const noLeftovers = Float64Array.from(t.bw.dx, (v, i) => (Math.floor(i / 3 / 5) % 5 === 4 ? 0 : v));
+    expect(() => checkTwin(r, { ...t, bw: { ...t.bw, dx: noLeftovers } })).toThrow();
+    const planted = { ...r, y: Float32Array.from(r.y, (v, i) => (i === 5 ? v + 1e-3 : v)) };
+    expect(() => checkTwin(planted, t)).toThrow();
+  });
+});
+
+describe('batchNormMaxPool2d vs batchNorm2d → activation → maxPool2d', () => {
+  const cases: [string, number[], BatchNormMaxPoolOptions][] = [
+    ['LeakyReLU(0.1), odd H/W', [2, 7, 9, 6], { training: true, activation: { leaky: 0.1 } }],
+    ['ReLU, Darknet-like [2,16,16,16]', [2, 16, 16, 16], { training: true, activation: 'relu' }],
+  ];
+  cases.forEach(([name, shape, opts], k) => {
+    it(`${name}: same results, and the forward has 3 dispatches (statistics, finalize, apply + pool)`, async () => {
+      const d = data(shape, 900 + 10 * k);
+      const r = await run(shape, d, opts);
+      const u = await run(shape, d, opts, true);
+      expectClose('y', r.y, u.y, 0);
+      expectClose('dx', r.dx, u.dx, 1e-5 * Math.max(1, maxAbs(u.dx)), 1e-4);
+      expectClose('dweight', r.dw!, u.dw!, 1e-4 * Math.max(1, maxAbs(u.dw!)), 1e-4);
+      expectClose('dbias', r.db!, u.db!, 1e-4 * Math.max(1, maxAbs(u.db!)), 1e-4);
+      expectClose('runningMean', r.rm!, u.rm!, 0);
+      expectClose('runningVar', r.rv!, u.rv!, 0);
+      expect(r.fwdDispatches).toBe(3);
+    });
+  });
+});
+
+describe('batchNormMaxPool2d gradients vs finite differences of the float64 twin', () => {
+  const cases: [string, number[], BatchNormMaxPoolOptions][] = [
+    ['LeakyReLU(0.1) [2,4,4,3]', [2, 4, 4, 3], { training: true, activation: { leaky: 0.1 } }],
+    ['ReLU, batch 1, odd H/W [1,5,3,2]', [1, 5, 3, 2], { training: true, activation: 'relu' }],
+    ['eval, no activation, odd W [1,2,5,3]', [1, 2, 5, 3], { training: false }],
+  ];
+  cases.forEach(([name, shape, opts], k) => {
+    it(name, async () => {
+      const [N, H, W, C] = shape as [number, number, number, number];
+      const d = data(shape, 950 + 10 * k);
+      const r = await run(shape, d, opts);
+      const loss = (x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>) =>
+        dot(batchNormMaxPoolRef({ x, N, H, W, M: N * H * W, C, weight: w, bias: b, runningMean: d.rm, runningVar: d.rv, training: !!opts.training, activation: opts.activation }).pooled, d.g);
+      const { nx } = expectAffineGradsNumeric(r, loss, d.x, d.w!, d.b!);
+      const bw = twin(shape, d, opts).bw;
+      expectClose('dx (twin)', bw.dx, nx, 1e-7 * Math.max(1, maxAbs(nx)));
+    });
+  });
+});
+
+describe('batchNormMaxPool2d errors', () => {
+  it('names the op and the shapes', () => {
+    expect(() => batchNormMaxPool2d(tensor(randn(12, 1), [3, 4]), null, null, null, null, { training: true })).toThrow(/batchNormMaxPool2d.*rank 4/);
+    expect(() => batchNormMaxPool2d(tensor(randn(6, 1), [1, 1, 3, 2]), null, null, null, null, { training: true })).toThrow(/batchNormMaxPool2d.*1×3/);
+  });
+});
