@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { ModelRecord } from '../bench/src/model/run.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BENCH = join(ROOT, 'bench/dist/main.js');
@@ -19,19 +20,8 @@ const torch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 
 const torchMissing = torch.status === 0 ? null : 'Debian python3-torch is not installed (scripts/setup.sh --with-torch)';
 if (torchMissing) console.log(`[bench --model] PyTorch reference not checked: ${torchMissing}`);
 
-interface Rec {
-  name: string;
-  imgs_per_s: number;
-  step_ms: number;
-  gemm_ms: number;
-  kernels_ms: number;
-  winograd_ms: number;
-  dispatches: number;
-  submits: number;
-  peak_bytes: number;
-  refs: { name: string; imgs_per_s: number }[];
-  unfused_imgs_per_s?: number;
-}
+/** The records `--json` writes. */
+type Rec = ModelRecord;
 
 describe.skipIf(!existsSync(BENCH))('pnpm bench --model', () => {
   it('darknet-tiny at 32², batch 2: train and eval records', () => {
