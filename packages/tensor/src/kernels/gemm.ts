@@ -459,13 +459,11 @@ function aChunk(a: OperandHook, t: SgTile, c: number): { code: string; at: (r: n
     };
   } else {
     // Runs along k: register i of lane l holds A[m0 + 8i + l, k..k+3].
-    const row = rowForm(a);
-    const one = (i: number, kExpr: string) => (row ? `loadARow(ra${i}, ${kExpr})` : `loadA(aB, mr${i}, ${kExpr})`);
     for (let i = 0; i < regs; i++) {
       if (a.vec4 === 'k') {
-        code += `    let ar${c}_${i} = ${row ? `loadA4Row(ra${i}, ${k0})` : `loadA4(aB, mr${i}, ${k0})`};\n`;
+        code += `    let ar${c}_${i} = ${rowForm(a) ? `loadA4Row(ra${i}, ${k0})` : `loadA4(aB, mr${i}, ${k0})`};\n`;
       } else {
-        code += `    let ar${c}_${i} = vec4<f32>(${[0, 1, 2, 3].map((q) => one(i, `${k0} + ${q}u`)).join(', ')});\n`;
+        code += `    let ar${c}_${i} = vec4<f32>(${[0, 1, 2, 3].map((q) => loadAOne(a, i, `${k0} + ${q}u`)).join(', ')});\n`;
       }
     }
     at = (r, kk) => `ab${c}_${Math.floor(r / SG)}_${r % SG}[${kk}]`;
@@ -482,6 +480,11 @@ function rowForm(a: OperandHook): boolean {
   if (a.vec4 === 'mn' && a.mnMultipleOf4) return false;
   if (a.vec4 === 'k' && !has(a.code, 'loadA4Row')) throw new Error('internal: a vec4 A hook with rowA must define loadA4Row');
   return true;
+}
+
+/** One element A[row register i, kExpr], through the row form when the hook has one. */
+function loadAOne(a: OperandHook, i: number, kExpr: string): string {
+  return rowForm(a) ? `loadARow(ra${i}, ${kExpr})` : `loadA(aB, mr${i}, ${kExpr})`;
 }
 
 /** The per-workgroup values aChunk/bChunk index with (hoisted out of the K loop). */
@@ -562,7 +565,7 @@ function sgTail(call: GemmCall, g: SgGen): string {
   const { t } = g;
   let s = '';
   for (let i = 0; i < t.rm / SG; i++) {
-    s += `    let as${i} = ${rowForm(call.a) ? `loadARow(ra${i}, k)` : `loadA(aB, mr${i}, k)`};\n`;
+    s += `    let as${i} = ${loadAOne(call.a, i, 'k')};\n`;
     for (let l = 0; l < SG; l++) s += `    let xs${i}_${l} = subgroupBroadcast(as${i}, ${l}u);\n`;
   }
   for (let j = 0; j < t.cn; j++) {
