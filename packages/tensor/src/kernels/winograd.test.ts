@@ -171,7 +171,8 @@ describe('winograd kernels vs their float64 twins', () => {
           const want = twin.winogradWeightsRef(p, wd, flip);
           const got = await read(U, s.U);
           note(`${tname} weights`, relErr(got, want));
-          assertClose(got, want, scaled(TRANSFORM_TOL, want), [s.A2, c.K, c.Nout], `${tname} weights${flip ? ' (flip)' : ''}, ${c.name}`);
+          const shape = flip ? [s.A2, c.K, c.Nout] : [s.A2, c.Nout, c.K];
+          assertClose(got, want, scaled(TRANSFORM_TOL, want), shape, `${tname} weights${flip ? ' (flip)' : ''}, ${c.name}`);
           for (const b of [w.t, U.t]) b.dispose();
         }
       }
@@ -193,7 +194,7 @@ describe('winograd kernels vs their float64 twins', () => {
       }
     });
 
-    it(`${tname} products and gradient products (batched GEMMs, automatic variant)`, async () => {
+    it(`${tname} products (U in both layouts) and gradient products (batched GEMMs, automatic variant)`, async () => {
       for (const c of KERNEL_CASES) {
         const p = problem(c, tile);
         const s = sizes(p);
@@ -201,19 +202,22 @@ describe('winograd kernels vs their float64 twins', () => {
         const Ud = uniform(s.U, 301);
         const dMd = uniform(s.M, 302);
         const [V, U, dMt] = [input(Vd, 0), input(Ud, 0), input(dMd, 0)];
-        const M = output(s.M);
+        for (const layout of ['kn', 'nk'] as const) {
+          const M = output(s.M);
+          runWinogradProducts(p, V.op.buffer, U.op.buffer, M.op.buffer, layout);
+          const wantM = twin.winogradProductsRef(p, Vd, Ud, layout);
+          const gotM = await read(M, s.M);
+          note(`${tname} products`, relErr(gotM, wantM));
+          assertClose(gotM, wantM, scaled(1e-5 * Math.sqrt(c.K), wantM), [s.A2, s.P, c.Nout], `${tname} products (U ${layout}), ${c.name}`);
+          M.t.dispose();
+        }
         const dU = output(s.U);
-        runWinogradProducts(p, V.op.buffer, U.op.buffer, M.op.buffer);
         runWinogradGradProducts(p, V.op.buffer, dMt.op.buffer, dU.op.buffer);
-        const wantM = twin.winogradProductsRef(p, Vd, Ud);
         const wantDU = twin.winogradGradProductsRef(p, Vd, dMd);
-        const gotM = await read(M, s.M);
         const gotDU = await read(dU, s.U);
-        note(`${tname} products`, relErr(gotM, wantM));
         note(`${tname} grad products`, relErr(gotDU, wantDU));
-        assertClose(gotM, wantM, scaled(1e-5 * Math.sqrt(c.K), wantM), [s.A2, s.P, c.Nout], `${tname} products, ${c.name}`);
-        assertClose(gotDU, wantDU, scaled(1e-5 * Math.sqrt(s.P), wantDU), [s.A2, c.K, c.Nout], `${tname} grad products, ${c.name}`);
-        for (const b of [V.t, U.t, dMt.t, M.t, dU.t]) b.dispose();
+        assertClose(gotDU, wantDU, scaled(1e-5 * Math.sqrt(s.P), wantDU), [s.A2, c.Nout, c.K], `${tname} grad products, ${c.name}`);
+        for (const b of [V.t, U.t, dMt.t, dU.t]) b.dispose();
       }
     });
 
@@ -380,7 +384,7 @@ describe('planted errors are caught', () => {
     const got = await read(U, s.U);
     const tol = scaled(TRANSFORM_TOL, got);
     // The honest twin agrees…
-    assertClose(got, twin.winogradWeightsRef(p, wd, false), tol, [s.A2, c.K, c.Nout], 'honest');
+    assertClose(got, twin.winogradWeightsRef(p, wd, false), tol, [s.A2, c.Nout, c.K], 'honest');
     // …one that rounds 1/6 (relative error 2e-4) does not,
     const rounded = alter(F4x4, (m) => (m.G = m.G.map((r) => r.map((v) => (Math.abs(Math.abs(v) - 1 / 6) < 1e-12 ? Math.sign(v) * 0.1667 : v)))));
     expect(() => assertClose(got, twin.winogradWeightsRef({ ...p, tile: rounded }, wd, false), tol)).toThrow(/elements differ/);

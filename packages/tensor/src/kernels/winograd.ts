@@ -4,17 +4,18 @@
  * per (input, output) channel pair instead of 9·m², so the GEMM work is 4× (F(4×4)) or
  * 2.25× (F(2×2)) smaller. The tiles' matrices Bᵀ, G and Aᵀ are F4x4 and F2x2 below. Kernels
  * of the family, all on NHWC activations and OHWI weights:
- *  - winograd_weights: U[ξ, k, n] = (G g Gᵀ)[ξ], g the 3×3 kernel of input channel k and
+ *  - winograd_weights: U[ξ, n, k] = (G g Gᵀ)[ξ], g the 3×3 kernel of input channel k and
  *    output channel n; `flip` reads it rotated by 180° with in/out swapped, which is the
- *    kernel of the input gradient (dx = conv(dy, rot180(w)ᵀ) with padding 2 − p).
+ *    kernel of the input gradient (dx = conv(dy, rot180(w)ᵀ) with padding 2 − p), and
+ *    writes U[ξ, k, n] (WinogradULayout: each layout keeps its pass's accesses contiguous).
  *  - winograd_input:   V[ξ, t, k] = (Bᵀ d B)[ξ], d the α×α input patch of output tile t.
  *  - the products M[ξ] = V[ξ] · U[ξ]: one batched GEMM (α² problems) through the GEMM
  *    generator (kernels/gemm.ts), plain strided operands.
  *  - winograd_output:  y = act((Aᵀ M A) · scale + bias + residual), the same epilogue as
  *    the implicit-GEMM convolution (ConvEpilogue).
  * The filter gradient runs the same algebra backwards: dM[ξ, t, n] = (A dy_t Aᵀ)[ξ]
- * (winograd_grad_output), dU[ξ] = V[ξ]ᵀ · dM[ξ] (one batched GEMM reducing over the
- * tiles), dw = Gᵀ dU G (winograd_grad_weights).
+ * (winograd_grad_output), dU[ξ] = dM[ξ]ᵀ · V[ξ] (one batched GEMM reducing over the
+ * tiles, [ξ, n, k] like the forward's U), dw = Gᵀ dU G (winograd_grad_weights).
  * The transforms are generated straight-line from the matrices (no private arrays:
  * llvmpipe keeps an indexed private array in memory, one access per lane). The CPU
  * twins are in reference/winograd.ts.
@@ -214,23 +215,45 @@ ${f.body}}
 `;
 }
 
+/**
+ * How U holds the transformed kernel: 'nk' is [α², Nout, K] (the products read it as a
+ * transposed B), 'kn' is [α², K, Nout]. Each pass writes the layout in which its weight
+ * reads and its U writes are both contiguous vec4s: the forward's kernel (OHWI, input
+ * channels contiguous) gives 'nk', the input gradient's rotated kernel (output channels
+ * of the GEMM contiguous) 'kn'.
+ */
+export type WinogradULayout = 'nk' | 'kn';
+export const winogradULayout = (flip: boolean): WinogradULayout => (flip ? 'kn' : 'nk');
+
 function weightsCode(t: WinogradTile, flip: boolean): string {
   const A = alphaOf(t);
-  // Forward: k = input channel c, n = output channel o; flip: k = o, n = c, the kernel rotated.
+  // Four channel pairs per thread, as vec4s along the weight's contiguous channel (the
+  // transform is linear, so it runs on vec4s as on scalars), the fastest-moving across
+  // threads: every load and store is a vec4, contiguous across threads. (One pair per
+  // thread, with scalar loads 9·K apart across threads, took twice as long.)
+  //  - forward: k = input channel c, n = output channel o: w[n, i, j, k..k+3] → U[ξ, n, k..k+3];
+  //  - flip: k = o, n = c, the kernel rotated: w[k, 2−i, 2−j, n..n+3] → U[ξ, k, n..n+3].
   const { code: loads, grid: g } = loadGrid(3, 3, 'g', (i, j) => {
     const tap = flip ? (2 - i) * 3 + (2 - j) : i * 3 + j;
-    return flip ? `w[u.w_off + ((k * 9u + ${tap}u) * u.Nout + n)]` : `w[u.w_off + ((n * 9u + ${tap}u) * u.K + k)]`;
+    return flip ? `w[(u.w_off + (k * 9u + ${tap}u) * u.Nout + n) / 4u]` : `w[(u.w_off + (n * 9u + ${tap}u) * u.K + k) / 4u]`;
   });
   const tr = transform2d(g, apply(t.G), 'u');
   let stores = '';
-  tr.out.forEach((row, a) => row.forEach((e, b) => (stores += `  U[(${a * A + b}u * u.K + k) * u.Nout + n] = ${e};\n`)));
+  tr.out.forEach((row, a) =>
+    row.forEach((e, b) => {
+      const xi = a * A + b;
+      stores += flip ? `  U[((${xi}u * u.K + k) * u.Nout + n) / 4u] = ${e};\n` : `  U[((${xi}u * u.Nout + n) * u.K + k) / 4u] = ${e};\n`;
+    }),
+  );
   return kernelSource({
     title: `winograd_weights F(${t.m}x${t.m}, 3x3)${flip ? " (flipped: the input gradient's kernel)" : ''}`,
     uniforms: 'K: u32, Nout: u32, w_off: u32, pad: u32',
-    input: 'w: array<f32>',
-    output: 'U: array<f32>',
-    threads: 'u.K * u.Nout',
-    body: `  let n = i % u.Nout; let k = i / u.Nout;\n${loads}${tr.code}${stores}`,
+    input: 'w: array<vec4<f32>>',
+    output: 'U: array<vec4<f32>>',
+    threads: '(u.K * u.Nout) / 4u',
+    body: flip
+      ? `  let n = 4u * (i % (u.Nout / 4u)); let k = i / (u.Nout / 4u);\n${loads}${tr.code}${stores}`
+      : `  let k = 4u * (i % (u.K / 4u)); let n = i / (u.K / 4u);\n${loads}${tr.code}${stores}`,
   });
 }
 
@@ -335,21 +358,22 @@ ${loads}${tr.code}${stores}`,
   });
 }
 
-/** dw[n, i, j, k] (OHWI) = (Gᵀ dU[:, k, n] G)[i, j]: the kernel transform's adjoint. */
+/** dw[n, i, j, k] (OHWI) = (Gᵀ dU[:, n, k] G)[i, j]: the kernel transform's adjoint, from dU [α², Nout, K]. */
 function gradWeightsCode(t: WinogradTile): string {
   const A = alphaOf(t);
-  const { code: loads, grid: d } = loadGrid(A, A, 'q', (a, b) => `dU[(${a * A + b}u * u.K + k) * u.Nout + n]`);
+  // Like the forward kernel transform: a thread takes n and k..k+3, k fastest across
+  // threads, so dU's loads and dw's stores are vec4s contiguous across threads.
+  const { code: loads, grid: d } = loadGrid(A, A, 'q', (a, b) => `dU[((${a * A + b}u * u.Nout + n) * u.K + k) / 4u]`);
   const tr = transform2d(d, apply(transpose(t.G)), 'h');
   let stores = '';
-  tr.out.forEach((row, i) => row.forEach((e, j) => (stores += `  dw[(n * 9u + ${i * 3 + j}u) * u.K + k] = ${e};\n`)));
+  tr.out.forEach((row, i) => row.forEach((e, j) => (stores += `  dw[((n * 9u + ${i * 3 + j}u) * u.K + k) / 4u] = ${e};\n`)));
   return kernelSource({
     title: `winograd_grad_weights F(${t.m}x${t.m}, 3x3)`,
     uniforms: 'K: u32, Nout: u32, pad0: u32, pad1: u32',
-    input: 'dU: array<f32>',
-    output: 'dw: array<f32>',
-    threads: 'u.K * u.Nout',
-    // n fastest: consecutive threads read consecutive dU entries (36 planes each), write 9 strided.
-    body: `  let n = i % u.Nout; let k = i / u.Nout;\n${loads}${tr.code}${stores}`,
+    input: 'dU: array<vec4<f32>>',
+    output: 'dw: array<vec4<f32>>',
+    threads: '(u.K * u.Nout) / 4u',
+    body: `  let k = 4u * (i % (u.K / 4u)); let n = i / (u.K / 4u);\n${loads}${tr.code}${stores}`,
   });
 }
 
@@ -362,10 +386,10 @@ export interface WinogradOperand {
   offset: number;
 }
 
-/** U = the transformed kernel, [(m+2)², K, Nout]. */
+/** U = the transformed kernel, in the pass's layout (winogradULayout(flip)). */
 export function runWinogradWeights(p: WinogradProblem, w: WinogradOperand, U: GPUBuffer, flip: boolean): void {
   const k = getKernel(`winograd_weights${flip ? '_flip' : ''}`, weightsCode(p.tile, flip));
-  dispatch(k, [w.buffer, U], new Uint32Array([p.K, p.Nout, w.offset, 0]), grid1d(p.K * p.Nout, WG));
+  dispatch(k, [w.buffer, U], new Uint32Array([p.K, p.Nout, w.offset, 0]), grid1d((p.K * p.Nout) / 4, WG));
 }
 
 /** V = the transformed input tiles, [(m+2)², P, K]. */
@@ -389,11 +413,15 @@ export function runWinogradOutput(p: WinogradProblem, M: GPUBuffer, y: WinogradO
   dispatch(getKernel('winograd_output', outputCode(p.tile, e)), buffers, words, grid1d((P * p.Nout) / 4, WG));
 }
 
-/** The products M[ξ] = V[ξ] · U[ξ], ξ < (m+2)², as one batched GEMM. */
-export function runWinogradProducts(p: WinogradProblem, V: GPUBuffer, U: GPUBuffer, M: GPUBuffer, variant?: GemmVariant): void {
+/** The products M[ξ] = V[ξ] · U[ξ], ξ < (m+2)², as one batched GEMM; U in either layout. */
+export function runWinogradProducts(p: WinogradProblem, V: GPUBuffer, U: GPUBuffer, M: GPUBuffer, uLayout: WinogradULayout, variant?: GemmVariant): void {
   const { P } = winogradTiles(p);
   const B = productsOf(p);
   const batch = (ld: number, stride: number) => ({ offset: 0, ld, batchShape: [1, 1, B], batchStrides: [0, 0, stride] });
+  const b =
+    uLayout === 'kn'
+      ? stridedOperand('B', { contiguous: 'rows', batchRank: MAX_BATCH_RANK, vec4: true, mnMultipleOf4: true })
+      : stridedOperand('B', { contiguous: 'cols', batchRank: MAX_BATCH_RANK, vec4: true });
   runGemm({
     name: 'winograd_products',
     M: P,
@@ -401,12 +429,12 @@ export function runWinogradProducts(p: WinogradProblem, V: GPUBuffer, U: GPUBuff
     K: p.K,
     batch: B,
     a: stridedOperand('A', { contiguous: 'rows', batchRank: MAX_BATCH_RANK, vec4: true }),
-    b: stridedOperand('B', { contiguous: 'rows', batchRank: MAX_BATCH_RANK, vec4: true, mnMultipleOf4: true }),
+    b,
     c: stridedEpilogue({ batchRank: MAX_BATCH_RANK, vec4: true }),
     buffers: [V, V, U, U, M],
     params: {
       ...stridedParamValues('a', batch(p.K, P * p.K)),
-      ...stridedParamValues('b', batch(p.Nout, p.K * p.Nout)),
+      ...stridedParamValues('b', batch(uLayout === 'kn' ? p.Nout : p.K, p.K * p.Nout)),
       ...stridedParamValues('c', batch(p.Nout, P * p.Nout)),
     },
     variant,
@@ -434,7 +462,7 @@ export function runWinogradConv(
   const M = acquireBuffer(B * P * p.Nout * 4, 'winograd-M');
   runWinogradWeights(p, w, U, flip);
   runWinogradInput(p, x, V);
-  runWinogradProducts(p, V, U, M, variant);
+  runWinogradProducts(p, V, U, M, winogradULayout(flip), variant);
   runWinogradOutput(p, M, y, e);
   // Queue order protects them: later users of these buffers run after these dispatches.
   for (const b of [U, V, M]) releaseBuffer(b);
@@ -448,34 +476,37 @@ export function runWinogradGradOutput(p: WinogradProblem, dy: WinogradOperand, G
   dispatch(getKernel('winograd_grad_output', gradOutputCode(p.tile)), [dy.buffer, G], words, grid1d((P * p.Nout) / 4, WG));
 }
 
-/** dU[ξ] = V[ξ]ᵀ · dM[ξ] ([(m+2)², K, Nout]): one batched GEMM whose reduction runs over the tiles. */
+/**
+ * dU[ξ] = dM[ξ]ᵀ · V[ξ] ([(m+2)², Nout, K], the forward's U layout): one batched GEMM
+ * whose reduction runs over the tiles.
+ */
 export function runWinogradGradProducts(p: WinogradProblem, V: GPUBuffer, G: GPUBuffer, dU: GPUBuffer, variant?: GemmVariant): void {
   const { P } = winogradTiles(p);
   const B = productsOf(p);
   const batch = (ld: number, stride: number) => ({ offset: 0, ld, batchShape: [1, 1, B], batchStrides: [0, 0, stride] });
   runGemm({
     name: 'winograd_grad_products',
-    M: p.K,
-    N: p.Nout,
+    M: p.Nout,
+    N: p.K,
     K: P,
     batch: B,
-    // V[ξ] is [P, K] row-major: read as its transpose (K × P), columns contiguous.
+    // dM[ξ] is [P, Nout] row-major: read as its transpose (Nout × P), columns contiguous.
     a: stridedOperand('A', { contiguous: 'cols', batchRank: MAX_BATCH_RANK, vec4: true, mnMultipleOf4: true }),
     b: stridedOperand('B', { contiguous: 'rows', batchRank: MAX_BATCH_RANK, vec4: true, mnMultipleOf4: true }),
     c: stridedEpilogue({ batchRank: MAX_BATCH_RANK, vec4: true }),
-    buffers: [V, V, G, G, dU],
+    buffers: [G, G, V, V, dU],
     params: {
-      ...stridedParamValues('a', batch(p.K, P * p.K)),
-      ...stridedParamValues('b', batch(p.Nout, P * p.Nout)),
-      ...stridedParamValues('c', batch(p.Nout, p.K * p.Nout)),
+      ...stridedParamValues('a', batch(p.Nout, P * p.Nout)),
+      ...stridedParamValues('b', batch(p.K, P * p.K)),
+      ...stridedParamValues('c', batch(p.K, p.K * p.Nout)),
     },
     variant,
   });
 }
 
-/** dw (OHWI [Nout, 3, 3, K]) from dU. */
+/** dw (OHWI [Nout, 3, 3, K]) from dU ([(m+2)², Nout, K]). */
 export function runWinogradGradWeights(p: WinogradProblem, dU: GPUBuffer, dw: GPUBuffer): void {
-  dispatch(getKernel('winograd_grad_weights', gradWeightsCode(p.tile)), [dU, dw], new Uint32Array([p.K, p.Nout, 0, 0]), grid1d(p.K * p.Nout, WG));
+  dispatch(getKernel('winograd_grad_weights', gradWeightsCode(p.tile)), [dU, dw], new Uint32Array([p.K, p.Nout, 0, 0]), grid1d((p.K * p.Nout) / 4, WG));
 }
 
 /** The filter gradient of the forward problem p: dw from its input x and output gradient dy. */

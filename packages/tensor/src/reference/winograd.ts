@@ -3,21 +3,22 @@
  * float64, written from the definitions as small dense matrix products with the tile's
  * Bᵀ, G and Aᵀ (not from the WGSL generator, so they check it independently). Inputs are
  * dense f32 arrays (no offsets), outputs Float64Array in the kernel's layout:
- *  - winogradWeightsRef:      U [α², K, Nout],  U[ξ, k, n] = (G g Gᵀ)[ξ], g = w[n, :, :, k]
- *                             (flip: g[i][j] = w[k, 2−i, 2−j, n], the input gradient's kernel);
+ *  - winogradWeightsRef:      U [α², Nout, K],  U[ξ, n, k] = (G g Gᵀ)[ξ], g = w[n, :, :, k]
+ *                             (flip: g[i][j] = w[k, 2−i, 2−j, n], the input gradient's kernel,
+ *                             and U [α², K, Nout]: the layouts of winogradULayout);
  *  - winogradInputRef:        V [α², P, K],     V[ξ, t, k] = (Bᵀ d B)[ξ], d the α×α patch of tile t
  *                             at (m·ty − ph, m·tx − pw), zero outside the image;
- *  - winogradProductsRef:     M [α², P, Nout],  M[ξ] = V[ξ] · U[ξ];
+ *  - winogradProductsRef:     M [α², P, Nout],  M[ξ] = V[ξ] · U[ξ], U in either layout;
  *  - winogradOutputRef:       y [N, OH, OW, Nout] = act((Aᵀ M A) · scale + bias + residual);
  *  - winogradGradOutputRef:   dM [α², P, Nout], dM[ξ, t, n] = (A dy_t Aᵀ)[ξ], dy_t the m×m tile
  *                             of dy, zero beyond OH×OW;
- *  - winogradGradProductsRef: dU [α², K, Nout], dU[ξ] = V[ξ]ᵀ · dM[ξ];
- *  - winogradGradWeightsRef:  dw [Nout, 3, 3, K], dw[n, i, j, k] = (Gᵀ dU[:, k, n] G)[i, j].
+ *  - winogradGradProductsRef: dU [α², Nout, K], dU[ξ] = dM[ξ]ᵀ · V[ξ];
+ *  - winogradGradWeightsRef:  dw [Nout, 3, 3, K], dw[n, i, j, k] = (Gᵀ dU[:, n, k] G)[i, j].
  * α = m + 2; tiles t = (n, ty, tx) row-major, TH = ⌈OH/m⌉, TW = ⌈OW/m⌉, P = N·TH·TW;
  * OH = H + 2·ph − 2, OW = W + 2·pw − 2. Composed, they are the convolution (conv2dRef) and
  * its filter gradient (conv2dBackwardRef's dw): kernels/winograd.test.ts checks that too.
  */
-import type { WinogradProblem, WinogradTile } from '../kernels/winograd.js';
+import type { WinogradProblem, WinogradTile, WinogradULayout } from '../kernels/winograd.js';
 
 type Mat = number[][];
 
@@ -49,7 +50,7 @@ export function winogradRefSizes(p: WinogradProblem): { OH: number; OW: number; 
   return { OH, OW, TH, TW, P: p.N * TH * TW, A: winogradAlpha(p.tile) };
 }
 
-/** U [α², K, Nout] from OHWI w ([Nout, 3, 3, K]; flip: [K, 3, 3, Nout] read rotated). */
+/** U [α², Nout, K] from OHWI w ([Nout, 3, 3, K]); flip: U [α², K, Nout] from w [K, 3, 3, Nout] read rotated. */
 export function winogradWeightsRef(p: WinogradProblem, w: ArrayLike<number>, flip: boolean): Float64Array {
   const { K, Nout, tile } = p;
   const A = winogradAlpha(tile);
@@ -59,7 +60,9 @@ export function winogradWeightsRef(p: WinogradProblem, w: ArrayLike<number>, fli
     for (let n = 0; n < Nout; n++) {
       const g = grid(3, 3, (i, j) => (flip ? w[(k * 9 + (2 - i) * 3 + (2 - j)) * Nout + n]! : w[(n * 9 + i * 3 + j) * K + k]!));
       const u = sandwich(tile.G, g, GT);
-      for (let a = 0; a < A; a++) for (let b = 0; b < A; b++) U[((a * A + b) * K + k) * Nout + n] = u[a]![b]!;
+      for (let a = 0; a < A; a++) {
+        for (let b = 0; b < A; b++) U[flip ? ((a * A + b) * K + k) * Nout + n : ((a * A + b) * Nout + n) * K + k] = u[a]![b]!;
+      }
     }
   }
   return U;
@@ -90,8 +93,11 @@ export function winogradInputRef(p: WinogradProblem, x: ArrayLike<number>): Floa
   return V;
 }
 
-/** C[ξ] = op(X[ξ]) · Y[ξ] for ξ < batch: X [batch, rows, inner] (or [batch, inner, rows] transposed), Y [batch, inner, cols]. */
-function batchedMatmul(X: ArrayLike<number>, Y: ArrayLike<number>, batch: number, rows: number, inner: number, cols: number, transposeX: boolean): Float64Array {
+/**
+ * C[ξ] = op(X[ξ]) · op(Y[ξ]) for ξ < batch: X [batch, rows, inner] (or [batch, inner, rows]
+ * transposed), Y [batch, inner, cols] (or [batch, cols, inner] transposed).
+ */
+function batchedMatmul(X: ArrayLike<number>, Y: ArrayLike<number>, batch: number, rows: number, inner: number, cols: number, transposeX: boolean, transposeY: boolean): Float64Array {
   const C = new Float64Array(batch * rows * cols);
   for (let z = 0; z < batch; z++) {
     const xb = z * rows * inner;
@@ -101,17 +107,17 @@ function batchedMatmul(X: ArrayLike<number>, Y: ArrayLike<number>, batch: number
       for (let q = 0; q < inner; q++) {
         const a = transposeX ? X[xb + q * rows + i]! : X[xb + i * inner + q]!;
         if (a === 0) continue;
-        for (let j = 0; j < cols; j++) C[cb + i * cols + j] += a * Y[yb + q * cols + j]!;
+        for (let j = 0; j < cols; j++) C[cb + i * cols + j] += a * Y[transposeY ? yb + j * inner + q : yb + q * cols + j]!;
       }
     }
   }
   return C;
 }
 
-/** M [α², P, Nout] = V[ξ] · U[ξ]. */
-export function winogradProductsRef(p: WinogradProblem, V: ArrayLike<number>, U: ArrayLike<number>): Float64Array {
+/** M [α², P, Nout] = V[ξ] · U[ξ], U [α², K, Nout] ('kn') or [α², Nout, K] ('nk'). */
+export function winogradProductsRef(p: WinogradProblem, V: ArrayLike<number>, U: ArrayLike<number>, uLayout: WinogradULayout): Float64Array {
   const { P, A } = winogradRefSizes(p);
-  return batchedMatmul(V, U, A * A, P, p.K, p.Nout, false);
+  return batchedMatmul(V, U, A * A, P, p.K, p.Nout, false, uLayout === 'nk');
 }
 
 /** y [N, OH, OW, Nout] = act((Aᵀ M A) · scale + bias + residual), from M [α², P, Nout]. */
@@ -175,13 +181,13 @@ export function winogradGradOutputRef(p: WinogradProblem, dy: ArrayLike<number>)
   return dM;
 }
 
-/** dU [α², K, Nout] = V[ξ]ᵀ · dM[ξ]. */
+/** dU [α², Nout, K] = dM[ξ]ᵀ · V[ξ]. */
 export function winogradGradProductsRef(p: WinogradProblem, V: ArrayLike<number>, dM: ArrayLike<number>): Float64Array {
   const { P, A } = winogradRefSizes(p);
-  return batchedMatmul(V, dM, A * A, p.K, P, p.Nout, true);
+  return batchedMatmul(dM, V, A * A, p.Nout, P, p.K, true, false);
 }
 
-/** dw (OHWI [Nout, 3, 3, K]) from dU [α², K, Nout]. */
+/** dw (OHWI [Nout, 3, 3, K]) from dU [α², Nout, K]. */
 export function winogradGradWeightsRef(p: WinogradProblem, dU: ArrayLike<number>): Float64Array {
   const { K, Nout, tile } = p;
   const A = winogradAlpha(tile);
@@ -189,7 +195,7 @@ export function winogradGradWeightsRef(p: WinogradProblem, dU: ArrayLike<number>
   const dw = new Float64Array(Nout * 9 * K);
   for (let k = 0; k < K; k++) {
     for (let n = 0; n < Nout; n++) {
-      const q = grid(A, A, (a, b) => dU[((a * A + b) * K + k) * Nout + n]!);
+      const q = grid(A, A, (a, b) => dU[((a * A + b) * Nout + n) * K + k]!);
       const h = sandwich(GT, q, tile.G);
       for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) dw[(n * 9 + i * 3 + j) * K + k] = h[i]![j]!;
     }
@@ -199,7 +205,7 @@ export function winogradGradWeightsRef(p: WinogradProblem, dU: ArrayLike<number>
 
 /** The whole forward convolution through the twins (flip: w is the layer's weight, the result its input gradient's conv). */
 export function winogradConvRef(p: WinogradProblem, x: ArrayLike<number>, w: ArrayLike<number>, flip = false, e: WinogradEpilogueRef = {}): Float64Array {
-  return winogradOutputRef(p, winogradProductsRef(p, winogradInputRef(p, x), winogradWeightsRef(p, w, flip)), e);
+  return winogradOutputRef(p, winogradProductsRef(p, winogradInputRef(p, x), winogradWeightsRef(p, w, flip), flip ? 'kn' : 'nk'), e);
 }
 
 /** The filter gradient of the forward problem p through the twins. */
