@@ -7,8 +7,11 @@
  * h·W + w within the input plane, like PyTorch. Backward gathers instead of
  * scattering: one thread per input element loops over the outputs whose window
  * covers it (max: those whose saved argmax is this element), so overlapping windows
- * need no atomics and the result is deterministic. Variant: max windows that tile the
- * input (kernel = stride, no padding) find their one window by a division, with no loop.
+ * need no atomics and the result is deterministic. Variants: max windows that tile the
+ * input (kernel = stride, no padding) find their one window by a division, with no loop;
+ * other fixed max windows unroll their window (forward, up to 4×4) and their ≤ ⌈k/s⌉²
+ * covering windows (backward) with constant bounds, since lavapipe runs a loop whose
+ * bounds differ between lanes with every lane masked through the longest.
  *
  * Grid: a workgroup of 64 lanes covers CT channels (CT = the power of two ≥ C, at
  * most 64) × 64/CT neighbouring columns; workgroup y walks columns, z walks (n, row).
@@ -107,9 +110,33 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   if (c >= u.C || col >= ${cols}) { return; }`;
 }
 
+/** Max over a fixed window, unrolled (constant bounds; out-of-image taps masked): no per-lane loop. */
+function unrolledMaxBody(g: PoolGeometry): string {
+  let s = `  var best = -3.402823e38;
+  var arg = -1;
+  let ih0 = oh * ${g.sh} - ${g.ph};
+  let iw0 = ow * ${g.sw} - ${g.pw};
+`;
+  for (let a = 0; a < g.kh; a++) {
+    for (let b = 0; b < g.kw; b++) {
+      s += `  {
+    let ih = ih0 + ${a}; let iw = iw0 + ${b};
+    let ok = ih >= 0 && ih < u.H && iw >= 0 && iw < u.W;
+    let v = x[base + u32(clamp(ih, 0, u.H - 1) * u.W + clamp(iw, 0, u.W - 1)) * u.C];
+    if (ok && (v > best || v != v || arg < 0)) { best = v; arg = ih * u.W + iw; }
+  }
+`;
+    }
+  }
+  return `${s}  y[o] = best;
+  idx[o] = arg;`;
+}
+
 function forwardCode(kind: PoolKind, g: PoolGeometry): string {
   const body =
-    kind === 'max'
+    kind === 'max' && !g.adaptive && g.kh * g.kw <= 16
+      ? unrolledMaxBody(g)
+      : kind === 'max'
       ? `  var best = -3.402823e38;
   var arg = -1;
   for (var ih = wh.x; ih < wh.y; ih++) {
@@ -153,6 +180,7 @@ function tiles(g: PoolGeometry): boolean {
 
 function backwardCode(kind: PoolKind, g: PoolGeometry): string {
   if (kind === 'max' && tiles(g)) return tiledMaxBackwardCode(g);
+  if (kind === 'max' && !g.adaptive) return fixedMaxBackwardCode(g);
   const inner =
     kind === 'max'
       ? `      let o = obase + u32(oh * u.OW + ow) * u.C;
@@ -214,6 +242,49 @@ ${head(channelTile(g.C), 'u.H', 'u.W')}
   let o = n * u32(u.OH * u.OW) * u.C + c + u32(min(oh, u.OH - 1) * u.OW + min(ow, u.OW - 1)) * u.C;
   let hit = inside && idx[o] == ih * u.W + iw;
   dx[((n * u32(u.H) + u32(ih)) * u32(u.W) + u32(iw)) * u.C + c] = select(0.0, g[u.gOff + o], hit);
+}
+`;
+}
+
+/**
+ * Max backward for any other fixed window (ResNet's 3×3/2 stem pool): input i is covered
+ * along an axis by at most ⌈k/s⌉ windows, o = ⌊(i + p)/s⌋ − j for j < ⌈k/s⌉, those with
+ * o ≥ 0, o < O and o·s − p + k > i. The candidates are unrolled with constant bounds and
+ * each read is clamped and selected, so no lane runs a loop of its own length (lavapipe
+ * masks a divergent loop's every iteration; the looped kernel took ~3× as long).
+ */
+function fixedMaxBackwardCode(g: PoolGeometry): string {
+  const nh = Math.ceil(g.kh / g.sh);
+  const nw = Math.ceil(g.kw / g.sw);
+  let body = '';
+  for (let j = 0; j < nh; j++) {
+    body += `  let oh${j} = (ih + ${g.ph}) / ${g.sh} - ${j};\n  let vh${j} = oh${j} >= 0 && oh${j} < u.OH && oh${j} * ${g.sh} + ${g.kh - g.ph} > ih;\n`;
+  }
+  for (let j = 0; j < nw; j++) {
+    body += `  let ow${j} = (iw + ${g.pw}) / ${g.sw} - ${j};\n  let vw${j} = ow${j} >= 0 && ow${j} < u.OW && ow${j} * ${g.sw} + ${g.kw - g.pw} > iw;\n`;
+  }
+  // Descending j is ascending o: gradients add up in output order, as in the looped kernel.
+  for (let a = nh - 1; a >= 0; a--) {
+    for (let b = nw - 1; b >= 0; b--) {
+      body += `  {
+    let ok = vh${a} && vw${b};
+    let o = obase + u32(clamp(oh${a}, 0, u.OH - 1) * u.OW + clamp(ow${b}, 0, u.OW - 1)) * u.C;
+    acc = acc + select(0.0, g[u.gOff + o], ok && idx[o] == me);
+  }\n`;
+    }
+  }
+  return `// ${label('max', g)} backward (unrolled windows)
+${UNIFORMS}
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> idx: array<i32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+${head(channelTile(g.C), 'u.H', 'u.W')}
+  let ih = row;
+  let iw = col;
+  let me = ih * u.W + iw;
+  let obase = n * u32(u.OH * u.OW) * u.C + c;
+  var acc = 0.0;
+${body}  dx[((n * u32(u.H) + u32(ih)) * u32(u.W) + u32(iw)) * u.C + c] = acc;
 }
 `;
 }
