@@ -16,7 +16,7 @@
  */
 import { type GemmCall, type EpilogueHook, type HookParam, type OperandHook, runGemm, stridedEpilogue, type GemmVariant } from './gemm.js';
 import { runReduce } from './reduce.js';
-import { F2x2, F4x4, runWinogradConv, runWinogradFilterGrad, winogradUnsupported, type WinogradProblem } from './winograd.js';
+import { F2x2, F4x4, runWinogradConv, runWinogradFilterGrad, winogradInputBytes, winogradUnsupported, type WinogradProblem, type WinogradSavedInput } from './winograd.js';
 import { runMap } from './elementwise.js';
 import type { BufferBinding } from '../runtime/queue.js';
 
@@ -240,7 +240,12 @@ function winogradProblem(g: ConvGeometry, pass: 'forward' | 'input', offsets: nu
   return p;
 }
 
-/** Forward: out (dense NHWC [N, OH, OW, O]) = conv(x, w) (+ bias, and the fused epilogue, when groups = 1). */
+/**
+ * Forward: out (dense NHWC [N, OH, OW, O]) = conv(x, w) (+ bias, and the fused epilogue,
+ * when groups = 1). When it runs Winograd and `keepInputTransform` is given, x's input
+ * transform goes into a buffer from it and is returned, for conv2dBackwardFilter to
+ * reuse (one pass over x fewer in training); otherwise null.
+ */
 export function conv2dForward(
   g: ConvGeometry,
   x: ConvBuffers,
@@ -249,12 +254,14 @@ export function conv2dForward(
   bias: ConvBuffers | null,
   variant?: GemmVariant,
   fused: ConvEpilogue = {},
-): void {
+  keepInputTransform?: (bytes: number) => GPUBuffer,
+): WinogradSavedInput | null {
   const offsets = [x.offset, w.offset, bias?.offset ?? 0, fused.scale?.offset ?? 0, fused.residual?.offset ?? 0];
   const wp = winogradProblem(g, 'forward', offsets);
   if (wp) {
-    runWinogradConv(wp, x, w, { buffer: out, offset: 0 }, false, { bias, ...fused }, variant);
-    return;
+    const kept = keepInputTransform ? { buffer: keepInputTransform(winogradInputBytes(wp)), tile: wp.tile } : null;
+    runWinogradConv(wp, x, w, { buffer: out, offset: 0 }, false, { bias, ...fused }, variant, kept?.buffer);
+    return kept;
   }
   const cg = g.C / g.groups;
   const og = g.O / g.groups;
@@ -278,6 +285,7 @@ export function conv2dForward(
     variant,
   };
   runGemm(call);
+  return null;
 }
 
 /**
@@ -446,7 +454,8 @@ export function filterGradSplits(g: ConvGeometry): number {
 }
 
 /**
- * Filter gradient: dw (dense OHWI [O, KH, KW, C/groups]) = dyᵀ · im2col(x), the
+ * Filter gradient: dw (dense OHWI [O, KH, KW, C/groups]) = dyᵀ · im2col(x) (Winograd: from
+ * `savedInput`, the forward's transform of x, when it has one for this tile), the
  * pixel reduction split into `filterGradSplits` chunks (partial products in a
  * scratch tensor, then summed) so long reductions still spread over the device.
  */
@@ -457,10 +466,11 @@ export function conv2dBackwardFilter(
   dw: GPUBuffer,
   scratch: (bytes: number) => GPUBuffer,
   variant?: GemmVariant,
+  savedInput?: WinogradSavedInput | null,
 ): void {
   const wp = winogradProblem(g, 'forward', [x.offset, dy.offset]);
   if (wp) {
-    runWinogradFilterGrad(wp, x, dy, dw, variant);
+    runWinogradFilterGrad(wp, x, dy, dw, variant, savedInput?.tile === wp.tile ? savedInput.buffer : undefined);
     return;
   }
   const cg = g.C / g.groups;

@@ -503,6 +503,8 @@ describe('conv2d with a Winograd tile forced', () => {
               expect(names, k).toContain(k);
             }
             expect(names.filter((n) => n.includes('conv2d')), 'no implicit-GEMM convolution').toEqual([]);
+            // x's transform once, for the forward, whose V the filter gradient reuses; dy's for the input gradient.
+            expect(names.filter((n) => n === 'winograd_input').length, "the filter gradient reuses the forward's input transform").toBe(2);
           }
           const ref = conv2dBackwardRef(xs, c.x, ws, c.w, dys, a);
           const want = conv2dRef(xs, c.x, ws, c.w, bs, a);
@@ -533,6 +535,31 @@ describe('conv2d with a Winograd tile forced', () => {
         }
       });
     }
+
+    it(`${algo}: the tile changed between forward and backward: the filter gradient transforms x again`, async () => {
+      const c = OP_CASES[0]!;
+      const a = attrs(c.padding);
+      const s = convShapes(c.x, c.w, a);
+      const [xs, ws, dys] = [uniform(c.x, 51), uniform(c.w, 52), uniform([s.N, s.OH, s.OW, s.O], 53)];
+      const x = tensor(xs, c.x).requireGrad();
+      const w = tensor(ws, c.w).requireGrad();
+      const dy = tensor(dys, [s.N, s.OH, s.OW, s.O]);
+      const other: ConvAlgorithm = algo === 'winograd-4x4' ? 'winograd-2x2' : 'winograd-4x4';
+      try {
+        setConvAlgorithm(algo);
+        const y = conv2d(x, w, null, { padding: c.padding });
+        const loss = y.mul(dy).sum();
+        setConvAlgorithm(other);
+        const names = await kernelsRun(() => loss.backward());
+        if (names) expect(names.filter((n) => n === 'winograd_input').length, 'x and dy transformed with the new tile').toBe(2);
+        const ref = conv2dBackwardRef(xs, c.x, ws, c.w, dys, a);
+        const r = Math.max(CONV_TOL[algo], CONV_TOL[other]);
+        assertClose((await w.grad!.toArray()) as Float32Array, ref.dw, { rtol: r, atol: r * Math.sqrt(s.N * s.OH * s.OW) }, c.w, `${algo} then ${other}: filter gradient`);
+        for (const t of [x, w, dy, y, loss, x.grad, w.grad]) t?.dispose();
+      } finally {
+        setConvAlgorithm(null);
+      }
+    });
 
     it(`${algo}: conv2dFused (scale, bias, residual, leaky 0.1) in the output transform`, async () => {
       setConvAlgorithm(algo);

@@ -442,9 +442,23 @@ export function runWinogradProducts(p: WinogradProblem, V: GPUBuffer, U: GPUBuff
 }
 
 /**
+ * The input transform a forward kept for its filter gradient: V of the same x, made with
+ * `tile` (the backward checks it still picks that tile, in case the algorithm was forced
+ * in between).
+ */
+export interface WinogradSavedInput {
+  buffer: GPUBuffer;
+  tile: WinogradTile;
+}
+
+/** Bytes of V, the transformed input tiles, for this problem. */
+export const winogradInputBytes = (p: WinogradProblem): number => productsOf(p) * winogradTiles(p).P * p.K * 4;
+
+/**
  * The whole convolution: weights and input transformed into pooled scratch buffers,
  * the products, the output transform with its epilogue. `flip` makes w the kernel of
- * the input gradient (w is always the layer's OHWI weight).
+ * the input gradient (w is always the layer's OHWI weight). With `keepV`, V goes into
+ * the caller's buffer instead (winogradInputBytes(p) long), for the filter gradient.
  */
 export function runWinogradConv(
   p: WinogradProblem,
@@ -454,18 +468,19 @@ export function runWinogradConv(
   flip: boolean,
   e: WinogradEpilogue = {},
   variant?: GemmVariant,
+  keepV?: GPUBuffer,
 ): void {
   const { P } = winogradTiles(p);
   const B = productsOf(p);
   const U = acquireBuffer(B * p.K * p.Nout * 4, 'winograd-U');
-  const V = acquireBuffer(B * P * p.K * 4, 'winograd-V');
+  const V = keepV ?? acquireBuffer(winogradInputBytes(p), 'winograd-V');
   const M = acquireBuffer(B * P * p.Nout * 4, 'winograd-M');
   runWinogradWeights(p, w, U, flip);
   runWinogradInput(p, x, V);
   runWinogradProducts(p, V, U, M, winogradULayout(flip), variant);
   runWinogradOutput(p, M, y, e);
   // Queue order protects them: later users of these buffers run after these dispatches.
-  for (const b of [U, V, M]) releaseBuffer(b);
+  for (const b of keepV ? [U, M] : [U, V, M]) releaseBuffer(b);
 }
 
 /** dM = the transformed output-gradient tiles, [(m+2)², P, Nout], from dy (dense NHWC [N, OH, OW, Nout]). */
@@ -509,16 +524,19 @@ export function runWinogradGradWeights(p: WinogradProblem, dU: GPUBuffer, dw: GP
   dispatch(getKernel('winograd_grad_weights', gradWeightsCode(p.tile)), [dU, dw], new Uint32Array([p.K, p.Nout, 0, 0]), grid1d((p.K * p.Nout) / 4, WG));
 }
 
-/** The filter gradient of the forward problem p: dw from its input x and output gradient dy. */
-export function runWinogradFilterGrad(p: WinogradProblem, x: WinogradOperand, dy: WinogradOperand, dw: GPUBuffer, variant?: GemmVariant): void {
+/**
+ * The filter gradient of the forward problem p: dw from its input x and output gradient
+ * dy, or from V, x's input transform, when the forward kept it (one transform fewer).
+ */
+export function runWinogradFilterGrad(p: WinogradProblem, x: WinogradOperand, dy: WinogradOperand, dw: GPUBuffer, variant?: GemmVariant, savedV?: GPUBuffer): void {
   const { P } = winogradTiles(p);
   const B = productsOf(p);
-  const V = acquireBuffer(B * P * p.K * 4, 'winograd-V');
+  const V = savedV ?? acquireBuffer(winogradInputBytes(p), 'winograd-V');
   const G = acquireBuffer(B * P * p.Nout * 4, 'winograd-dM');
   const dU = acquireBuffer(B * p.K * p.Nout * 4, 'winograd-dU');
-  runWinogradInput(p, x, V);
+  if (!savedV) runWinogradInput(p, x, V);
   runWinogradGradOutput(p, dy, G);
   runWinogradGradProducts(p, V, G, dU, variant);
   runWinogradGradWeights(p, dU, dw);
-  for (const b of [V, G, dU]) releaseBuffer(b);
+  for (const b of savedV ? [G, dU] : [V, G, dU]) releaseBuffer(b);
 }

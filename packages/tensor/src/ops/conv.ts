@@ -1,10 +1,13 @@
 /**
  * conv2d on NHWC activations with OHWI weights ([out, kh, kw, in/groups]), bias
  * optional: forward, input gradient and filter gradient are the three implicit
- * GEMMs of kernels/conv.ts; the bias gradient is a reduction of dy.
+ * GEMMs (or Winograd convolutions) of kernels/conv.ts; the bias gradient is a
+ * reduction of dy. A Winograd forward whose weight wants a gradient keeps its
+ * transform of x for the filter gradient (saved with the node).
  * PyTorch's NCHW/OIHW tensors are converted at the boundary (weight files, tests).
  */
 import { conv2dBackwardFilter, conv2dBackwardInput, conv2dForward, type ConvEpilogue, type ConvGeometry } from '../kernels/conv.js';
+import type { WinogradTile } from '../kernels/winograd.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { runReduce } from '../kernels/reduce.js';
 import { TesseraError, fmtShape } from '../runtime/errors.js';
@@ -66,9 +69,12 @@ function geometry(x: Tensor, w: Tensor, a: ConvAttrs): ConvGeometry {
   };
 }
 
+/** The Winograd tile of each saved input transform (the forward's V, kept for the filter gradient). */
+const savedTiles = new WeakMap<Tensor, WinogradTile>();
+
 const conv2dOp = defineOp<ConvAttrs>({
   name: 'conv2d',
-  forward(_ctx, inputs, a) {
+  forward(ctx, inputs, a) {
     const [x0, w0, b] = inputs;
     requireDtype('conv2d', x0!, 'f32');
     requireDtype('conv2d', w0!, 'f32');
@@ -80,7 +86,21 @@ const conv2dOp = defineOp<ConvAttrs>({
     const w = contiguous(w0!);
     const out = Tensor.empty([g.N, g.OH, g.OW, g.O], 'f32', 'conv2d');
     const fusedBias = b && g.groups === 1 ? contiguous(b) : null;
-    conv2dForward(g, { buffer: x.buffer, offset: x.offset }, { buffer: w.buffer, offset: w.offset }, out.buffer, fusedBias && { buffer: fusedBias.buffer, offset: fusedBias.offset });
+    // The filter gradient reuses a Winograd forward's transform of x: kept with the node
+    // (ctx.save) when w will want a gradient, freed with it after the backward.
+    let V: Tensor | null = null;
+    const keep = ctx.needsGrad && w0!.requiresGrad ? (bytes: number) => (V = ctx.save(Tensor.empty([bytes / 4], 'f32', 'conv2d_winograd_V'))).buffer : undefined;
+    const kept = conv2dForward(
+      g,
+      { buffer: x.buffer, offset: x.offset },
+      { buffer: w.buffer, offset: w.offset },
+      out.buffer,
+      fusedBias && { buffer: fusedBias.buffer, offset: fusedBias.offset },
+      undefined,
+      {},
+      keep,
+    );
+    if (V && kept) savedTiles.set(V, kept.tile);
     for (const t of [x, w, fusedBias]) if (t && !inputs.includes(t)) t.dispose();
     if (b && !fusedBias) {
       const withBias = add(out, b);
@@ -89,7 +109,7 @@ const conv2dOp = defineOp<ConvAttrs>({
     }
     return out;
   },
-  backward(dy0, { inputs, attrs }) {
+  backward(dy0, { inputs, attrs, saved }) {
     const [x0, w0, b] = inputs;
     const g = geometry(x0!, w0!, attrs);
     const dy = contiguous(dy0);
@@ -105,11 +125,14 @@ const conv2dOp = defineOp<ConvAttrs>({
     if (w0!.requiresGrad) {
       dw = Tensor.empty(w0!.shape, 'f32', 'conv2d_dw');
       const scratch: Tensor[] = [];
-      conv2dBackwardFilter(g, { buffer: x.buffer, offset: x.offset }, { buffer: dy.buffer, offset: dy.offset }, dw.buffer, (bytes) => {
+      const V = saved[0];
+      const savedInput = V ? { buffer: V.buffer, tile: savedTiles.get(V)! } : null;
+      const partial = (bytes: number) => {
         const t = Tensor.empty([Math.ceil(bytes / 4)], 'f32', 'conv2d_dw_partial');
         scratch.push(t);
         return t.buffer;
-      });
+      };
+      conv2dBackwardFilter(g, { buffer: x.buffer, offset: x.offset }, { buffer: dy.buffer, offset: dy.offset }, dw.buffer, partial, undefined, savedInput);
       for (const t of scratch) t.dispose();
     }
     if (b?.requiresGrad) {
