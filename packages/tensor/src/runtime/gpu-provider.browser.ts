@@ -11,3 +11,8 @@ export async function platformGpu(): Promise<GPU | undefined> {
 export function platformGpuObject(): GPU | undefined {
   return undefined;
 }
+
+/** Browsers apply their own robustness; there is no way (or reason) to change that here. */
+export function platformGpuDriverChecked(): GPU | undefined {
+  return undefined;
+}

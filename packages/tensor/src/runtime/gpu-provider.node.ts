@@ -7,9 +7,11 @@
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
-// Dawn's create() result must stay referenced for the life of the process: if it is
+// Dawn's create() results must stay referenced for the life of the process: if one is
 // garbage-collected, Dawn's event loop touches freed memory (see shared notes).
 let dawnGpu: GPU | undefined;
+let driverCheckedGpu: GPU | undefined;
+let dawnModule: { create: (flags: string[]) => GPU; globals: Record<string, unknown> } | undefined;
 
 /** Dawn's GPU object (created once, kept for the life of the process); undefined where this is no Node. */
 export async function platformGpu(): Promise<GPU | undefined> {
@@ -23,8 +25,21 @@ export async function platformGpu(): Promise<GPU | undefined> {
   }
   const mod = (await import('webgpu')) as { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
   Object.assign(globalThis, mod.globals);
+  dawnModule = mod;
   dawnGpu = mod.create([]);
   return dawnGpu;
+}
+
+/**
+ * A second Dawn GPU object whose devices skip Dawn's own bounds checks on shader memory
+ * accesses (the `disable_robustness` toggle), for an adapter whose driver checks every
+ * storage access itself: device.ts asks for it only on llvmpipe. Undefined where this is
+ * no Node or platformGpu() has not run.
+ */
+export function platformGpuDriverChecked(): GPU | undefined {
+  if (!dawnModule) return undefined;
+  driverCheckedGpu ??= dawnModule.create(['enable-dawn-features=allow_unsafe_apis,disable_robustness']);
+  return driverCheckedGpu;
 }
 
 /** The GPU object platformGpu() created, if it has run. */
