@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, leakyRelu, queueStats, relu, tensor, type Tensor } from '../../index.js';
+import { canProfile, initDevice, leakyRelu, queueStats, relu, reshape, slice, startProfile, stopProfile, sync, tensor, type Tensor } from '../../index.js';
 import { batchNorm2d, batchNormMaxPool2d, maxPool2d, type BatchNormMaxPoolOptions } from './index.js';
 import { batchNormMaxPoolBackwardRef, batchNormMaxPoolRef } from '../../reference/nn/index.js';
 import { dot, expectAffineGradsNumeric, expectClose, numel, randn } from '../../../test-fixtures/nn-testing.js';
@@ -78,6 +78,24 @@ function twin(shape: number[], d: Data, opts: BatchNormMaxPoolOptions) {
 
 type Run = Awaited<ReturnType<typeof run>>;
 
+/** The names of the bn_* kernels fn dispatched, where the adapter can profile; null elsewhere. */
+async function bnKernelsRun(fn: () => Promise<void>): Promise<string[] | null> {
+  if (!canProfile()) {
+    await fn();
+    return null;
+  }
+  await sync();
+  startProfile();
+  try {
+    await fn();
+    await sync();
+  } catch (e) {
+    await stopProfile();
+    throw e;
+  }
+  return (await stopProfile()).map((t) => t.name).filter((n) => n.startsWith('bn_'));
+}
+
 function checkTwin(r: Run, t: ReturnType<typeof twin>): void {
   expectClose('y', r.y, t.ref.pooled, 3e-5, 1e-4);
   expectClose('dx', r.dx, t.bw.dx, 1e-4 * Math.max(1, maxAbs(t.bw.dx)), 1e-4);
@@ -97,6 +115,12 @@ const CASES: [string, number[], BatchNormMaxPoolOptions, { affine?: boolean; run
   ['ReLU, no affine, no running stats, 2×2 input', [3, 2, 2, 5], { training: true, activation: 'relu' }, { affine: false, running: false }],
   ['LeakyReLU(0.1), batch 1, 3×3 input (one window, five leftovers)', [1, 3, 3, 1], { training: true, activation: { leaky: 0.1 } }],
   ['eval (running stats) + ReLU, odd W', [2, 4, 5, 3], { training: false, activation: 'relu', eps: 1e-3 }],
+  // C a multiple of 4: the vec4 (_v4) kernels (per-channel argmax in a vector).
+  ['vec4: ReLU, batch 1, C=8, odd H and W', [1, 5, 7, 8], { training: true, activation: 'relu' }],
+  ['vec4: LeakyReLU(-0.5), C=12, odd H', [2, 7, 4, 12], { training: true, activation: { leaky: -0.5 } }],
+  ['vec4: no activation, many chunks, momentum 0.3, C=20', [4, 16, 18, 20], { training: true, momentum: 0.3 }],
+  ['vec4: LeakyReLU(0.1), batch 1, 3×3 input, C=4', [1, 3, 3, 4], { training: true, activation: { leaky: 0.1 } }],
+  ['vec4: eval (running stats) + ReLU, odd W, C=4', [2, 4, 5, 4], { training: false, activation: 'relu', eps: 1e-3 }],
 ];
 
 describe('batchNormMaxPool2d vs the float64 CPU twin', () => {
@@ -109,28 +133,30 @@ describe('batchNormMaxPool2d vs the float64 CPU twin', () => {
     });
   });
 
-  it('breaks ties like maxPool2d: the first maximum in row-major order gets the gradient', async () => {
-    // In every window, the top-left value is copied to the top-right and bottom-left: exact ties in z.
-    const shape = [2, 4, 6, 3];
-    const [N, H, W, C] = shape as [number, number, number, number];
-    const d = data(shape, 800);
-    const at = (n: number, h: number, w: number, c: number) => ((n * H + h) * W + w) * C + c;
-    for (let n = 0; n < N; n++)
-      for (let h = 0; h < H; h += 2)
-        for (let w = 0; w < W; w += 2)
-          for (let c = 0; c < C; c++) d.x[at(n, h, w + 1, c)] = d.x[at(n, h + 1, w, c)] = d.x[at(n, h, w, c)]!;
-    const opts: BatchNormMaxPoolOptions = { training: true, activation: { leaky: 0.1 } };
-    const r = await run(shape, d, opts);
-    const u = await run(shape, d, opts, true);
-    const t = twin(shape, d, opts);
-    checkTwin(r, t);
-    expectClose('y vs unfused', r.y, u.y, 0);
-    expectClose('dx vs unfused', r.dx, u.dx, 1e-5);
-    // Routing a tie to its second element instead is caught.
-    const second = t.ref.argmax.map((i) => ((((i / C) | 0) % W) % 2 === 0 && d.x[i + C] === d.x[i] ? i + C : i));
-    expect(second.some((v, o) => v !== t.ref.argmax[o])).toBe(true);
-    expect(() => checkTwin(r, { ...t, bw: batchNormMaxPoolBackwardRef(d.g, d.x, t.M, C, d.w, { ...t.ref, argmax: second }) })).toThrow();
-  });
+  for (const C0 of [3, 8]) {
+    it(`breaks ties like maxPool2d: the first maximum in row-major order gets the gradient (C=${C0})`, async () => {
+      // In every window, the top-left value is copied to the top-right and bottom-left: exact ties in z.
+      const shape = [2, 4, 6, C0];
+      const [N, H, W, C] = shape as [number, number, number, number];
+      const d = data(shape, 800 + C0);
+      const at = (n: number, h: number, w: number, c: number) => ((n * H + h) * W + w) * C + c;
+      for (let n = 0; n < N; n++)
+        for (let h = 0; h < H; h += 2)
+          for (let w = 0; w < W; w += 2)
+            for (let c = 0; c < C; c++) d.x[at(n, h, w + 1, c)] = d.x[at(n, h + 1, w, c)] = d.x[at(n, h, w, c)]!;
+      const opts: BatchNormMaxPoolOptions = { training: true, activation: { leaky: 0.1 } };
+      const r = await run(shape, d, opts);
+      const u = await run(shape, d, opts, true);
+      const t = twin(shape, d, opts);
+      checkTwin(r, t);
+      expectClose('y vs unfused', r.y, u.y, 0);
+      expectClose('dx vs unfused', r.dx, u.dx, 1e-5);
+      // Routing a tie to its second element instead is caught.
+      const second = t.ref.argmax.map((i) => ((((i / C) | 0) % W) % 2 === 0 && d.x[i + C] === d.x[i] ? i + C : i));
+      expect(second.some((v, o) => v !== t.ref.argmax[o])).toBe(true);
+      expect(() => checkTwin(r, { ...t, bw: batchNormMaxPoolBackwardRef(d.g, d.x, t.M, C, d.w, { ...t.ref, argmax: second }) })).toThrow();
+    });
+  }
 
   it('catches a planted error: a gradient routed to the wrong element, or the leftovers left out', async () => {
     const shape = [2, 5, 5, 3];
@@ -146,6 +172,39 @@ describe('batchNormMaxPool2d vs the float64 CPU twin', () => {
     expect(() => checkTwin(r, { ...t, bw: { ...t.bw, dx: noLeftovers } })).toThrow();
     const planted = { ...r, y: Float32Array.from(r.y, (v, i) => (i === 5 ? v + 1e-3 : v)) };
     expect(() => checkTwin(planted, t)).toThrow();
+  });
+});
+
+describe('batchNormMaxPool2d kernel width', () => {
+  it('x at an offset of 1 element (C = 8): scalar kernels, same results; dense: _v4', async () => {
+    const shape = [2, 5, 6, 8];
+    const opts: BatchNormMaxPoolOptions = { training: true, activation: { leaky: 0.1 } };
+    const d = data(shape, 860);
+    const t = twin(shape, d, opts);
+    for (const o of [1, 0]) {
+      const n = numel(shape);
+      const base = tensor(Float32Array.from({ length: n + o }, (_, i) => (i < o ? 99 : d.x[i - o]!)), [n + o]).requireGrad();
+      const xv = reshape(slice(base, 0, o), shape);
+      expect(xv.offset).toBe(o);
+      const w = tensor(d.w!, [8]).requireGrad();
+      const b = tensor(d.b!, [8]).requireGrad();
+      const rm = tensor(d.rm!, [8]);
+      const rv = tensor(d.rv!, [8]);
+      let r!: Run;
+      const names = await bnKernelsRun(async () => {
+        const y = batchNormMaxPool2d(xv, w, b, rm, rv, opts);
+        y.backward({ grad: tensor(d.g, y.shape) });
+        r = { y: await y.toArray(), dx: (await base.grad!.toArray()).slice(o), dw: await w.grad!.toArray(), db: await b.grad!.toArray(), rm: await rm.toArray(), rv: await rv.toArray(), fwdDispatches: 0, shape: y.shape };
+        y.dispose();
+      });
+      for (const x of [base, xv, w, b, rm, rv, base.grad, w.grad, b.grad]) x?.dispose();
+      checkTwin(r, t);
+      const v4 = o === 0 ? '_v4' : '';
+      if (names) {
+        const perElement = names.filter((k) => !/^bn_(finalize|grad_finalize)/.test(k)).sort();
+        expect(perElement).toEqual([`bn_apply_pool_leaky${v4}`, `bn_dx_pool_leaky${v4}`, `bn_partial_grads_pool_leaky${v4}`, `bn_partial_stats${v4}`]);
+      }
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { add, initDevice, leakyRelu, queueStats, relu, tensor, type Tensor } from '../../index.js';
+import { add, canProfile, initDevice, leakyRelu, queueStats, relu, reshape, slice, startProfile, stopProfile, sync, tensor, type Tensor } from '../../index.js';
 import { batchNorm1d, batchNorm2d, batchNormFold, type BatchNormOptions } from './index.js';
 import { batchNormBackwardRef, batchNormFoldRef, batchNormRef } from '../../reference/nn/index.js';
 import { dot, expectAffineGradsNumeric, expectClose, numel, numericGrad, randn } from '../../../test-fixtures/nn-testing.js';
@@ -97,6 +97,19 @@ const CASES: [string, BnCase][] = [
   ['2d eval + residual + ReLU, batch 1 (running stats: bn_dx reads only g\')', { shape: [1, 3, 5, 7], residual: true, opts: { training: false, activation: 'relu' } }],
   ['2d eval + residual, no activation, eps 1e-3', { shape: [2, 5, 7, 3], residual: true, opts: { training: false, eps: 1e-3 } }],
   ['1d training + residual + ReLU [2, 513] (M=2)', { shape: [2, 513], residual: true, opts: { training: true, activation: 'relu' } }],
+  // C a multiple of 4: the vec4 (_v4) kernels, with few thread columns per workgroup tile (C/4 = 1, 2, 3, 5, 16).
+  ['vec4: 2d training + ReLU, batch 1, C=8, odd H/W, M=35 (ragged last chunk)', { shape: [1, 5, 7, 8], opts: { training: true, activation: 'relu' } }],
+  ['vec4: 2d training + LeakyReLU(-0.5), C=12, M=189 over many chunks, momentum 0.3', { shape: [3, 7, 9, 12], opts: { training: true, momentum: 0.3, activation: { leaky: -0.5 } } }],
+  ['vec4: 2d training, C=20, large mean / small std', { shape: [2, 9, 9, 20], opts: { training: true }, mean: 100, std: 0.05 }],
+  ['vec4: 2d training + ReLU, C=64, M=2048 over 128 chunks', { shape: [8, 16, 16, 64], opts: { training: true, activation: 'relu' } }],
+  ['vec4: 2d training + residual + ReLU, C=4, odd H/W', { shape: [2, 5, 7, 4], residual: true, opts: { training: true, activation: 'relu' } }],
+  ['vec4: 2d training + residual + LeakyReLU(-0.5), C=20, M=189', { shape: [3, 7, 9, 20], residual: true, opts: { training: true, activation: { leaky: -0.5 } } }],
+  ['vec4: 2d training + residual, no activation, C=8', { shape: [3, 7, 9, 8], residual: true, opts: { training: true } }],
+  ['vec4: 2d training + ReLU, no affine, no running stats, C=4', { shape: [2, 3, 3, 4], affine: false, running: false, opts: { training: true, activation: 'relu' } }],
+  ['vec4: 2d eval + LeakyReLU(0.1), C=12, eps 1e-3', { shape: [2, 5, 7, 12], opts: { training: false, eps: 1e-3, activation: { leaky: 0.1 } } }],
+  ['vec4: 2d eval + residual + ReLU, batch 1, C=8', { shape: [1, 3, 5, 8], residual: true, opts: { training: false, activation: 'relu' } }],
+  ['vec4: 1d training + residual + ReLU [2, 516] (M=2, C/4 = 129: three tiles)', { shape: [2, 516], residual: true, opts: { training: true, activation: 'relu' } }],
+  ['vec4: 1d eval [5, 8]', { shape: [5, 8], opts: { training: false } }],
 ];
 
 type GpuBn = Awaited<ReturnType<typeof gpuBn>>;
@@ -254,6 +267,113 @@ describe('batchNorm vs the float64 CPU twin', () => {
     batchNorm1d(tensor(randn(8, 3), [4, 2]), null, null, rm, rv, { training: false }).dispose();
     expect(Array.from(await rm.toArray())).toEqual([0.5, -0.5]);
     expect(Array.from(await rv.toArray())).toEqual([2, 3]);
+  });
+});
+
+/** The names of the bn_* kernels fn dispatched, where the adapter can profile; null elsewhere. */
+async function bnKernelsRun(fn: () => Promise<void>): Promise<string[] | null> {
+  if (!canProfile()) {
+    await fn();
+    return null;
+  }
+  await sync();
+  startProfile();
+  try {
+    await fn();
+    await sync();
+  } catch (e) {
+    await stopProfile();
+    throw e;
+  }
+  return (await stopProfile()).map((d) => d.name).filter((n) => n.startsWith('bn_'));
+}
+
+/** The per-element kernels (the O(C) finalize kernels have one width). */
+const perElement = (names: string[]) => names.filter((n) => !/^bn_(finalize|grad_finalize)/.test(n));
+
+describe('batchNorm kernel width: vec4 when C and every offset are multiples of 4, scalar otherwise', () => {
+  const shape = [2, 5, 3, 8];
+  const n = numel(shape);
+  const opts: BatchNormOptions = { training: true, activation: { leaky: 0.1 } };
+  /**
+   * x, g and the residual as views at element offsets (offset 0: dense tensors); results and
+   * the bn_* kernels run. (The engine copies the gradient seed, so g reaches the kernels dense.)
+   */
+  async function run(d: ReturnType<typeof inputs>, off: { x: number; g: number; r: number }) {
+    const at = (data: Float32Array, o: number, grad: boolean) => {
+      const base = tensor(Float32Array.from({ length: n + o }, (_, i) => (i < o ? 99 : data[i - o]!)), [n + o]);
+      if (grad) base.requireGrad();
+      return { base, view: reshape(slice(base, 0, o), shape) };
+    };
+    const x = at(d.x, off.x, true);
+    const g = at(d.g, off.g, false);
+    const r = at(d.r!, off.r, true);
+    for (const [v, o] of [[x.view, off.x], [g.view, off.g], [r.view, off.r]] as const) {
+      expect(v.isContiguous).toBe(true);
+      expect(v.offset).toBe(o);
+    }
+    const w = tensor(d.w!, [8]).requireGrad();
+    const b = tensor(d.b!, [8]).requireGrad();
+    const rm = tensor(d.rm!, [8]);
+    const rv = tensor(d.rv!, [8]);
+    let out!: GpuBn;
+    const names = await bnKernelsRun(async () => {
+      const y = batchNorm2d(x.view, w, b, rm, rv, { ...opts, residual: r.view });
+      y.backward({ grad: g.view });
+      const tail = async (t: Tensor, o: number) => (await t.toArray()).slice(o);
+      out = { y: await y.toArray(), dx: await tail(x.base.grad!, off.x), dw: await w.grad!.toArray(), db: await b.grad!.toArray(), dr: await tail(r.base.grad!, off.r), rm: await rm.toArray(), rv: await rv.toArray() };
+      y.dispose();
+    });
+    for (const t of [x.base, x.view, g.base, g.view, r.base, r.view, w, b, rm, rv, x.base.grad, r.base.grad, w.grad, b.grad]) t?.dispose();
+    return { out, names };
+  }
+  const c: BnCase = { shape, residual: true, opts };
+
+  it('dense tensors with C = 8: every per-element kernel is a _v4 one', async () => {
+    const d = inputs(c, 600);
+    const { out, names } = await run(d, { x: 0, g: 0, r: 0 });
+    const t = twin(c, d);
+    checkTwin(out, t.ref, t.bw, t.M);
+    if (names) {
+      expect(perElement(names).sort()).toEqual(['bn_apply_res_leaky_v4', 'bn_dx_v4', 'bn_partial_grads_res_leaky_v4', 'bn_partial_stats_v4']);
+    }
+  });
+
+  it('x at an offset of 1 element: scalar kernels throughout, same results', async () => {
+    const d = inputs(c, 610);
+    const { out, names } = await run(d, { x: 1, g: 0, r: 0 });
+    const t = twin(c, d);
+    checkTwin(out, t.ref, t.bw, t.M);
+    if (names) expect(perElement(names).sort()).toEqual(['bn_apply_res_leaky', 'bn_dx', 'bn_partial_grads_res_leaky', 'bn_partial_stats']);
+  });
+
+  it('x and the residual at offsets of 4 and 8 elements: _v4 kernels, same results', async () => {
+    const d = inputs(c, 620);
+    const { out, names } = await run(d, { x: 4, g: 0, r: 8 });
+    const t = twin(c, d);
+    checkTwin(out, t.ref, t.bw, t.M);
+    if (names) expect(perElement(names).sort()).toEqual(['bn_apply_res_leaky_v4', 'bn_dx_v4', 'bn_partial_grads_res_leaky_v4', 'bn_partial_stats_v4']);
+  });
+
+  it('the residual at an offset of 3: the kernels reading it are scalar', async () => {
+    const d = inputs(c, 630);
+    const { out, names } = await run(d, { x: 0, g: 0, r: 3 });
+    const t = twin(c, d);
+    checkTwin(out, t.ref, t.bw, t.M);
+    // bn_dx reads x and dr (offset 0): it stays at width 4.
+    if (names) expect(perElement(names).sort()).toEqual(['bn_apply_res_leaky', 'bn_dx_v4', 'bn_partial_grads_res_leaky', 'bn_partial_stats_v4']);
+  });
+
+  it('C = 6 (not a multiple of 4) at offset 0: scalar', async () => {
+    const c6: BnCase = { shape: [2, 3, 3, 6], opts: { training: true, activation: 'relu' } };
+    const d = inputs(c6, 640);
+    let r!: GpuBn;
+    const names = await bnKernelsRun(async () => {
+      r = await gpuBn(c6.shape, d.x, d.w, d.b, d.rm, d.rv, d.g, c6.opts);
+    });
+    const t = twin(c6, d);
+    checkTwin(r, t.ref, t.bw, t.M);
+    if (names) expect(perElement(names).sort()).toEqual(['bn_apply_relu', 'bn_dx_relu', 'bn_partial_grads_relu', 'bn_partial_stats']);
   });
 });
 
