@@ -25,7 +25,7 @@ import { getKernel } from '../runtime/kernel.js';
 import { acquireBuffer, releaseBuffer } from '../runtime/pool.js';
 import { dispatch } from '../runtime/queue.js';
 import { grid1d } from './grid.js';
-import { MAX_BATCH_RANK, runGemm, stridedEpilogue, stridedOperand, stridedParamValues, type GemmVariant } from './gemm.js';
+import { runGemm, stridedEpilogue, stridedOperand, stridedParamValues, type GemmVariant } from './gemm.js';
 
 /** One Winograd convolution: input [N, H, W, K] → output [N, OH, OW, Nout] with OH = H + 2·ph − 2. */
 export interface WinogradProblem {
@@ -417,20 +417,22 @@ export function runWinogradOutput(p: WinogradProblem, M: GPUBuffer, y: WinogradO
 export function runWinogradProducts(p: WinogradProblem, V: GPUBuffer, U: GPUBuffer, M: GPUBuffer, uLayout: WinogradULayout, variant?: GemmVariant): void {
   const { P } = winogradTiles(p);
   const B = productsOf(p);
-  const batch = (ld: number, stride: number) => ({ offset: 0, ld, batchShape: [1, 1, B], batchStrides: [0, 0, stride] });
+  // One batch dimension (the α² products): each operand's per-workgroup offset is one
+  // modulo, not the five divisions of a rank-3 batch (lavapipe runs them lane by lane).
+  const batch = (ld: number, stride: number) => ({ offset: 0, ld, batchShape: [B], batchStrides: [stride] });
   const b =
     uLayout === 'kn'
-      ? stridedOperand('B', { contiguous: 'rows', batchRank: MAX_BATCH_RANK, vec4: true, mnMultipleOf4: true })
-      : stridedOperand('B', { contiguous: 'cols', batchRank: MAX_BATCH_RANK, vec4: true });
+      ? stridedOperand('B', { contiguous: 'rows', batchRank: 1, vec4: true, mnMultipleOf4: true })
+      : stridedOperand('B', { contiguous: 'cols', batchRank: 1, vec4: true });
   runGemm({
     name: 'winograd_products',
     M: P,
     N: p.Nout,
     K: p.K,
     batch: B,
-    a: stridedOperand('A', { contiguous: 'rows', batchRank: MAX_BATCH_RANK, vec4: true }),
+    a: stridedOperand('A', { contiguous: 'rows', batchRank: 1, vec4: true }),
     b,
-    c: stridedEpilogue({ batchRank: MAX_BATCH_RANK, vec4: true }),
+    c: stridedEpilogue({ batchRank: 1, vec4: true }),
     buffers: [V, V, U, U, M],
     params: {
       ...stridedParamValues('a', batch(p.K, P * p.K)),
@@ -498,7 +500,9 @@ export function runWinogradGradOutput(p: WinogradProblem, dy: WinogradOperand, G
 export function runWinogradGradProducts(p: WinogradProblem, V: GPUBuffer, G: GPUBuffer, dU: GPUBuffer, variant?: GemmVariant): void {
   const { P } = winogradTiles(p);
   const B = productsOf(p);
-  const batch = (ld: number, stride: number) => ({ offset: 0, ld, batchShape: [1, 1, B], batchStrides: [0, 0, stride] });
+  // One batch dimension (the α² products): each operand's per-workgroup offset is one
+  // modulo, not the five divisions of a rank-3 batch (lavapipe runs them lane by lane).
+  const batch = (ld: number, stride: number) => ({ offset: 0, ld, batchShape: [B], batchStrides: [stride] });
   runGemm({
     name: 'winograd_grad_products',
     M: p.Nout,
@@ -506,9 +510,9 @@ export function runWinogradGradProducts(p: WinogradProblem, V: GPUBuffer, G: GPU
     K: P,
     batch: B,
     // dM[ξ] is [P, Nout] row-major: read as its transpose (Nout × P), columns contiguous.
-    a: stridedOperand('A', { contiguous: 'cols', batchRank: MAX_BATCH_RANK, vec4: true, mnMultipleOf4: true }),
-    b: stridedOperand('B', { contiguous: 'rows', batchRank: MAX_BATCH_RANK, vec4: true, mnMultipleOf4: true }),
-    c: stridedEpilogue({ batchRank: MAX_BATCH_RANK, vec4: true }),
+    a: stridedOperand('A', { contiguous: 'cols', batchRank: 1, vec4: true, mnMultipleOf4: true }),
+    b: stridedOperand('B', { contiguous: 'rows', batchRank: 1, vec4: true, mnMultipleOf4: true }),
+    c: stridedEpilogue({ batchRank: 1, vec4: true }),
     buffers: [G, G, V, V, dU],
     params: {
       ...stridedParamValues('a', batch(p.Nout, P * p.Nout)),
