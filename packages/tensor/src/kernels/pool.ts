@@ -80,9 +80,13 @@ fn winW(o: i32) -> vec3<i32> { let s = o * ${g.sw} - ${g.pw}; let e = s + ${g.kw
 /** WGSL: the range [lo, hi] of outputs along one axis whose window covers input i. */
 function coverFns(g: PoolGeometry): string {
   if (g.adaptive) {
+    // One bin along an axis (global pooling) covers every input: no division by the
+    // input size, which lavapipe runs lane by lane (Tiny Darknet's 1000-channel global
+    // average pool backward took 22 ms with them).
+    const one = 'return vec2<i32>(0, 0);';
     return `
-fn coverH(i: i32) -> vec2<i32> { return vec2<i32>((i * ${g.OH}) / u.H, min(((i + 1) * ${g.OH} + u.H - 1) / u.H - 1, u.OH - 1)); }
-fn coverW(i: i32) -> vec2<i32> { return vec2<i32>((i * ${g.OW}) / u.W, min(((i + 1) * ${g.OW} + u.W - 1) / u.W - 1, u.OW - 1)); }`;
+fn coverH(i: i32) -> vec2<i32> { ${g.OH === 1 ? one : `return vec2<i32>((i * ${g.OH}) / u.H, min(((i + 1) * ${g.OH} + u.H - 1) / u.H - 1, u.OH - 1));`} }
+fn coverW(i: i32) -> vec2<i32> { ${g.OW === 1 ? one : `return vec2<i32>((i * ${g.OW}) / u.W, min(((i + 1) * ${g.OW} + u.W - 1) / u.W - 1, u.OW - 1));`} }`;
   }
   // Outputs o with o·s − p ≤ i < o·s − p + k: o from ⌈(i + p − k + 1)/s⌉ to ⌊(i + p)/s⌋. The
   // first numerator is shifted by s·k to stay non-negative (integer division truncates).

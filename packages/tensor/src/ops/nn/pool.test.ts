@@ -64,6 +64,8 @@ const POOL_CASES: PoolCase[] = [
   { name: 'adaptive max 7×5 → 3×4 (overlapping bins), C=5', kind: 'max', shape: [2, 7, 5, 5], out: [3, 4] },
   { name: 'adaptive avg 3×3 → 5×4 (upsampling bins), batch 1, C=3', kind: 'avg', shape: [1, 3, 3, 3], out: [5, 4] },
   { name: 'adaptive max 4×6 → 4×6 (identity bins), C=2', kind: 'max', shape: [1, 4, 6, 2], out: [4, 6] },
+  { name: 'adaptive avg 5×6 → 1×4 (one bin down, overlapping across), C=7', kind: 'avg', shape: [2, 5, 6, 7], out: [1, 4] },
+  { name: 'adaptive max 6×5 → 3×1 (one bin across), C=4', kind: 'max', shape: [1, 6, 5, 4], out: [3, 1] },
 ];
 
 describe('pooling vs the float64 CPU twin (forward and input gradient)', () => {
