@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   const ctx = await initDevice();
   const sg = await probeGemmSubgroupSize();
   const info = gpu().info;
-  console.log(`adapter: ${info.vendor} ${info.architecture} — ${info.description}`);
+  console.log(`adapter: ${info.vendor} ${info.architecture} — ${info.description}${info.driverBoundsChecksOnly ? "; Dawn's shader bounds checks off (the driver checks every access; TESSERA_DAWN_ROBUSTNESS=1 keeps them)" : ''}`);
   console.log(
     `subgroups: ${ctx.hasSubgroups ? `${info.subgroupMinSize}..${info.subgroupMaxSize} (probe saw ${sg})` : 'none'}; ` +
       `GEMM variant: ${chooseGemmVariant(1024, 1024, 1024, 1, false)}`,

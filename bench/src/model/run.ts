@@ -132,7 +132,7 @@ const MiB = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 export async function runModelBench(o: ModelBenchOptions): Promise<ModelRecord[]> {
   const records: ModelRecord[] = [];
   const info = gpu().info;
-  o.log(`model bench on ${info.vendor} ${info.architecture}: batch ${o.batch}, sizes ${o.sizes.join(', ')}, ${o.steps} timed steps after 1 warm-up`);
+  o.log(`model bench on ${info.vendor} ${info.architecture}${info.driverBoundsChecksOnly ? " (Dawn's shader bounds checks off: the driver checks every access)" : ''}: batch ${o.batch}, sizes ${o.sizes.join(', ')}, ${o.steps} timed steps after 1 warm-up`);
   for (const name of o.models) {
     const model = buildNetwork(name);
     for (const size of o.sizes) {
