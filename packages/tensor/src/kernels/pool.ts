@@ -20,6 +20,14 @@
  * they cost more than the loads. Kernel, stride and padding (and the adaptive
  * output size) are WGSL constants for the same reason: a network has few distinct
  * pooling configurations, and divisions by constants become multiplies.
+ *
+ * Width (kernel names suffixed _v4): when C and the element offset the kernel adds (xOff
+ * forward, gOff backward) are multiples of 4, each thread takes 4 adjacent channels through
+ * array<vec4<f32>> (the argmax through array<vec4<i32>>), so the channel tile is over C/4
+ * thread columns. lavapipe pays its per-access overhead (lane mask, descriptor reload,
+ * bounds check) once per vec4 instead of once per float. Each component runs the scalar
+ * kernel's expression — a comparison per channel, selects instead of branches — so NaNs,
+ * ties and argmaxes stay per channel. Otherwise the scalar kernels, chosen per dispatch.
  */
 import { gpu } from '../runtime/device.js';
 import { getKernel } from '../runtime/kernel.js';
@@ -47,6 +55,41 @@ export interface PoolGeometry {
   adaptive: boolean;
   /** avg only: divide by the full window (padding included, PyTorch's default) or by the valid count. */
   countIncludePad: boolean;
+}
+
+/** Channels per thread: 1, or 4 through vec4 bindings (see the header). */
+type Width = 1 | 4;
+
+/** 4 when C and the element offset the kernel adds are multiples of 4 (a vec4 index must be whole). */
+const widthFor = (C: number, off: number): Width => (C % 4 === 0 && off % 4 === 0 ? 4 : 1);
+
+/** WGSL spellings at a width: value and index types, a splat of a scalar expression, the kernel name suffix. */
+function wgslTypes(v: Width) {
+  const vec = v === 4;
+  return {
+    f: vec ? 'vec4<f32>' : 'f32',
+    i: vec ? 'vec4<i32>' : 'i32',
+    f0: vec ? 'vec4<f32>(0.0)' : '0.0',
+    splatF: (e: string) => (vec ? `vec4<f32>(${e})` : e),
+    splatI: (e: string) => (vec ? `vec4<i32>(${e})` : e),
+    /** `ok` (scalar) and, per channel, idx == me: vec4<bool> needs & and a splat; scalars keep && (short-circuit). */
+    hit: (ok: string, idx: string, me: string) => (vec ? `vec4<bool>(${ok}) & (${idx} == vec4<i32>(${me}))` : `${ok} && ${idx} == ${me}`),
+    suffix: vec ? '_v4' : '',
+  };
+}
+
+/**
+ * WGSL: one max step — take v (flat index at) if ok and v beats best, is NaN (propagates),
+ * or nothing was taken yet; ties keep the first maximum in scan order, like PyTorch.
+ * Scalar: a branch; vec4: the same test per channel, as selects. NaN is tested on the
+ * bits (exponent all ones, mantissa non-zero): lavapipe's compiler folds `v != v` to
+ * false, and the NaN was dropped.
+ */
+function maxStep(v: Width, ok: string | null, at: string): string {
+  const isNan = v === 1 ? '(bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u' : '(bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u)';
+  if (v === 1) return `if (${ok ? `${ok} && ` : ''}(v > best || ${isNan} || arg < 0)) { best = v; arg = ${at}; }`;
+  const take = `(v > best) | (${isNan}) | (arg < vec4<i32>(0))`;
+  return `let take = ${ok ? `vec4<bool>(${ok}) & (${take})` : take}; best = select(best, v, take); arg = select(arg, vec4<i32>(${at}), take);`;
 }
 
 /** Channel lanes per workgroup: the power of two ≥ C, capped at LANES. */
@@ -115,9 +158,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }
 
 /** Max over a fixed window, unrolled (constant bounds; out-of-image taps masked): no per-lane loop. */
-function unrolledMaxBody(g: PoolGeometry): string {
-  let s = `  var best = -3.402823e38;
-  var arg = -1;
+function unrolledMaxBody(g: PoolGeometry, v: Width): string {
+  const t = wgslTypes(v);
+  let s = `  var best = ${t.splatF('-3.402823e38')};
+  var arg = ${t.splatI('-1')};
   let ih0 = oh * ${g.sh} - ${g.ph};
   let iw0 = ow * ${g.sw} - ${g.pw};
 `;
@@ -127,7 +171,7 @@ function unrolledMaxBody(g: PoolGeometry): string {
     let ih = ih0 + ${a}; let iw = iw0 + ${b};
     let ok = ih >= 0 && ih < u.H && iw >= 0 && iw < u.W;
     let v = x[base + u32(clamp(ih, 0, u.H - 1) * u.W + clamp(iw, 0, u.W - 1)) * u.C];
-    if (ok && (v > best || v != v || arg < 0)) { best = v; arg = ih * u.W + iw; }
+    ${maxStep(v, 'ok', 'ih * u.W + iw')}
   }
 `;
     }
@@ -136,36 +180,36 @@ function unrolledMaxBody(g: PoolGeometry): string {
   idx[o] = arg;`;
 }
 
-function forwardCode(kind: PoolKind, g: PoolGeometry): string {
+function forwardCode(kind: PoolKind, g: PoolGeometry, v: Width): string {
+  const t = wgslTypes(v);
   const body =
     kind === 'max' && !g.adaptive && g.kh * g.kw <= 16
-      ? unrolledMaxBody(g)
+      ? unrolledMaxBody(g, v)
       : kind === 'max'
-      ? `  var best = -3.402823e38;
-  var arg = -1;
+      ? `  var best = ${t.splatF('-3.402823e38')};
+  var arg = ${t.splatI('-1')};
   for (var ih = wh.x; ih < wh.y; ih++) {
     for (var iw = ww.x; iw < ww.y; iw++) {
       let v = x[base + u32(ih * u.W + iw) * u.C];
-      // NaN propagates (v != v), and the first maximum in scan order wins, like PyTorch.
-      if (v > best || v != v || arg < 0) { best = v; arg = ih * u.W + iw; }
+      ${maxStep(v, null, 'ih * u.W + iw')}
     }
   }
   y[o] = best;
   idx[o] = arg;`
-      : `  var acc = 0.0;
+      : `  var acc = ${t.f0};
   for (var ih = wh.x; ih < wh.y; ih++) {
     for (var iw = ww.x; iw < ww.y; iw++) {
       acc = acc + x[base + u32(ih * u.W + iw) * u.C];
     }
   }
   y[o] = acc / f32(wh.z * ww.z);`;
-  return `// ${label(kind, g)} forward
+  return `// ${label(kind, g)} forward${t.suffix}
 ${UNIFORMS}
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-${kind === 'max' ? '@group(0) @binding(3) var<storage, read_write> idx: array<i32>;' : ''}
+@group(0) @binding(1) var<storage, read> x: array<${t.f}>;
+@group(0) @binding(2) var<storage, read_write> y: array<${t.f}>;
+${kind === 'max' ? `@group(0) @binding(3) var<storage, read_write> idx: array<${t.i}>;` : ''}
 ${windowFns(g)}
-${head(channelTile(g.C), 'u.OH', 'u.OW')}
+${head(channelTile(g.C / v), 'u.OH', 'u.OW')}
   let oh = row;
   let ow = col;
   let wh = winH(oh);
@@ -182,38 +226,39 @@ function tiles(g: PoolGeometry): boolean {
   return !g.adaptive && g.kh === g.sh && g.kw === g.sw && g.ph === 0 && g.pw === 0;
 }
 
-function backwardCode(kind: PoolKind, g: PoolGeometry): string {
-  if (kind === 'max' && tiles(g)) return tiledMaxBackwardCode(g);
-  if (kind === 'max' && !g.adaptive) return fixedMaxBackwardCode(g);
+/** WGSL: the backward's bindings — g, the argmax (max only), dx — at width v. */
+function backwardBindings(v: Width, withIdx: boolean): string {
+  const t = wgslTypes(v);
+  return `@group(0) @binding(1) var<storage, read> g: array<${t.f}>;
+${withIdx ? `@group(0) @binding(2) var<storage, read> idx: array<${t.i}>;\n` : ''}@group(0) @binding(${withIdx ? 3 : 2}) var<storage, read_write> dx: array<${t.f}>;`;
+}
+
+function backwardCode(kind: PoolKind, g: PoolGeometry, v: Width): string {
+  if (kind === 'max' && tiles(g)) return tiledMaxBackwardCode(g, v);
+  if (kind === 'max' && !g.adaptive) return fixedMaxBackwardCode(g, v);
+  const t = wgslTypes(v);
   const inner =
     kind === 'max'
       ? `      let o = obase + u32(oh * u.OW + ow) * u.C;
-      if (idx[o] == me) { acc = acc + g[u.gOff + o]; }`
+      ${v === 1 ? 'if (idx[o] == me) { acc = acc + g[u.gOff + o]; }' : 'acc = acc + select(vec4<f32>(0.0), g[u.gOff + o], idx[o] == vec4<i32>(me));'}`
       : `      let wh = winH(oh);
       let ww = winW(ow);
       if (ih >= wh.x && ih < wh.y && iw >= ww.x && iw < ww.y) {
         acc = acc + g[u.gOff + obase + u32(oh * u.OW + ow) * u.C] / f32(wh.z * ww.z);
       }`;
-  const bindings =
-    kind === 'max'
-      ? `@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> idx: array<i32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;`
-      : `@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;`;
-  return `// ${label(kind, g)} backward
+  return `// ${label(kind, g)} backward${t.suffix}
 ${UNIFORMS}
-${bindings}
+${backwardBindings(v, kind === 'max')}
 ${windowFns(g)}
 ${coverFns(g)}
-${head(channelTile(g.C), 'u.H', 'u.W')}
+${head(channelTile(g.C / v), 'u.H', 'u.W')}
   let ih = row;
   let iw = col;
   let me = ih * u.W + iw;
   let obase = n * u32(u.OH * u.OW) * u.C + c;
   let ch = coverH(ih);
   let cw = coverW(iw);
-  var acc = 0.0;
+  var acc = ${t.f0};
   for (var oh = ch.x; oh <= ch.y; oh++) {
     for (var ow = cw.x; ow <= cw.y; ow++) {
 ${inner}
@@ -230,13 +275,12 @@ ${inner}
  * and no divergent branch — a select. (The general backward's per-lane loop bounds cost
  * lavapipe ~4× more here.)
  */
-function tiledMaxBackwardCode(g: PoolGeometry): string {
-  return `// ${label('max', g)} backward (tiled windows)
+function tiledMaxBackwardCode(g: PoolGeometry, v: Width): string {
+  const t = wgslTypes(v);
+  return `// ${label('max', g)} backward (tiled windows)${t.suffix}
 ${UNIFORMS}
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> idx: array<i32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-${head(channelTile(g.C), 'u.H', 'u.W')}
+${backwardBindings(v, true)}
+${head(channelTile(g.C / v), 'u.H', 'u.W')}
   let ih = row;
   let iw = col;
   let oh = ih / ${g.sh};
@@ -244,8 +288,8 @@ ${head(channelTile(g.C), 'u.H', 'u.W')}
   // Rows and columns past the last full window (floor mode) belong to no window.
   let inside = oh < u.OH && ow < u.OW;
   let o = n * u32(u.OH * u.OW) * u.C + c + u32(min(oh, u.OH - 1) * u.OW + min(ow, u.OW - 1)) * u.C;
-  let hit = inside && idx[o] == ih * u.W + iw;
-  dx[((n * u32(u.H) + u32(ih)) * u32(u.W) + u32(iw)) * u.C + c] = select(0.0, g[u.gOff + o], hit);
+  let hit = ${t.hit('inside', 'idx[o]', 'ih * u.W + iw')};
+  dx[((n * u32(u.H) + u32(ih)) * u32(u.W) + u32(iw)) * u.C + c] = select(${t.f0}, g[u.gOff + o], hit);
 }
 `;
 }
@@ -257,7 +301,8 @@ ${head(channelTile(g.C), 'u.H', 'u.W')}
  * each read is clamped and selected, so no lane runs a loop of its own length (lavapipe
  * masks a divergent loop's every iteration; the looped kernel took ~3× as long).
  */
-function fixedMaxBackwardCode(g: PoolGeometry): string {
+function fixedMaxBackwardCode(g: PoolGeometry, v: Width): string {
+  const t = wgslTypes(v);
   const nh = Math.ceil(g.kh / g.sh);
   const nw = Math.ceil(g.kw / g.sw);
   let body = '';
@@ -273,50 +318,54 @@ function fixedMaxBackwardCode(g: PoolGeometry): string {
       body += `  {
     let ok = vh${a} && vw${b};
     let o = obase + u32(clamp(oh${a}, 0, u.OH - 1) * u.OW + clamp(ow${b}, 0, u.OW - 1)) * u.C;
-    acc = acc + select(0.0, g[u.gOff + o], ok && idx[o] == me);
+    acc = acc + select(${t.f0}, g[u.gOff + o], ${t.hit('ok', 'idx[o]', 'me')});
   }\n`;
     }
   }
-  return `// ${label('max', g)} backward (unrolled windows)
+  return `// ${label('max', g)} backward (unrolled windows)${t.suffix}
 ${UNIFORMS}
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> idx: array<i32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-${head(channelTile(g.C), 'u.H', 'u.W')}
+${backwardBindings(v, true)}
+${head(channelTile(g.C / v), 'u.H', 'u.W')}
   let ih = row;
   let iw = col;
   let me = ih * u.W + iw;
   let obase = n * u32(u.OH * u.OW) * u.C + c;
-  var acc = 0.0;
+  var acc = ${t.f0};
 ${body}  dx[((n * u32(u.H) + u32(ih)) * u32(u.W) + u32(iw)) * u.C + c] = acc;
 }
 `;
 }
 
-/** Dispatches over (channel tiles, column blocks, N·rows), in slabs when N·rows exceeds the grid limit. */
-function launch(kernel: ReturnType<typeof getKernel>, buffers: GPUBuffer[], g: PoolGeometry, rows: number, cols: number, xOff: number, gOff: number): void {
-  const ct = channelTile(g.C);
-  const gx = Math.ceil(g.C / ct);
+/**
+ * Dispatches over (channel tiles, column blocks, N·rows), in slabs when N·rows exceeds the
+ * grid limit. C and the offsets go to the kernel in units of the width v.
+ */
+function launch(kernel: ReturnType<typeof getKernel>, buffers: GPUBuffer[], g: PoolGeometry, v: Width, rows: number, cols: number, xOff: number, gOff: number): void {
+  const C = g.C / v;
+  const ct = channelTile(C);
+  const gx = Math.ceil(C / ct);
   const gy = Math.ceil(cols / (LANES / ct));
   const maxDim = gpu().limits.maxComputeWorkgroupsPerDimension;
   if (gy > maxDim) throw new Error(`pool2d: ${cols} columns exceed the dispatch limit`);
   const total = g.N * rows;
   for (let z0 = 0; z0 < total; z0 += maxDim) {
     const w = uniformWords(12);
-    const vals = [g.N, g.H, g.W, g.C, g.OH, g.OW, z0, gOff, xOff, 0, 0, 0];
-    vals.forEach((v, k) => (w.u32[k] = v));
+    const vals = [g.N, g.H, g.W, C, g.OH, g.OW, z0, gOff / v, xOff / v, 0, 0, 0];
+    vals.forEach((val, k) => (w.u32[k] = val));
     dispatch(kernel, buffers, w.u32, [gx, gy, Math.min(maxDim, total - z0)]);
   }
 }
 
 /** Pools dense NHWC x (at element offset xOff) into dense y [N, OH, OW, C]; max also fills idx (i32). */
 export function runPoolForward(kind: PoolKind, g: PoolGeometry, x: GPUBuffer, xOff: number, y: GPUBuffer, idx: GPUBuffer | null): void {
-  const kernel = getKernel(`${label(kind, g)}_fwd`, forwardCode(kind, g));
-  launch(kernel, kind === 'max' ? [x, y, idx!] : [x, y], g, g.OH, g.OW, xOff, 0);
+  const v = widthFor(g.C, xOff);
+  const kernel = getKernel(`${label(kind, g)}_fwd${wgslTypes(v).suffix}`, forwardCode(kind, g, v));
+  launch(kernel, kind === 'max' ? [x, y, idx!] : [x, y], g, v, g.OH, g.OW, xOff, 0);
 }
 
 /** Gradient of the input (dense [N, H, W, C]) from dense-at-offset g [N, OH, OW, C]. */
 export function runPoolBackward(kind: PoolKind, g: PoolGeometry, grad: GPUBuffer, gOff: number, idx: GPUBuffer | null, dx: GPUBuffer): void {
-  const kernel = getKernel(`${label(kind, g)}_bwd`, backwardCode(kind, g));
-  launch(kernel, kind === 'max' ? [grad, idx!, dx] : [grad, dx], g, g.H, g.W, 0, gOff);
+  const v = widthFor(g.C, gOff);
+  const kernel = getKernel(`${label(kind, g)}_bwd${wgslTypes(v).suffix}`, backwardCode(kind, g, v));
+  launch(kernel, kind === 'max' ? [grad, idx!, dx] : [grad, dx], g, v, g.H, g.W, 0, gOff);
 }
