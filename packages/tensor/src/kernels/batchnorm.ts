@@ -653,12 +653,16 @@ function poolElem(k: ActKind, v: Width, j: number, h: string, w: string): string
       let a${j} = ${actExpr(k, `z${j}`, v)};`;
 }
 
-/** WGSL: best = a_j where a_j > best or is NaN (per channel for width 4, where the condition is a vector). */
+/**
+ * WGSL: best = a_j where a_j > best or is NaN (per channel for width 4, where the condition
+ * is a vector). NaN is tested on the bits: lavapipe's compiler folds \`a != a\` to false.
+ */
 function poolTake(v: Width, j: number): string {
+  const nan = v === 1 ? `(bitcast<u32>(a${j}) & 0x7fffffffu) > 0x7f800000u` : `(bitcast<vec4<u32>>(a${j}) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u)`;
   if (v === 1) return `
-      if (a${j} > best || a${j} != a${j}) { best = a${j}; arg = ${j}u; }`;
+      if (a${j} > best || ${nan}) { best = a${j}; arg = ${j}u; }`;
   return `
-      let t${j} = (a${j} > best) | (a${j} != a${j});
+      let t${j} = (a${j} > best) | (${nan});
       best = select(best, a${j}, t${j});
       arg = select(arg, ${argOf(v, j)}, t${j});`;
 }

@@ -175,6 +175,25 @@ describe('batchNormMaxPool2d vs the float64 CPU twin', () => {
   });
 });
 
+describe('batchNormMaxPool2d propagates NaN like maxPool2d', () => {
+  for (const C0 of [3, 8]) {
+    it(`a NaN in one window of one channel gives NaN there and nowhere else (eval statistics, C=${C0})`, async () => {
+      const shape = [1, 4, 4, C0];
+      const [, , W, C] = shape as [number, number, number, number];
+      const d = data(shape, 900 + C0);
+      // Channel 1, the bottom-right element of window (0, 1): x at (1, 3).
+      d.x[(1 * W + 3) * C + 1] = Number.NaN;
+      const opts: BatchNormMaxPoolOptions = { training: false, activation: 'none' };
+      const r = await run(shape, d, opts);
+      const u = await run(shape, d, opts, true);
+      const nan = Array.from(r.y as Float32Array, (v, i) => (Number.isNaN(v) ? i : -1)).filter((i) => i >= 0);
+      expect(nan, 'NaN exactly at window (0, 1), channel 1').toEqual([(0 * 2 + 1) * C + 1]);
+      expect(Array.from(u.y as Float32Array, Number.isNaN)).toEqual(Array.from(r.y as Float32Array, Number.isNaN));
+      expectClose('y vs unfused outside the NaN', (r.y as Float32Array).map((v) => (Number.isNaN(v) ? 0 : v)), (u.y as Float32Array).map((v) => (Number.isNaN(v) ? 0 : v)), 0);
+    });
+  }
+});
+
 describe('batchNormMaxPool2d kernel width', () => {
   it('x at an offset of 1 element (C = 8): scalar kernels, same results; dense: _v4', async () => {
     const shape = [2, 5, 6, 8];
