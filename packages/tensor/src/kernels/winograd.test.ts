@@ -33,10 +33,6 @@ import {
   conv2d,
   conv2dFused,
   setConvAlgorithm,
-  sync,
-  canProfile,
-  startProfile,
-  stopProfile,
   type ConvAlgorithm,
 } from '../index.js';
 import {
@@ -59,7 +55,7 @@ import {
 import * as twin from '../reference/winograd.js';
 import { conv2dBackwardRef, conv2dRef, convShapes, type ConvAttrs } from '../reference/conv.js';
 import { cpuTensor, type CpuTensor } from '../reference/cpu-tensor.js';
-import { assertClose, gradCheck, gpuOps, uniform, type OpSet } from '../testing/index.js';
+import { assertClose, gradCheck, gpuOps, kernelsDispatched, uniform, type OpSet } from '../testing/index.js';
 
 await initDevice();
 
@@ -450,22 +446,7 @@ const ALGOS: [WinogradAlgorithm, string][] = [
 ];
 
 /** The names of the kernels fn dispatched, where the adapter can profile; null elsewhere. */
-async function kernelsRun(fn: () => void): Promise<string[] | null> {
-  if (!canProfile()) {
-    fn();
-    return null;
-  }
-  await sync();
-  startProfile();
-  try {
-    fn();
-    await sync();
-  } catch (e) {
-    await stopProfile();
-    throw e;
-  }
-  return (await stopProfile()).map((d) => d.name);
-}
+const kernelsRun = (fn: () => void) => kernelsDispatched(fn);
 
 describe('conv2d with a Winograd tile forced', () => {
   for (const [algo, tname] of ALGOS) {

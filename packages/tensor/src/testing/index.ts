@@ -3,3 +3,4 @@ export * from './check.js';
 export * from './random.js';
 export * from './ops.js';
 export * from './gradcheck.js';
+export * from './profiled.js';

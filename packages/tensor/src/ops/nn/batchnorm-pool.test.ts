@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { canProfile, initDevice, leakyRelu, queueStats, relu, reshape, slice, startProfile, stopProfile, sync, tensor, type Tensor } from '../../index.js';
+import { initDevice, leakyRelu, queueStats, relu, reshape, slice, tensor, type Tensor } from '../../index.js';
 import { batchNorm2d, batchNormMaxPool2d, maxPool2d, type BatchNormMaxPoolOptions } from './index.js';
 import { batchNormMaxPoolBackwardRef, batchNormMaxPoolRef } from '../../reference/nn/index.js';
 import { dot, expectAffineGradsNumeric, expectClose, numel, randn } from '../../../test-fixtures/nn-testing.js';
+import { kernelsDispatched } from '../../testing/index.js';
 
 beforeAll(async () => {
   await initDevice();
@@ -79,22 +80,7 @@ function twin(shape: number[], d: Data, opts: BatchNormMaxPoolOptions) {
 type Run = Awaited<ReturnType<typeof run>>;
 
 /** The names of the bn_* kernels fn dispatched, where the adapter can profile; null elsewhere. */
-async function bnKernelsRun(fn: () => Promise<void>): Promise<string[] | null> {
-  if (!canProfile()) {
-    await fn();
-    return null;
-  }
-  await sync();
-  startProfile();
-  try {
-    await fn();
-    await sync();
-  } catch (e) {
-    await stopProfile();
-    throw e;
-  }
-  return (await stopProfile()).map((t) => t.name).filter((n) => n.startsWith('bn_'));
-}
+const bnKernelsRun = (fn: () => Promise<void>) => kernelsDispatched(fn, (n) => n.startsWith('bn_'));
 
 function checkTwin(r: Run, t: ReturnType<typeof twin>): void {
   expectClose('y', r.y, t.ref.pooled, 3e-5, 1e-4);

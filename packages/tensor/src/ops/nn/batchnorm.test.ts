@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { add, canProfile, initDevice, leakyRelu, queueStats, relu, reshape, slice, startProfile, stopProfile, sync, tensor, type Tensor } from '../../index.js';
+import { add, initDevice, leakyRelu, queueStats, relu, reshape, slice, tensor, type Tensor } from '../../index.js';
 import { batchNorm1d, batchNorm2d, batchNormFold, type BatchNormOptions } from './index.js';
 import { batchNormBackwardRef, batchNormFoldRef, batchNormRef } from '../../reference/nn/index.js';
 import { dot, expectAffineGradsNumeric, expectClose, numel, numericGrad, randn } from '../../../test-fixtures/nn-testing.js';
+import { kernelsDispatched } from '../../testing/index.js';
 
 beforeAll(async () => {
   await initDevice();
@@ -271,22 +272,7 @@ describe('batchNorm vs the float64 CPU twin', () => {
 });
 
 /** The names of the bn_* kernels fn dispatched, where the adapter can profile; null elsewhere. */
-async function bnKernelsRun(fn: () => Promise<void>): Promise<string[] | null> {
-  if (!canProfile()) {
-    await fn();
-    return null;
-  }
-  await sync();
-  startProfile();
-  try {
-    await fn();
-    await sync();
-  } catch (e) {
-    await stopProfile();
-    throw e;
-  }
-  return (await stopProfile()).map((d) => d.name).filter((n) => n.startsWith('bn_'));
-}
+const bnKernelsRun = (fn: () => Promise<void>) => kernelsDispatched(fn, (n) => n.startsWith('bn_'));
 
 /** The per-element kernels (the O(C) finalize kernels have one width). */
 const perElement = (names: string[]) => names.filter((n) => !/^bn_(finalize|grad_finalize)/.test(n));

@@ -1,9 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { canProfile, initDevice, startProfile, stopProfile, sync, tensor, type Tensor } from '../../index.js';
+import { initDevice, tensor, type Tensor } from '../../index.js';
 import { runPoolBackward, runPoolForward, type PoolGeometry } from '../../kernels/pool.js';
 import { adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, maxPool2d } from './index.js';
 import { pool2dBackwardRef, pool2dRef, poolOutSize, type PoolRefGeometry } from '../../reference/nn/index.js';
 import { dot, expectClose, numel, numericGrad, randn } from '../../../test-fixtures/nn-testing.js';
+import { kernelsDispatched } from '../../testing/index.js';
 
 beforeAll(async () => {
   await initDevice();
@@ -36,23 +37,8 @@ function apply(c: PoolCase, x: Tensor): Tensor {
   return c.kind === 'max' ? maxPool2d(x, opts) : avgPool2d(x, { ...opts, countIncludePad: c.countIncludePad });
 }
 
-/** Runs fn under the profiler: the pooling kernels it dispatched, in order (null where the device cannot profile). */
-async function poolKernelsRun(fn: () => Promise<void>): Promise<string[] | null> {
-  if (!canProfile()) {
-    await fn();
-    return null;
-  }
-  await sync();
-  startProfile();
-  try {
-    await fn();
-    await sync();
-  } catch (e) {
-    await stopProfile();
-    throw e;
-  }
-  return (await stopProfile()).map((d) => d.name).filter((n) => n.includes('pool2d'));
-}
+/** The pooling kernels fn dispatched, in order (null where the device cannot profile). */
+const poolKernelsRun = (fn: () => Promise<void>) => kernelsDispatched(fn, (n) => n.includes('pool2d'));
 
 /** The forward then the backward ran, each at the width expected (true: the _v4 kernel). */
 function expectWidths(names: string[] | null, fwdV4: boolean, bwdV4: boolean): void {
