@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -38,7 +38,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** The CLI in a clean folder: no ./weights, no TESSERA_WEIGHTS, a cache of its own. Async, so our server keeps serving. */
 function tessera(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const base = { ...process.env, XDG_CACHE_HOME: cache, ...env };
+  const base: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: cache };
   delete base.TESSERA_WEIGHTS;
   delete base.TESSERA_WEIGHTS_MIRROR;
   return new Promise((done) => {
@@ -186,7 +186,9 @@ describe('weights get', () => {
   for (const [what, args, env, message] of failures) {
     it.skipIf(noCli)(`ends ${what} in one line, with nothing left in the cache`, async () => {
       rmSync(cache, { recursive: true, force: true });
-      mkdirSync(cache);
+      mkdirSync(join(cache, 'tessera', 'weights'), { recursive: true });
+      // What a killed download leaves (its process is gone): removed by the next `get`.
+      writeFileSync(join(cache, 'tessera', 'weights', '.resnet18-f37072fd.pth.2147483646.0a1b.tmp'), 'partial');
       const withBase = args.map((a, i) => (args[i - 1] === '--mirror' ? `${base}/${a}` : a));
       const envBase = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, `${base}/${v}`]));
       const t0 = performance.now();

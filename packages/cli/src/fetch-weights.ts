@@ -6,7 +6,7 @@
  * never leaves a file that `train` could take for weights.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, readFile, readdir, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type Arch, io } from '@tessera/nn';
 import { DownloadError, downloadToFile, formatMB } from './download.js';
@@ -25,6 +25,7 @@ export async function fetchWeights(arch: Arch, source: WeightsSource, opts: Fetc
   const log = opts.log ?? console.log;
   const out = cachedWeightsPath(arch);
   await mkdir(dirname(out), { recursive: true });
+  await removeAbandoned(dirname(out), basename(source.url));
   const tmp = join(dirname(out), `.${basename(source.url)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     log(`downloading ${source.url}`);
@@ -52,5 +53,26 @@ export async function fetchWeights(arch: Arch, source: WeightsSource, opts: Fetc
     return out;
   } finally {
     await unlink(tmp).catch(() => undefined);
+  }
+}
+
+/**
+ * Removes temporary downloads of `name` left by runs that were killed (Ctrl-C, a crash):
+ * `.<name>.<pid>.<random>.tmp` whose process is gone. A running download's file is kept.
+ */
+async function removeAbandoned(dir: string, name: string): Promise<void> {
+  for (const f of await readdir(dir)) {
+    const m = /^\.(.+)\.(\d+)\.[0-9a-f]+\.tmp$/.exec(f);
+    if (!m || m[1] !== name || alive(Number(m[2]))) continue;
+    await unlink(join(dir, f)).catch(() => undefined);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
