@@ -189,6 +189,7 @@ describe('weights get', () => {
       mkdirSync(join(cache, 'tessera', 'weights'), { recursive: true });
       // What a killed download leaves (its process is gone): removed by the next `get`.
       writeFileSync(join(cache, 'tessera', 'weights', '.resnet18-f37072fd.pth.2147483646.0a1b.tmp'), 'partial');
+      writeFileSync(join(cache, 'tessera', 'weights', '.resnet18.safetensors.2147483646.0a1b.tmp'), 'partial');
       const withBase = args.map((a, i) => (args[i - 1] === '--mirror' ? `${base}/${a}` : a));
       const envBase = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, `${base}/${v}`]));
       const t0 = performance.now();

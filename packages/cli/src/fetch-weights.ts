@@ -25,7 +25,7 @@ export async function fetchWeights(arch: Arch, source: WeightsSource, opts: Fetc
   const log = opts.log ?? console.log;
   const out = cachedWeightsPath(arch);
   await mkdir(dirname(out), { recursive: true });
-  await removeAbandoned(dirname(out), basename(source.url));
+  await removeAbandoned(dirname(out), [basename(source.url), basename(out)]);
   const tmp = join(dirname(out), `.${basename(source.url)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     log(`downloading ${source.url}`);
@@ -57,13 +57,14 @@ export async function fetchWeights(arch: Arch, source: WeightsSource, opts: Fetc
 }
 
 /**
- * Removes temporary downloads of `name` left by runs that were killed (Ctrl-C, a crash):
- * `.<name>.<pid>.<random>.tmp` whose process is gone. A running download's file is kept.
+ * Removes temporary files of `names` (the download, the model file being written) left by
+ * runs that were killed (Ctrl-C, a crash): `.<name>.<pid>.<random>.tmp` whose process is
+ * gone. A running download's files are kept.
  */
-async function removeAbandoned(dir: string, name: string): Promise<void> {
+async function removeAbandoned(dir: string, names: string[]): Promise<void> {
   for (const f of await readdir(dir)) {
     const m = /^\.(.+)\.(\d+)\.[0-9a-f]+\.tmp$/.exec(f);
-    if (!m || m[1] !== name || alive(Number(m[2]))) continue;
+    if (!m || !names.includes(m[1]!) || alive(Number(m[2]))) continue;
     await unlink(join(dir, f)).catch(() => undefined);
   }
 }
