@@ -28,11 +28,16 @@ async function get(argv: string[]): Promise<number> {
     return 0;
   }
   const tty = process.stdout.isTTY;
-  await fetchWeights(arch, source, {
-    idleTimeoutMs: timeout * 1000,
-    progress: tty ? (line) => process.stdout.write(`\r${line}\x1b[K`) : undefined,
-    log: (line) => console.log(tty ? `\r\x1b[K${line}` : line),
-  });
+  try {
+    await fetchWeights(arch, source, {
+      idleTimeoutMs: timeout * 1000,
+      progress: tty ? (line) => process.stdout.write(`\r${line}\x1b[K`) : undefined,
+      log: (line) => console.log(tty ? `\r\x1b[K${line}` : line),
+    });
+  } catch (e) {
+    if (tty) process.stdout.write('\n'); // end the progress line before the error's
+    throw e;
+  }
   return 0;
 }
 
