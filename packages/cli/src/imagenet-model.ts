@@ -13,7 +13,7 @@ import { findWeights, missingWeightsMessage } from './weights.js';
 
 export async function imagenetClassifier(arch: Arch): Promise<{ model: Module; meta: ModelMeta; path: string }> {
   const path = await findWeights(arch);
-  if (!path) throw new UsageError(`predict: ${missingWeightsMessage(arch)}`);
+  if (!path) throw new UsageError(`predict: ${missingWeightsMessage(arch, false)}`);
   return { ...(path.endsWith('.json') ? await tfjsClassifier(path, arch) : await loadModel(path)), path };
 }
 

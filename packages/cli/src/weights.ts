@@ -53,12 +53,13 @@ export function describeWeights(arch: Arch, path: string): string {
   return `weights from ${path}`;
 }
 
-export function missingWeightsMessage(arch: Arch): string {
+export function missingWeightsMessage(arch: Arch, forTraining = true): string {
   const looked = weightsCandidates(arch).map((c) => c.path).join(', ');
   const how = TORCHVISION_FILES[arch]
     ? `run 'pnpm weights get ${arch}' (downloads torchvision's file once and caches it)`
     : `put the TF.js Tiny Darknet (model.json + shards) in ${resolve('weights', 'darknet-tiny')}`;
-  return `no ImageNet weights for ${arch} (looked in ${looked}): ${how}, pass --pretrained FILE, or train from scratch with --no-pretrained`;
+  const or = forTraining ? ', pass --pretrained FILE, or train from scratch with --no-pretrained' : '';
+  return `no ImageNet weights for ${arch} (looked in ${looked}): ${how}${or}`;
 }
 
 /** A Tessera model file's metadata, read from the safetensors header alone; null for any other file. */
