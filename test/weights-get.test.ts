@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initDevice } from '@tessera/tensor';
@@ -38,7 +38,10 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** The CLI in a clean folder: no ./weights, no TESSERA_WEIGHTS, a cache of its own. Async, so our server keeps serving. */
 function tessera(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const base: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: cache };
+  // Mesa keeps its compiled shaders under XDG_CACHE_HOME too: point it back at the usual
+  // place, or every run here compiles every pipeline afresh (minutes on lavapipe).
+  const mesa = process.env.MESA_SHADER_CACHE_DIR ?? (process.env.XDG_CACHE_HOME || join(homedir(), '.cache'));
+  const base: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: cache, MESA_SHADER_CACHE_DIR: mesa };
   delete base.TESSERA_WEIGHTS;
   delete base.TESSERA_WEIGHTS_MIRROR;
   return new Promise((done) => {
