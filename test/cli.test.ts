@@ -111,7 +111,7 @@ describe.skipIf(!existsSync(CLI))('tessera CLI', () => {
   ];
   for (const [what, args, message] of userErrors) {
     it(`reports ${what} in one line`, () => {
-      const r = tessera(args, { TESSERA_WEIGHTS: join(work, 'no-weights') });
+      const r = tessera(args, { TESSERA_WEIGHTS: join(work, 'no-weights'), XDG_CACHE_HOME: join(work, 'no-cache') });
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(message);
       expect(r.stderr.split('\n')).toHaveLength(1);

@@ -8,17 +8,18 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initDevice, noGrad, softmax, tensor } from '@tessera/tensor';
 import { darknetKeysFromKeras, darknetTiny, darknetTinyFromTfjs, io as bytesIo, loadStateDict } from '@tessera/nn';
-import { io } from '@tessera/nn/node';
+import { bundledWeights, io } from '@tessera/nn/node';
 import { resize } from '@tessera/vision';
 import { decodeImageFile } from '@tessera/vision/node';
 import { readFile } from 'node:fs/promises';
 
-const weightsDir = join(resolve(process.env['TESSERA_WEIGHTS'] ?? './weights'), 'darknet-tiny');
+// $TESSERA_WEIGHTS when set, else the copy that ships in packages/nn/weights.
+const weightsDir = process.env['TESSERA_WEIGHTS'] ? join(resolve(process.env['TESSERA_WEIGHTS']), 'darknet-tiny') : dirname(bundledWeights('darknet-tiny')!);
 const modelJson = join(weightsDir, 'model.json');
 const labelsFile = join(weightsDir, 'labels.txt');
 const cat = join(resolve(process.env['TESSERA_DATA'] ?? './data'), 'samples', 'cat.jpg');

@@ -16,6 +16,7 @@ const EXPECTED_ERRORS = new Set([
   'WeightMismatchError',
   'TrainingDivergedError',
   'CheckpointError',
+  'DownloadError',
 ]);
 
 async function main(argv: string[]): Promise<number> {

@@ -9,7 +9,7 @@ import { TesseraError } from '@tessera/tensor';
 import type { Module } from './module.js';
 import { ResNet, type ResNetArch } from './models/resnet.js';
 import { DarknetTiny } from './models/darknet.js';
-import { createVisionModel } from './models/vision-model.js';
+import { bodyLayers, createVisionModel } from './models/vision-model.js';
 import { exportStateDict, loadStateDict } from './weights.js';
 import {
   kerasToTorch, parseSafetensors, parseTfjsModel, safetensorsChunks, serializeSafetensors,
@@ -115,6 +115,25 @@ export function modelFromBytes(bytes: Uint8Array, name = '<model bytes>'): { mod
  */
 export function pretrainedKeys(arch: Arch, sd: StateDict): StateDict {
   return arch === 'darknet-tiny' && sd.has('conv2d_1.weight') ? darknetKeysFromKeras(sd) : sd;
+}
+
+/**
+ * The body of a vision model file (`kind: 'vision'`, what `tessera train` writes: keys
+ * `0.<i>.…` for body layer i, `1.…` for fastai's head) under the network's own names, so it
+ * can seed a new fine-tuning; the head is left out. Keys that name no body layer are kept
+ * as they are, for loadPretrained to report.
+ */
+export function visionBodyAsNetwork(net: ResNet | DarknetTiny, sd: StateDict): StateDict {
+  const paths = new Map(net.namedModules().map(([path, m]) => [m, path]));
+  const prefixes = bodyLayers(net).map((m) => paths.get(m));
+  const out: StateDict = new Map();
+  for (const [key, t] of sd) {
+    if (key.startsWith('1.')) continue;
+    const m = /^0\.(\d+)\.(.+)$/.exec(key);
+    const prefix = m ? prefixes[Number(m[1])] : undefined;
+    out.set(m && prefix ? `${prefix}.${m[2]}` : key, t);
+  }
+  return out;
 }
 
 /** The Tiny Darknet's state dict (DarknetTiny names, PyTorch layouts) from its TF.js model.json and shards. */

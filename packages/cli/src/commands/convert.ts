@@ -1,9 +1,9 @@
 /** `tessera convert <in> <out.safetensors> [--arch NAME] [--labels FILE]` */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { initDevice } from '@tessera/tensor';
-import { checkArch, createNetwork, darknetKeysFromKeras, defaultPreprocess, loadStateDict } from '@tessera/nn';
-import { io, saveStateDictAsModel } from '@tessera/nn/node';
+import { checkArch, darknetKeysFromKeras } from '@tessera/nn';
+import { io } from '@tessera/nn/node';
+import { saveCheckedClassifier } from '../save-classifier.js';
 import { UsageError, parseArgs } from '../args.js';
 import type { Command } from './index.js';
 
@@ -39,12 +39,7 @@ export const convertCommand: Command = {
       classes = Array.from({ length: nClasses }, (_, i) => String(i));
       console.log(`note: no --labels file; classes are named 0..${nClasses - 1}`);
     }
-    // Check every key and shape against the architecture before writing anything.
-    await initDevice();
-    const net = createNetwork(arch, nClasses);
-    loadStateDict(net, sd, { source: input });
-    net.dispose();
-    await saveStateDictAsModel(output, sd, { arch, kind: 'classifier', classes, preprocess: defaultPreprocess(arch) });
+    await saveCheckedClassifier(output, sd, arch, classes, input);
     console.log(`wrote ${output}: ${arch}, ${sd.size} tensors, ${nClasses} classes`);
     return 0;
   },

@@ -4,6 +4,7 @@ import { convertCommand } from './convert.js';
 import { predictCommand } from './predict.js';
 import { trainCommand } from './train.js';
 import { lrFindCommand } from './lr-find.js';
+import { weightsCommand } from './weights.js';
 
 export interface Command {
   summary: string;
@@ -16,4 +17,5 @@ export const commands: Record<string, Command> = {
   predict: predictCommand,
   convert: convertCommand,
   data: dataCommand,
+  weights: weightsCommand,
 };

@@ -1,8 +1,10 @@
-/** `tessera predict <model.safetensors | run-folder> <image…> [--topk K] [--json]` */
+/** `tessera predict <model.safetensors | run-folder | model.json | arch> <image…> [--topk K] [--json]` */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initDevice, noGrad, softmax, tidy } from '@tessera/tensor';
+import { ARCHS, type Arch } from '@tessera/nn';
 import { loadModel } from '@tessera/nn/node';
+import { imagenetClassifier, tfjsClassifier } from '../imagenet-model.js';
 import { UsageError, parseArgs } from '../args.js';
 import { loadImages } from '../preprocess.js';
 import type { Command } from './index.js';
@@ -12,13 +14,15 @@ export const predictCommand: Command = {
   async run(argv) {
     const { positional, options } = parseArgs('predict', argv, { topk: { kind: 'int' }, json: { kind: 'flag' } });
     const [modelPath, ...images] = positional;
-    if (!modelPath || images.length === 0) throw new UsageError('predict: usage: predict <model.safetensors | run-folder> <image…> [--topk K] [--json]');
+    if (!modelPath || images.length === 0) throw new UsageError('predict: usage: predict <model.safetensors | run-folder | model.json | arch> <image…> [--topk K] [--json]');
     let file = modelPath;
     const st = await stat(modelPath).catch(() => null);
-    if (!st) throw new UsageError(`predict: ${modelPath} does not exist`);
-    if (st.isDirectory()) file = join(modelPath, 'model.safetensors');
+    const arch = (ARCHS as readonly string[]).includes(modelPath) ? (modelPath as Arch) : undefined;
+    if (!st && !arch) throw new UsageError(`predict: ${modelPath} does not exist (give a model file, a run folder, a model.json, or an architecture: ${ARCHS.join(', ')})`);
+    if (st?.isDirectory()) file = join(modelPath, 'model.safetensors');
     await initDevice();
-    const { model, meta } = await loadModel(file);
+    // An architecture name is its ImageNet classifier; a TF.js model.json converts on the fly.
+    const { model, meta } = !st ? await imagenetClassifier(arch!) : file.endsWith('.json') ? await tfjsClassifier(file) : await loadModel(file);
     model.eval();
     const k = Math.min((options.topk as number | undefined) ?? 5, meta.classes.length);
     const results = [];

@@ -10,7 +10,6 @@ import { loadGemmTuningCache, saveGemmTuningCache, tuningCachePath } from '@tess
 import {
   ClassificationInterpretation,
   Learner,
-  checkArch,
   createNetwork,
   createVisionModel,
   tuneModelGemms,
@@ -23,7 +22,7 @@ import { GpuBatches, IMAGENET_STATS, type AugmentOptions } from '@tessera/vision
 import { showBatch, workerThreads } from '@tessera/vision/node';
 import { UsageError, parseArgs } from '../args.js';
 import { resolveDataset } from '../datasets.js';
-import { findWeights, loadPretrained, missingWeightsMessage } from '../weights.js';
+import { chooseArch, describeWeights, findWeights, loadPretrained, missingWeightsMessage } from '../weights.js';
 import { RunLog } from '../run-log.js';
 import { writeInterpretation, writeLossChart, writeReport } from '../report.js';
 import type { Command } from './index.js';
@@ -71,7 +70,7 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   const [datasetArg, ...rest] = positional;
   if (!datasetArg) throw new UsageError(`${command}: usage: ${command} <dataset | folder> [--arch resnet34] [--epochs N] [--size N] …`);
   if (rest.length) throw new UsageError(`${command}: unexpected argument '${rest[0]}'`);
-  const arch = checkArch(String(o.arch ?? 'resnet34'));
+  const arch = await chooseArch(command, o.arch, o.pretrained);
   const seed = (o.seed as number | undefined) ?? 42;
   const validPct = (o['valid-pct'] as number | undefined) ?? 0.2;
   if (!(validPct > 0 && validPct < 1)) throw new UsageError(`${command}: --valid-pct must be between 0 and 1, got ${validPct}`);
@@ -111,7 +110,7 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   }
   const info = [
     `data: ${data.describe}`,
-    `model: ${arch} with fastai's head, ${weights ? `ImageNet weights from ${weights}` : noPretrained ? 'trained from scratch (--no-pretrained)' : 'trained from scratch (synthetic data; pass --pretrained FILE to fine-tune)'}`,
+    `model: ${arch} with fastai's head, ${weights ? describeWeights(arch, weights) : noPretrained ? 'trained from scratch (--no-pretrained)' : 'trained from scratch (synthetic data; pass --pretrained FILE to fine-tune)'}`,
     `device: ${ctx.info.vendor || 'unknown'} ${ctx.info.architecture || ''}${ctx.info.isSoftware ? ' (software adapter)' : ''}; images ${size}px, batch ${bs}`,
   ];
   return {

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { WeightFileError } from './errors.js';
 import { depthwiseToOihw, hwioToOihw, inOutToOutIn, kerasToTorch } from './keras-layout.js';
 import { readTfjsModel } from '../node/weight-files.js';
+import { bundledWeights } from '../node/bundled-weights.js';
 import { parseTfjsModel, tfjsShardPaths } from './tfjs.js';
 import { toNumbers, type RawTensor } from './types.js';
 
@@ -142,7 +143,8 @@ describe('TF.js layers model reader', () => {
   });
 });
 
-const darknet = join(resolve(process.env['TESSERA_WEIGHTS'] ?? './weights'), 'darknet-tiny', 'model.json');
+// $TESSERA_WEIGHTS when set, else the copy that ships in packages/nn/weights.
+const darknet = process.env['TESSERA_WEIGHTS'] ? join(resolve(process.env['TESSERA_WEIGHTS']), 'darknet-tiny', 'model.json') : bundledWeights('darknet-tiny')!;
 const noDarknet = existsSync(darknet) ? undefined : `${darknet} not found (set TESSERA_WEIGHTS to the shared weights folder)`;
 if (noDarknet) console.warn(`[tfjs] darknet-tiny checks skipped: ${noDarknet}`);
 

@@ -7,7 +7,7 @@
  * groups for discriminative learning rates. Keys match fastai's (0.* body, 1.* head).
  */
 import type { Tensor } from '@tessera/tensor';
-import { Sequential } from '../module.js';
+import { type Module, Sequential } from '../module.js';
 import { BatchNorm1d } from '../layers/batchnorm.js';
 import { Linear } from '../layers/linear.js';
 import { AdaptiveConcatPool2d, Dropout, Flatten, ReLU } from '../layers/simple.js';
@@ -88,12 +88,17 @@ export function createVisionModel(net: ResNet | DarknetTiny, nClasses: number, o
   if (net instanceof ResNet) {
     net.fc.dispose();
     // fastai's _resnet_split: (stem, layer1, layer2) | (layer3, layer4) | head.
-    const body = new Sequential(...net.bodyLayers());
+    const body = new Sequential(...bodyLayers(net));
     return new VisionModel(body, createHead(net.numFeatures, nClasses, opts), [6], net.arch);
   }
   net.classifier.dispose();
-  const body = new Sequential(...net.features.children().map(([, m]) => m));
+  const body = new Sequential(...bodyLayers(net));
   // Darknet: split the body in half by layer count, then the head.
   return new VisionModel(body, createHead(net.numFeatures, nClasses, opts), [Math.floor(body.length / 2)], 'darknet-tiny');
 }
 
+
+/** The network's layers that fastai's body keeps, in order: the vision model's body child i is the i-th. */
+export function bodyLayers(net: ResNet | DarknetTiny): Module[] {
+  return net instanceof ResNet ? net.bodyLayers() : net.features.children().map(([, m]) => m);
+}

@@ -7,3 +7,4 @@ export * as io from '../io/node.js';
 export { saveModel, saveStateDictAsModel, loadModel } from './model-files.js';
 export { fileStore, hasCheckpoint, readCheckpoint, readStateFile, writeStateFile } from './file-store.js';
 export { writeChunksAtomic } from './atomic-write.js';
+export { BUNDLED_WEIGHTS_DIR, bundledWeights } from './bundled-weights.js';
