@@ -5,6 +5,7 @@ import { initDevice, noGrad, softmax, tidy } from '@tessera/tensor';
 import { loadModel } from '@tessera/nn/node';
 import { UsageError, parseArgs } from '../args.js';
 import { loadImages } from '../preprocess.js';
+import { largestBatch, largestSize } from '../limits.js';
 import type { Command } from './index.js';
 
 export const predictCommand: Command = {
@@ -13,12 +14,16 @@ export const predictCommand: Command = {
     const { positional, options } = parseArgs('predict', argv, { topk: { kind: 'int' }, json: { kind: 'flag' } });
     const [modelPath, ...images] = positional;
     if (!modelPath || images.length === 0) throw new UsageError('predict: usage: predict <model.safetensors | run-folder> <image…> [--topk K] [--json]');
+    if (options.topk !== undefined && (options.topk as number) < 1) throw new UsageError(`predict: --topk must be at least 1, got ${options.topk}`);
     let file = modelPath;
     const st = await stat(modelPath).catch(() => null);
     if (!st) throw new UsageError(`predict: ${modelPath} does not exist`);
     if (st.isDirectory()) file = join(modelPath, 'model.safetensors');
-    await initDevice();
+    const { limits } = await initDevice();
     const { model, meta } = await loadModel(file);
+    if (largestBatch(meta.preprocess.size, limits) < 1) {
+      throw new UsageError(`predict: ${file} asks for ${meta.preprocess.size}px images; this adapter holds at most ${largestSize(1, limits)}px`);
+    }
     model.eval();
     const k = Math.min((options.topk as number | undefined) ?? 5, meta.classes.length);
     const results = [];
