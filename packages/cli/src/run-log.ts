@@ -55,6 +55,9 @@ export class RunLog extends Callback {
       // The checkpoint is what matters; the table of earlier epochs is a record, rebuilt from here on.
       console.log(`note: ${join(dir, 'metrics.json')} is unreadable (${(err as Error).message}); resuming from the checkpoint, earlier epochs' rows are not kept`);
       rows = [];
+      this.epochs = [];
+      await writeMetrics(this.dir, this.epochs); // replaced now, not at the next epoch's end (there may be none)
+      return;
     }
     this.epochs = rows.slice(0, done).map((r) => ({ ...r, stage: this.stageOf(r.epoch) }));
   }
