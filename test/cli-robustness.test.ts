@@ -158,6 +158,24 @@ describe.skipIf(!existsSync(CLI))('tessera CLI with bad input', () => {
       }
     });
 
+    it('a full disk names the file that did not fit', (ctx) => {
+      const full = join(work, 'full');
+      mkdirSync(full);
+      const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', full]);
+      if (m.status !== 0) {
+        console.log(`skipped: cannot mount a small tmpfs here (${m.stderr?.toString().trim() || m.error?.message})`);
+        return ctx.skip();
+      }
+      try {
+        // The pictures fit in 256 KiB; the first checkpoint (Tiny Darknet, ~4 MB) does not.
+        const r = tessera(['train', 'counting-1-3', ...TINY, '--out', full]);
+        expectOneLine(r, `cannot write ${join(full, 'checkpoint.safetensors')}: no space left on the device; free some space or write elsewhere (--out)`);
+        expect(readdirSync(full).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      } finally {
+        spawnSync('umount', [full]);
+      }
+    });
+
     it('a killed run\'s lock and temporary files are cleared by the next run; a garbled metrics.json does not stop --resume', () => {
       const out = join(work, 'leftovers');
       mkdirSync(out);
@@ -183,6 +201,18 @@ describe.skipIf(!existsSync(CLI))('tessera CLI with bad input', () => {
       expect(resumed.stdout).toContain(`note: ${join(out, 'metrics.json')} is unreadable`);
       expect(JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'))).toEqual([]);
     });
+  });
+
+  it('a loss that explodes without becoming NaN is a loud warning, in metrics.json too', () => {
+    const out = join(work, 'lr1000');
+    const r = tessera(['train', 'counting-1-3', ...TINY, '--lr', '1000', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^warning: epoch 0: the loss exploded: valid_loss \S+ is \S+ times a uniform guess's \(1\.099\).*Run 'tessera lr-find'/);
+    const rows = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { warning?: string }[];
+    expect(rows[0]!.warning).toMatch(/^the loss exploded/);
+    // The epoch table keeps its columns apart however large the numbers.
+    const row = r.stdout.split('\n').find((l) => l.startsWith('0 '))!;
+    expect(row.trim().split(/\s+/)).toHaveLength(5);
   });
 
   it('a command whose work never finishes still says so in one line (not a silent exit 13)', () => {

@@ -15,7 +15,7 @@ export function explodedLossWarning(train: number | null, valid: number | null, 
   const [name, v] = worst as [string, number];
   return (
     `the loss exploded: ${name} ${v.toPrecision(3)} is ${(v / chance).toPrecision(2)} times a uniform guess's (${chance.toFixed(3)}); ` +
-    "the learning rate is far too high and the model is no better than chance. Run 'tessera lr-find' with the same dataset and options, " +
+    "the learning rate is far too high and the model is likely no better than chance. Run 'tessera lr-find' with the same dataset and options, " +
     'and train again with the --lr it suggests (valley)'
   );
 }

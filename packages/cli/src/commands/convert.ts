@@ -1,7 +1,7 @@
 /** `tessera convert <in> <out.safetensors> [--arch NAME] [--labels FILE]` */
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { initDevice } from '@tessera/tensor';
+import { readFileChecked } from '@tessera/tensor/node';
 import { buildModel, checkArch, createNetwork, darknetKeysFromKeras, decodeMeta, defaultPreprocess, loadStateDict, type ModelMeta } from '@tessera/nn';
 import { io, saveStateDictAsModel } from '@tessera/nn/node';
 import { UsageError, parseArgs } from '../args.js';
@@ -17,7 +17,8 @@ function guessArch(sd: io.StateDict, input: string): string {
 }
 
 async function readLabels(file: string, n: number): Promise<string[]> {
-  const classes = (await readFile(file, 'utf8')).split('\n').map((l) => l.trim()).filter(Boolean);
+  const text = new TextDecoder().decode(await readFileChecked(file, { what: 'labels file', maxBytes: 16 * 2 ** 20 }));
+  const classes = text.split('\n').map((l) => l.trim()).filter(Boolean);
   if (classes.length !== n) throw new UsageError(`convert: ${file} lists ${classes.length} labels but the model has ${n} outputs`);
   return classes;
 }
