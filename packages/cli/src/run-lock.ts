@@ -71,7 +71,7 @@ export async function acquireRunLock(dir: string, command: string): Promise<RunL
       const who = holder ? `pid ${holder.pid} on ${holder.host}, ${holder.command} started ${holder.started}` : 'another run';
       throw new RunLockedError(
         `${dir} is in use by another run (${who}); wait for it to finish or choose another --out` +
-          (holder && holder.host !== me.host ? ` (if that run is gone, delete ${path})` : ''),
+          ` (if no such run is going on, delete ${path})`,
       );
     }
     notes.push(holder
