@@ -5,6 +5,7 @@
  */
 import { commands } from './commands/index.js';
 import { UsageError } from './args.js';
+import { runToCompletion } from './exit-guard.js';
 
 const EXPECTED_ERRORS = new Set([
   'TesseraError',
@@ -17,6 +18,9 @@ const EXPECTED_ERRORS = new Set([
   'TrainingDivergedError',
   'CheckpointError',
   'DownloadError',
+  'FileReadError',
+  'RunLockedError',
+  'FileWriteError',
 ]);
 
 async function main(argv: string[]): Promise<number> {
@@ -52,4 +56,4 @@ function printHelp(): void {
   for (const [name, c] of Object.entries(commands)) console.log(`  ${name.padEnd(9)} ${c.summary}`);
 }
 
-process.exitCode = await main(process.argv.slice(2));
+runToCompletion(main(process.argv.slice(2)), process.argv[2] ?? '');

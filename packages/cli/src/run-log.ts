@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Callback } from '@tessera/nn';
 import { readCheckpoint } from '@tessera/nn/node';
 import { writeMetrics } from './report.js';
+import { explodedLossWarning } from './loss-check.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -17,6 +18,8 @@ export interface EpochRecord {
   valid_loss: number | null;
   error_rate: number | null;
   seconds: number;
+  /** Set when the epoch's loss exploded (see loss-check.ts). */
+  warning?: string;
 }
 
 export class RunLog extends Callback {
@@ -26,11 +29,15 @@ export class RunLog extends Callback {
   /** Smoothed training loss per iteration (this process's part of the run), and valid loss per epoch end. */
   readonly trainLoss: number[] = [];
   readonly validAt: { iter: number; loss: number }[] = [];
+  /** Warnings raised during this run (exploded losses), already printed once. */
+  readonly warnings: string[] = [];
 
   /** `frozenEpochs`: how many leading epochs are fine-tuning's frozen stage (0 when training from scratch). */
   constructor(
     private readonly dir: string,
     private readonly frozenEpochs: number,
+    /** Class count, for the exploded-loss check (0: no check). */
+    private readonly numClasses = 0,
   ) {
     super();
   }
@@ -39,7 +46,19 @@ export class RunLog extends Callback {
   async resumeFrom(dir: string): Promise<void> {
     const { run } = await readCheckpoint(dir);
     const done = (run.phase === 'fineTune:unfrozen' ? this.frozenEpochs : 0) + run.epoch;
-    const rows = JSON.parse(await readFile(join(dir, 'metrics.json'), 'utf8').catch(() => '[]')) as EpochRecord[];
+    const text = await readFile(join(dir, 'metrics.json'), 'utf8').catch(() => '[]');
+    let rows: EpochRecord[];
+    try {
+      rows = JSON.parse(text) as EpochRecord[];
+      if (!Array.isArray(rows)) throw new Error('not a list of epochs');
+    } catch (err) {
+      // The checkpoint is what matters; the table of earlier epochs is a record, rebuilt from here on.
+      console.log(`note: ${join(dir, 'metrics.json')} is unreadable (${(err as Error).message}); resuming from the checkpoint, earlier epochs' rows are not kept`);
+      rows = [];
+      this.epochs = [];
+      await writeMetrics(this.dir, this.epochs); // replaced now, not at the next epoch's end (there may be none)
+      return;
+    }
     this.epochs = rows.slice(0, done).map((r) => ({ ...r, stage: this.stageOf(r.epoch) }));
   }
 
@@ -72,6 +91,12 @@ export class RunLog extends Callback {
       error_rate: get('error_rate'),
       seconds: r.epochSeconds[r.epochSeconds.length - 1] ?? 0,
     };
+    const warning = this.numClasses ? explodedLossWarning(rec.train_loss, rec.valid_loss, this.numClasses) : null;
+    if (warning) {
+      rec.warning = warning;
+      if (!this.warnings.length) console.error(`warning: epoch ${epoch}: ${warning}`);
+      this.warnings.push(warning);
+    }
     this.epochs.push(rec);
     if (rec.valid_loss !== null) this.validAt.push({ iter: this.trainLoss.length, loss: rec.valid_loss });
     await writeMetrics(this.dir, this.epochs);

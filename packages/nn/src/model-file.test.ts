@@ -142,3 +142,48 @@ describe('modelToBytes / modelFromBytes', () => {
 function createNetworkFor(meta: ModelMeta) {
   return buildModel(meta);
 }
+
+describe('model files a user should not feed predict', () => {
+  const small: ModelMeta = { arch: 'darknet-tiny', kind: 'classifier', classes: ['a', 'b'], preprocess: defaultPreprocess('darknet-tiny') };
+  async function smallModelFile(name: string, change: (sd: StateDict, m: ModelMeta) => ModelMeta = (_, m) => m): Promise<string> {
+    const net = createNetwork('darknet-tiny', 2);
+    const sd = await exportStateDict(net);
+    net.dispose();
+    const file = join(dir, name);
+    await saveStateDictAsModel(file, sd, change(sd, { ...small, preprocess: { ...small.preprocess } }));
+    return file;
+  }
+
+  it('names a PyTorch checkpoint or a TF.js model.json and says to convert it', async () => {
+    const pth = join(dir, 'resnet34.pth');
+    writeFileSync(pth, Uint8Array.from([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 0, 0, 0, 0, 0]));
+    await expect(loadModel(pth)).rejects.toThrow(`${pth} is a PyTorch checkpoint (torch.save), not a Tessera model file: convert it first with 'pnpm convert ${pth} model.safetensors`);
+    const json = join(dir, 'model.json');
+    writeFileSync(json, '{"modelTopology": {}, "weightsManifest": []}');
+    await expect(loadModel(json)).rejects.toThrow(`${json} is a TF.js model (model.json), not a Tessera model file`);
+  });
+
+  it('refuses an input size outside 1..4096 in the metadata, naming the file', async () => {
+    for (const size of [100000, 0, 1.5]) {
+      const file = await smallModelFile(`size-${size}.safetensors`, (_, m) => ({ ...m, preprocess: { ...m.preprocess, size } }));
+      await expect(loadModel(file)).rejects.toThrow(`${file}: unreadable model metadata: preprocess.size is ${size}; it must be a whole number of pixels from 1 to 4096`);
+    }
+    const noClasses = await smallModelFile('no-classes.safetensors', (_, m) => ({ ...m, classes: [] }));
+    await expect(loadModel(noClasses)).rejects.toThrow('classes must be a non-empty list of names');
+  });
+
+  it('refuses weights that hold NaN (a diverged run) instead of predicting "NaN%"', async () => {
+    const file = await smallModelFile('nan.safetensors', (sd, m) => {
+      const t = sd.get('classifier.weight')!;
+      (t.data as Float32Array)[3] = NaN;
+      return m;
+    });
+    await expect(loadModel(file)).rejects.toThrow(/1 of \d+ weights are NaN or infinite \(first in 'classifier.weight'\).*lower --lr/);
+    await expect(loadModel(await smallModelFile('fine.safetensors'))).resolves.toMatchObject({ meta: { classes: ['a', 'b'] } });
+  });
+
+  it('refuses /dev/zero and folders by name without reading them', async () => {
+    await expect(loadModel('/dev/zero')).rejects.toThrow('/dev/zero: is not a regular file (a device, pipe or socket); give a model file on disk');
+    await expect(loadModel(dir)).rejects.toThrow(`${dir}: is a folder, not a model file`);
+  });
+});

@@ -12,7 +12,7 @@ import { DarknetTiny } from './models/darknet.js';
 import { bodyLayers, createVisionModel } from './models/vision-model.js';
 import { exportStateDict, loadStateDict } from './weights.js';
 import {
-  kerasToTorch, parseSafetensors, parseTfjsModel, safetensorsChunks, serializeSafetensors,
+  kerasToTorch, parseSafetensors, parseTfjsModel, safetensorsChunks, serializeSafetensors, toFloat32,
   type StateDict, type TfjsShards,
 } from './io/index.js';
 import { darknetKeysFromKeras } from './models/darknet-keys.js';
@@ -72,14 +72,18 @@ export function encodeMeta(meta: ModelMeta): Record<string, string> {
   };
 }
 
+/** The largest input size a model file may ask for (ImageNet models use 224; 4096² is already 200 MB a batch). */
+export const MAX_MODEL_INPUT_SIZE = 4096;
+
 export function decodeMeta(md: Record<string, string>, file: string): ModelMeta {
   if (md.format !== 'tessera-model-1') {
     throw new TesseraError(
       `${file} is not a Tessera model file (no 'tessera-model-1' metadata); convert weights first with 'pnpm convert <in> <out.safetensors> --arch NAME'`,
     );
   }
+  let meta: ModelMeta;
   try {
-    return {
+    meta = {
       arch: checkArch(md.arch ?? ''),
       kind: md.kind === 'vision' ? 'vision' : 'classifier',
       classes: JSON.parse(md.classes ?? '[]') as string[],
@@ -88,6 +92,50 @@ export function decodeMeta(md: Record<string, string>, file: string): ModelMeta 
   } catch (e) {
     throw new TesseraError(`${file}: unreadable model metadata (${(e as Error).message})`);
   }
+  // Checked here, so that a hostile or garbled file fails with its name instead of deep in a resize.
+  const bad = (what: string) => new TesseraError(`${file}: unreadable model metadata: ${what}`);
+  const c = meta.classes;
+  if (!Array.isArray(c) || c.length === 0 || !c.every((x) => typeof x === 'string')) throw bad('classes must be a non-empty list of names');
+  const p = meta.preprocess as Partial<Preprocess> | null;
+  const size = p?.size;
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > MAX_MODEL_INPUT_SIZE) {
+    throw bad(`preprocess.size is ${JSON.stringify(size)}; it must be a whole number of pixels from 1 to ${MAX_MODEL_INPUT_SIZE}`);
+  }
+  if (p!.normalize !== 'imagenet' && p!.normalize !== 'none') throw bad(`preprocess.normalize is ${JSON.stringify(p!.normalize)}; expected 'imagenet' or 'none'`);
+  if (p!.resize !== 'crop' && p!.resize !== 'align-corners') throw bad(`preprocess.resize is ${JSON.stringify(p!.resize)}; expected 'crop' or 'align-corners'`);
+  return meta;
+}
+
+/**
+ * Says what a file that is not a safetensors model file is, when its first bytes tell: a PyTorch
+ * .pth (a zip or a legacy pickle) or a TF.js model.json. Null when it may be safetensors.
+ */
+export function foreignModelFormat(bytes: Uint8Array, name: string): string | null {
+  const zip = bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
+  if (zip || bytes[0] === 0x80) return 'a PyTorch checkpoint (torch.save)';
+  let i = 0;
+  while (i < bytes.length && i < 64 && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
+  if (bytes[i] === 0x7b || name.endsWith('.json')) return 'a TF.js model (model.json)';
+  return null;
+}
+
+/** Counts NaN and ±Inf values in a model's float tensors (a diverged run's weights). */
+function countNonFinite(tensors: StateDict): { bad: number; total: number; key: string | null } {
+  let bad = 0;
+  let total = 0;
+  let key: string | null = null;
+  for (const [k, t] of tensors) {
+    if (t.dtype !== 'f32' && t.dtype !== 'f16' && t.dtype !== 'bf16' && t.dtype !== 'f64') continue;
+    const v = toFloat32(t);
+    total += v.length;
+    for (let i = 0; i < v.length; i++) {
+      if (!Number.isFinite(v[i]!)) {
+        bad++;
+        key ??= k;
+      }
+    }
+  }
+  return { bad, total, key };
 }
 
 /** A model file's bytes: the model's weights (read back from the GPU) with `meta`. */
@@ -102,8 +150,21 @@ export function stateDictModelChunks(sd: StateDict, meta: ModelMeta): Iterable<U
 
 /** Rebuilds the model a model file describes and loads its weights strictly; `name` names the source in errors. */
 export function modelFromBytes(bytes: Uint8Array, name = '<model bytes>'): { model: Module; meta: ModelMeta } {
+  const foreign = foreignModelFormat(bytes, name);
+  if (foreign) {
+    throw new TesseraError(
+      `${name} is ${foreign}, not a Tessera model file: convert it first with 'pnpm convert ${name} model.safetensors --arch NAME [--labels FILE]'`,
+    );
+  }
   const { tensors, metadata } = parseSafetensors(bytes, name);
   const meta = decodeMeta(metadata, name);
+  const nonFinite = countNonFinite(tensors);
+  if (nonFinite.bad) {
+    throw new TesseraError(
+      `${name}: ${nonFinite.bad} of ${nonFinite.total} weights are NaN or infinite (first in '${nonFinite.key}'): ` +
+        'the training that wrote it diverged; train again with a lower --lr (tessera lr-find suggests one)',
+    );
+  }
   const model = buildModel(meta);
   loadStateDict(model, tensors, { source: name });
   return { model, meta };

@@ -1,8 +1,9 @@
 /** `tessera convert <in> <out.safetensors> [--arch NAME] [--labels FILE]` */
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { checkArch, darknetKeysFromKeras } from '@tessera/nn';
-import { io } from '@tessera/nn/node';
+import { initDevice } from '@tessera/tensor';
+import { readFileChecked } from '@tessera/tensor/node';
+import { buildModel, checkArch, darknetKeysFromKeras, decodeMeta, loadStateDict, type ModelMeta } from '@tessera/nn';
+import { io, saveStateDictAsModel } from '@tessera/nn/node';
 import { saveCheckedClassifier } from '../save-classifier.js';
 import { UsageError, parseArgs } from '../args.js';
 import type { Command } from './index.js';
@@ -16,6 +17,27 @@ function guessArch(sd: io.StateDict, input: string): string {
   throw new UsageError(`convert: cannot tell the architecture of ${input}; pass --arch (resnet18, resnet34, resnet50, darknet-tiny)`);
 }
 
+async function readLabels(file: string, n: number): Promise<string[]> {
+  const text = new TextDecoder().decode(await readFileChecked(file, { what: 'labels file', maxBytes: 16 * 2 ** 20 }));
+  const classes = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  if (classes.length !== n) throw new UsageError(`convert: ${file} lists ${classes.length} labels but the model has ${n} outputs`);
+  return classes;
+}
+
+async function rewriteModelFile(input: string, output: string, sd: io.StateDict, meta: ModelMeta, options: Record<string, unknown>): Promise<number> {
+  if (options.arch !== undefined && options.arch !== meta.arch) {
+    throw new UsageError(`convert: ${input} is a Tessera ${meta.arch} model file; --arch ${String(options.arch)} does not match it`);
+  }
+  const classes = options.labels ? await readLabels(String(options.labels), meta.classes.length) : meta.classes;
+  await initDevice();
+  const model = buildModel(meta);
+  loadStateDict(model, sd, { source: input });
+  model.dispose();
+  await saveStateDictAsModel(output, sd, { ...meta, classes });
+  console.log(`wrote ${output}: ${meta.arch}, ${sd.size} tensors, ${classes.length} classes (${options.labels ? `names from ${String(options.labels)}` : `names kept from ${input}`})`);
+  return 0;
+}
+
 export const convertCommand: Command = {
   summary: 'convert PyTorch .pth / safetensors / TF.js weights into a Tessera model file',
   async run(argv) {
@@ -23,7 +45,18 @@ export const convertCommand: Command = {
     const [input, output] = positional;
     if (!input || !output) throw new UsageError('convert: usage: convert <in> <out.safetensors> [--arch NAME] [--labels FILE]');
     if (!output.endsWith('.safetensors')) throw new UsageError(`convert: the output '${output}' must end in .safetensors`);
-    let sd = await io.readStateDict(input);
+    // A Tessera model file (e.g. converted before) already says its architecture, head and class
+    // names: keep them, instead of renaming its classes 0..N-1.
+    let sd: io.StateDict;
+    let modelMeta: ModelMeta | null = null;
+    if ((await io.detectWeightFormat(input)) === 'safetensors') {
+      const st = await io.readSafetensors(input);
+      sd = st.tensors;
+      if (st.metadata.format === 'tessera-model-1') modelMeta = decodeMeta(st.metadata, input);
+    } else {
+      sd = await io.readStateDict(input);
+    }
+    if (modelMeta) return rewriteModelFile(input, output, sd, modelMeta, options);
     const arch = checkArch(String(options.arch ?? guessArch(sd, input)));
     if (arch === 'darknet-tiny') sd = darknetKeysFromKeras(sd);
     const classifierKey = arch === 'darknet-tiny' ? 'classifier.weight' : 'fc.weight';
@@ -31,10 +64,7 @@ export const convertCommand: Command = {
     if (!nClasses) throw new UsageError(`convert: ${input} has no '${classifierKey}': is it a ${arch}?`);
     let classes: string[];
     if (options.labels) {
-      classes = (await readFile(String(options.labels), 'utf8')).split('\n').map((l) => l.trim()).filter(Boolean);
-      if (classes.length !== nClasses) {
-        throw new UsageError(`convert: ${options.labels} lists ${classes.length} labels but the model has ${nClasses} outputs`);
-      }
+      classes = await readLabels(String(options.labels), nClasses);
     } else {
       classes = Array.from({ length: nClasses }, (_, i) => String(i));
       console.log(`note: no --labels file; classes are named 0..${nClasses - 1}`);

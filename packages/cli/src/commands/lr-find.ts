@@ -1,19 +1,23 @@
 /** `tessera lr-find <dataset> [train options] [--num-it N]`: fastai's learning-rate finder. */
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { minimum, slide, steep, valley } from '@tessera/nn';
 import { lineChart } from '@tessera/vision/node';
-import { setupTraining } from './train.js';
+import { makeFolder } from '@tessera/tensor/node';
+import { acquireRunLock, type RunLock } from '../run-lock.js';
+import { setupTraining, withBatchHint } from './train.js';
 import type { Command } from './index.js';
 
 export const lrFindCommand: Command = {
   summary: 'suggest a learning rate (lr-find <dataset> [--arch …] [--num-it 100]); writes lr_find.png',
   async run(argv) {
     const { o, setup: s, info } = await setupTraining('lr-find', argv, { 'num-it': { kind: 'int' } });
+    let lock: RunLock | null = null;
     try {
       for (const line of info) console.log(line);
       const out = resolve(String(o.out ?? join('runs', `${s.data.name.replace(/[^\w.-]+/g, '_')}-${s.arch}`)));
-      await mkdir(out, { recursive: true });
+      await makeFolder(out);
+      lock = await acquireRunLock(out, 'lr-find');
+      for (const note of lock.notes) console.log(note);
       // fastai runs the finder on the frozen model when it was pretrained.
       if (s.pretrained) s.learn.freeze();
       const numIt = Math.min((o['num-it'] as number | undefined) ?? 100, 100 * s.trainSrc.numBatches);
@@ -31,7 +35,10 @@ export const lrFindCommand: Command = {
       });
       console.log(`wrote ${file}`);
       return 0;
+    } catch (e) {
+      throw withBatchHint(e, 'lr-find', s.bs, s.size);
     } finally {
+      await lock?.release();
       await s.close();
     }
   },

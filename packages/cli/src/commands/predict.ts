@@ -7,6 +7,7 @@ import { loadModel } from '@tessera/nn/node';
 import { imagenetClassifier, tfjsClassifier } from '../imagenet-model.js';
 import { UsageError, parseArgs } from '../args.js';
 import { loadImages } from '../preprocess.js';
+import { largestBatch, largestSize } from '../limits.js';
 import type { Command } from './index.js';
 
 export const predictCommand: Command = {
@@ -15,14 +16,18 @@ export const predictCommand: Command = {
     const { positional, options } = parseArgs('predict', argv, { topk: { kind: 'int' }, json: { kind: 'flag' } });
     const [modelPath, ...images] = positional;
     if (!modelPath || images.length === 0) throw new UsageError('predict: usage: predict <model.safetensors | run-folder | model.json | arch> <image…> [--topk K] [--json]');
+    if (options.topk !== undefined && (options.topk as number) < 1) throw new UsageError(`predict: --topk must be at least 1, got ${options.topk}`);
     let file = modelPath;
     const st = await stat(modelPath).catch(() => null);
     const arch = (ARCHS as readonly string[]).includes(modelPath) ? (modelPath as Arch) : undefined;
     if (!st && !arch) throw new UsageError(`predict: ${modelPath} does not exist (give a model file, a run folder, a model.json, or an architecture: ${ARCHS.join(', ')})`);
     if (st?.isDirectory()) file = join(modelPath, 'model.safetensors');
-    await initDevice();
+    const { limits } = await initDevice();
     // An architecture name is its ImageNet classifier; a TF.js model.json converts on the fly.
     const { model, meta } = !st ? await imagenetClassifier(arch!) : file.endsWith('.json') ? await tfjsClassifier(file) : await loadModel(file);
+    if (largestBatch(meta.preprocess.size, limits) < 1) {
+      throw new UsageError(`predict: ${file} asks for ${meta.preprocess.size}px images; this adapter holds at most ${largestSize(1, limits)}px`);
+    }
     model.eval();
     const k = Math.min((options.topk as number | undefined) ?? 5, meta.classes.length);
     const results = [];

@@ -3,10 +3,10 @@
  * network (or train from scratch) on a folder of images or the synthetic counting
  * task, print the epoch table, and write the run folder.
  */
-import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gpu, initDevice, manualSeed } from '@tessera/tensor';
-import { loadGemmTuningCache, saveGemmTuningCache, tuningCachePath } from '@tessera/tensor/node';
+import { loadGemmTuningCache, makeFolder, saveGemmTuningCache, tuningCachePath } from '@tessera/tensor/node';
 import {
   ClassificationInterpretation,
   Learner,
@@ -25,6 +25,9 @@ import { resolveDataset } from '../datasets.js';
 import { chooseArch, describeWeights, findWeights, loadPretrained, missingWeightsMessage } from '../weights.js';
 import { RunLog } from '../run-log.js';
 import { writeInterpretation, writeLossChart, writeReport } from '../report.js';
+import { checkBatchFits, smallerBatch } from '../limits.js';
+import { acquireRunLock, type RunLock } from '../run-lock.js';
+import { readRunConfig, writeRunConfig } from '../run-config.js';
 import type { Command } from './index.js';
 
 export const TRAIN_OPTIONS = {
@@ -70,17 +73,35 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   const [datasetArg, ...rest] = positional;
   if (!datasetArg) throw new UsageError(`${command}: usage: ${command} <dataset | folder> [--arch resnet34] [--epochs N] [--size N] …`);
   if (rest.length) throw new UsageError(`${command}: unexpected argument '${rest[0]}'`);
-  const arch = await chooseArch(command, o.arch, o.pretrained);
+  for (const k of ['size', 'per-class', 'epochs', 'freeze-epochs', 'num-it'] as const) positive(k, o[k] as number | undefined, k === 'num-it' ? 2 : 1);
+  positive('workers', o.workers as number | undefined, 0);
+  if (o.bs !== undefined && (o.bs as number) < 2) {
+    throw new UsageError(`${command}: --bs must be at least 2 (BatchNorm needs more than one image per batch in training), got ${o.bs}`);
+  }
+  // A resumed run keeps its image size and architecture (run.json in its folder).
+  const prior = o.resume ? await readRunConfig(resolve(String(o.resume))) : null;
+  for (const [k, v] of [['size', prior?.size], ['arch', prior?.arch]] as const) {
+    if (prior && o[k] !== undefined && o[k] !== v) {
+      throw new UsageError(`${command}: the run in ${resolve(String(o.resume))} was trained with --${k} ${v}; resume it with --${k} ${v} (or start a new run with another --out)`);
+    }
+  }
+  const arch = await chooseArch(command, o.arch ?? prior?.arch, o.pretrained);
   const seed = (o.seed as number | undefined) ?? 42;
   const validPct = (o['valid-pct'] as number | undefined) ?? 0.2;
   if (!(validPct > 0 && validPct < 1)) throw new UsageError(`${command}: --valid-pct must be between 0 and 1, got ${validPct}`);
-  for (const k of ['bs', 'size', 'per-class'] as const) positive(k, o[k] as number | undefined);
   const synthetic = /^counting(-\d+-\d+)?$/.test(datasetArg);
-  const size = (o.size as number | undefined) ?? (synthetic ? 64 : 224);
+  const size = (o.size as number | undefined) ?? prior?.size ?? (synthetic ? 64 : 224);
   const bs = (o.bs as number | undefined) ?? 32;
   manualSeed(seed);
   const data = await resolveDataset(datasetArg, { validPct, seed, perClass: o['per-class'] as number | undefined, countingSize: size });
   const ctx = await initDevice();
+  checkBatchFits(command, bs, size, ctx.limits);
+  if (data.train.length < 2 || data.valid.length < 1) {
+    throw new UsageError(
+      `${command}: too few images: ${data.train.length} for training and ${data.valid.length} for validation; ` +
+        'at least 2 and 1 are needed (give more images, e.g. a larger --per-class, or change --valid-pct)',
+    );
+  }
   const tuned = await loadGemmTuningCache();
   // Weights: explicit file, the default location, or a plain statement that there are none.
   const noPretrained = o.pretrained === false;
@@ -91,7 +112,13 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   if (weights) await loadPretrained(net, arch, weights);
   const model = createVisionModel(net, data.classes.length);
   const normalize = arch === 'darknet-tiny' ? 'none' : 'imagenet';
-  const workers = o.workers as number | undefined;
+  let workers = o.workers as number | undefined;
+  const cores = availableParallelism();
+  if (workers !== undefined && workers > cores) {
+    // Each worker holds a copy of the dataset's state and a batch in flight: more than the cores only costs memory.
+    console.log(`note: --workers ${workers} is more than the ${cores} CPU cores; using ${cores}`);
+    workers = cores;
+  }
   // Training crops come from slightly larger images (fastai's presizing) with aug_transforms' defaults
   // (flip, ±10° rotation, zoom 1–1.1, warp 0.2, lighting 0.2) and fastai's Resize crop, as the
   // blog's lesson did; counting images are drawn at `size` and only squished (all circles must stay).
@@ -126,18 +153,29 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   };
 }
 
+/** An out-of-memory failure anywhere in a run, as one line naming a batch size to try. */
+export function withBatchHint(e: unknown, command: string, bs: number, size: number): unknown {
+  if ((e as Error).name !== 'OutOfMemoryError') return e;
+  return new UsageError(
+    `${command}: out of GPU memory at --bs ${bs} and --size ${size} (${(e as Error).message}); try --bs ${smallerBatch(bs, size, gpu().limits)}`,
+  );
+}
+
 export const trainCommand: Command = {
   summary: 'fine-tune a model on a folder of images (train <dataset> [--arch resnet34] [--epochs N] …)',
   async run(argv) {
     const t0 = performance.now();
     const { o, setup: s, info } = await setupTraining('train', argv);
+    let lock: RunLock | null = null;
     try {
       for (const line of info) console.log(line);
       if (gpu().info.isSoftware && s.size > 128 && !s.data.synthetic) {
         console.log('note: this is a software WebGPU adapter (the CPU); training at this size is slow. Try --size 128.');
       }
       const out = resolve(String(o.out ?? o.resume ?? join('runs', `${s.data.name.replace(/[^\w.-]+/g, '_')}-${s.arch}`)));
-      await mkdir(out, { recursive: true });
+      await makeFolder(out);
+      lock = await acquireRunLock(out, 'train');
+      for (const note of lock.notes) console.log(note);
       // A look at what the augmentation does, before training (fastai's show_batch).
       for await (const b of s.trainSrc.batches(0)) {
         const { mean, std } = s.normalize === 'imagenet' ? IMAGENET_STATS : { mean: [0, 0, 0], std: [1, 1, 1] };
@@ -150,20 +188,14 @@ export const trainCommand: Command = {
       const epochs = (o.epochs as number | undefined) ?? (s.pretrained ? 4 : 3); // the blog: 4 fine-tuning, 3 counting
       const freezeEpochs = (o['freeze-epochs'] as number | undefined) ?? 1;
       const resume = o.resume ? resolve(String(o.resume)) : undefined;
-      const log = new RunLog(out, s.pretrained ? freezeEpochs : 0);
+      const log = new RunLog(out, s.pretrained ? freezeEpochs : 0, s.data.classes.length);
       if (resume) await log.resumeFrom(resume);
+      await writeRunConfig(out, { arch: s.arch, size: s.size, bs: s.bs, dataset: s.data.name });
       s.learn.addCbs([log]);
       const fit = s.pretrained
         ? () => s.learn.fineTune(epochs, (o.lr as number | undefined) ?? 2e-3, { freezeEpochs, checkpoint: out, resume })
         : () => s.learn.fitOneCycle(epochs, (o.lr as number | undefined) ?? 1e-3, { checkpoint: out, resume });
-      try {
-        await fit();
-      } catch (e) {
-        if ((e as Error).name === 'OutOfMemoryError') {
-          throw new UsageError(`train: out of GPU memory at batch size ${s.bs} and ${s.size}px (${(e as Error).message}); try --bs ${Math.max(1, s.bs >> 1)}`);
-        }
-        throw e;
-      }
+      await fit();
       const arch = s.arch;
       await saveModel(join(out, 'model.safetensors'), s.learn.model, {
         arch,
@@ -198,11 +230,17 @@ export const trainCommand: Command = {
         console.log(line);
         summary.push(line);
       }
+      if (log.warnings.length) summary.push(`warning: ${log.warnings[log.warnings.length - 1]}`);
       summary.push(`total time: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
       await writeReport(out, `Tessera run: ${s.data.name} (${arch})`, summary, log.epochs, ['show_batch.png', 'losses.png', 'confusion.png', 'top_losses.png']);
       console.log(`wrote ${out}: model.safetensors, metrics.json, metrics.csv, show_batch.png, losses.png, confusion.png, top_losses.png, report.html`);
+      // Said again at the end, where it cannot scroll away: the run "worked" but the model is useless.
+      if (log.warnings.length) console.error(`warning: ${log.warnings[log.warnings.length - 1]}`);
       return 0;
+    } catch (e) {
+      throw withBatchHint(e, 'train', s.bs, s.size);
     } finally {
+      await lock?.release();
       await s.close();
     }
   },

@@ -140,6 +140,33 @@ describe('resume', () => {
   });
 });
 
+describe('a non-finite validation loss', () => {
+  it('is divergence: no checkpoint or best model is written from that epoch', async () => {
+    const dir = join(root, 'div-valid');
+    const path = join(root, 'div-valid-best');
+    const scale = new Scale(1);
+    const learn = new Learner(tinyData(), new Sequential(new TinyNet(), scale), { store, path, progress: false });
+    // Training stays finite; only epoch 1's validation pass sees NaN outputs.
+    class PoisonValid extends Callback {
+      override beforeValidate(): void {
+        if (this.learn.epoch === 1) scale.factor = NaN;
+      }
+      override afterValidate(): void {
+        scale.factor = 1;
+      }
+    }
+    const save = new SaveModelCallback({ fname: 'best' });
+    const err = await learn.fit(3, 1e-3, { checkpoint: dir, cbs: [new PoisonValid(), save] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TrainingDivergedError);
+    expect((err as TrainingDivergedError).during).toBe('validation');
+    expect((err as Error).message).toMatch(/validation loss became NaN at the end of epoch 1/);
+    const st = await readSafetensors(join(dir, CHECKPOINT_FILE));
+    expect((JSON.parse(st.metadata['tessera.learner']!) as { run: { epoch: number } }).run.epoch).toBe(1);
+    expect(save.best).not.toBeNaN();
+    expect(learn.recorder.values).toHaveLength(1);
+  });
+});
+
 describe('SaveModelCallback / EarlyStoppingCallback', () => {
   it('saves the best epoch by the monitored value and reloads it at the end', async () => {
     const path = join(root, 'save');

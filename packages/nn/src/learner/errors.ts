@@ -18,10 +18,15 @@ export class TrainingDivergedError extends TesseraError {
     readonly lrs: readonly number[],
     /** The last checkpoint on disk, when a checkpointing callback wrote one. */
     readonly checkpoint?: string,
+    /** Which loss: a training batch's, or the validation loss at the epoch's end. */
+    readonly during: 'training' | 'validation' = 'training',
   ) {
     const lr = lrs.length ? ` (learning rate ${lrs.map((v) => v.toPrecision(3)).join(', ')})` : '';
+    const where = during === 'validation'
+      ? `the validation loss became ${loss} at the end of epoch ${epoch}${lr}`
+      : `the loss became ${loss} in epoch ${epoch}, batch ${batch + 1} of ${batchesPerEpoch}${lr}`;
     super(
-      `Training diverged: the loss became ${loss} in epoch ${epoch}, batch ${batch + 1} of ${batchesPerEpoch}${lr}. ` +
+      `Training diverged: ${where}. ` +
         'The learning rate is probably too high: try a lower one (learn.lrFind() suggests one).' +
         (checkpoint ? ` The last good checkpoint is unchanged at ${checkpoint}.` : ''),
     );

@@ -285,6 +285,10 @@ export class Learner {
           await this.withEvents('Epoch', CancelEpochException, async () => {
             await this.trainPass(epoch);
             await this.validatePass(this.dls.valid);
+            // A NaN or infinite validation loss is divergence too: stop before the epoch's
+            // afterEpoch, so no checkpoint or "best model" is written from poisoned weights.
+            const validLoss = this.recorder.lastValid[0];
+            if (validLoss !== undefined && !Number.isFinite(validLoss) && this.stopOnNonFinite) await this.diverged(validLoss, 'validation');
           });
         }
       });
@@ -364,7 +368,7 @@ export class Learner {
     });
   }
 
-  private async diverged(value: number): Promise<never> {
+  private async diverged(value: number, during: 'training' | 'validation' = 'training'): Promise<never> {
     // An out-of-range label also makes the loss NaN: that error names the real cause.
     await checkLabelErrors();
     const saved = this.cbList.map((c) => (c as { lastSavedPath?: unknown }).lastSavedPath).filter((p): p is string => typeof p === 'string');
@@ -375,6 +379,7 @@ export class Learner {
       value,
       this.opt!.groups.map((g) => g.hyper.lr),
       saved[saved.length - 1],
+      during,
     );
   }
 

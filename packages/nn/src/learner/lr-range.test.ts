@@ -49,6 +49,10 @@ describe('recorder helpers', () => {
     const cells = ['0', ...[0.976094, 0.502022, 0.225].map(formatTableValue), '00:05'];
     expect(formatTableRow(cells, padded)).toBe('0         0.976094    0.502022    0.225000    00:05     ');
     expect(formatTableValue(NaN)).toBe('nan');
+    // A diverging loss stays apart from its neighbours (it ran into 'nan' before).
+    const wide = formatTableRow(['0', formatTableValue(1771519063525.601563), formatTableValue(NaN), formatTableValue(0.458333), '00:05'], padded);
+    expect(wide.split(/\s+/).filter(Boolean)).toEqual(['0', '1.7715e+12', 'nan', '0.458333', '00:05']);
+    expect(formatTableRow(['0', 'x'.repeat(14), 'nan'], padded)).toBe(`0         ${'x'.repeat(14)}  nan${' '.repeat(9)}`);
     expect(formatTableValue(null)).toBe('None');
   });
 });

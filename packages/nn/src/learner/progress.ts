@@ -32,12 +32,17 @@ export function formatTableValue(v: number | string | null): string {
   if (typeof v === 'string') return v;
   if (Number.isNaN(v)) return 'nan';
   if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
+  // A diverging loss (1771519063525.601563) would be wider than its column: exponent notation keeps it short.
+  if (Math.abs(v) >= 1e6) return v.toExponential(4);
   return v.toFixed(6);
 }
 
-/** A table row under `header` cells: each value padded to its column's width + 2. */
+/**
+ * A table row under `header` cells: each value padded to its column's width + 2, and never
+ * fewer than two spaces after a cell, so a value wider than its column cannot run into the next.
+ */
 export function formatTableRow(cells: readonly string[], paddedNames: readonly string[]): string {
-  return cells.map((t, i) => t + ' '.repeat(Math.max(0, 2 + paddedNames[i]!.length - t.length))).join('');
+  return cells.map((t, i) => t + ' '.repeat(Math.max(2, 2 + paddedNames[i]!.length - t.length))).join('');
 }
 
 /** Node's stdout when there is one; otherwise whole lines to console.log (a browser's console). */

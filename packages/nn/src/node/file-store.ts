@@ -2,7 +2,8 @@
  * The learner's StateStore on the file system, and the training-state files at paths: what
  * `tessera train --resume` and a Node script use.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { readFileChecked } from '@tessera/tensor/node';
 import {
   type RunState, type StateFileMeta, encodeStateFile, hasCheckpointIn, readCheckpointFrom, readStateFrom,
 } from '../learner/checkpoint.js';
@@ -15,9 +16,9 @@ export function fileStore(): StateStore {
   return {
     async read(path) {
       try {
-        return await readFile(path);
+        return await readFileChecked(path, { what: 'checkpoint' });
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        if (((err as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return null;
         throw err;
       }
     },

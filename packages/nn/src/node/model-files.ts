@@ -2,7 +2,7 @@
  * Model files on disk: the same bytes as modelToBytes / modelFromBytes, written atomically
  * and read back.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileChecked } from '@tessera/tensor/node';
 import type { StateDict } from '../io/index.js';
 import { modelFromBytes, stateDictModelChunks, type ModelMeta } from '../model-file.js';
 import type { Module } from '../module.js';
@@ -19,5 +19,5 @@ export async function saveStateDictAsModel(path: string, sd: StateDict, meta: Mo
 }
 
 export async function loadModel(path: string): Promise<{ model: Module; meta: ModelMeta }> {
-  return modelFromBytes(await readFile(path), path);
+  return modelFromBytes(await readFileChecked(path, { what: 'model file' }), path);
 }

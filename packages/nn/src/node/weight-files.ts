@@ -3,7 +3,8 @@
  * them to the in-memory parser; each writer streams the serializer's chunks to a file
  * written atomically.
  */
-import { open, readFile } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
+import { FileReadError, readFileChecked } from '@tessera/tensor/node';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import {
   WeightFileError, detectWeightFormatOf, kerasToTorch, parseSafetensors, parseStateDict, parseTfjsModel, parseTorch,
@@ -12,9 +13,20 @@ import {
 } from '../io/index.js';
 import { writeChunksAtomic } from './atomic-write.js';
 
+/** A TF.js model.json is a few hundred KiB of JSON; anything near this is not one. */
+const MAX_MODEL_JSON_BYTES = 64 * 2 ** 20;
+
+/**
+ * A weight file's bytes: regular files only (never /dev/zero or a pipe), at most Node's 2 GiB,
+ * refused by name before anything is read (see readFileChecked).
+ */
+export function readWeightBytes(path: string): Promise<Uint8Array> {
+  return readFileChecked(path, { what: 'weight file' });
+}
+
 /** Reads a .safetensors file. */
 export async function readSafetensors(path: string): Promise<Safetensors> {
-  return parseSafetensors(await readFile(path), path);
+  return parseSafetensors(await readWeightBytes(path), path);
 }
 
 /**
@@ -28,16 +40,16 @@ export async function writeSafetensors(path: string, tensors: StateDict, metadat
 
 /** Reads a torch.save file and returns its state dict, non-tensor entries left out. */
 export async function readTorch(path: string, options: TorchReadOptions = {}): Promise<StateDict> {
-  return parseTorch(await readFile(path), path, options);
+  return parseTorch(await readWeightBytes(path), path, options);
 }
 
 /** Reads model.json and its weight shards (resolved relative to model.json). */
 export async function readTfjsModel(modelJsonPath: string): Promise<TfjsModel> {
   let text: string;
   try {
-    text = await readFile(modelJsonPath, 'utf8');
+    text = new TextDecoder().decode(await readFileChecked(modelJsonPath, { what: 'model.json', maxBytes: MAX_MODEL_JSON_BYTES }));
   } catch (err) {
-    throw new WeightFileError(modelJsonPath, `cannot read model.json: ${(err as Error).message}`);
+    throw new WeightFileError(modelJsonPath, err instanceof FileReadError ? err.reason : `cannot read model.json: ${(err as Error).message}`);
   }
   const folder = dirname(modelJsonPath);
   const shards = new Map<string, Uint8Array>();
@@ -49,12 +61,12 @@ export async function readTfjsModel(modelJsonPath: string): Promise<TfjsModel> {
     }
     const path = join(folder, rel);
     try {
-      shards.set(p, await readFile(path));
+      shards.set(p, await readWeightBytes(path));
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
       throw new WeightFileError(path, code === 'ENOENT'
         ? `weight shard is missing (listed in group ${group} of ${join(folder, 'model.json')})`
-        : `cannot read weight shard: ${(err as Error).message}`);
+        : `cannot read weight shard: ${err instanceof FileReadError ? err.reason : (err as Error).message}`);
     }
   }
   return parseTfjsModel(text, shards, modelJsonPath);
@@ -63,6 +75,10 @@ export async function readTfjsModel(modelJsonPath: string): Promise<TfjsModel> {
 /** Identifies a weight file's format from its first bytes (and, for TF.js, its name). */
 export async function detectWeightFormat(path: string): Promise<WeightFormat> {
   if (path.endsWith('.json')) return 'tfjs';
+  // A folder opens fine on Linux and then fails the read with a bare EISDIR: say which one.
+  if ((await stat(path).catch(() => null))?.isDirectory()) {
+    throw new WeightFileError(path, 'is a folder, not a weight file; give the file inside it (a .pth, .safetensors, or model.json)');
+  }
   const handle = await open(path, 'r');
   const head = new Uint8Array(9);
   try {
@@ -76,5 +92,5 @@ export async function detectWeightFormat(path: string): Promise<WeightFormat> {
 /** Reads any supported weight file as a PyTorch-named, PyTorch-layout state dict. */
 export async function readStateDict(path: string): Promise<StateDict> {
   if ((await detectWeightFormat(path)) === 'tfjs') return kerasToTorch(await readTfjsModel(path));
-  return parseStateDict(await readFile(path), path);
+  return parseStateDict(await readWeightBytes(path), path);
 }

@@ -85,6 +85,10 @@ export class WorkerPool {
   async close(): Promise<void> {
     this.closing = true;
     this.rejectAll(new TesseraVisionError('the DataLoader was closed'));
+    // An unref'd Node worker's terminate() promise does not keep the process alive: awaited with
+    // nothing else pending (a run failing at its first batch), the process ended silently with exit
+    // code 13 before the error was printed. Ref'd until they exit (onReply no longer unrefs).
+    for (const slot of this.slots) slot.worker.ref?.();
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
@@ -103,7 +107,7 @@ export class WorkerPool {
   private onReply(slot: Slot, reply: BatchReply): void {
     const job = slot.job;
     slot.job = null;
-    slot.worker.unref?.();
+    if (!this.closing) slot.worker.unref?.();
     if (job && job.request.id === reply.id) {
       if (reply.ok) job.resolve({ images: reply.images, labels: reply.labels, workMs: reply.workMs });
       else job.reject(deserializeError(reply.error));
