@@ -173,7 +173,7 @@ describe('weights get', () => {
     expect(l.stdout).toMatch(new RegExp(`resnet18\\s+cache\\s+${join(cache, 'tessera', 'weights', 'resnet18.safetensors')} \\(46\\.8 MB\\)\\s+← used`));
     expect(l.stdout).toMatch(/darknet-tiny\s+bundled\s+\S+packages\/nn\/weights\/darknet-tiny\/model\.json \(4\.\d MB\)/);
     expect(l.stdout).toMatch(/resnet34\s+\(none\)\s+run 'pnpm weights get resnet34'/);
-    const d = await tessera(['data', 'counting', '--range', '1-2', '--per-class', '2', '--size', '16', '--out', join(work, 'photos')]);
+    const d = await tessera(['data', 'counting', '--range', '1-2', '--per-class', '5', '--size', '16', '--out', join(work, 'photos')]);
     expect(d.code).toBe(0);
     const r = await tessera(['train', join(work, 'photos'), '--arch', 'resnet34']);
     expect(r.code).toBe(2);

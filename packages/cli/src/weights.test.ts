@@ -61,7 +61,7 @@ describe('weights lookup', () => {
     expect(await chooseArch('train', undefined, junk)).toBe('resnet34');
     expect(await chooseArch('train', 'resnet18', undefined)).toBe('resnet18');
     // A safetensors header with Tessera metadata, no tensors: enough to name the architecture.
-    const header = Buffer.from(JSON.stringify({ __metadata__: { format: 'tessera-model-1', arch: 'resnet50', kind: 'vision', classes: '["a"]', preprocess: '{}' } }));
+    const header = Buffer.from(JSON.stringify({ __metadata__: { format: 'tessera-model-1', arch: 'resnet50', kind: 'vision', classes: '["a"]', preprocess: '{"size":64,"normalize":"imagenet","resize":"crop"}' } }));
     const len = Buffer.alloc(8);
     len.writeBigUInt64LE(BigInt(header.length));
     const model = join(dir, 'model.safetensors');
