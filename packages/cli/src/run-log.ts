@@ -27,12 +27,18 @@ export class RunLog extends Callback {
   readonly trainLoss: number[] = [];
   readonly validAt: { iter: number; loss: number }[] = [];
 
-  /** `frozenEpochs`: how many leading epochs are fine-tuning's frozen stage (0 when training from scratch). */
+  /**
+   * `frozenEpochs`: how many leading epochs are fine-tuning's frozen stage (0 when training from
+   * scratch). `earlier`: the rows of the finished run this one continues (train --from), kept
+   * first.
+   */
   constructor(
     private readonly dir: string,
     private readonly frozenEpochs: number,
+    earlier: readonly EpochRecord[] = [],
   ) {
     super();
+    this.epochs = [...earlier];
   }
 
   /** Continues the rows of an interrupted run, up to the epoch its checkpoint holds. */
