@@ -26,7 +26,7 @@ import { resolveDataset } from '../datasets.js';
 import { findWeights, loadPretrained, missingWeightsMessage } from '../weights.js';
 import { RunLog } from '../run-log.js';
 import { inheritRunOptions, loadRunModel, readFinishedRun, readRunEpochs, writeRunInfo, type RunInfo } from '../run-info.js';
-import { defaultCountingArch } from '../counting-recipe.js';
+import { COUNTING_RECIPE, defaultCountingArch } from '../counting-recipe.js';
 import { writeInterpretation, writeLossChart, writeMetrics, writeReport } from '../report.js';
 import type { Command } from './index.js';
 
@@ -86,7 +86,7 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   const validPct = (o['valid-pct'] as number | undefined) ?? 0.2;
   if (!(validPct > 0 && validPct < 1)) throw new UsageError(`${command}: --valid-pct must be between 0 and 1, got ${validPct}`);
   for (const k of ['bs', 'size', 'per-class'] as const) positive(k, o[k] as number | undefined);
-  const size = (o.size as number | undefined) ?? (synthetic ? 64 : 224);
+  const size = (o.size as number | undefined) ?? (synthetic ? COUNTING_RECIPE.size : 224);
   const bs = (o.bs as number | undefined) ?? 32;
   manualSeed(seed);
   const data = await resolveDataset(datasetArg, { validPct, seed, perClass: o['per-class'] as number | undefined, countingSize: size });
@@ -160,7 +160,8 @@ export const trainCommand: Command = {
         b.y.dispose();
         break;
       }
-      const epochs = (o.epochs as number | undefined) ?? (s.pretrained ? 4 : 3); // the blog: 4 fine-tuning, 3 counting
+      // The blog: 4 fine-tuning; counting has its own recipe (counting-recipe.ts).
+      const epochs = (o.epochs as number | undefined) ?? (s.data.synthetic && !s.from ? COUNTING_RECIPE.epochs(!!s.pretrained) : s.pretrained ? 4 : 3);
       const freezeEpochs = (o['freeze-epochs'] as number | undefined) ?? 1;
       const resume = o.resume ? resolve(String(o.resume)) : undefined;
       // A continued run appends its epochs to the finished run's table.
