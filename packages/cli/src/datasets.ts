@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { CountingDataset, splitDataset, type VisionDataset } from '@tessera/vision';
 import { ImageFolder } from '@tessera/vision/node';
 import { UsageError } from './args.js';
+import { COUNTING_RECIPE } from './counting-recipe.js';
 
 export interface ResolvedData {
   name: string;
@@ -17,6 +18,8 @@ export interface ResolvedData {
   synthetic: boolean;
   skipped: number;
   describe: string;
+  /** Synthetic counting: images per class. */
+  perClass?: number;
 }
 
 const COUNTING = /^counting(?:-(\d+)-(\d+))?$/;
@@ -33,7 +36,8 @@ export async function resolveDataset(arg: string, o: { validPct: number; seed: n
   const m = COUNTING.exec(arg);
   if (m && !(await isDir(arg))) {
     const range: [number, number] = m[1] ? [Number(m[1]), Number(m[2])] : [1, 5];
-    const ds = new CountingDataset({ range, perClass: o.perClass ?? 200, size: o.countingSize, seed: o.seed });
+    const perClass = o.perClass ?? COUNTING_RECIPE.perClass;
+    const ds = new CountingDataset({ range, perClass, size: o.countingSize, seed: o.seed });
     const { train, valid } = splitDataset(ds, { validPct: o.validPct, seed: o.seed });
     return {
       name: arg,
@@ -42,7 +46,8 @@ export async function resolveDataset(arg: string, o: { validPct: number; seed: n
       classes: [...ds.classes],
       synthetic: true,
       skipped: 0,
-      describe: `synthetic counting ${range[0]}-${range[1]}: ${ds.length} images (${o.perClass ?? 200} per class, ${o.countingSize} px)`,
+      perClass,
+      describe: `synthetic counting ${range[0]}-${range[1]}: ${ds.length} images (${perClass} per class, ${o.countingSize} px, discs of radius ${ds.options.radius} px)`,
     };
   }
   let folder = resolve(arg);

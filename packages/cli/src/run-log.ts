@@ -32,14 +32,20 @@ export class RunLog extends Callback {
   /** Warnings raised during this run (exploded losses), already printed once. */
   readonly warnings: string[] = [];
 
-  /** `frozenEpochs`: how many leading epochs are fine-tuning's frozen stage (0 when training from scratch). */
+  /**
+   * `frozenEpochs`: how many leading epochs are fine-tuning's frozen stage (0 when training from
+   * scratch). `numClasses`: for the exploded-loss check (0: no check). `earlier`: the rows of the finished run this one continues (train --from), kept
+   * first.
+   */
   constructor(
     private readonly dir: string,
     private readonly frozenEpochs: number,
     /** Class count, for the exploded-loss check (0: no check). */
     private readonly numClasses = 0,
+    earlier: readonly EpochRecord[] = [],
   ) {
     super();
+    this.epochs = [...earlier];
   }
 
   /** Continues the rows of an interrupted run, up to the epoch its checkpoint holds. */

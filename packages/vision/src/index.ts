@@ -46,7 +46,8 @@ export {
 export { IMAGE_EXTENSIONS, isImageFileName } from './datasets/image-files.js';
 export { randomSplit, type Split } from './datasets/split.js';
 export { SubsetDataset, splitDataset } from './datasets/subset.js';
-export { CountingDataset, countingClassNames, type CountingOptions } from './datasets/counting.js';
+export { COUNTING_MARGIN, CountingDataset, countingClassNames, defaultRadius, type CountingOptions } from './datasets/counting.js';
+export { COUNTING_AUGMENT } from './datasets/counting-augment.js';
 export { placeDiscs, type Disc } from './synth/disc-layout.js';
 export { MATPLOTLIB_BLUE, renderDiscs } from './synth/disc-render.js';
 

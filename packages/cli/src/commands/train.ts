@@ -18,16 +18,17 @@ import {
   type Arch,
 } from '@tessera/nn';
 import { fileStore, saveModel } from '@tessera/nn/node';
-import { GpuBatches, IMAGENET_STATS, type AugmentOptions } from '@tessera/vision';
+import { COUNTING_AUGMENT, GpuBatches, IMAGENET_STATS, type AugmentOptions } from '@tessera/vision';
 import { showBatch, workerThreads } from '@tessera/vision/node';
 import { UsageError, parseArgs } from '../args.js';
 import { resolveDataset } from '../datasets.js';
 import { chooseArch, describeWeights, findWeights, loadPretrained, missingWeightsMessage } from '../weights.js';
 import { RunLog } from '../run-log.js';
-import { writeInterpretation, writeLossChart, writeReport } from '../report.js';
+import { writeInterpretation, writeLossChart, writeMetrics, writeReport } from '../report.js';
 import { checkBatchFits, smallerBatch } from '../limits.js';
 import { acquireRunLock, type RunLock } from '../run-lock.js';
-import { readRunConfig, writeRunConfig } from '../run-config.js';
+import { inheritRunOptions, loadRunModel, readFinishedRun, readRunEpochs, readRunInfo, writeRunInfo, type RunInfo } from '../run-info.js';
+import { COUNTING_RECIPE, defaultCountingArch } from '../counting-recipe.js';
 import type { Command } from './index.js';
 
 export const TRAIN_OPTIONS = {
@@ -46,6 +47,7 @@ export const TRAIN_OPTIONS = {
   'per-class': { kind: 'int' },
   workers: { kind: 'int' },
   tune: { kind: 'flag' },
+  from: { kind: 'string' },
 } as const;
 
 export interface TrainSetup {
@@ -58,6 +60,9 @@ export interface TrainSetup {
   validSrc: GpuBatches;
   data: Awaited<ReturnType<typeof resolveDataset>>;
   pretrained: string | null;
+  /** `--from`: the finished run this one continues, whose model.safetensors was loaded. */
+  from: string | null;
+  runInfo: RunInfo;
   normalize: 'imagenet' | 'none';
   augment: Partial<AugmentOptions>;
   close(): Promise<void>;
@@ -78,19 +83,22 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   if (o.bs !== undefined && (o.bs as number) < 2) {
     throw new UsageError(`${command}: --bs must be at least 2 (BatchNorm needs more than one image per batch in training), got ${o.bs}`);
   }
+  // --from: the data, split, size and architecture are the finished run's (run-info.ts).
+  const from = o.from !== undefined ? resolve(String(o.from)) : null;
+  if (from) inheritRunOptions(from, await readFinishedRun(from), datasetArg, o);
   // A resumed run keeps its image size and architecture (run.json in its folder).
-  const prior = o.resume ? await readRunConfig(resolve(String(o.resume))) : null;
+  const prior = o.resume ? await readRunInfo(resolve(String(o.resume))) : null;
   for (const [k, v] of [['size', prior?.size], ['arch', prior?.arch]] as const) {
     if (prior && o[k] !== undefined && o[k] !== v) {
       throw new UsageError(`${command}: the run in ${resolve(String(o.resume))} was trained with --${k} ${v}; resume it with --${k} ${v} (or start a new run with another --out)`);
     }
   }
-  const arch = await chooseArch(command, o.arch ?? prior?.arch, o.pretrained);
+  const synthetic = /^counting(-\d+-\d+)?$/.test(datasetArg);
+  const arch = await chooseArch(command, o.arch ?? prior?.arch ?? (synthetic ? await defaultCountingArch() : undefined), o.pretrained);
   const seed = (o.seed as number | undefined) ?? 42;
   const validPct = (o['valid-pct'] as number | undefined) ?? 0.2;
   if (!(validPct > 0 && validPct < 1)) throw new UsageError(`${command}: --valid-pct must be between 0 and 1, got ${validPct}`);
-  const synthetic = /^counting(-\d+-\d+)?$/.test(datasetArg);
-  const size = (o.size as number | undefined) ?? prior?.size ?? (synthetic ? 64 : 224);
+  const size = (o.size as number | undefined) ?? prior?.size ?? (synthetic ? COUNTING_RECIPE.size : 224);
   const bs = (o.bs as number | undefined) ?? 32;
   manualSeed(seed);
   const data = await resolveDataset(datasetArg, { validPct, seed, perClass: o['per-class'] as number | undefined, countingSize: size });
@@ -106,11 +114,12 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   // Weights: explicit file, the default location, or a plain statement that there are none.
   const noPretrained = o.pretrained === false;
   const explicit = typeof o.pretrained === 'string' ? o.pretrained : undefined;
-  const weights = noPretrained ? null : await findWeights(arch, explicit);
-  if (!weights && !noPretrained && !data.synthetic) throw new UsageError(`${command}: ${missingWeightsMessage(arch)}`);
+  const weights = noPretrained || from ? null : await findWeights(arch, explicit);
+  if (!weights && !noPretrained && !from && !data.synthetic) throw new UsageError(`${command}: ${missingWeightsMessage(arch)}`);
   const net = createNetwork(arch);
   if (weights) await loadPretrained(net, arch, weights);
   const model = createVisionModel(net, data.classes.length);
+  if (from) await loadRunModel(model, from, data.classes);
   const normalize = arch === 'darknet-tiny' ? 'none' : 'imagenet';
   let workers = o.workers as number | undefined;
   const cores = availableParallelism();
@@ -121,8 +130,8 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   }
   // Training crops come from slightly larger images (fastai's presizing) with aug_transforms' defaults
   // (flip, ±10° rotation, zoom 1–1.1, warp 0.2, lighting 0.2) and fastai's Resize crop, as the
-  // blog's lesson did; counting images are drawn at `size` and only squished (all circles must stay).
-  const augment: Partial<AugmentOptions> = data.synthetic ? { crop: 'squish' } : { crop: 'resize' };
+  // blog's lesson did; counting images are drawn at `size`, never cropped or warped (every disc stays).
+  const augment: Partial<AugmentOptions> = data.synthetic ? COUNTING_AUGMENT : { crop: 'resize' };
   const trainSrc = new GpuBatches(data.train, { batchSize: bs, size, train: true, seed, normalize, threads: workerThreads, workers, workSize: data.synthetic ? size : undefined, augment });
   const validSrc = new GpuBatches(data.valid, { batchSize: bs, size, train: false, seed, normalize, threads: workerThreads, workers });
   const learn = new Learner({ train: trainSrc, valid: validSrc, classes: data.classes }, model, { metrics: [errorRate], store: fileStore() });
@@ -137,13 +146,14 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   }
   const info = [
     `data: ${data.describe}`,
-    `model: ${arch} with fastai's head, ${weights ? describeWeights(arch, weights) : noPretrained ? 'trained from scratch (--no-pretrained)' : 'trained from scratch (synthetic data; pass --pretrained FILE to fine-tune)'}`,
+    `model: ${arch} with fastai's head, ${from ? `continued from ${join(from, 'model.safetensors')} (unfrozen, a fresh optimizer)` : weights ? describeWeights(arch, weights) : noPretrained ? 'trained from scratch (--no-pretrained)' : 'trained from scratch (synthetic data; pass --pretrained FILE to fine-tune)'}`,
     `device: ${ctx.info.vendor || 'unknown'} ${ctx.info.architecture || ''}${ctx.info.isSoftware ? ' (software adapter)' : ''}; images ${size}px, batch ${bs}`,
   ];
   return {
     o,
     setup: {
-      arch, size, bs, seed, learn, trainSrc, validSrc, data, pretrained: weights, normalize, augment,
+      arch, size, bs, seed, learn, trainSrc, validSrc, data, pretrained: weights, from, normalize, augment,
+      runInfo: { version: 1, dataset: datasetArg, arch, size, bs, seed, validPct, perClass: data.perClass, classes: data.classes },
       async close() {
         await trainSrc.close();
         await validSrc.close();
@@ -172,10 +182,11 @@ export const trainCommand: Command = {
       if (gpu().info.isSoftware && s.size > 128 && !s.data.synthetic) {
         console.log('note: this is a software WebGPU adapter (the CPU); training at this size is slow. Try --size 128.');
       }
-      const out = resolve(String(o.out ?? o.resume ?? join('runs', `${s.data.name.replace(/[^\w.-]+/g, '_')}-${s.arch}`)));
+      const out = resolve(String(o.out ?? o.resume ?? s.from ?? join('runs', `${s.data.name.replace(/[^\w.-]+/g, '_')}-${s.arch}`)));
       await makeFolder(out);
       lock = await acquireRunLock(out, 'train');
       for (const note of lock.notes) console.log(note);
+      await writeRunInfo(out, s.runInfo);
       // A look at what the augmentation does, before training (fastai's show_batch).
       for await (const b of s.trainSrc.batches(0)) {
         const { mean, std } = s.normalize === 'imagenet' ? IMAGENET_STATS : { mean: [0, 0, 0], std: [1, 1, 1] };
@@ -185,14 +196,21 @@ export const trainCommand: Command = {
         b.y.dispose();
         break;
       }
-      const epochs = (o.epochs as number | undefined) ?? (s.pretrained ? 4 : 3); // the blog: 4 fine-tuning, 3 counting
+      // The blog: 4 fine-tuning; counting has its own recipe (counting-recipe.ts).
+      const epochs = (o.epochs as number | undefined) ?? (s.data.synthetic && !s.from ? COUNTING_RECIPE.epochs(!!s.pretrained) : s.pretrained ? 4 : 3);
       const freezeEpochs = (o['freeze-epochs'] as number | undefined) ?? 1;
       const resume = o.resume ? resolve(String(o.resume)) : undefined;
-      const log = new RunLog(out, s.pretrained ? freezeEpochs : 0, s.data.classes.length);
+      // A continued run appends its epochs to the finished run's table.
+      const log = s.from
+        ? new RunLog(out, 0, s.data.classes.length, await readRunEpochs(s.from))
+        : new RunLog(out, s.pretrained ? freezeEpochs : 0, s.data.classes.length);
+      if (s.from) await writeMetrics(out, log.epochs);
       if (resume) await log.resumeFrom(resume);
-      await writeRunConfig(out, { arch: s.arch, size: s.size, bs: s.bs, dataset: s.data.name });
       s.learn.addCbs([log]);
-      const fit = s.pretrained
+      // --from: fastai's learn.fit_one_cycle(epochs, lr) after fine_tune (everything trainable).
+      const fit = s.from
+        ? () => s.learn.fitOneCycle(epochs, (o.lr as number | undefined) ?? 1e-3, { checkpoint: out })
+        : s.pretrained
         ? () => s.learn.fineTune(epochs, (o.lr as number | undefined) ?? 2e-3, { freezeEpochs, checkpoint: out, resume })
         : () => s.learn.fitOneCycle(epochs, (o.lr as number | undefined) ?? 1e-3, { checkpoint: out, resume });
       await fit();

@@ -7,9 +7,13 @@
  * be rendered on demand (in memory, in worker threads, in a browser) or written once as an ImageFolder
  * (`OUT/<N>/<item>.png`, @tessera/vision/node's writeCountingDataset) for tools that want files.
  *
- * Geometry: radius defaults to size/32 (2 px at 64 px, where 50 circles still fit with room to
- * move) and edges stay at least `gap` px (default 2) apart, so discs never merge even after
- * antialiasing. The colour defaults to matplotlib's C0 blue, as in the blog's scatter plots.
+ * Geometry, like the blog's matplotlib scatter plots: the discs stay inside a plot area that leaves
+ * `margin` (default 15%) of the side free all round — matplotlib's axes start 12.5% in and pad the
+ * data by 5% more — and that free border is what lets training rotate and zoom an image without
+ * cutting a disc off (see COUNTING_AUGMENT). The radius defaults to size/16 (4 px at 64 px, a disc
+ * 8 px wide), shrunk for large counts so that the largest count covers at most 30% of the plot
+ * area (45-50 at 128 px: 3 px); edges stay at least `gap` px (default 2) apart, so discs never
+ * merge even after antialiasing. The colour defaults to matplotlib's C0 blue.
  */
 
 import { TesseraVisionError } from '../errors.js';
@@ -29,8 +33,10 @@ export interface CountingOptions {
   /** Side of the rendered (square) image in pixels. Default 64. */
   size?: number;
   seed?: number;
-  /** Circle radius in pixels. Default size / 32. */
+  /** Circle radius in pixels. Default size / 16, less for large counts (see defaultRadius). */
   radius?: number;
+  /** Free border on each side of the image, as a fraction of its side. Default 0.15. */
+  margin?: number;
   /** Minimum distance between circle edges in pixels. Default 2. */
   gap?: number;
   colour?: readonly [number, number, number];
@@ -38,18 +44,37 @@ export interface CountingOptions {
 
 export type ResolvedCountingOptions = Required<CountingOptions>;
 
+/** Default free border: matplotlib's left axes edge (12.5%) plus most of its 5% data padding. */
+export const COUNTING_MARGIN = 0.15;
+/** Largest share of the plot area the discs (with half a gap each) may claim by default. */
+const MAX_FILL = 0.3;
+
+/**
+ * size/16, or less when `count` discs of that radius would claim more than MAX_FILL of the plot
+ * area: random placement jams well below the densest packing, and dense plots need small discs.
+ */
+export function defaultRadius(size: number, count: number, margin = COUNTING_MARGIN, gap = 2): number {
+  const plot = size * (1 - 2 * margin);
+  const fitting = Math.sqrt((MAX_FILL * (plot + gap) ** 2) / (count * Math.PI)) - gap / 2;
+  return Math.max(0.5, Math.min(size / 16, Math.floor(fitting * 4) / 4));
+}
+
 export function resolveCountingOptions(options: CountingOptions = {}): ResolvedCountingOptions {
   const range = options.range ?? [1, 5];
   const size = options.size ?? 64;
+  const margin = options.margin ?? COUNTING_MARGIN;
+  const gap = options.gap ?? 2;
   const resolved = {
     range: [range[0], range[1]] as const,
     perClass: options.perClass ?? 1000,
     size,
     seed: options.seed ?? 0,
-    radius: options.radius ?? size / 32,
-    gap: options.gap ?? 2,
+    radius: options.radius ?? defaultRadius(size, range[1], margin, gap),
+    margin,
+    gap,
     colour: options.colour ?? MATPLOTLIB_BLUE,
   };
+  if (!(margin >= 0 && margin < 0.5)) throw new TesseraVisionError(`margin must be a fraction in [0, 0.5), got ${margin}`);
   const [lo, hi] = resolved.range;
   if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 1 || hi < lo) {
     throw new TesseraVisionError(`counting range must be integers 1 <= lo <= hi, got [${lo}, ${hi}]`);
@@ -122,7 +147,7 @@ export class CountingDataset implements VisionDataset {
   }
 
   private layoutOptions(count: number) {
-    const { size, radius, gap } = this.options;
-    return { count, size, radius, gap };
+    const { size, radius, gap, margin } = this.options;
+    return { count, size, radius, gap, margin: margin * size };
   }
 }

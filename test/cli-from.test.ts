@@ -1,0 +1,88 @@
+/**
+ * `train --from RUN`: continuing a finished run with a new one-cycle schedule (the blog's
+ * `learn.fit_one_cycle(15, 1e-4)` after the first stage), end to end on the built dist.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const CLI = join(ROOT, 'packages/cli/dist/main.js');
+const work = mkdtempSync(join(tmpdir(), 'tessera-from-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function tessera(args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 600_000 });
+  const stderr = r.stderr.split('\n').filter((l) => l && !l.startsWith('Warning: maxDynamic')).join('\n');
+  return { code: r.status, stdout: r.stdout, stderr };
+}
+
+interface Row {
+  epoch: number;
+  valid_loss: number;
+  error_rate: number;
+}
+const rows = (dir: string) => JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as Row[];
+
+describe.skipIf(!existsSync(CLI))('train --from', () => {
+  const first = join(work, 'first');
+  const data = ['counting-1-2', '--size', '32', '--per-class', '48', '--bs', '16'];
+
+  it('continues a finished run: its weights, its data, its table', () => {
+    const a = tessera(['train', ...data, '--arch', 'darknet-tiny', '--no-pretrained', '--epochs', '2', '--lr', '3e-3', '--out', first]);
+    expect(a.code, a.stderr).toBe(0);
+    const before = rows(first);
+    expect(before).toHaveLength(2);
+    const runJson = readFileSync(join(first, 'run.json'), 'utf8');
+    expect(JSON.parse(runJson)).toMatchObject({ dataset: 'counting-1-2', arch: 'darknet-tiny', size: 32, perClass: 48, seed: 42, validPct: 0.2 });
+
+    // No epochs: the model goes in and comes out untouched, so everything was loaded — body,
+    // head, BatchNorm statistics (a fresh head or fresh statistics would change the file).
+    // Arch, size and per-class come from run.json.
+    const second = join(work, 'second');
+    const b = tessera(['train', 'counting-1-2', '--bs', '16', '--from', first, '--epochs', '0', '--out', second]);
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stdout).toContain(`continued from ${join(first, 'model.safetensors')}`);
+    expect(b.stdout).toMatch(/synthetic counting 1-2: 96 images \(48 per class, 32 px/);
+    expect(readFileSync(join(second, 'model.safetensors')).equals(readFileSync(join(first, 'model.safetensors')))).toBe(true);
+    expect(rows(second)).toEqual(before);
+
+    // Into its own folder (the default), appending to the table, with a schedule that trains.
+    const c = tessera(['train', 'counting-1-2', '--bs', '16', '--from', second, '--epochs', '2', '--lr', '1e-4']);
+    expect(c.code, c.stderr).toBe(0);
+    const after = rows(second);
+    expect(after).toHaveLength(4);
+    expect(after.slice(0, 2)).toEqual(before);
+    expect(after.map((r) => r.epoch)).toEqual([0, 1, 2, 3]);
+    for (const r of after) expect(Number.isFinite(r.valid_loss)).toBe(true);
+    expect(readFileSync(join(second, 'metrics.csv'), 'utf8').trim().split('\n')).toHaveLength(5);
+    expect(readFileSync(join(second, 'model.safetensors')).equals(readFileSync(join(first, 'model.safetensors')))).toBe(false);
+    // The finished run it started from is untouched.
+    expect(rows(first)).toEqual(before);
+    expect(readFileSync(join(first, 'run.json'), 'utf8')).toBe(runJson);
+  }, 900_000); // three short trainings, on a software adapter that may be shared
+
+  const refusals: [string, string[], RegExp][] = [
+    ['another dataset', ['counting-1-3'], /was trained on 'counting-1-2', not 'counting-1-3'/],
+    ['another image size', ['counting-1-2', '--size', '64'], /--size 64 differs from the run .* \(32\)/],
+    ['another split', ['counting-1-2', '--seed', '7'], /--seed 7 differs/],
+    ['--resume beside it', ['counting-1-2', '--resume', 'x'], /use one of them/],
+  ];
+  for (const [what, args, message] of refusals) {
+    it(`refuses ${what} in one line`, () => {
+      if (!existsSync(join(first, 'run.json'))) return; // needs the run above
+      const r = tessera(['train', ...args, '--from', first]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.split('\n')).toHaveLength(1);
+    });
+  }
+
+  it('refuses a folder that holds no finished run', () => {
+    const r = tessera(['train', 'counting-1-2', '--from', join(work, 'nothing')]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/no model.safetensors there; --from continues a finished run/);
+  });
+});
