@@ -10,6 +10,8 @@
  * (reduced in workgroup memory). Out-of-range labels are clamped for the memory
  * access, make that sample's loss NaN, and are recorded in a status buffer
  * [count, first bad sample, a bad label, 0] that `checkLabelErrors` reads.
+ * Edge values as PyTorch: a −Inf logit adds nothing to the row (its loss is finite unless
+ * it is the target's, then +Inf, or ε > 0, then +Inf too); +Inf or NaN makes the row NaN.
  *
  * Backward (one dispatch, thread per logit): dz = g_r · (exp(z − lse_r) − (1 − ε)[c = y] − ε/C).
  */
@@ -64,7 +66,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
         s = s + exp(v - m);
       }
     }
-    let l = m + log(s);
+    // +Inf among the logits: PyTorch's log-softmax is NaN (Inf − Inf) for the whole row.
+    let l = select(m + log(s), u.nan, m > 3.402823e38);
     lse[r] = l;
     let label = y[u.yOff + r];
     let bad = label < 0 || u32(label) >= u.C;
@@ -75,7 +78,9 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
       atomicStore(&status[3], u.C);
     }
     let lc = u32(clamp(label, 0, i32(u.C) - 1));
-    let li = select((1.0 - u.eps) * (l - z[row + lc]) + u.eps * (l - sz / f32(u.C)), u.nan, bad);
+    // The smoothing term only when ε > 0: with a −Inf logit it is ε·∞, and 0·∞ is NaN.
+    let lsTerm = select(0.0, u.eps * (l - sz / f32(u.C)), u.eps > 0.0);
+    let li = select((1.0 - u.eps) * (l - z[row + lc]) + lsTerm, u.nan, bad);
 ${store}
   }
 ${reduce}
