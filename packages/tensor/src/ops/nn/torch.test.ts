@@ -70,6 +70,8 @@ interface BnTorchOpts {
   residual?: boolean;
   /** A 2×2/2 max-pool after the activation: batchNormMaxPool2d. */
   pool?: boolean;
+  /** Flat indices of x set to NaN (edge values through the fused activation). */
+  nanAt?: number[];
 }
 
 function bnCase(id: string, shape: number[], opts: BnTorchOpts, seed: number) {
@@ -78,6 +80,7 @@ function bnCase(id: string, shape: number[], opts: BnTorchOpts, seed: number) {
   const affine = opts.affine ?? true;
   const running = opts.running ?? true;
   const x = td(randn(n, seed, 1.5, 0.3), shape);
+  for (const k of opts.nanAt ?? []) x.data[k] = NaN;
   const inputs: Record<string, TensorData> = { x };
   if (affine) {
     inputs.weight = td(randn(C, seed + 1, 0.5, 1), [C]);
@@ -93,7 +96,7 @@ function bnCase(id: string, shape: number[], opts: BnTorchOpts, seed: number) {
   const outShape = opts.pool ? [shape[0]!, shape[1]! >> 1, shape[2]! >> 1, C] : shape;
   const grad = td(randn(numel(outShape), seed + 5), outShape);
   const fn = opts.pool ? batchNormMaxPool2d : shape.length === 4 ? batchNorm2d : batchNorm1d;
-  const { residual: _, pool: __, ...bnOpts } = opts;
+  const { residual: _, pool: __, nanAt: ___, ...bnOpts } = opts;
   const leaves = Object.fromEntries(Object.entries(inputs).filter(([k]) => k !== 'runningMean' && k !== 'runningVar'));
   cases.push({
     id,
@@ -128,6 +131,9 @@ bnCase('batchNorm1d eval, [4,7]', [4, 7], { training: false }, 80);
 bnCase('batchNorm2d training + LeakyReLU(0.1), batch 1, [1,7,9,13] (M=63)', [1, 7, 9, 13], { training: true, eps: 1e-3, activation: { leaky: 0.1 } }, 85);
 bnCase('batchNorm2d training + ReLU, [3,5,5,70]', [3, 5, 5, 70], { training: true, activation: 'relu' }, 90);
 bnCase('batchNorm2d eval + LeakyReLU(0.1), [2,3,5,7]', [2, 3, 5, 7], { training: false, activation: { leaky: 0.1 } }, 95);
+// A NaN input through eval-mode BN → ReLU: PyTorch keeps the NaN and passes its gradient (scalar and vec4 kernels).
+bnCase('batchNorm2d eval + ReLU, NaN inputs, [2,3,5,7]', [2, 3, 5, 7], { training: false, activation: 'relu', nanAt: [0, 17, 100] }, 96);
+bnCase('batchNorm2d eval + ReLU, NaN inputs, [2,3,5,8]', [2, 3, 5, 8], { training: false, activation: 'relu', nanAt: [0, 17, 100] }, 97);
 bnCase('batchNorm1d training + ReLU, [6,5]', [6, 5], { training: true, activation: 'relu' }, 97);
 bnCase('batchNorm2d training + residual + ReLU, batch 1, [1,7,9,13] (M=63)', [1, 7, 9, 13], { training: true, activation: 'relu', residual: true }, 110);
 bnCase('batchNorm2d training + residual + LeakyReLU(0.1), [3,5,5,70]', [3, 5, 5, 70], { training: true, momentum: 0.3, activation: { leaky: 0.1 }, residual: true }, 120);
