@@ -69,6 +69,12 @@ ELEMENTWISE = {
     "maximum": lambda a, b, p: torch.maximum(a, b),
     "minimum": lambda a, b, p: torch.minimum(a, b),
     "pow": lambda a, b, p: torch.pow(a, b),
+    "eq": lambda a, b, p: a == b,
+    "ne": lambda a, b, p: a != b,
+    "lt": lambda a, b, p: a < b,
+    "le": lambda a, b, p: a <= b,
+    "gt": lambda a, b, p: a > b,
+    "ge": lambda a, b, p: a >= b,
     # Reductions over one axis, or all of them ("axis": None). max/min: the values
     # (torch.max(x) / torch.max(x, dim).values, whose gradients go to NaNs where there are any).
     "sum": lambda a, b, p: a.sum() if p.get("axis") is None else a.sum(p["axis"]),
@@ -77,6 +83,8 @@ ELEMENTWISE = {
     "min": lambda a, b, p: a.min() if p.get("axis") is None else a.min(p["axis"]).values,
     "argmax": lambda a, b, p: a.argmax() if p.get("axis") is None else a.argmax(p["axis"]),
     "argmin": lambda a, b, p: a.argmin() if p.get("axis") is None else a.argmin(p["axis"]),
+    "softmax": lambda a, b, p: F.softmax(a, dim=p["axis"]),
+    "logSoftmax": lambda a, b, p: F.log_softmax(a, dim=p["axis"]),
 }
 
 

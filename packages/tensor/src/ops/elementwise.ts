@@ -323,13 +323,19 @@ export const minimum = (a: Tensor, b: Tensor): Tensor => minimumOp([a, b], undef
 /** Comparisons give u32 masks (1 where true), which where() accepts and cast() turns into numbers. */
 export const COMPARE = {
   eq: { wgsl: 'x0 == x1', cpu: (a: number, b: number) => a === b },
-  ne: { wgsl: 'x0 != x1', cpu: (a: number, b: number) => a !== b },
+  // lavapipe folds a NaN's x != x to false: NaN is tested on its bits (f32 only).
+  ne: { wgsl: 'x0 != x1', wgslFloat: `x0 != x1 || ${isNan('x0')} || ${isNan('x1')}`, cpu: (a: number, b: number) => a !== b },
   lt: { wgsl: 'x0 < x1', cpu: (a: number, b: number) => a < b },
   le: { wgsl: 'x0 <= x1', cpu: (a: number, b: number) => a <= b },
   gt: { wgsl: 'x0 > x1', cpu: (a: number, b: number) => a > b },
   ge: { wgsl: 'x0 >= x1', cpu: (a: number, b: number) => a >= b },
 };
 export type CompareName = keyof typeof COMPARE;
+/** The WGSL of a comparison for operands of dtype dt. */
+const compareWgsl = (name: CompareName, dt: DType): string => {
+  const c: { wgsl: string; wgslFloat?: string } = COMPARE[name];
+  return dt === 'f32' ? (c.wgslFloat ?? c.wgsl) : c.wgsl;
+};
 
 const compareOps = Object.fromEntries(
   (Object.keys(COMPARE) as CompareName[]).map((name) => [
@@ -337,8 +343,8 @@ const compareOps = Object.fromEntries(
     defineOp<undefined>({
       name,
       forward(_ctx, [a, b]) {
-        requireSameDtype(name, a!, b!);
-        return mapKernel(name, `select(0u, 1u, ${COMPARE[name].wgsl})`, [a!, b!], 'u32');
+        const dt = requireSameDtype(name, a!, b!);
+        return mapKernel(name, `select(0u, 1u, ${compareWgsl(name, dt)})`, [a!, b!], 'u32');
       },
     }),
   ]),
@@ -356,7 +362,7 @@ const compareScalarOps = Object.fromEntries(
         const hi = a!.dtype === 'u32' ? 4294967295 : 2147483647;
         const exact = a!.dtype === 'f32' || (Number.isInteger(s) && s >= lo && s <= hi);
         const x = exact ? 'x0' : 'f32(x0)';
-        const expr = `select(0u, 1u, ${COMPARE[name].wgsl.replace('x0', x).replace('x1', 'p0')})`;
+        const expr = `select(0u, 1u, ${compareWgsl(name, exact ? a!.dtype : 'f32').replace(/x0/g, x).replace(/x1/g, 'p0')})`;
         return mapKernel(`${name}_scalar`, expr, [a!], 'u32', [s, 0], exact ? a!.dtype : 'f32');
       },
     }),
