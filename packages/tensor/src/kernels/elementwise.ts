@@ -18,10 +18,12 @@ import { TesseraError, fmtShape } from '../runtime/errors.js';
 import { getKernel } from '../runtime/kernel.js';
 import { dispatch } from '../runtime/queue.js';
 import { FLAT_INDEX, MAX_RANK, dimRef, grid1d, packDims, uniformWords } from './grid.js';
-import { POWF_SCALAR_WGSL, POWF_WGSL } from './wgsl-float.js';
+import { EXPF_WGSL, LOGF_WGSL, POWF_SCALAR_WGSL, POWF_WGSL } from './wgsl-float.js';
 
 /** WGSL functions a map expression may call, by name, with the ones each calls itself. */
 const HELPERS: Record<string, { code: string; needs: string[] }> = {
+  expf: { code: EXPF_WGSL, needs: [] },
+  logf: { code: LOGF_WGSL, needs: [] },
   powf: { code: POWF_WGSL, needs: [] },
   powfScalar: { code: POWF_SCALAR_WGSL, needs: ['powf'] },
 };

@@ -24,6 +24,17 @@ export const infWgsl = (from: string): string => `bitcast<f32>((bitcast<u32>(${f
 export const signBitWgsl = (e: string): string => `((bitcast<u32>(${e}) & 0x80000000u) != 0u)`;
 
 /**
+ * WGSL functions `expf(x)` and `logf(x)`: exp and log with NaN in, NaN out and log(x < 0) = NaN
+ * (PyTorch's). SwiftShader gives exp(NaN) = +∞ and log(x) = log|x| for NaN and negatives.
+ */
+export const EXPF_WGSL = `
+fn expf(x: f32) -> f32 { return select(exp(x), x, ${isNanWgsl('x')}); }
+`;
+export const LOGF_WGSL = `
+fn logf(x: f32) -> f32 { return select(log(x), ${nanWgsl('x')}, x < 0.0 || ${isNanWgsl('x')}); }
+`;
+
+/**
  * WGSL function `powf(x, y)` with C's (and so torch.pow's) special cases; WGSL leaves pow
  * undefined for x ≤ 0, so every base that is not finite and positive is handled here:
  * x^0 = 1 and 1^y = 1 (NaN too); otherwise NaN in, NaN out; 0^(y<0) = +∞ (−∞ for −0 and

@@ -130,8 +130,8 @@ const torch = await torchAvailable();
 if (!torch.ok) console.warn(`[edge-values.test] ${torch.reason}`);
 
 interface Ours {
-  y: Float32Array | Int32Array;
-  grads: Record<string, Float32Array>;
+  y: ArrayLike<number>;
+  grads: Record<string, ArrayLike<number>>;
   twin: ArrayLike<number>;
 }
 

@@ -65,8 +65,9 @@ const powGradX = (g: string, x: string, y: string, fn = 'powf') => `select(${g} 
 
 export const UNARY = {
   neg: { wgsl: '-x0', cpu: (x) => -x, grad: (g) => neg(g), dtypes: SIGNED },
-  exp: { wgsl: 'exp(x0)', cpu: Math.exp, grad: (g, _x, y) => bw('exp_grad', 'x0 * x1', g, y) },
-  log: { wgsl: 'log(x0)', cpu: Math.log, grad: (g, x) => bw('log_grad', 'x0 / x1', g, x) },
+  // expf/logf: NaN in, NaN out, log(x < 0) = NaN on every adapter (kernels/wgsl-float.ts).
+  exp: { wgsl: 'expf(x0)', cpu: Math.exp, grad: (g, _x, y) => bw('exp_grad', 'x0 * x1', g, y) },
+  log: { wgsl: 'logf(x0)', cpu: Math.log, grad: (g, x) => bw('log_grad', 'x0 / x1', g, x) },
   sqrt: { wgsl: 'sqrt(x0)', cpu: Math.sqrt, grad: (g, _x, y) => bw('sqrt_grad', '0.5 * x0 / x1', g, y) },
   rsqrt: {
     wgsl: 'inverseSqrt(x0)',
@@ -88,7 +89,7 @@ export const UNARY = {
   },
   sigmoid: {
     // exp(-x) overflows to inf for x < -88, giving exactly 0: the right limit.
-    wgsl: '1.0 / (1.0 + exp(-x0))',
+    wgsl: '1.0 / (1.0 + expf(-x0))',
     cpu: (x) => 1 / (1 + Math.exp(-x)),
     grad: (g, _x, y) => bw('sigmoid_grad', 'x0 * x1 * (1.0 - x1)', g, y),
   },
@@ -247,7 +248,7 @@ export const BINARY = {
     cpu: powfCpu,
     grad: (g, a, b, y, need) => [
       need[0] ? bw('pow_grad_a', powGradX('x0', 'x1', 'x2'), g, a, b) : null,
-      need[1] ? bw('pow_grad_b', `x0 * select(x2 * log(x1), 0.0, x1 == 0.0 && x3 >= 0.0)`, g, a, y, b) : null,
+      need[1] ? bw('pow_grad_b', `x0 * select(x2 * logf(x1), 0.0, x1 == 0.0 && x3 >= 0.0)`, g, a, y, b) : null,
     ],
     dtypes: ['f32'],
   },
