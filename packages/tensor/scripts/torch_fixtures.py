@@ -13,6 +13,9 @@ files: the output "y", the gradients "grad_<input>", and per-op extras (BN runni
 stats after the update, max-pool argmax indices, the fastai-formula loss). Batch norm's
 params may name a fused activation ("activation": "relu" | "leaky", with "slope") and a
 residual ("residual": true, the input "residual" of x's shape, added before the activation).
+The op "elementwise" runs one of ELEMENTWISE (params "fn", scalar "p0"/"p1", and "axis"
+for reductions) in float32, as Tessera computes, so edge values (NaN, ±Inf, -0, overflow)
+compare as they fall in f32; the inputs are "a" (and "b").
 """
 import json
 import os
@@ -39,6 +42,50 @@ def nchw(t):
 
 def nhwc(t):
     return t.permute(0, 2, 3, 1).contiguous()
+
+
+# Tessera's elementwise ops and reductions as PyTorch spells them: fn(a, b, params).
+ELEMENTWISE = {
+    "neg": lambda a, b, p: -a,
+    "exp": lambda a, b, p: torch.exp(a),
+    "log": lambda a, b, p: torch.log(a),
+    "sqrt": lambda a, b, p: torch.sqrt(a),
+    "rsqrt": lambda a, b, p: torch.rsqrt(a),
+    "abs": lambda a, b, p: torch.abs(a),
+    "relu": lambda a, b, p: F.relu(a),
+    "leakyRelu": lambda a, b, p: F.leaky_relu(a, p["p0"]),
+    "sigmoid": lambda a, b, p: torch.sigmoid(a),
+    "tanh": lambda a, b, p: torch.tanh(a),
+    "powScalar": lambda a, b, p: torch.pow(a, p["p0"]),
+    "addScalar": lambda a, b, p: a + p["p0"],
+    "mulScalar": lambda a, b, p: a * p["p0"],
+    "rsubScalar": lambda a, b, p: p["p0"] - a,
+    "rdivScalar": lambda a, b, p: p["p0"] / a,
+    "clamp": lambda a, b, p: torch.clamp(a, p["p0"], p["p1"]),
+    "add": lambda a, b, p: a + b,
+    "sub": lambda a, b, p: a - b,
+    "mul": lambda a, b, p: a * b,
+    "div": lambda a, b, p: a / b,
+    "maximum": lambda a, b, p: torch.maximum(a, b),
+    "minimum": lambda a, b, p: torch.minimum(a, b),
+    "pow": lambda a, b, p: torch.pow(a, b),
+    "eq": lambda a, b, p: a == b,
+    "ne": lambda a, b, p: a != b,
+    "lt": lambda a, b, p: a < b,
+    "le": lambda a, b, p: a <= b,
+    "gt": lambda a, b, p: a > b,
+    "ge": lambda a, b, p: a >= b,
+    # Reductions over one axis, or all of them ("axis": None). max/min: the values
+    # (torch.max(x) / torch.max(x, dim).values, whose gradients go to NaNs where there are any).
+    "sum": lambda a, b, p: a.sum() if p.get("axis") is None else a.sum(p["axis"]),
+    "mean": lambda a, b, p: a.mean() if p.get("axis") is None else a.mean(p["axis"]),
+    "max": lambda a, b, p: a.max() if p.get("axis") is None else a.max(p["axis"]).values,
+    "min": lambda a, b, p: a.min() if p.get("axis") is None else a.min(p["axis"]).values,
+    "argmax": lambda a, b, p: a.argmax() if p.get("axis") is None else a.argmax(p["axis"]),
+    "argmin": lambda a, b, p: a.argmin() if p.get("axis") is None else a.argmin(p["axis"]),
+    "softmax": lambda a, b, p: F.softmax(a, dim=p["axis"]),
+    "logSoftmax": lambda a, b, p: F.log_softmax(a, dim=p["axis"]),
+}
 
 
 def run_case(c, d):
@@ -112,12 +159,20 @@ def run_case(c, d):
                 if red == "mean":
                     smooth = smooth.mean()
             out["fastai"] = smooth * eps / C + (1 - eps) * F.nll_loss(lp, labels, reduction=red)
+    elif op == "elementwise":
+        fn = ELEMENTWISE.get(p["fn"])
+        if fn is None:
+            raise SystemExit(f"torch_fixtures.py: unknown elementwise fn {p['fn']}")
+        f32 = {k: t.float() for k, t in ins.items()}
+        y = fn(f32["a"], f32.get("b"), p)
+        if not y.is_floating_point():
+            y = y.double()
     else:
         raise SystemExit(f"torch_fixtures.py: unknown op {op}")
 
     out["y"] = y.detach()
     if g is not None:
-        y.backward(g.reshape(y.shape))
+        y.backward(g.reshape(y.shape).to(y.dtype))
         for k, t in leaves.items():
             out["grad_" + k] = t.grad if t.grad is not None else torch.zeros_like(t)
     return out

@@ -36,14 +36,15 @@ export function expectClose(what: string, a: ArrayLike<number>, b: ArrayLike<num
   let maxAbs = 0;
   for (let i = 0; i < a.length; i++) {
     const d = Math.abs(a[i]! - b[i]!);
-    if (!(d <= atol + rtol * Math.abs(b[i]!)) && !(Number.isNaN(a[i]!) && Number.isNaN(b[i]!))) {
+    // Equal values match, infinities included (∞ − ∞ is NaN); NaN matches NaN.
+    if (a[i] !== b[i] && !(d <= atol + rtol * Math.abs(b[i]!)) && !(Number.isNaN(a[i]!) && Number.isNaN(b[i]!))) {
       const excess = Number.isNaN(d) ? Infinity : d - (atol + rtol * Math.abs(b[i]!));
       if (worst < 0 || excess > worstExcess) {
         worst = i;
         worstExcess = excess;
       }
     }
-    if (d > maxAbs) maxAbs = d;
+    if (a[i] !== b[i] && d > maxAbs) maxAbs = d;
   }
   if (worst >= 0) {
     throw new Error(`${what}: element ${worst} is ${a[worst]} but the reference is ${b[worst]} (atol ${atol}, rtol ${rtol}; max |diff| ${maxAbs})`);

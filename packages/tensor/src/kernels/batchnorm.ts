@@ -62,6 +62,7 @@
  * Otherwise, and for the O(C) kernels (finalize, grad finalize, fold), one channel per
  * thread; the partials keep one layout ([chunks, C] pairs) for both widths.
  */
+import { isNanWgsl } from './wgsl-float.js';
 import { getKernel } from '../runtime/kernel.js';
 import { dispatch } from '../runtime/queue.js';
 import { uniformWords } from './grid.js';
@@ -150,16 +151,19 @@ const vsuffix = (v: Width): string => (v === 4 ? '_v4' : '');
 const widthLets = (v: Width, offs: string[]): string =>
   [`\n  let cw = u.C / ${v}u;`, ...offs.map((o) => `\n  let ${o[0]}o = u.${o} / ${v}u;`)].join('');
 
-/** WGSL for act(z). */
+/** WGSL for act(z). ReLU keeps a NaN (z < 0 is false for it), as PyTorch's. */
 function actExpr(k: ActKind, z: string, v: Width): string {
-  if (k === 'relu') return `select(${vzero(v)}, ${z}, ${z} > ${vzero(v)})`;
+  if (k === 'relu') return `select(${z}, ${vzero(v)}, ${z} < ${vzero(v)})`;
   if (k === 'leaky') return `select(${z} * u.slope, ${z}, ${z} > ${vzero(v)})`;
   return z;
 }
 
-/** WGSL for g·act'(z) (z > 0 selects g, as PyTorch's ReLU/LeakyReLU backward). */
+/**
+ * WGSL for g·act'(z) (z > 0 selects g, as PyTorch's ReLU/LeakyReLU backward; ReLU's also
+ * passes g at a NaN, since PyTorch zeroes it only where relu(z) <= 0).
+ */
 function actGradExpr(k: ActKind, g: string, z: string, v: Width): string {
-  if (k === 'relu') return `select(${vzero(v)}, ${g}, ${z} > ${vzero(v)})`;
+  if (k === 'relu') return `select(${vzero(v)}, ${g}, (${z} > ${vzero(v)}) ${v === 4 ? '|' : '||'} ${isNanWgsl(z, v === 4)})`;
   if (k === 'leaky') return `select(${g} * u.slope, ${g}, ${z} > ${vzero(v)})`;
   return g;
 }

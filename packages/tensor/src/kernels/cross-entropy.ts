@@ -10,12 +10,16 @@
  * (reduced in workgroup memory). Out-of-range labels are clamped for the memory
  * access, make that sample's loss NaN, and are recorded in a status buffer
  * [count, first bad sample, a bad label, 0] that `checkLabelErrors` reads.
+ * Edge values as PyTorch: a −Inf logit adds nothing to the row (its loss is finite unless
+ * it is the target's, then +Inf, or ε > 0, then +Inf too); +Inf or NaN makes the row NaN
+ * (expf/logf keep NaN where an adapter's exp/log do not, see wgsl-float.ts).
  *
  * Backward (one dispatch, thread per logit): dz = g_r · (exp(z − lse_r) − (1 − ε)[c = y] − ε/C).
  */
 import { getKernel } from '../runtime/kernel.js';
 import { dispatch } from '../runtime/queue.js';
 import { FLAT_INDEX, grid1d, uniformWords } from './grid.js';
+import { EXPF_WGSL, LOGF_WGSL } from './wgsl-float.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -46,6 +50,7 @@ const WG = ${WG}u;
 @group(0) @binding(4) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(5) var<storage, read_write> status: array<atomic<u32>, 4>;
 var<workgroup> red: array<f32, WG>;
+${EXPF_WGSL}${LOGF_WGSL}
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
   var acc = 0.0;
@@ -58,13 +63,15 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
       let v = z[row + c];
       sz = sz + v;
       if (v > m) {
-        s = s * exp(m - v) + 1.0;
+        s = s * expf(m - v) + 1.0;
         m = v;
       } else {
-        s = s + exp(v - m);
+        s = s + expf(v - m);
       }
     }
-    let l = m + log(s);
+    // +Inf among the logits, or all of them −Inf (s = 0: nothing added): PyTorch's log-softmax
+    // is NaN (Inf − Inf) for the whole row.
+    let l = select(m + logf(s), u.nan, m > 3.402823e38 || s == 0.0);
     lse[r] = l;
     let label = y[u.yOff + r];
     let bad = label < 0 || u32(label) >= u.C;
@@ -75,7 +82,9 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
       atomicStore(&status[3], u.C);
     }
     let lc = u32(clamp(label, 0, i32(u.C) - 1));
-    let li = select((1.0 - u.eps) * (l - z[row + lc]) + u.eps * (l - sz / f32(u.C)), u.nan, bad);
+    // The smoothing term only when ε > 0: with a −Inf logit it is ε·∞, and 0·∞ is NaN.
+    let lsTerm = select(0.0, u.eps * (l - sz / f32(u.C)), u.eps > 0.0);
+    let li = select((1.0 - u.eps) * (l - z[row + lc]) + lsTerm, u.nan, bad);
 ${store}
   }
 ${reduce}
@@ -92,6 +101,7 @@ const WG = ${WG}u;
 @group(0) @binding(3) var<storage, read> lse: array<f32>;
 @group(0) @binding(4) var<storage, read> g: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dz: array<f32>;
+${EXPF_WGSL}
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = ${FLAT_INDEX};
@@ -101,7 +111,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let lc = u32(clamp(y[u.yOff + r], 0, i32(u.C) - 1));
   let gr = g[u.gOff + r * u.gStride] * u.scale;
   let tgt = select(0.0, 1.0 - u.eps, c == lc) + u.eps / f32(u.C);
-  dz[i] = gr * (exp(z[u.zOff + i] - lse[r]) - tgt);
+  dz[i] = gr * (expf(z[u.zOff + i] - lse[r]) - tgt);
 }
 `;
 

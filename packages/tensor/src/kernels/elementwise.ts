@@ -10,13 +10,35 @@
  *             dimensions) is baked into the code, shapes and strides travel in uniforms.
  * The map is a WGSL expression over x0…x3 (the inputs), p0, p1 (parameters, f32 unless
  * the spec says otherwise: integer parameters travel as exact integer words) and
- * i (the flat, row-major index of the output element).
+ * i (the flat, row-major index of the output element). It may call the WGSL functions of
+ * HELPERS (e.g. powf); each one the expression names is emitted into the shader.
  */
 import type { DType } from '../dtype.js';
 import { TesseraError, fmtShape } from '../runtime/errors.js';
 import { getKernel } from '../runtime/kernel.js';
 import { dispatch } from '../runtime/queue.js';
 import { FLAT_INDEX, MAX_RANK, dimRef, grid1d, packDims, uniformWords } from './grid.js';
+import { EXPF_WGSL, LOGF_WGSL, POWF_SCALAR_WGSL, POWF_WGSL } from './wgsl-float.js';
+
+/** WGSL functions a map expression may call, by name, with the ones each calls itself. */
+const HELPERS: Record<string, { code: string; needs: string[] }> = {
+  expf: { code: EXPF_WGSL, needs: [] },
+  logf: { code: LOGF_WGSL, needs: [] },
+  powf: { code: POWF_WGSL, needs: [] },
+  powfScalar: { code: POWF_SCALAR_WGSL, needs: ['powf'] },
+};
+
+/** The helper functions `expr` calls (and theirs), each once. */
+function helpersFor(expr: string): string {
+  const names = new Set<string>();
+  const add = (name: string) => {
+    if (names.has(name)) return;
+    HELPERS[name]!.needs.forEach(add);
+    names.add(name);
+  };
+  for (const name of Object.keys(HELPERS)) if (new RegExp(`\\b${name}\\(`).test(expr)) add(name);
+  return [...names].map((n) => HELPERS[n]!.code).join('');
+}
 
 export interface MapOperand {
   buffer: GPUBuffer;
@@ -58,6 +80,7 @@ const WG = ${WG}u;
 @group(0) @binding(0) var<uniform> u: U;
 ${bindings}
 @group(0) @binding(${n + 1}) var<storage, read_write> out: array<vec4<${spec.outType}>>;
+${helpersFor(spec.expr)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let q = ${FLAT_INDEX};
@@ -107,6 +130,7 @@ const WG = ${WG}u;
 @group(0) @binding(0) var<uniform> u: U;
 ${bindings}
 @group(0) @binding(${n + 1}) var<storage, read_write> out: array<${spec.outType}>;
+${helpersFor(spec.expr)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = ${FLAT_INDEX};

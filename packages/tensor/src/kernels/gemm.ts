@@ -948,7 +948,7 @@ export function stridedEpilogue(o: EpilogueOptions): EpilogueHook {
     return e;
   };
   const act = (t: string, z: string): string =>
-    o.leaky !== undefined ? `select(${t}(${o.leaky}) * ${z}, ${z}, ${z} > ${t}(0.0))` : o.relu ? `max(${z}, ${t}(0.0))` : z;
+    o.leaky !== undefined ? `select(${t}(${o.leaky}) * ${z}, ${z}, ${z} > ${t}(0.0))` : o.relu ? `select(${z}, ${t}(0.0), ${z} < ${t}(0.0))` : z; // not max(z, 0): drivers may drop a NaN
   const cRead = o.vec4 ? 'c4[i >> 2u][i & 3u]' : 'c[i]';
   let code = `fn batchC(b: u32) -> u32 {\n${batchOffsetCode('c', o.batchRank)}}
 fn epilogue(base: u32, m: u32, n: u32, v: f32) {

@@ -33,6 +33,7 @@ import { gpu } from '../runtime/device.js';
 import { getKernel } from '../runtime/kernel.js';
 import { dispatch } from '../runtime/queue.js';
 import { uniformWords } from './grid.js';
+import { isNanWgsl } from './wgsl-float.js';
 
 const LANES = 64;
 
@@ -82,11 +83,10 @@ function wgslTypes(v: Width) {
  * WGSL: one max step — take v (flat index at) if ok and v beats best, is NaN (propagates),
  * or nothing was taken yet; ties keep the first maximum in scan order, like PyTorch.
  * Scalar: a branch; vec4: the same test per channel, as selects. NaN is tested on the
- * bits (exponent all ones, mantissa non-zero): lavapipe's compiler folds `v != v` to
- * false, and the NaN was dropped.
+ * bits (isNanWgsl): lavapipe's compiler folds `v != v` to false, and the NaN was dropped.
  */
 function maxStep(v: Width, ok: string | null, at: string): string {
-  const isNan = v === 1 ? '(bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u' : '(bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u)';
+  const isNan = isNanWgsl('v', v === 4);
   if (v === 1) return `if (${ok ? `${ok} && ` : ''}(v > best || ${isNan} || arg < 0)) { best = v; arg = ${at}; }`;
   const take = `(v > best) | (${isNan}) | (arg < vec4<i32>(0))`;
   return `let take = ${ok ? `vec4<bool>(${ok}) & (${take})` : take}; best = select(best, v, take); arg = select(arg, vec4<i32>(${at}), take);`;

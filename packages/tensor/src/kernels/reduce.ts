@@ -13,12 +13,16 @@
  * in a second partial buffer.
  * The starting value (e.g. −∞ for max) travels as bits in the uniforms: WGSL has no
  * literal for infinity, and a finite "lowest" would turn max of −∞ into −3.4e38.
+ * NaN propagates as in PyTorch: an f32 max/min over a NaN is NaN, and argmax/argmin give
+ * the first NaN's index (NaN is tested on the bits, see wgsl-float.ts; WGSL's max/min may
+ * drop it). A step is a compare and a select either way.
  */
 import type { DType } from '../dtype.js';
 import { acquireBuffer, releaseBuffer } from '../runtime/pool.js';
 import { getKernel } from '../runtime/kernel.js';
 import { dispatch } from '../runtime/queue.js';
 import { FLAT_INDEX, MAX_RANK, dimRef, grid1d, packDims, uniformWords } from './grid.js';
+import { isNanWgsl } from './wgsl-float.js';
 
 export type ReduceKind = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
 
@@ -68,23 +72,29 @@ function initBits(kind: ReduceKind, t: DType): number {
   return low ? 0 : 0xffffffff;
 }
 
-function steps(kind: ReduceKind): { step: string; merge: string; isArg: boolean } {
+function steps(kind: ReduceKind, t: DType): { step: string; merge: string; isArg: boolean } {
+  const f = t === 'f32';
   switch (kind) {
     case 'sum':
       return { step: 'acc = acc + v;', merge: 'acc = acc + o;', isArg: false };
     case 'max':
-      return { step: 'acc = max(acc, v);', merge: 'acc = max(acc, o);', isArg: false };
-    case 'min':
-      return { step: 'acc = min(acc, v);', merge: 'acc = min(acc, o);', isArg: false };
+    case 'min': {
+      const fn = kind;
+      const cmp = kind === 'max' ? '>' : '<';
+      // Once acc is NaN no comparison is true, so it stays NaN.
+      const take = (e: string) => (f ? `select(acc, ${e}, ${e} ${cmp} acc || ${isNanWgsl(e)})` : `${fn}(acc, ${e})`);
+      return { step: `acc = ${take('v')};`, merge: `acc = ${take('o')};`, isArg: false };
+    }
     case 'argmax':
     case 'argmin': {
       const better = kind === 'argmax' ? '>' : '<';
-      return {
-        // First occurrence wins on ties, like PyTorch.
-        step: `if (v ${better} acc || (v == acc && ri < best)) { acc = v; best = ri; }`,
-        merge: `if (o ${better} acc || (o == acc && ob < best)) { acc = o; best = ob; }`,
-        isArg: true,
-      };
+      // First occurrence wins on ties, like PyTorch; a NaN beats any number, and the first NaN wins.
+      const take = (e: string, ei: string) =>
+        f
+          ? `let en = ${isNanWgsl(e)}; let an = ${isNanWgsl('acc')};
+    if ((!an && (en || ${e} ${better} acc || (${e} == acc && ${ei} < best))) || (an && en && ${ei} < best)) { acc = ${e}; best = ${ei}; }`
+          : `if (${e} ${better} acc || (${e} == acc && ${ei} < best)) { acc = ${e}; best = ${ei}; }`;
+      return { step: take('v', 'ri'), merge: take('o', 'ob'), isArg: true };
     }
   }
 }
@@ -102,7 +112,7 @@ interface Variant {
 }
 
 function generate(v: Variant): string {
-  const o = steps(v.kind);
+  const o = steps(v.kind, v.t);
   const t = v.t;
   const outType = o.isArg && !v.partial ? 'i32' : t;
   let b = 1;

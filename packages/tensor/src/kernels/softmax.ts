@@ -7,12 +7,16 @@
  * Backward from the output y and its gradient g:
  *   softmax:    gx = y · (g − Σ g·y)
  *   logSoftmax: gx = g − exp(y) · Σ g
+ * NaN and ±Inf as PyTorch: a NaN, or +Inf (Inf − Inf), makes the row NaN; expf/logf keep
+ * NaN on adapters whose exp/log do not (wgsl-float.ts). The max pass may drop a NaN: the
+ * exp pass brings it back.
  * Variants: thread (one thread loops over a short row) and group (a 64-thread
  * workgroup per row, tree reductions in workgroup memory) for long rows or few rows.
  */
 import { getKernel } from '../runtime/kernel.js';
 import { dispatch } from '../runtime/queue.js';
 import { FLAT_INDEX, MAX_RANK, dimRef, grid1d, packDims, uniformWords } from './grid.js';
+import { EXPF_WGSL, LOGF_WGSL } from './wgsl-float.js';
 
 export type SoftmaxKind = 'softmax' | 'logSoftmax';
 
@@ -66,7 +70,7 @@ const WG = ${group ? GROUP : THREAD_WG}u;
 ${bindings.join('\n')}
 @group(0) @binding(${ops}) var<storage, read_write> out: array<f32>;
 ${group ? 'var<workgroup> sh: array<f32, WG>;' : ''}
-`;
+${EXPF_WGSL}${LOGF_WGSL}`;
   const outIdx = `b${spec.inputs} + j * u.ax[${spec.inputs}]`;
   let body = '';
   spec.passes.forEach((p, i) => {
@@ -102,18 +106,18 @@ const SPECS: Record<string, RowSpec> = {
     inputs: 1,
     passes: [
       { init: LOWEST, step: 'v0', combine: 'max' },
-      { init: '0.0', step: 'exp(v0 - r0)', combine: 'sum' },
+      { init: '0.0', step: 'expf(v0 - r0)', combine: 'sum' },
     ],
-    write: 'exp(v0 - r0) / r1',
+    write: 'expf(v0 - r0) / r1',
   },
   logSoftmax: {
     name: 'log_softmax',
     inputs: 1,
     passes: [
       { init: LOWEST, step: 'v0', combine: 'max' },
-      { init: '0.0', step: 'exp(v0 - r0)', combine: 'sum' },
+      { init: '0.0', step: 'expf(v0 - r0)', combine: 'sum' },
     ],
-    write: 'v0 - r0 - log(r1)',
+    write: 'v0 - r0 - logf(r1)',
   },
   // Backwards: in0 = g, in1 = y.
   softmaxBackward: {
@@ -126,7 +130,7 @@ const SPECS: Record<string, RowSpec> = {
     name: 'log_softmax_backward',
     inputs: 2,
     passes: [{ init: '0.0', step: 'v0', combine: 'sum' }],
-    write: 'v0 - exp(v1) * r0',
+    write: 'v0 - expf(v1) * r0',
   },
 };
 

@@ -306,7 +306,7 @@ function outputCode(t: WinogradTile, e: WinogradEpilogue): string {
     decl += `@group(0) @binding(${binding++}) var<storage, read> res: array<vec4<f32>>;\n`;
     value = `${value} + res[u.res_off4 + i]`;
   }
-  const act = e.act === 'relu' ? 'max(z, vec4<f32>(0.0))' : e.act ? `select(${e.act.leaky} * z, z, z > vec4<f32>(0.0))` : 'z';
+  const act = e.act === 'relu' ? 'select(z, vec4<f32>(0.0), z < vec4<f32>(0.0))' /* not max(): drivers may drop a NaN */ : e.act ? `select(${e.act.leaky} * z, z, z > vec4<f32>(0.0))` : 'z';
   const args = `${e.scale ? 'sc, ' : ''}${e.bias ? 'bi, ' : ''}`;
   let stores = '';
   tr.out.forEach((row, a) =>

@@ -182,6 +182,28 @@ describe('conv2dFused: scale, bias, residual and activation in the epilogue', ()
     });
   }
 
+  // A NaN reaching the fused ReLU stays NaN, as PyTorch's relu (WGSL's max(z, 0) may drop it).
+  for (const algo of ['gemm', 'winograd-2x2'] as const) {
+    it(`ReLU keeps a NaN from the residual [${algo}]`, async (ctx) => {
+      force(ctx, null, algo);
+      try {
+        const [xShape, wShape]: [[number, number, number, number], [number, number, number, number]] = [[1, 6, 6, 4], [8, 3, 3, 4]];
+        const a = attrsOf({ name: 'nan', x: xShape, w: wShape, stride: 1, padding: 1 });
+        const xs = uniform(xShape, 31);
+        const ws = uniform(wShape, 32);
+        const ones = new Float32Array(8).fill(1);
+        const rs = uniform([1, 6, 6, 8], 33);
+        for (const k of [0, 9, 100, 287]) rs[k] = NaN;
+        const y = noGrad(() => conv2dFused(tensor(xs, xShape), tensor(ws, wShape), tensor(ones, [8]), { padding: 1, scale: tensor(ones, [8]), residual: tensor(rs, [1, 6, 6, 8]), act: 'relu' }));
+        const want = fusedRef(conv2dRef(xs, xShape, ws, wShape, null, a), 8, ones, ones, rs, 'relu');
+        await expectClose(y, want, { rtol: 1e-4, atol: 2e-4 * Math.sqrt(36) }, 'fused forward with NaNs');
+        expect([0, 9, 100, 287].every((k) => Number.isNaN(want[k]!))).toBe(true);
+      } finally {
+        unforce();
+      }
+    });
+  }
+
   it('with gradients it composes differentiable ops: the same values, and gradients for every input', async () => {
     const xs = uniform([2, 6, 6, 4], 21);
     const ws = uniform([8, 3, 3, 4], 22);

@@ -17,6 +17,7 @@ import { defineOp, type OpFn } from './registry.js';
 import { newTensor, operand, requireDtype, requireSameDtype } from './util.js';
 import { sumToShape } from './reduce.js';
 import { TesseraError, fmtShape } from '../runtime/errors.js';
+import { isNanWgsl, powfCpu, powfScalarCpu } from '../kernels/wgsl-float.js';
 
 const ALL: readonly DType[] = ['f32', 'i32', 'u32'];
 const SIGNED: readonly DType[] = ['f32', 'i32'];
@@ -32,6 +33,8 @@ export interface UnaryDecl {
   grad?: (g: Tensor, x: Tensor, y: Tensor, p: [number, number]) => Tensor;
   /** Dtypes the op accepts (default f32 only). */
   dtypes?: readonly DType[];
+  /** The f32 expression where it differs from `wgsl` (NaN handling the integer types must not see). */
+  wgslFloat?: string;
 }
 
 /**
@@ -55,17 +58,16 @@ export function mapKernel(
 // Fused backward kernels (two or three inputs → one output), not ops themselves.
 const bw = (name: string, expr: string, ...ins: Tensor[]) => mapKernel(name, expr, ins, 'f32');
 
-// pow() is undefined for negative bases in WGSL: use |x|, restore the sign for odd
-// integer exponents, give NaN for non-integer ones (like Math.pow), and x^0 = 1.
-// (A NaN constant is a shader-creation error in WGSL, so the NaN is made from the runtime value.)
-const nan = (x: string) => `bitcast<f32>((bitcast<u32>(${x}) & 0u) | 0x7fc00000u)`;
-const powExpr = (x: string, p: string) =>
-  `select(select(select(pow(abs(${x}), ${p}), -pow(abs(${x}), ${p}), ${x} < 0.0 && abs(${p} % 2.0) == 1.0), ${nan(x)}, ${x} < 0.0 && fract(${p}) != 0.0), 1.0, ${p} == 0.0)`;
+// WGSL's pow is undefined for x ≤ 0: powf (kernels/wgsl-float.ts) has C's special cases, as torch.pow.
+const isNan = isNanWgsl;
+// x^y's gradients as PyTorch: d/dx = y·x^(y−1), 0 where y = 0; d/dy = x^y·ln x, 0 where x = 0 and y ≥ 0.
+const powGradX = (g: string, x: string, y: string, fn = 'powf') => `select(${g} * (${y} * ${fn}(${x}, ${y} - 1.0)), 0.0, ${y} == 0.0)`;
 
 export const UNARY = {
   neg: { wgsl: '-x0', cpu: (x) => -x, grad: (g) => neg(g), dtypes: SIGNED },
-  exp: { wgsl: 'exp(x0)', cpu: Math.exp, grad: (g, _x, y) => bw('exp_grad', 'x0 * x1', g, y) },
-  log: { wgsl: 'log(x0)', cpu: Math.log, grad: (g, x) => bw('log_grad', 'x0 / x1', g, x) },
+  // expf/logf: NaN in, NaN out, log(x < 0) = NaN on every adapter (kernels/wgsl-float.ts).
+  exp: { wgsl: 'expf(x0)', cpu: Math.exp, grad: (g, _x, y) => bw('exp_grad', 'x0 * x1', g, y) },
+  log: { wgsl: 'logf(x0)', cpu: Math.log, grad: (g, x) => bw('log_grad', 'x0 / x1', g, x) },
   sqrt: { wgsl: 'sqrt(x0)', cpu: Math.sqrt, grad: (g, _x, y) => bw('sqrt_grad', '0.5 * x0 / x1', g, y) },
   rsqrt: {
     wgsl: 'inverseSqrt(x0)',
@@ -77,7 +79,8 @@ export const UNARY = {
     // Written so NaN propagates (max(NaN, 0) is 0 on some drivers): a diverging run must reach the loss.
     wgsl: 'select(x0, 0.0, x0 < 0.0)',
     cpu: (x) => Math.max(x, 0),
-    grad: (g, x) => bw('relu_grad', 'select(0.0, x0, x1 > 0.0)', g, x),
+    // PyTorch zeroes the gradient where relu(x) <= 0, so a NaN input passes it on.
+    grad: (g, x) => bw('relu_grad', `select(0.0, x0, x1 > 0.0 || ${isNan('x1')})`, g, x),
   },
   leakyRelu: {
     wgsl: 'select(x0 * p0, x0, x0 > 0.0)',
@@ -86,21 +89,26 @@ export const UNARY = {
   },
   sigmoid: {
     // exp(-x) overflows to inf for x < -88, giving exactly 0: the right limit.
-    wgsl: '1.0 / (1.0 + exp(-x0))',
+    wgsl: '1.0 / (1.0 + expf(-x0))',
     cpu: (x) => 1 / (1 + Math.exp(-x)),
     grad: (g, _x, y) => bw('sigmoid_grad', 'x0 * x1 * (1.0 - x1)', g, y),
   },
   tanh: {
-    // Written with exp(-2|x|) so large |x| saturates instead of producing inf/inf.
-    wgsl: 'sign(x0) * (1.0 - exp(-2.0 * abs(x0))) / (1.0 + exp(-2.0 * abs(x0)))',
+    // |x| ≥ 0.25: with exp(-2|x|), so large |x| saturates instead of producing inf/inf.
+    // Below, 1 − exp(−2|x|) cancels (tanh(1e-6) was 1.3% off): the Taylor series to x⁹,
+    // whose next term is under 1e-8 of tanh there.
+    wgsl:
+      'select(sign(x0) * (1.0 - exp(-2.0 * abs(x0))) / (1.0 + exp(-2.0 * abs(x0))), ' +
+      'x0 + x0 * (x0 * x0) * (-0.33333333 + (x0 * x0) * (0.13333333 + (x0 * x0) * (-0.053968254 + (x0 * x0) * 0.021869488))), ' +
+      'abs(x0) < 0.25)',
     cpu: Math.tanh,
     grad: (g, _x, y) => bw('tanh_grad', 'x0 * (1.0 - x1 * x1)', g, y),
   },
   powScalar: {
-    wgsl: powExpr('x0', 'p0'),
-    cpu: (x, p) => (p === 0 ? 1 : x ** p),
-    grad: (g, x, _y, p) =>
-      mapKernel('pow_scalar_grad', `select(x0 * p0 * ${powExpr('x1', 'p0 - 1.0')}, x0, p0 == 1.0)`, [g, x], 'f32', p),
+    // torch.pow(x, ±0.5) is sqrt/rsqrt, which differ from C's pow at −0 and −∞ (powfScalar).
+    wgsl: 'powfScalar(x0, p0)',
+    cpu: powfScalarCpu,
+    grad: (g, x, _y, p) => mapKernel('pow_scalar_grad', powGradX('x0', 'x1', 'p0', 'powfScalar'), [g, x], 'f32', p),
   },
   addScalar: { wgsl: 'x0 + p0', cpu: (x, p) => x + p, grad: (g) => g, dtypes: ALL },
   mulScalar: {
@@ -117,8 +125,10 @@ export const UNARY = {
     grad: (g, x, _y, p) => mapKernel('rdiv_scalar_grad', '-x0 * p0 / (x1 * x1)', [g, x], 'f32', p),
   },
   clamp: {
-    // min(max()) rather than clamp(): WGSL's clamp is undefined for lo > hi.
+    // min(max()) rather than clamp(): WGSL's clamp is undefined for lo > hi. NaN stays NaN (as
+    // PyTorch); WGSL's max/min may drop it. Integer tensors have no NaN to test.
     wgsl: 'min(max(x0, p0), p1)',
+    wgslFloat: `select(min(max(x0, p0), p1), x0, ${isNan('x0')})`,
     cpu: (x, lo, hi) => Math.min(Math.max(x, lo), hi),
     grad: (g, x, _y, p) => mapKernel('clamp_grad', 'select(0.0, x0, x1 >= p0 && x1 <= p1)', [g, x], 'f32', p),
     dtypes: ALL,
@@ -143,7 +153,7 @@ function defineUnary(name: UnaryName, nParams = 0): (x: Tensor, p0?: number, p1?
     forward(_ctx, [x], p) {
       requireDtype(name, x!, ...dtypes);
       if (x!.dtype !== 'f32') checkIntParams(name, x!, p, nParams);
-      return mapKernel(name, d.wgsl, [x!], x!.dtype, p, x!.dtype);
+      return mapKernel(name, x!.dtype === 'f32' ? (d.wgslFloat ?? d.wgsl) : d.wgsl, [x!], x!.dtype, p, x!.dtype);
     },
     backward: d.grad ? (g, { inputs, output, attrs }) => [d.grad!(g, inputs[0]!, output, attrs)] : undefined,
   });
@@ -184,9 +194,15 @@ export interface BinaryDecl {
   grad?: (g: Tensor, a: Tensor, b: Tensor, y: Tensor, need: readonly boolean[]) => [Tensor | null, Tensor | null];
   /** Dtypes the op accepts (default: all). */
   dtypes?: readonly DType[];
+  /** The f32 expression where it differs from `wgsl` (NaN handling the integer types must not see). */
+  wgslFloat?: string;
 }
 
-const tieGrad = (cmp: '>' | '<') => `x0 * select(select(0.0, 0.5, x1 == x2), 1.0, x1 ${cmp} x2)`;
+// maximum/minimum's gradient for x1 against x2, as PyTorch: all of it where x1 wins or either
+// is NaN (the NaN is the result), half on a tie, none where x1 loses.
+const tieGrad = (cmp: '>' | '<') => `x0 * select(select(0.0, 0.5, x1 == x2), 1.0, x1 ${cmp} x2 || ${isNan('x1')} || ${isNan('x2')})`;
+// WGSL's max/min may return the other operand for a NaN; x0 + x1 is NaN then.
+const nanOr = (e: string) => `select(${e}, x0 + x1, ${isNan('x0')} || ${isNan('x1')})`;
 
 export const BINARY = {
   add: { wgsl: 'x0 + x1', cpu: (a, b) => a + b, grad: (g) => [g, g] },
@@ -204,11 +220,13 @@ export const BINARY = {
     cpuInt: (a, b) => (b === 0 || (a === -2147483648 && b === -1) ? a : Math.trunc(a / b)),
     grad: (g, a, b, _y, need) => [
       need[0] ? bw('div_grad_a', 'x0 / x1', g, b) : null,
-      need[1] ? bw('div_grad_b', '-x0 * x1 / (x2 * x2)', g, a, b) : null,
+      // (a / b) / b as PyTorch, not a / b², which overflows for |b| > 1.8e19.
+      need[1] ? bw('div_grad_b', '-x0 * ((x1 / x2) / x2)', g, a, b) : null,
     ],
   },
   maximum: {
     wgsl: 'max(x0, x1)',
+    wgslFloat: nanOr('max(x0, x1)'),
     cpu: Math.max,
     // Ties split the gradient evenly, like PyTorch.
     grad: (g, a, b, _y, need) => [
@@ -218,6 +236,7 @@ export const BINARY = {
   },
   minimum: {
     wgsl: 'min(x0, x1)',
+    wgslFloat: nanOr('min(x0, x1)'),
     cpu: Math.min,
     grad: (g, a, b, _y, need) => [
       need[0] ? bw('minimum_grad', tieGrad('<'), g, a, b) : null,
@@ -225,12 +244,11 @@ export const BINARY = {
     ],
   },
   pow: {
-    wgsl: powExpr('x0', 'x1'),
-    cpu: (a, b) => (b === 0 ? 1 : a ** b),
+    wgsl: 'powf(x0, x1)',
+    cpu: powfCpu,
     grad: (g, a, b, y, need) => [
-      // d/da a^b = b·a^(b-1), written as b·y/a except at a = 0.
-      need[0] ? bw('pow_grad_a', `x0 * x2 * select(x3 / x1, ${powExpr('x1', 'x2 - 1.0')}, x1 == 0.0)`, g, a, b, y) : null,
-      need[1] ? bw('pow_grad_b', 'x0 * x2 * log(x1)', g, a, y) : null,
+      need[0] ? bw('pow_grad_a', powGradX('x0', 'x1', 'x2'), g, a, b) : null,
+      need[1] ? bw('pow_grad_b', `x0 * select(x2 * logf(x1), 0.0, x1 == 0.0 && x3 >= 0.0)`, g, a, y, b) : null,
     ],
     dtypes: ['f32'],
   },
@@ -253,7 +271,7 @@ function defineBinary(name: BinaryName): OpFn<undefined> {
     forward(_ctx, [a, b]) {
       const dt = requireSameDtype(name, a!, b!);
       if (d.dtypes) requireDtype(name, a!, ...d.dtypes);
-      return mapKernel(name, d.wgsl, [a!, b!], dt);
+      return mapKernel(name, dt === 'f32' ? (d.wgslFloat ?? d.wgsl) : d.wgsl, [a!, b!], dt);
     },
     backward: (g, { inputs, output, needsInputGrad }) => {
       const [a, b] = inputs as [Tensor, Tensor];
@@ -306,13 +324,19 @@ export const minimum = (a: Tensor, b: Tensor): Tensor => minimumOp([a, b], undef
 /** Comparisons give u32 masks (1 where true), which where() accepts and cast() turns into numbers. */
 export const COMPARE = {
   eq: { wgsl: 'x0 == x1', cpu: (a: number, b: number) => a === b },
-  ne: { wgsl: 'x0 != x1', cpu: (a: number, b: number) => a !== b },
+  // lavapipe folds a NaN's x != x to false: NaN is tested on its bits (f32 only).
+  ne: { wgsl: 'x0 != x1', wgslFloat: `x0 != x1 || ${isNan('x0')} || ${isNan('x1')}`, cpu: (a: number, b: number) => a !== b },
   lt: { wgsl: 'x0 < x1', cpu: (a: number, b: number) => a < b },
   le: { wgsl: 'x0 <= x1', cpu: (a: number, b: number) => a <= b },
   gt: { wgsl: 'x0 > x1', cpu: (a: number, b: number) => a > b },
   ge: { wgsl: 'x0 >= x1', cpu: (a: number, b: number) => a >= b },
 };
 export type CompareName = keyof typeof COMPARE;
+/** The WGSL of a comparison for operands of dtype dt. */
+const compareWgsl = (name: CompareName, dt: DType): string => {
+  const c: { wgsl: string; wgslFloat?: string } = COMPARE[name];
+  return dt === 'f32' ? (c.wgslFloat ?? c.wgsl) : c.wgsl;
+};
 
 const compareOps = Object.fromEntries(
   (Object.keys(COMPARE) as CompareName[]).map((name) => [
@@ -320,8 +344,8 @@ const compareOps = Object.fromEntries(
     defineOp<undefined>({
       name,
       forward(_ctx, [a, b]) {
-        requireSameDtype(name, a!, b!);
-        return mapKernel(name, `select(0u, 1u, ${COMPARE[name].wgsl})`, [a!, b!], 'u32');
+        const dt = requireSameDtype(name, a!, b!);
+        return mapKernel(name, `select(0u, 1u, ${compareWgsl(name, dt)})`, [a!, b!], 'u32');
       },
     }),
   ]),
@@ -339,7 +363,7 @@ const compareScalarOps = Object.fromEntries(
         const hi = a!.dtype === 'u32' ? 4294967295 : 2147483647;
         const exact = a!.dtype === 'f32' || (Number.isInteger(s) && s >= lo && s <= hi);
         const x = exact ? 'x0' : 'f32(x0)';
-        const expr = `select(0u, 1u, ${COMPARE[name].wgsl.replace('x0', x).replace('x1', 'p0')})`;
+        const expr = `select(0u, 1u, ${compareWgsl(name, exact ? a!.dtype : 'f32').replace(/x0/g, x).replace(/x1/g, 'p0')})`;
         return mapKernel(`${name}_scalar`, expr, [a!], 'u32', [s, 0], exact ? a!.dtype : 'f32');
       },
     }),

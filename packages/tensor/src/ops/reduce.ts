@@ -1,7 +1,8 @@
 /**
  * Reductions over any axes with keepdim: sum, mean, max, min, argmax, argmin, var.
  * Backward of sum/mean broadcasts the gradient back; max/min route it to the
- * elements equal to the result (split evenly on ties).
+ * elements equal to the result (split evenly on ties, like torch.amax), and where the
+ * result is NaN to the NaNs (like torch.max: split evenly between them).
  */
 import { runReduce, type ReduceKind } from '../kernels/reduce.js';
 import { normAxes, sameShape } from '../shape.js';
@@ -9,6 +10,7 @@ import { Tensor } from '../tensor.js';
 import { defineOp } from './registry.js';
 import { newTensor, requireDtype } from './util.js';
 import { TesseraError } from '../runtime/errors.js';
+import { isNanWgsl } from '../kernels/wgsl-float.js';
 import { mapKernel, mul, sub, mulScalar } from './elementwise.js';
 import { expand, reshape } from './views.js';
 
@@ -68,7 +70,7 @@ function extremum(name: 'max' | 'min') {
     forward: (_c, [x], a) => reduceInto(name, x!, a),
     backward(g, { inputs: [x], output, attrs }) {
       const y = spread(output, x!, attrs);
-      const mask = mapKernel(`${name}_mask`, 'select(0.0, 1.0, x0 == x1)', [x!, y], 'f32');
+      const mask = mapKernel(`${name}_mask`, `select(0.0, 1.0, x0 == x1 || (${isNanWgsl('x0')} && ${isNanWgsl('x1')}))`, [x!, y], 'f32');
       const count = reduceInto('sum', mask, { axes: attrs.axes, keepdim: true });
       const gs = spread(g, x!, attrs);
       const r = mapKernel(`${name}_grad`, 'x0 * x1 / x2', [gs, mask, count], 'f32');

@@ -2,6 +2,7 @@
  * CPU twins of the reductions: sum, mean, max, min, argmax, argmin, variance, with
  * the GPU API's signatures (axes: number | number[] | undefined = all, keepdim).
  * Accumulation is in float64, so the twin is the more accurate side of a comparison.
+ * max/min/argmax/argmin propagate NaN as PyTorch (the first NaN's index).
  */
 import { normAxes, numel } from '../shape.js';
 import { type CpuDType, type CpuTensor, allocData, isFloat } from './cpu-tensor.js';
@@ -86,11 +87,18 @@ export function mean(x: CpuTensor, axes?: Axes, keepdim = false): CpuTensor {
   return result(g.outShape, x.dtype, acc);
 }
 
+/** Whether v replaces the current best c: it is better, or NaN while c is not (NaN propagates, first NaN wins). */
+const beats = (better: (a: number, b: number) => boolean) => (v: number, c: number) =>
+  !Number.isNaN(c) && (Number.isNaN(v) || better(v, c));
+
 function extremum(op: string, x: CpuTensor, axes: Axes, keepdim: boolean, better: (a: number, b: number) => boolean): CpuTensor {
   const g = group(op, x, axes, keepdim);
-  const acc = new Float64Array(g.nOut).fill(NaN);
+  const acc = new Float64Array(g.nOut);
+  const seen = new Uint8Array(g.nOut);
+  const take = beats(better);
   g.each((v, o) => {
-    if (Number.isNaN(acc[o]!) || better(v, acc[o]!)) acc[o] = v;
+    if (!seen[o] || take(v, acc[o]!)) acc[o] = v;
+    seen[o] = 1;
   });
   return result(g.outShape, x.dtype, acc);
 }
@@ -98,16 +106,19 @@ function extremum(op: string, x: CpuTensor, axes: Axes, keepdim: boolean, better
 export const max = (x: CpuTensor, axes?: Axes, keepdim = false) => extremum('max', x, axes, keepdim, (a, b) => a > b);
 export const min = (x: CpuTensor, axes?: Axes, keepdim = false) => extremum('min', x, axes, keepdim, (a, b) => a < b);
 
-/** Index within the reduced axis (flat over the whole tensor when axis is undefined); first wins on ties. */
+/** Index within the reduced axis (flat over the whole tensor when axis is undefined); first wins on ties and among NaNs. */
 function argExtremum(op: string, x: CpuTensor, axis: number | undefined, keepdim: boolean, better: (a: number, b: number) => boolean): CpuTensor {
   const g = group(op, x, axis, keepdim && axis !== undefined);
-  const best = new Float64Array(g.nOut).fill(NaN);
+  const best = new Float64Array(g.nOut);
+  const seen = new Uint8Array(g.nOut);
   const idx = new Int32Array(g.nOut);
+  const take = beats(better);
   g.each((v, o, r) => {
-    if (Number.isNaN(best[o]!) || better(v, best[o]!)) {
+    if (!seen[o] || take(v, best[o]!)) {
       best[o] = v;
       idx[o] = r;
     }
+    seen[o] = 1;
   });
   const shape = axis === undefined && keepdim ? x.shape.map(() => 1) : g.outShape;
   return result(shape, 'i32', idx);

@@ -44,6 +44,25 @@ describe('softmaxCrossEntropy vs the float64 CPU twin', () => {
     }
   }
 
+  it('edge logits as PyTorch: −Inf off the target adds nothing, on it +Inf; +Inf and NaN give NaN rows', async () => {
+    const rows = [[-Infinity, 2, 3], [1, 2, 3], [-Infinity, 2, 3], [Infinity, 2, 3], [-Infinity, -Infinity, -Infinity], [NaN, 1, 2]];
+    const y = Int32Array.of(1, 2, 0, 1, 0, 1);
+    const [N, C] = [rows.length, 3];
+    const z = Float32Array.from(rows.flat());
+    for (const eps of [0, 0.1]) {
+      const g = new Float32Array(N).fill(1);
+      const r = await gpuXent(N, C, z, y, 'none', eps, g);
+      const ref = softmaxCrossEntropyRef(z, y, N, C, 'none', eps);
+      expectClose(`loss, smoothing ${eps}`, r.loss, ref.loss, 2e-6, 2e-6);
+      expectClose(`dlogits, smoothing ${eps}`, r.dz, softmaxCrossEntropyBackwardRef(z, y, N, C, g, 'none', eps), 1e-6, 1e-5);
+      // The issue's row: PyTorch's 1.3133, not NaN (without smoothing); finite gradients on the −Inf rows.
+      if (eps === 0) expect(r.loss[0]).toBeCloseTo(Math.log(1 + Math.exp(1)), 5);
+      expect(r.loss[2]).toBe(Infinity);
+      expect(Array.from(r.dz.slice(0, 3 * C)).every(Number.isFinite)).toBe(true);
+      expect([r.loss[3], r.loss[4], r.loss[5]].every(Number.isNaN)).toBe(true);
+    }
+  });
+
   it('is stable for huge logits (no inf/NaN)', async () => {
     const z = Float32Array.from([1e4, -1e4, 5e3, 0, 3e4, 3e4 - 1]);
     const r = await gpuXent(2, 3, z, Int32Array.of(1, 2), 'none', 0.1, Float32Array.of(1, 1));

@@ -70,6 +70,8 @@ interface BnTorchOpts {
   residual?: boolean;
   /** A 2×2/2 max-pool after the activation: batchNormMaxPool2d. */
   pool?: boolean;
+  /** Flat indices of x set to NaN (edge values through the fused activation). */
+  nanAt?: number[];
 }
 
 function bnCase(id: string, shape: number[], opts: BnTorchOpts, seed: number) {
@@ -78,6 +80,7 @@ function bnCase(id: string, shape: number[], opts: BnTorchOpts, seed: number) {
   const affine = opts.affine ?? true;
   const running = opts.running ?? true;
   const x = td(randn(n, seed, 1.5, 0.3), shape);
+  for (const k of opts.nanAt ?? []) x.data[k] = NaN;
   const inputs: Record<string, TensorData> = { x };
   if (affine) {
     inputs.weight = td(randn(C, seed + 1, 0.5, 1), [C]);
@@ -93,7 +96,7 @@ function bnCase(id: string, shape: number[], opts: BnTorchOpts, seed: number) {
   const outShape = opts.pool ? [shape[0]!, shape[1]! >> 1, shape[2]! >> 1, C] : shape;
   const grad = td(randn(numel(outShape), seed + 5), outShape);
   const fn = opts.pool ? batchNormMaxPool2d : shape.length === 4 ? batchNorm2d : batchNorm1d;
-  const { residual: _, pool: __, ...bnOpts } = opts;
+  const { residual: _, pool: __, nanAt: ___, ...bnOpts } = opts;
   const leaves = Object.fromEntries(Object.entries(inputs).filter(([k]) => k !== 'runningMean' && k !== 'runningVar'));
   cases.push({
     id,
@@ -128,6 +131,9 @@ bnCase('batchNorm1d eval, [4,7]', [4, 7], { training: false }, 80);
 bnCase('batchNorm2d training + LeakyReLU(0.1), batch 1, [1,7,9,13] (M=63)', [1, 7, 9, 13], { training: true, eps: 1e-3, activation: { leaky: 0.1 } }, 85);
 bnCase('batchNorm2d training + ReLU, [3,5,5,70]', [3, 5, 5, 70], { training: true, activation: 'relu' }, 90);
 bnCase('batchNorm2d eval + LeakyReLU(0.1), [2,3,5,7]', [2, 3, 5, 7], { training: false, activation: { leaky: 0.1 } }, 95);
+// A NaN input through eval-mode BN → ReLU: PyTorch keeps the NaN and passes its gradient (scalar and vec4 kernels).
+bnCase('batchNorm2d eval + ReLU, NaN inputs, [2,3,5,7]', [2, 3, 5, 7], { training: false, activation: 'relu', nanAt: [0, 17, 100] }, 96);
+bnCase('batchNorm2d eval + ReLU, NaN inputs, [2,3,5,8]', [2, 3, 5, 8], { training: false, activation: 'relu', nanAt: [0, 17, 100] }, 97);
 bnCase('batchNorm1d training + ReLU, [6,5]', [6, 5], { training: true, activation: 'relu' }, 97);
 bnCase('batchNorm2d training + residual + ReLU, batch 1, [1,7,9,13] (M=63)', [1, 7, 9, 13], { training: true, activation: 'relu', residual: true }, 110);
 bnCase('batchNorm2d training + residual + LeakyReLU(0.1), [3,5,5,70]', [3, 5, 5, 70], { training: true, momentum: 0.3, activation: { leaky: 0.1 }, residual: true }, 120);
@@ -218,6 +224,31 @@ xentCase(7, 10, 'none', 0.2, 330);
 xentCase(1, 3, 'none', 0, 340);
 xentCase(300, 3, 'mean', 0.05, 350);
 
+// Edge logits, one row each: −Inf off and on the target, +Inf, all −Inf, NaN, huge. PyTorch:
+// −Inf off the target adds nothing, on it the loss is +Inf; +Inf and NaN make the row NaN.
+const EDGE_LOGITS = [[-Infinity, 2, 3], [-Infinity, 2, 3], [1, 2, 3], [Infinity, 2, 3], [-Infinity, -Infinity, -Infinity], [NaN, 1, 2], [3e38, -3e38, 0]];
+const EDGE_LABELS = [1, 0, 2, 1, 0, 1, 0];
+function xentEdgeCase(rows: number[], reduction: Reduction, eps: number) {
+  const N = rows.length;
+  const logits = td(Float32Array.from(rows.flatMap((r) => EDGE_LOGITS[r]!)), [N, 3]);
+  const labels = Int32Array.from(rows.map((r) => EDGE_LABELS[r]!));
+  const grad = reduction === 'none' ? td(new Float32Array(N).fill(1), [N]) : td(Float32Array.of(1), []);
+  cases.push({
+    id: `softmaxCrossEntropy edge logits rows ${rows.join(',')}, ${reduction}, smoothing ${eps}`,
+    op: 'softmaxCrossEntropy',
+    params: { reduction, labelSmoothing: eps },
+    inputs: { logits, labels: td(labels, [N]) },
+    grad,
+    tols: { y: [2e-6, 2e-6], grad_logits: [1e-6, 1e-5] },
+    gpu: () => withGrads({ logits }, (t) => softmaxCrossEntropy(t.logits!, tensor(labels, [N], 'i32'), { reduction, labelSmoothing: eps }), grad),
+  });
+}
+xentEdgeCase([0, 2], 'none', 0); // the issue's case: [1.3133, 0.4076], not [NaN, 0.4076]
+xentEdgeCase([0, 2], 'mean', 0);
+xentEdgeCase([0, 1, 2, 3, 4, 5, 6], 'none', 0);
+xentEdgeCase([0, 1, 2, 3, 4, 5, 6], 'none', 0.1);
+xentEdgeCase([0, 1, 2, 6], 'sum', 0.1);
+
 // ------------------------------------------------------------------ convolution and linear
 const CONV_TOLS: Tols = { y: [2e-5, 1e-4], grad_x: [2e-5, 1e-4], grad_w: [2e-5, 1e-4], grad_b: [2e-5, 1e-4] };
 
@@ -294,7 +325,7 @@ describe.skipIf(!torch.ok)(`nn ops vs PyTorch (${torch.reason}, float64 referenc
         expect(o[name], `${name} missing on our side`).toBeDefined();
         expect(t[name], `${name} missing in PyTorch's results`).toBeDefined();
         const [atol, rtol] = c.tols[name]!;
-        const scale = t[name]!.data.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
+        const scale = t[name]!.data.reduce((m, v) => (Number.isFinite(v) ? Math.max(m, Math.abs(v)) : m), 1);
         const worst = expectClose(name, o[name]!, t[name]!.data, atol * scale, rtol);
         if (globalThis.process?.env?.TESSERA_NN_VERBOSE) console.log(`${c.id} | ${name}: max |diff| ${worst.toExponential(2)} (ref max |v| ${scale.toPrecision(3)})`);
       }

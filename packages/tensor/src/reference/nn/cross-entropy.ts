@@ -26,7 +26,9 @@ export function softmaxCrossEntropyRef(
     const l = m + Math.log(s);
     lse[r] = l;
     const y = labels[r]!;
-    perSample[r] = y < 0 || y >= C ? NaN : (1 - eps) * (l - z[r * C + y]!) + eps * (l - sz / C);
+    // The smoothing term only when ε > 0 (with a −Inf logit it is ε·∞; 0·∞ would be NaN), as the kernel.
+    const smooth = eps > 0 ? eps * (l - sz / C) : 0;
+    perSample[r] = y < 0 || y >= C ? NaN : (1 - eps) * (l - z[r * C + y]!) + smooth;
   }
   const total = perSample.reduce((a, b) => a + b, 0);
   const loss = reduction === 'none' ? perSample : Float64Array.of(reduction === 'mean' ? total / N : total);
