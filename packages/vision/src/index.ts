@@ -52,6 +52,7 @@ export { MATPLOTLIB_BLUE, renderDiscs } from './synth/disc-render.js';
 
 export { DataLoader, type Batch, type DataLoaderOptions, type LoaderStats } from './loader.js';
 export { loadBatch, yieldToEventLoop, type BatchPixels } from './loader/batch.js';
+export { DEFAULT_MAX_BAD_FRACTION, SkippedItems, checkBadShare, type SkippedItem } from './loader/skipped.js';
 export type { LoaderThreads, LoaderWorker, LoaderWorkerEvents, WorkerInit, BatchRequest, BatchReply } from './loader/messages.js';
 export { answerBatch, serveLoaderWorker, webWorkers, type WebWorkerLike, type WorkerScopeLike } from './loader/web-workers.js';
 
