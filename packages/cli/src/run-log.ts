@@ -17,6 +17,8 @@ export interface EpochRecord {
   valid_loss: number | null;
   error_rate: number | null;
   seconds: number;
+  /** Files skipped by the end of this epoch (unusable, or failing to decode); absent when none. */
+  skipped_files?: number;
 }
 
 export class RunLog extends Callback {
@@ -26,6 +28,8 @@ export class RunLog extends Callback {
   /** Smoothed training loss per iteration (this process's part of the run), and valid loss per epoch end. */
   readonly trainLoss: number[] = [];
   readonly validAt: { iter: number; loss: number }[] = [];
+  /** How many files the run has skipped so far (set by the train command). */
+  skippedFiles: () => number = () => 0;
 
   /** `frozenEpochs`: how many leading epochs are fine-tuning's frozen stage (0 when training from scratch). */
   constructor(
@@ -72,6 +76,8 @@ export class RunLog extends Callback {
       error_rate: get('error_rate'),
       seconds: r.epochSeconds[r.epochSeconds.length - 1] ?? 0,
     };
+    const skipped = this.skippedFiles();
+    if (skipped) rec.skipped_files = skipped;
     this.epochs.push(rec);
     if (rec.valid_loss !== null) this.validAt.push({ iter: this.trainLoss.length, loss: rec.valid_loss });
     await writeMetrics(this.dir, this.epochs);

@@ -13,7 +13,7 @@ import { type Tensor, tensor } from '@tessera/tensor';
 import type { VisionDataset } from './datasets/dataset.js';
 import { DataLoader, type LoaderStats } from './loader.js';
 import type { LoaderThreads } from './loader/messages.js';
-import type { SkippedItem, SkippedItems } from './loader/skipped.js';
+import type { BadShareLimit, SkippedItem, SkippedItems } from './loader/skipped.js';
 import { augmentBatch, uploadBatch } from './augment/kernel.js';
 import { sampleAugmentParams, type AugmentOptions, type NormalizeSpec } from './augment/params.js';
 import { mixSeed } from './random.js';
@@ -40,6 +40,8 @@ export interface GpuBatchOptions {
   workers?: number;
   /** Share of the dataset that may fail to decode before batches stop with an error (default 0.1). */
   maxBadFraction?: number;
+  /** A limit shared with other sources (a run's training and validation sets); replaces `maxBadFraction`. */
+  badShareLimit?: BadShareLimit;
   /** Hears each image that could not be decoded, once (see DataLoaderOptions). */
   onSkip?: (item: SkippedItem) => void;
   /** Share the record of undecodable images with another source over the same dataset (TTA). */
@@ -73,6 +75,7 @@ export class GpuBatches {
       threads: opts.threads,
       workers: opts.workers,
       maxBadFraction: opts.maxBadFraction,
+      badShareLimit: opts.badShareLimit,
       onSkip: opts.onSkip,
       skipped: opts.skipped,
     });

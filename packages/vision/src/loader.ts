@@ -18,7 +18,7 @@
  * sizes (and the schedules laid out on them) stay as planned. When evaluating ('drop', the default
  * in order) it is left out: the batch is smaller and metrics are over the images that decoded
  * (substituting would count an image twice). More than `maxBadFraction` of the dataset failing
- * stops the loader with an error naming some of them.
+ * (or of a run's data, with a shared `badShareLimit`) stops the loader with an error naming some.
  */
 
 import type { VisionDataset } from './datasets/dataset.js';
@@ -26,7 +26,7 @@ import { TesseraVisionError } from './errors.js';
 import { loadBatch, type Batch, type BatchPixels } from './loader/batch.js';
 import type { LoaderThreads } from './loader/messages.js';
 import { batchCount, epochBatches, type SamplerOptions } from './loader/sampler.js';
-import { DEFAULT_MAX_BAD_FRACTION, SkippedItems, checkBadShare, type SkippedItem } from './loader/skipped.js';
+import { BadShareLimit, DEFAULT_MAX_BAD_FRACTION, SkippedItems, type SkippedItem } from './loader/skipped.js';
 import { mixSeed, permutation } from './random.js';
 import { WorkerPool } from './loader/worker-pool.js';
 import { resolveTarget, type ResolvedTarget, type SizeLike } from './target.js';
@@ -63,6 +63,8 @@ export interface DataLoaderOptions {
   badItems?: 'replace' | 'drop';
   /** Share of the dataset that may fail to decode before the loader throws. Default 0.1; 1 never throws. */
   maxBadFraction?: number;
+  /** A limit shared with other loaders (a run's training and validation sets); replaces `maxBadFraction`. */
+  badShareLimit?: BadShareLimit;
   /** Hears each item that could not be decoded, once, when it is found. */
   onSkip?: (item: SkippedItem) => void;
   /** A record shared with other loaders over the same dataset (then `onSkip` belongs to the record). */
@@ -96,7 +98,7 @@ export class DataLoader {
   private readonly sampler: SamplerOptions;
   private readonly threads: LoaderThreads | undefined;
   private readonly badItems: 'replace' | 'drop';
-  private readonly maxBadFraction: number;
+  private readonly badShareLimit: BadShareLimit;
   /** Items that could not be decoded (shared with other loaders when given). */
   readonly skipRecord: SkippedItems;
   private pool: WorkerPool | null = null;
@@ -128,11 +130,9 @@ export class DataLoader {
     this.workers = workers;
     this.prefetch = positiveInteger('prefetch', options.prefetch ?? Math.max(1, 2 * workers));
     this.badItems = options.badItems ?? (this.sampler.shuffle ? 'replace' : 'drop');
-    this.maxBadFraction = options.maxBadFraction ?? DEFAULT_MAX_BAD_FRACTION;
-    if (!(this.maxBadFraction >= 0 && this.maxBadFraction <= 1)) {
-      throw new RangeError(`DataLoader maxBadFraction must be between 0 and 1, got ${options.maxBadFraction}`);
-    }
     this.skipRecord = options.skipped ?? new SkippedItems(options.onSkip);
+    this.badShareLimit = options.badShareLimit ?? new BadShareLimit(dataset.length, options.maxBadFraction ?? DEFAULT_MAX_BAD_FRACTION);
+    this.badShareLimit.watch(this.skipRecord);
   }
 
   /** Items that could not be decoded so far, each once, in the order found. */
@@ -224,7 +224,7 @@ export class DataLoader {
       const pixels = await produce(request);
       parts.push(pixels);
       for (const item of pixels.failed) this.skipRecord.add(item);
-      checkBadShare(this.skipRecord.list, this.dataset.length, this.maxBadFraction);
+      this.badShareLimit.check();
       missing = pixels.failed.length;
       request = [];
       if (!draws || missing === 0) break;

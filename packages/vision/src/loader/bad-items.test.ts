@@ -12,7 +12,7 @@ import { DataLoader, type Batch } from '../loader.js';
 import { writeBadFiles } from '../testing/bad-files.js';
 import { writeImages } from '../testing/images.js';
 import { makeTempDir } from '../testing/temp-dir.js';
-import { SkippedItems, type SkippedItem } from './skipped.js';
+import { BadShareLimit, SkippedItems, type SkippedItem } from './skipped.js';
 
 const temp = makeTempDir();
 afterAll(() => temp.remove());
@@ -115,5 +115,20 @@ describe('DataLoader with files that fail to decode', () => {
     expect((err as Error).message).toMatch(/3 of 20 images \(15%\) could not be decoded, more than the 10% allowed, e\.g\. .*bad-truncated\.jpg/);
     expect((err as Error).message).toMatch(/--max-bad-pct/);
     expect(() => new DataLoader(dataset, { batchSize: 5, size: 8, maxBadFraction: 2 })).toThrow(RangeError);
+  });
+
+  it('counts a run\'s loaders against one shared limit (a small set with one bad file is not 10% of the run)', async () => {
+    const small = new FileDataset([...dataset.items.slice(0, 4), dataset.items[4]!], dataset.classes); // 1 bad of 5
+    const alone = new DataLoader(small, { batchSize: 5, size: 8, workers: 0 });
+    await expect(collect(alone)).rejects.toThrow(/1 of 5 images \(20%\)/);
+    const limit = new BadShareLimit(60, 0.1, 2); // 2 already refused by a folder scan
+    const shared = new DataLoader(small, { batchSize: 5, size: 8, workers: 0, badShareLimit: limit });
+    expect((await collect(shared))[0]!.shape[0]).toBe(4);
+    const other = new DataLoader(dataset, { batchSize: 5, size: 8, workers: 0, badShareLimit: limit });
+    // 2 earlier + 1 + 3 = 6 of 60: exactly the limit, not past it.
+    expect((await collect(other)).flatMap((b) => [...b.indices])).toHaveLength(17);
+    expect(() => limit.check()).not.toThrow();
+    const tighter = new DataLoader(dataset, { batchSize: 5, size: 8, workers: 0, badShareLimit: new BadShareLimit(50, 0.1, 3) });
+    await expect(collect(tighter)).rejects.toThrow(/6 of 50 images \(12%\) could not be decoded/);
   });
 });

@@ -46,13 +46,41 @@ export class SkippedItems {
   }
 }
 
-/** Throws once more than `maxFraction` of `total` items have failed, naming a few of them. */
-export function checkBadShare(skipped: readonly SkippedItem[], total: number, maxFraction: number, what = 'images'): void {
-  if (skipped.length === 0 || skipped.length <= maxFraction * total) return;
+/**
+ * Failures counted against one limit across loaders: a run's training and validation sets (and
+ * the files its folder scan already refused) share one budget of `maxFraction` of `total`, so a
+ * small validation set with one bad file does not stop a run that is 99% fine.
+ */
+export class BadShareLimit {
+  private readonly records: SkippedItems[] = [];
+
+  /** `alreadySkipped`: how many failed before any loader ran (a folder scan's), counted among `total`. */
+  constructor(
+    readonly total: number,
+    readonly maxFraction: number,
+    private readonly alreadySkipped = 0,
+  ) {
+    if (!(maxFraction >= 0 && maxFraction <= 1)) throw new RangeError(`maxBadFraction must be between 0 and 1, got ${maxFraction}`);
+  }
+
+  watch(record: SkippedItems): void {
+    if (!this.records.includes(record)) this.records.push(record);
+  }
+
+  /** Throws when the failures so far exceed the limit. */
+  check(): void {
+    checkBadShare(this.records.flatMap((r) => r.list), this.total, this.maxFraction, 'images', this.alreadySkipped);
+  }
+}
+
+/** Throws once more than `maxFraction` of `total` items have failed (`earlier` of them unnamed), naming a few. */
+export function checkBadShare(skipped: readonly SkippedItem[], total: number, maxFraction: number, what = 'images', earlier = 0): void {
+  const count = skipped.length + earlier;
+  if (skipped.length === 0 || count <= maxFraction * total) return;
   const pct = (f: number) => `${Math.round(f * 1000) / 10}%`;
   const examples = skipped.slice(0, 3).map((s) => `${s.file} (${s.reason})`).join('; ');
   throw new TesseraVisionError(
-    `${skipped.length} of ${total} ${what} (${pct(skipped.length / total)}) could not be decoded, more than the ${pct(maxFraction)} allowed, ` +
+    `${count} of ${total} ${what} (${pct(count / total)}) could not be decoded, more than the ${pct(maxFraction)} allowed, ` +
       `e.g. ${examples}. Fix or remove the broken files, or raise the limit (--max-bad-pct in the CLI, maxBadFraction in the API)`,
   );
 }
