@@ -9,6 +9,7 @@ import { FileDataset } from '../node/file-dataset.js';
 import { workerThreads } from '../node/spawn.js';
 import { TesseraVisionError } from '../errors.js';
 import { DataLoader, type Batch } from '../loader.js';
+import { SubsetDataset, withoutSkipped } from '../datasets/subset.js';
 import { writeBadFiles } from '../testing/bad-files.js';
 import { writeImages } from '../testing/images.js';
 import { makeTempDir } from '../testing/temp-dir.js';
@@ -93,6 +94,9 @@ describe('DataLoader with files that fail to decode', () => {
           for (const b of batches) expect(b.images.length).toBe(b.shape[0] * 12 * 12 * 3);
         }
         expect(heard.sort()).toEqual(Object.values(bad).sort());
+        // Position k of the evaluation is item k of the dataset without its skipped items (interpretation's pictures).
+        const shown = withoutSkipped(dataset, loader.skipped) as SubsetDataset;
+        expect(shown.indices).toEqual(Array.from({ length: 20 }, (_, i) => i).filter((i) => !badIndices.includes(i)));
       } finally {
         await loader.close();
       }
