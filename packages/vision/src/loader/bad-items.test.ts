@@ -6,6 +6,8 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileDataset } from '../node/file-dataset.js';
+import { ImageBytesDataset } from '../datasets/memory-folder.js';
+import { readFileSync } from 'node:fs';
 import { workerThreads } from '../node/spawn.js';
 import { TesseraVisionError } from '../errors.js';
 import { DataLoader, type Batch } from '../loader.js';
@@ -134,5 +136,18 @@ describe('DataLoader with files that fail to decode', () => {
     expect(() => limit.check()).not.toThrow();
     const tighter = new DataLoader(dataset, { batchSize: 5, size: 8, workers: 0, badShareLimit: new BadShareLimit(50, 0.1, 3) });
     await expect(collect(tighter)).rejects.toThrow(/6 of 50 images \(12%\) could not be decoded/);
+  });
+
+  it('skips bad in-memory files (a folder picked in the web app) across the worker boundary, by name', async () => {
+    const items = paths.map((path, i) => ({ name: `picked/${i % 2 ? 'odd' : 'even'}/${path.split('/').pop()}`, bytes: readFileSync(path), label: i % 2 }));
+    const bytes = new ImageBytesDataset(items, ['even', 'odd']);
+    const heard: SkippedItem[] = [];
+    const loader = new DataLoader(bytes, { batchSize: 6, size: 12, threads: workerThreads, workers: 1, maxBadFraction: 0.2, onSkip: (s) => heard.push(s) });
+    try {
+      expect((await collect(loader)).flatMap((b) => [...b.indices])).toHaveLength(17);
+      expect(heard.map((s) => s.file)).toEqual(['picked/even/bad-truncated.jpg', 'picked/odd/bad-short.png', 'picked/odd/bad-text.jpg']);
+    } finally {
+      await loader.close();
+    }
   });
 });
