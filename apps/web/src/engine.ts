@@ -7,7 +7,7 @@
 import { type Tensor, tensor } from '@tessera/tensor';
 import { io, type Preprocess } from '@tessera/nn';
 import {
-  CountingDataset, IMAGENET_STATS, MemoryImageFolder, centreCrop, decodeImage, resize, resizeShorterSide, splitDataset,
+  CountingDataset, DEFAULT_MAX_BAD_FRACTION, IMAGENET_STATS, MemoryImageFolder, centreCrop, decodeImage, resize, resizeShorterSide, splitDataset,
   type RgbImage, type VisionDataset,
 } from '@tessera/vision';
 import type { DataRequest } from './protocol.js';
@@ -35,7 +35,8 @@ export async function loadData(req: DataRequest): Promise<LoadedData> {
   // A dropped or picked folder: the same layout rules as the CLI's ImageFolder (class = parent
   // folder; train/ and valid/ inside give the split, else a seeded random one).
   const files = source.files.map(({ path, file }) => ({ name: path.split('/').pop()!, webkitRelativePath: path, arrayBuffer: () => file.arrayBuffer() }));
-  const f = await MemoryImageFolder.fromFiles(files, { validPct, seed });
+  // As the CLI's default --max-bad-pct: a folder mostly of unusable files is refused, not trained on.
+  const f = await MemoryImageFolder.fromFiles(files, { validPct, seed, maxBadFraction: DEFAULT_MAX_BAD_FRACTION });
   const skipped = f.skipped.length ? `, ${f.skipped.length} unreadable files skipped` : '';
   return {
     train: f.train, valid: f.valid, classes: [...f.classes], synthetic: false,

@@ -9,7 +9,7 @@ import {
   CancelFitException, Callback, Learner, createNetwork, createVisionModel, errorRate, loadPretrained,
   modelFromBytes, modelToBytes, predict, type EpochRow, type ModelMeta, type Module,
 } from '@tessera/nn';
-import { GpuBatches, IMAGENET_STATS, renderBatchGrid, renderLineChart, webWorkers, type Raster } from '@tessera/vision';
+import { COUNTING_AUGMENT, GpuBatches, IMAGENET_STATS, renderBatchGrid, renderLineChart, webWorkers, type Raster, type SkippedItem } from '@tessera/vision';
 import { decodeBytes, loadData, prepareInput, readWeights, type LoadedData } from './engine.js';
 import type { DataRequest, EpochEvent, ModelInfo, Picture, Replies, Reply, Request, TopClass, TrainRequest, WorkerEvent } from './protocol.js';
 
@@ -67,14 +67,20 @@ async function closeData(): Promise<void> {
 /** Decoding threads for the loaders: Web Workers of their own, so decoding overlaps the GPU's work. */
 const threads = webWorkers(() => new Worker(new URL('./loader-worker.ts', import.meta.url), { type: 'module', name: 'tessera-loader' }));
 
-function batchSources(d: LoadedData, req: DataRequest, normalize: 'imagenet' | 'none') {
-  // As the CLI: counting images are drawn at `size` and only squished (every circle must
-  // stay in the picture); real photos get fastai's presizing and aug_transforms.
-  const augment = d.synthetic ? { crop: 'squish' as const } : { crop: 'resize' as const };
-  const common = { batchSize: req.bs, size: req.size, seed: req.seed, normalize, threads };
+/** One line on the page per image that fails to decode (the loaders skip it and carry on). */
+function reportSkip(s: SkippedItem): void {
+  emit({ type: 'log', text: `skipped ${s.file}: ${s.reason}` });
+}
+
+/** `prev`: the sources being replaced, whose record of undecodable images carries over (each is named once). */
+function batchSources(d: LoadedData, req: DataRequest, normalize: 'imagenet' | 'none', prev?: { trainSrc: GpuBatches; validSrc: GpuBatches }) {
+  // As the CLI: counting images are drawn at `size` and augmented only in ways that keep every
+  // disc in the picture; real photos get fastai's presizing and aug_transforms.
+  const augment = d.synthetic ? { ...COUNTING_AUGMENT } : { crop: 'resize' as const };
+  const common = { batchSize: req.bs, size: req.size, seed: req.seed, normalize, threads, onSkip: reportSkip };
   return {
-    trainSrc: new GpuBatches(d.train, { ...common, train: true, workSize: d.synthetic ? req.size : undefined, augment }),
-    validSrc: new GpuBatches(d.valid, { ...common, train: false }),
+    trainSrc: new GpuBatches(d.train, { ...common, train: true, workSize: d.synthetic ? req.size : undefined, augment, skipped: prev?.trainSrc.skipRecord }),
+    validSrc: new GpuBatches(d.valid, { ...common, train: false, skipped: prev?.validSrc.skipRecord }),
   };
 }
 
@@ -187,7 +193,7 @@ async function train(req: TrainRequest): Promise<Replies['train']> {
     if (normalize !== d.normalize) {
       await d.trainSrc.close();
       await d.validSrc.close();
-      Object.assign(d, { normalize, ...batchSources(d, d.req, normalize) });
+      Object.assign(d, { normalize, ...batchSources(d, d.req, normalize, d) });
     }
     const net = createNetwork(req.arch);
     const pretrained = req.weights?.length ? await readWeights(req.weights) : null;

@@ -32,7 +32,10 @@ async function isDir(p: string): Promise<boolean> {
   return (await stat(p).catch(() => null))?.isDirectory() ?? false;
 }
 
-export async function resolveDataset(arg: string, o: { validPct: number; seed: number; perClass?: number; countingSize: number }): Promise<ResolvedData> {
+export async function resolveDataset(
+  arg: string,
+  o: { validPct: number; seed: number; perClass?: number; countingSize: number; maxBadFraction?: number; verify?: boolean },
+): Promise<ResolvedData> {
   const m = COUNTING.exec(arg);
   if (m && !(await isDir(arg))) {
     const range: [number, number] = m[1] ? [Number(m[1]), Number(m[2])] : [1, 5];
@@ -60,7 +63,7 @@ export async function resolveDataset(arg: string, o: { validPct: number; seed: n
     }
     folder = named;
   }
-  const f = await ImageFolder.open(folder, { validPct: o.validPct, seed: o.seed });
+  const f = await ImageFolder.open(folder, { validPct: o.validPct, seed: o.seed, maxBadFraction: o.maxBadFraction, verify: o.verify ? 'decode' : 'header' });
   return {
     name: arg,
     train: f.train,

@@ -12,7 +12,11 @@ import type { EpochRecord, RunLog } from './run-log.js';
 const fmt = (v: number | null, d = 6) => (v === null || Number.isNaN(v) ? '' : v.toFixed(d));
 
 export async function writeMetrics(dir: string, epochs: EpochRecord[]): Promise<void> {
-  const rows = epochs.map((e) => ({ epoch: e.epoch, train_loss: e.train_loss, valid_loss: e.valid_loss, error_rate: e.error_rate, seconds: Number(e.seconds.toFixed(2)), ...(e.warning ? { warning: e.warning } : {}) }));
+  const rows = epochs.map((e) => ({
+    epoch: e.epoch, train_loss: e.train_loss, valid_loss: e.valid_loss, error_rate: e.error_rate, seconds: Number(e.seconds.toFixed(2)),
+    ...(e.skipped_files ? { skipped_files: e.skipped_files } : {}),
+    ...(e.warning ? { warning: e.warning } : {}),
+  }));
   await writeFileAtomic(join(dir, 'metrics.json'), `${JSON.stringify(rows, null, 2)}\n`);
   const csv = ['epoch,train_loss,valid_loss,error_rate,seconds', ...rows.map((r) => [r.epoch, fmt(r.train_loss), fmt(r.valid_loss), fmt(r.error_rate), r.seconds].join(','))];
   await writeFileAtomic(join(dir, 'metrics.csv'), `${csv.join('\n')}\n`);

@@ -20,6 +20,8 @@ export interface EpochRecord {
   seconds: number;
   /** Set when the epoch's loss exploded (see loss-check.ts). */
   warning?: string;
+  /** Files skipped by the end of this epoch (unusable, or failing to decode); absent when none. */
+  skipped_files?: number;
 }
 
 export class RunLog extends Callback {
@@ -31,6 +33,8 @@ export class RunLog extends Callback {
   readonly validAt: { iter: number; loss: number }[] = [];
   /** Warnings raised during this run (exploded losses), already printed once. */
   readonly warnings: string[] = [];
+  /** How many files the run has skipped so far (set by the train command). */
+  skippedFiles: () => number = () => 0;
 
   /**
    * `frozenEpochs`: how many leading epochs are fine-tuning's frozen stage (0 when training from
@@ -103,6 +107,8 @@ export class RunLog extends Callback {
       if (!this.warnings.length) console.error(`warning: epoch ${epoch}: ${warning}`);
       this.warnings.push(warning);
     }
+    const skipped = this.skippedFiles();
+    if (skipped) rec.skipped_files = skipped;
     this.epochs.push(rec);
     if (rec.valid_loss !== null) this.validAt.push({ iter: this.trainLoss.length, loss: rec.valid_loss });
     await writeMetrics(this.dir, this.epochs);

@@ -6,11 +6,14 @@
  * Implements @tessera/nn's BatchSource structurally ({ numBatches, batches(epoch) }),
  * so vision does not depend on nn. Every random draw follows from (seed, epoch,
  * batch), so a resumed run sees the same batches as an uninterrupted one.
+ * Images that cannot be decoded are skipped by the DataLoader (replaced in shuffled training
+ * batches, left out of evaluation batches) and listed in `skipped`.
  */
 import { type Tensor, tensor } from '@tessera/tensor';
 import type { VisionDataset } from './datasets/dataset.js';
 import { DataLoader, type LoaderStats } from './loader.js';
 import type { LoaderThreads } from './loader/messages.js';
+import type { BadShareLimit, SkippedItem, SkippedItems } from './loader/skipped.js';
 import { augmentBatch, uploadBatch } from './augment/kernel.js';
 import { sampleAugmentParams, type AugmentOptions, type NormalizeSpec } from './augment/params.js';
 import { mixSeed } from './random.js';
@@ -35,6 +38,14 @@ export interface GpuBatchOptions {
   /** The DataLoader's workers: how to start them, and how many (see DataLoaderOptions). */
   threads?: LoaderThreads;
   workers?: number;
+  /** Share of the dataset that may fail to decode before batches stop with an error (default 0.1). */
+  maxBadFraction?: number;
+  /** A limit shared with other sources (a run's training and validation sets); replaces `maxBadFraction`. */
+  badShareLimit?: BadShareLimit;
+  /** Hears each image that could not be decoded, once (see DataLoaderOptions). */
+  onSkip?: (item: SkippedItem) => void;
+  /** Share the record of undecodable images with another source over the same dataset (TTA). */
+  skipped?: SkippedItems;
 }
 
 export interface GpuBatch {
@@ -63,7 +74,21 @@ export class GpuBatches {
       seed: this.opts.seed,
       threads: opts.threads,
       workers: opts.workers,
+      maxBadFraction: opts.maxBadFraction,
+      badShareLimit: opts.badShareLimit,
+      onSkip: opts.onSkip,
+      skipped: opts.skipped,
     });
+  }
+
+  /** Images that could not be decoded so far, each once. */
+  get skipped(): SkippedItem[] {
+    return this.loader.skipped;
+  }
+
+  /** The record itself, to share with another source over the same dataset. */
+  get skipRecord(): SkippedItems {
+    return this.loader.skipRecord;
   }
 
   get numBatches(): number {

@@ -45,7 +45,7 @@ export {
 } from './datasets/memory-folder.js';
 export { IMAGE_EXTENSIONS, isImageFileName } from './datasets/image-files.js';
 export { randomSplit, type Split } from './datasets/split.js';
-export { SubsetDataset, splitDataset } from './datasets/subset.js';
+export { SubsetDataset, splitDataset, withoutSkipped } from './datasets/subset.js';
 export { COUNTING_MARGIN, CountingDataset, countingClassNames, defaultRadius, type CountingOptions } from './datasets/counting.js';
 export { COUNTING_AUGMENT } from './datasets/counting-augment.js';
 export { placeDiscs, type Disc } from './synth/disc-layout.js';
@@ -53,6 +53,7 @@ export { MATPLOTLIB_BLUE, renderDiscs } from './synth/disc-render.js';
 
 export { DataLoader, type Batch, type DataLoaderOptions, type LoaderStats } from './loader.js';
 export { loadBatch, yieldToEventLoop, type BatchPixels } from './loader/batch.js';
+export { BadShareLimit, DEFAULT_MAX_BAD_FRACTION, SkippedItems, checkBadShare, type SkippedItem } from './loader/skipped.js';
 export type { LoaderThreads, LoaderWorker, LoaderWorkerEvents, WorkerInit, BatchRequest, BatchReply } from './loader/messages.js';
 export { answerBatch, serveLoaderWorker, webWorkers, type WebWorkerLike, type WorkerScopeLike } from './loader/web-workers.js';
 

@@ -11,6 +11,14 @@
  * NHWC uint8 buffer plus int32 labels, transferred from the worker without copying.
  * `stats.waitMs` is the time the consumer spent blocked on data: near zero means the loader keeps
  * up; growing means more workers (or a disk cache) would help.
+ *
+ * A file that cannot be decoded never ends an epoch: it is reported once (`onSkip`, `skipped`),
+ * remembered and not tried again. When training ('replace', the default with shuffling) its place
+ * in the batch goes to another item, drawn deterministically from (seed, epoch, batch), so batch
+ * sizes (and the schedules laid out on them) stay as planned. When evaluating ('drop', the default
+ * in order) it is left out: the batch is smaller and metrics are over the images that decoded
+ * (substituting would count an image twice). More than `maxBadFraction` of the dataset failing
+ * (or of a run's data, with a shared `badShareLimit`) stops the loader with an error naming some.
  */
 
 import type { VisionDataset } from './datasets/dataset.js';
@@ -18,6 +26,8 @@ import { TesseraVisionError } from './errors.js';
 import { loadBatch, type Batch, type BatchPixels } from './loader/batch.js';
 import type { LoaderThreads } from './loader/messages.js';
 import { batchCount, epochBatches, type SamplerOptions } from './loader/sampler.js';
+import { BadShareLimit, DEFAULT_MAX_BAD_FRACTION, SkippedItems, type SkippedItem } from './loader/skipped.js';
+import { mixSeed, permutation } from './random.js';
 import { WorkerPool } from './loader/worker-pool.js';
 import { resolveTarget, type ResolvedTarget, type SizeLike } from './target.js';
 
@@ -46,6 +56,19 @@ export interface DataLoaderOptions {
   workers?: number;
   /** Batches requested ahead of the one being consumed. Default 2 per worker. */
   prefetch?: number;
+  /**
+   * An item that cannot be decoded: 'replace' it with another item (training: batch sizes stay
+   * constant) or 'drop' it (evaluation: nothing counted twice). Default 'replace' when shuffling.
+   */
+  badItems?: 'replace' | 'drop';
+  /** Share of the dataset that may fail to decode before the loader throws. Default 0.1; 1 never throws. */
+  maxBadFraction?: number;
+  /** A limit shared with other loaders (a run's training and validation sets); replaces `maxBadFraction`. */
+  badShareLimit?: BadShareLimit;
+  /** Hears each item that could not be decoded, once, when it is found. */
+  onSkip?: (item: SkippedItem) => void;
+  /** A record shared with other loaders over the same dataset (then `onSkip` belongs to the record). */
+  skipped?: SkippedItems;
 }
 
 export interface LoaderStats {
@@ -60,6 +83,8 @@ export interface LoaderStats {
 
 /** In-thread loading gives the event loop a turn at least this often (ms). */
 const IN_THREAD_SLICE_MS = 30;
+/** Salt of the replacement draws, so they are not the epoch's own order. */
+const REPLACEMENT_SALT = 0x5eed_bad;
 
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new RangeError(`DataLoader ${name} must be a positive integer, got ${value}`);
@@ -72,6 +97,10 @@ export class DataLoader {
   readonly prefetch: number;
   private readonly sampler: SamplerOptions;
   private readonly threads: LoaderThreads | undefined;
+  private readonly badItems: 'replace' | 'drop';
+  private readonly badShareLimit: BadShareLimit;
+  /** Items that could not be decoded (shared with other loaders when given). */
+  readonly skipRecord: SkippedItems;
   private pool: WorkerPool | null = null;
   private nextEpoch = 0;
   private active = false;
@@ -100,6 +129,15 @@ export class DataLoader {
     }
     this.workers = workers;
     this.prefetch = positiveInteger('prefetch', options.prefetch ?? Math.max(1, 2 * workers));
+    this.badItems = options.badItems ?? (this.sampler.shuffle ? 'replace' : 'drop');
+    this.skipRecord = options.skipped ?? new SkippedItems(options.onSkip);
+    this.badShareLimit = options.badShareLimit ?? new BadShareLimit(dataset.length, options.maxBadFraction ?? DEFAULT_MAX_BAD_FRACTION);
+    this.badShareLimit.watch(this.skipRecord);
+  }
+
+  /** Items that could not be decoded so far, each once, in the order found. */
+  get skipped(): SkippedItem[] {
+    return this.skipRecord.list;
   }
 
   /** Batches per epoch. */
@@ -127,27 +165,30 @@ export class DataLoader {
     const produce = this.producer(abandon.signal);
     const pending: Promise<BatchPixels>[] = [];
     let requested = 0;
+    const request = () => {
+      const b = requested++;
+      const p = this.loadPlanned(produce, plan[b]!, epoch, b);
+      p.catch(() => {}); // handled when awaited; avoids an unhandled rejection while queued
+      pending.push(p);
+    };
     const topUp = () => {
-      while (requested < plan.length && pending.length < this.prefetch) {
-        const p = produce(plan[requested++]!);
-        p.catch(() => {}); // handled when awaited; avoids an unhandled rejection while queued
-        pending.push(p);
-      }
+      while (requested < plan.length && pending.length < this.prefetch) request();
     };
     try {
       this.totals.epochs++;
       for (let b = 0; b < plan.length; b++) {
         // In-thread mode produces on demand: nothing could run ahead of the consumer anyway.
         if (this.workers > 0) topUp();
-        else pending.push(produce(plan[requested++]!));
+        else request();
         const started = performance.now();
         const pixels = await pending.shift()!;
         this.totals.waitMs += performance.now() - started;
         this.totals.workMs += pixels.workMs;
-        this.totals.batches++;
-        const indices = Int32Array.from(plan[b]!);
-        this.totals.items += indices.length;
         if (this.workers > 0) topUp(); // refill before handing control to the consumer
+        const { indices } = pixels;
+        if (indices.length === 0) continue; // every item of it failed ('drop')
+        this.totals.batches++;
+        this.totals.items += indices.length;
         yield {
           images: pixels.images,
           labels: pixels.labels,
@@ -159,6 +200,43 @@ export class DataLoader {
       abandon.abort(); // withdraws prefetched requests no worker has started (early break, error)
       this.active = false;
     }
+  }
+
+  /**
+   * One planned batch, its undecodable items left out ('drop') or replaced ('replace'). The result
+   * does not depend on when a bad item was found (before the request or in it): the batch is always
+   * the planned items that decode, in order, then the first replacement draws that decode.
+   */
+  private async loadPlanned(produce: (indices: number[]) => Promise<BatchPixels>, planned: number[], epoch: number, b: number): Promise<BatchPixels> {
+    let request = planned.filter((i) => !this.skipRecord.has(i));
+    let missing = planned.length - request.length;
+    const draws = this.badItems === 'replace' ? this.replacements(planned, epoch, b) : null;
+    const parts: BatchPixels[] = [];
+    for (;;) {
+      if (draws) {
+        for (; missing > 0; missing--) {
+          const next = draws.next();
+          if (next.done) break; // nothing good left to draw: the batch stays short
+          request.push(next.value);
+        }
+      }
+      if (request.length === 0) break;
+      const pixels = await produce(request);
+      parts.push(pixels);
+      for (const item of pixels.failed) this.skipRecord.add(item);
+      this.badShareLimit.check();
+      missing = pixels.failed.length;
+      request = [];
+      if (!draws || missing === 0) break;
+    }
+    return mergePixels(parts, this.target.width * this.target.height * 3);
+  }
+
+  /** Replacement candidates for batch `b` of `epoch`: a seeded order of the other items, known-bad ones passed over. */
+  private *replacements(planned: readonly number[], epoch: number, b: number): Generator<number> {
+    const inBatch = new Set(planned);
+    const order = permutation(this.dataset.length, mixSeed(mixSeed(mixSeed(this.sampler.seed, epoch), b), REPLACEMENT_SALT));
+    for (const i of order) if (!inBatch.has(i) && !this.skipRecord.has(i)) yield i;
   }
 
   /** Stops the workers. The loader cannot be used afterwards. */
@@ -176,4 +254,25 @@ export class DataLoader {
     const pool = this.pool;
     return (indices) => pool.run(indices, this.target, signal);
   }
+}
+
+/** Several partial loads of one batch as one, in order. */
+function mergePixels(parts: BatchPixels[], itemBytes: number): BatchPixels {
+  if (parts.length === 1) return parts[0]!;
+  const count = parts.reduce((n, p) => n + p.indices.length, 0);
+  const merged: BatchPixels = {
+    images: new Uint8Array(count * itemBytes),
+    labels: new Int32Array(count),
+    indices: new Int32Array(count),
+    failed: parts.flatMap((p) => p.failed),
+    workMs: parts.reduce((t, p) => t + p.workMs, 0),
+  };
+  let at = 0;
+  for (const p of parts) {
+    merged.images.set(p.images, at * itemBytes);
+    merged.labels.set(p.labels, at);
+    merged.indices.set(p.indices, at);
+    at += p.indices.length;
+  }
+  return merged;
 }

@@ -33,6 +33,8 @@ export const lrFindCommand: Command = {
         logX: true,
         ...(Number.isFinite(vx) ? { mark: { x: vx, y: vy, label: `valley ${fmt(vx)}` } } : {}),
       });
+      const skipped = s.skippedFiles();
+      if (skipped) console.log(`skipped files: ${skipped} could not be decoded (named above)`);
       console.log(`wrote ${file}`);
       return 0;
     } catch (e) {

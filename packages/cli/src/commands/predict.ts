@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { initDevice, noGrad, softmax, tidy } from '@tessera/tensor';
 import { ARCHS, type Arch } from '@tessera/nn';
 import { loadModel } from '@tessera/nn/node';
+import { ImageDecodeError } from '@tessera/vision';
 import { imagenetClassifier, tfjsClassifier } from '../imagenet-model.js';
 import { UsageError, parseArgs } from '../args.js';
 import { loadImages } from '../preprocess.js';
@@ -30,9 +31,21 @@ export const predictCommand: Command = {
     }
     model.eval();
     const k = Math.min((options.topk as number | undefined) ?? 5, meta.classes.length);
-    const results = [];
+    // One bad file does not cost the others their predictions: it is named (stderr), the rest are
+    // classified, and the exit status says something went wrong.
+    const results: ({ file: string; top: { label: string; index: number; prob: number }[] } | { file: string; error: string })[] = [];
+    let failed = 0;
     for (const path of images) {
-      const x = await loadImages([path], meta.preprocess);
+      let x;
+      try {
+        x = await loadImages([path], meta.preprocess);
+      } catch (err) {
+        if (!(err instanceof ImageDecodeError)) throw err;
+        failed++;
+        console.error(`predict: skipping ${path}: ${err.reason}`);
+        results.push({ file: path, error: err.reason });
+        continue;
+      }
       const probs = noGrad(() => tidy(() => softmax(model.call(x), -1)));
       x.dispose();
       const p = (await probs.toArray()) as Float32Array;
@@ -43,10 +56,12 @@ export const predictCommand: Command = {
     if (options.json) console.log(JSON.stringify(results, null, 2));
     else {
       for (const r of results) {
+        if (!('top' in r)) continue;
         console.log(r.file);
         for (const t of r.top) console.log(`  ${(t.prob * 100).toFixed(2).padStart(6)}%  ${t.label} (${t.index})`);
       }
     }
-    return 0;
+    if (failed) console.error(`predict: ${failed} of ${images.length} images could not be decoded`);
+    return failed ? 1 : 0;
   },
 };

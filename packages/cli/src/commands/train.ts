@@ -18,7 +18,7 @@ import {
   type Arch,
 } from '@tessera/nn';
 import { fileStore, saveModel } from '@tessera/nn/node';
-import { COUNTING_AUGMENT, GpuBatches, IMAGENET_STATS, type AugmentOptions } from '@tessera/vision';
+import { BadShareLimit, COUNTING_AUGMENT, GpuBatches, IMAGENET_STATS, withoutSkipped, type AugmentOptions } from '@tessera/vision';
 import { showBatch, workerThreads } from '@tessera/vision/node';
 import { UsageError, parseArgs } from '../args.js';
 import { resolveDataset } from '../datasets.js';
@@ -48,6 +48,8 @@ export const TRAIN_OPTIONS = {
   workers: { kind: 'int' },
   tune: { kind: 'flag' },
   from: { kind: 'string' },
+  'max-bad-pct': { kind: 'number' },
+  'verify-images': { kind: 'flag' },
 } as const;
 
 export interface TrainSetup {
@@ -65,7 +67,16 @@ export interface TrainSetup {
   runInfo: RunInfo;
   normalize: 'imagenet' | 'none';
   augment: Partial<AugmentOptions>;
+  /** --max-bad-pct over the whole dataset (scan, training and validation), shared by every loader of the run. */
+  badShareLimit: BadShareLimit;
+  /** Files skipped so far: unusable when the folder was opened, or failing to decode since. */
+  skippedFiles(): number;
   close(): Promise<void>;
+}
+
+/** One line per image that fails to decode while loading (the loaders skip it and carry on). */
+function reportSkip(s: { file: string; reason: string }): void {
+  console.warn(`skipping ${s.file}: ${s.reason}`);
 }
 
 function positive(name: string, v: number | undefined, lo = 1): void {
@@ -100,8 +111,13 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   if (!(validPct > 0 && validPct < 1)) throw new UsageError(`${command}: --valid-pct must be between 0 and 1, got ${validPct}`);
   const size = (o.size as number | undefined) ?? prior?.size ?? (synthetic ? COUNTING_RECIPE.size : 224);
   const bs = (o.bs as number | undefined) ?? 32;
+  const maxBadPct = (o['max-bad-pct'] as number | undefined) ?? 10;
+  if (!(maxBadPct >= 0 && maxBadPct <= 100)) throw new UsageError(`${command}: --max-bad-pct must be between 0 and 100, got ${maxBadPct}`);
+  const maxBadFraction = maxBadPct / 100;
   manualSeed(seed);
-  const data = await resolveDataset(datasetArg, { validPct, seed, perClass: o['per-class'] as number | undefined, countingSize: size });
+  const data = await resolveDataset(datasetArg, {
+    validPct, seed, perClass: o['per-class'] as number | undefined, countingSize: size, maxBadFraction, verify: o['verify-images'] === true,
+  });
   const ctx = await initDevice();
   checkBatchFits(command, bs, size, ctx.limits);
   if (data.train.length < 2 || data.valid.length < 1) {
@@ -132,8 +148,10 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   // (flip, ±10° rotation, zoom 1–1.1, warp 0.2, lighting 0.2) and fastai's Resize crop, as the
   // blog's lesson did; counting images are drawn at `size`, never cropped or warped (every disc stays).
   const augment: Partial<AugmentOptions> = data.synthetic ? COUNTING_AUGMENT : { crop: 'resize' };
-  const trainSrc = new GpuBatches(data.train, { batchSize: bs, size, train: true, seed, normalize, threads: workerThreads, workers, workSize: data.synthetic ? size : undefined, augment });
-  const validSrc = new GpuBatches(data.valid, { batchSize: bs, size, train: false, seed, normalize, threads: workerThreads, workers });
+  const badShareLimit = new BadShareLimit(data.train.length + data.valid.length + data.skipped, maxBadFraction, data.skipped);
+  const skipping = { badShareLimit, onSkip: reportSkip };
+  const trainSrc = new GpuBatches(data.train, { batchSize: bs, size, train: true, seed, normalize, threads: workerThreads, workers, workSize: data.synthetic ? size : undefined, augment, ...skipping });
+  const validSrc = new GpuBatches(data.valid, { batchSize: bs, size, train: false, seed, normalize, threads: workerThreads, workers, ...skipping });
   const learn = new Learner({ train: trainSrc, valid: validSrc, classes: data.classes }, model, { metrics: [errorRate], store: fileStore() });
   if (o.tune) {
     // Measures each GEMM variant for this model, batch and size once; later runs load the table.
@@ -152,8 +170,9 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   return {
     o,
     setup: {
-      arch, size, bs, seed, learn, trainSrc, validSrc, data, pretrained: weights, from, normalize, augment,
+      arch, size, bs, seed, learn, trainSrc, validSrc, data, pretrained: weights, from, normalize, augment, badShareLimit,
       runInfo: { version: 1, dataset: datasetArg, arch, size, bs, seed, validPct, perClass: data.perClass, classes: data.classes },
+      skippedFiles: () => data.skipped + trainSrc.skipped.length + validSrc.skipped.length,
       async close() {
         await trainSrc.close();
         await validSrc.close();
@@ -204,6 +223,7 @@ export const trainCommand: Command = {
       const log = s.from
         ? new RunLog(out, 0, s.data.classes.length, await readRunEpochs(s.from))
         : new RunLog(out, s.pretrained ? freezeEpochs : 0, s.data.classes.length);
+      log.skippedFiles = s.skippedFiles;
       if (s.from) await writeMetrics(out, log.epochs);
       if (resume) await log.resumeFrom(resume);
       s.learn.addCbs([log]);
@@ -225,7 +245,8 @@ export const trainCommand: Command = {
       });
       await writeLossChart(out, log);
       const interp = await ClassificationInterpretation.fromLearner(s.learn);
-      await writeInterpretation(out, interp, s.data.classes, s.data.valid, s.size);
+      // Interpretation's positions are over the validation images that decoded.
+      await writeInterpretation(out, interp, s.data.classes, withoutSkipped(s.data.valid, s.validSrc.skipped), s.size);
       const summary = [...info];
       const confused = interp.mostConfused(1).slice(0, 5);
       if (confused.length) summary.push(`most confused: ${confused.map(([a, p, n]) => `${a} as ${p} (${n})`).join(', ')}`);
@@ -234,7 +255,7 @@ export const trainCommand: Command = {
         // (an "epoch" of this source) draws new augmentations.
         const augmented = new GpuBatches(s.data.valid, {
           batchSize: s.bs, size: s.size, train: true, shuffle: false, dropLast: false, seed: s.seed + 1, normalize: s.normalize,
-          augment: s.augment, threads: workerThreads,
+          augment: s.augment, threads: workerThreads, badShareLimit: s.badShareLimit, skipped: s.validSrc.skipRecord,
         });
         const { probs, targets } = await tta(s.learn, { augmented: () => augmented }).finally(() => augmented.close());
         const c = s.data.classes.length;
@@ -245,6 +266,12 @@ export const trainCommand: Command = {
           if (best !== t) wrong++;
         });
         const line = `TTA error_rate: ${(wrong / targets.length).toFixed(6)}`;
+        console.log(line);
+        summary.push(line);
+      }
+      const skipped = s.skippedFiles();
+      if (skipped) {
+        const line = `skipped files: ${skipped} could not be decoded (named above; skipped_files in metrics.json)`;
         console.log(line);
         summary.push(line);
       }

@@ -9,11 +9,12 @@
  * Class names are the training class folders, sorted. Every file is checked (by `check`) when the
  * folder is opened; files that are not decodable images (a GIF, a text file named .jpg, an empty
  * file, a decompression bomb) are skipped with one warning line each and listed in `skipped`.
- * Folder problems the user must fix (empty, one class, a class without images) throw a
- * TesseraVisionError saying so.
+ * Folder problems the user must fix (empty, one class, a class without images, more than
+ * `maxBadFraction` of the files unusable) throw a TesseraVisionError saying so.
  */
 
 import { ImageDecodeError, TesseraVisionError } from '../errors.js';
+import { checkBadShare } from '../loader/skipped.js';
 import { randomSplit } from './split.js';
 
 /** A tree of files, seen the way ImageFolder reads it. Paths are the tree's own (joined by `join`). */
@@ -34,6 +35,11 @@ export interface FolderLayoutOptions {
   seed?: number;
   /** Where warnings go (one line per skipped file). Default console.warn. */
   warn?: (line: string) => void;
+  /**
+   * Share of the files that may be unusable before opening fails. Default 1 (never: a folder
+   * opens as long as each class keeps an image, as torchvision's does); the CLI passes 0.1.
+   */
+  maxBadFraction?: number;
 }
 
 export interface SkippedFile {
@@ -173,6 +179,8 @@ export async function readFolderLayout(
   const skipped = allFiles.filter((path) => failures.has(path)).map((path) => ({ path, reason: failures.get(path)! }));
   const warn = options.warn ?? ((line: string) => console.warn(line));
   for (const { path, reason } of skipped) warn(`ImageFolder: skipping ${path}: ${reason}`);
+  const asItems = skipped.map(({ path, reason }) => ({ index: -1, file: path, reason }));
+  checkBadShare(asItems, allFiles.length, options.maxBadFraction ?? 1, `image files in ${root}`);
 
   const toItems = (group: ClassFiles[]): LabelledPath[] => {
     const items: LabelledPath[] = [];

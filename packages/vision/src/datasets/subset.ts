@@ -48,3 +48,13 @@ export function splitDataset(dataset: VisionDataset, options: { validPct?: numbe
   const { train, valid } = randomSplit(dataset.length, options.validPct ?? 0.2, options.seed ?? 42);
   return { train: new SubsetDataset(dataset, train), valid: new SubsetDataset(dataset, valid) };
 }
+
+/**
+ * The items of `dataset` except `skipped` ones, in order: what an in-order evaluation pass that
+ * dropped them saw, so a prediction's position there maps back to its image.
+ */
+export function withoutSkipped(dataset: VisionDataset, skipped: readonly { index: number }[]): VisionDataset {
+  if (skipped.length === 0) return dataset;
+  const bad = new Set(skipped.map((s) => s.index));
+  return new SubsetDataset(dataset, Array.from({ length: dataset.length }, (_, i) => i).filter((i) => !bad.has(i)));
+}

@@ -5,8 +5,9 @@
  */
 
 import type { VisionDataset } from '../datasets/dataset.js';
-import { TesseraVisionError } from '../errors.js';
+import { ImageDecodeError, TesseraVisionError } from '../errors.js';
 import type { ResolvedTarget } from '../target.js';
+import type { SkippedItem } from './skipped.js';
 
 export interface Batch {
   /** B*H*W*3 bytes, NHWC, RGB. */
@@ -19,8 +20,12 @@ export interface Batch {
 }
 
 export interface BatchPixels {
+  /** The items that decoded, in request order (their pixels, labels and dataset indices). */
   images: Uint8Array;
   labels: Int32Array;
+  indices: Int32Array;
+  /** Items that could not be decoded (ImageDecodeError), left out of the batch. */
+  failed: SkippedItem[];
   /** Milliseconds spent producing the batch (decode, resize, cache), where it was produced. */
   workMs: number;
 }
@@ -41,8 +46,10 @@ export function yieldToEventLoop(): Promise<void> {
 }
 
 /**
- * Loads and assembles one batch. With `sliceMs`, control goes back to the event loop whenever that
- * long has passed since the last time: a batch decoded on a page's main thread keeps the page alive.
+ * Loads and assembles one batch. An item that fails to decode (ImageDecodeError) is left out and
+ * listed in `failed`; any other error is a bug and propagates. With `sliceMs`, control goes back
+ * to the event loop whenever that long has passed since the last time: a batch decoded on a page's
+ * main thread keeps the page alive.
  */
 export async function loadBatch(
   dataset: VisionDataset,
@@ -54,20 +61,29 @@ export async function loadBatch(
   let sliceStart = start;
   const { width, height } = target;
   const itemBytes = width * height * 3;
-  const images = new Uint8Array(indices.length * itemBytes);
-  const labels = new Int32Array(indices.length);
-  for (let k = 0; k < indices.length; k++) {
-    const index = indices[k]!;
-    const img = await dataset.load(index, target);
-    if (img.width !== width || img.height !== height) {
-      throw new TesseraVisionError(`dataset item ${index} came back ${img.width}x${img.height}, expected ${width}x${height}`);
+  let images = new Uint8Array(indices.length * itemBytes);
+  const labels: number[] = [];
+  const kept: number[] = [];
+  const failed: SkippedItem[] = [];
+  for (const index of indices) {
+    try {
+      const img = await dataset.load(index, target);
+      if (img.width !== width || img.height !== height) {
+        throw new TesseraVisionError(`dataset item ${index} came back ${img.width}x${img.height}, expected ${width}x${height}`);
+      }
+      images.set(img.data, kept.length * itemBytes);
+      labels.push(dataset.label(index));
+      kept.push(index);
+    } catch (err) {
+      if (!(err instanceof ImageDecodeError)) throw err;
+      failed.push({ index, file: err.file, reason: err.reason });
     }
-    images.set(img.data, k * itemBytes);
-    labels[k] = dataset.label(index);
     if (sliceMs !== undefined && performance.now() - sliceStart > sliceMs) {
       await yieldToEventLoop();
       sliceStart = performance.now();
     }
   }
-  return { images, labels, workMs: performance.now() - start };
+  // A fresh, exactly sized buffer: it is transferred whole from a worker.
+  if (failed.length > 0) images = images.slice(0, kept.length * itemBytes);
+  return { images, labels: Int32Array.from(labels), indices: Int32Array.from(kept), failed, workMs: performance.now() - start };
 }

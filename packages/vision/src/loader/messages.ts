@@ -2,12 +2,14 @@
  * The messages between the loader and its workers (Node worker threads or a browser's Web
  * Workers), the interface a worker is driven through, and how errors cross over: structured
  * cloning keeps an Error's message but not its class or fields, so errors travel as plain data
- * and are rebuilt as the same class (an ImageDecodeError still names its file).
+ * and are rebuilt as the same class (an ImageDecodeError still names its file). Items that failed
+ * to decode are not errors at all: a batch reply lists them (file and reason) beside the pixels.
  */
 
 import type { DatasetSpec } from '../datasets/spec.js';
 import { ImageDecodeError, TesseraVisionError } from '../errors.js';
 import type { ResolvedTarget } from '../target.js';
+import type { SkippedItem } from './skipped.js';
 
 export interface WorkerInit {
   dataset: DatasetSpec;
@@ -54,7 +56,7 @@ export interface SerializedError {
 }
 
 export type BatchReply =
-  | { id: number; ok: true; images: Uint8Array; labels: Int32Array; workMs: number }
+  | { id: number; ok: true; images: Uint8Array; labels: Int32Array; indices: Int32Array; failed: SkippedItem[]; workMs: number }
   | { id: number; ok: false; error: SerializedError };
 
 export function serializeError(err: unknown): SerializedError {

@@ -23,9 +23,10 @@ import { serializeError, type BatchReply, type BatchRequest, type LoaderThreads,
 /** Produces the batch a request asks for and posts the reply, transferring (not copying) its buffers. */
 export function answerBatch(dataset: VisionDataset, request: BatchRequest, post: (reply: BatchReply, transfer: ArrayBuffer[]) => void): void {
   loadBatch(dataset, request.indices, request.target).then(
-    ({ images, labels, workMs }) => {
+    ({ images, labels, indices, failed, workMs }) => {
       // Fresh buffers made by loadBatch: never shared, safe to transfer.
-      post({ id: request.id, ok: true, images, labels, workMs }, [images.buffer as ArrayBuffer, labels.buffer as ArrayBuffer]);
+      const transfer = [images.buffer as ArrayBuffer, labels.buffer as ArrayBuffer, indices.buffer as ArrayBuffer];
+      post({ id: request.id, ok: true, images, labels, indices, failed, workMs }, transfer);
     },
     (err: unknown) => post({ id: request.id, ok: false, error: serializeError(err) }, []),
   );

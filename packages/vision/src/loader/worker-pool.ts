@@ -109,7 +109,7 @@ export class WorkerPool {
     slot.job = null;
     if (!this.closing) slot.worker.unref?.();
     if (job && job.request.id === reply.id) {
-      if (reply.ok) job.resolve({ images: reply.images, labels: reply.labels, workMs: reply.workMs });
+      if (reply.ok) job.resolve({ images: reply.images, labels: reply.labels, indices: reply.indices, failed: reply.failed, workMs: reply.workMs });
       else job.reject(deserializeError(reply.error));
     }
     this.dispatch();

@@ -12,7 +12,7 @@ import { DEFAULT_MAX_PIXELS } from '../decode/options.js';
 import { SplitFolder, folderError, readFolderLayout, type FolderLayoutOptions, type FolderListing } from '../datasets/folder-layout.js';
 import type { ImageCacheOptions } from './cache/image-cache.js';
 import { FileDataset, type FileDecodeOptions } from './file-dataset.js';
-import { listImageFiles, listSubfolders } from './list-files.js';
+import { FolderWalk, listSubfolders } from './list-files.js';
 import { probeImageFile } from './probe.js';
 import { decodeImageFile } from './read-image.js';
 
@@ -25,7 +25,11 @@ export interface ImageFolderOptions extends FolderLayoutOptions {
   verify?: 'header' | 'decode';
 }
 
-const DISK: FolderListing = { subfolders: listSubfolders, imageFiles: listImageFiles, join, relative };
+/** The folder on disk; one walk per open, so each real file is listed once across train/ and valid/. */
+function diskListing(warn: (line: string) => void): FolderListing {
+  const walk = new FolderWalk(warn);
+  return { subfolders: listSubfolders, imageFiles: (dir) => walk.imageFiles(dir), join, relative };
+}
 
 async function isDirectory(path: string): Promise<boolean> {
   try {
@@ -50,7 +54,8 @@ export class ImageFolder extends SplitFolder<FileDataset> {
     const decode = options.decode ?? {};
     const maxPixels = decode.maxPixels ?? DEFAULT_MAX_PIXELS;
     const check = options.verify === 'decode' ? (path: string) => decodeImageFile(path, decode) : (path: string) => probeImageFile(path, maxPixels);
-    const layout = await readFolderLayout(root, DISK, check, options);
+    const warn = options.warn ?? ((line: string) => console.warn(line));
+    const layout = await readFolderLayout(root, diskListing(warn), check, { ...options, warn });
     const datasetOptions = { decode: options.decode, cache: options.cache };
     return new ImageFolder(root, layout, (items) => new FileDataset(items, layout.classes, datasetOptions));
   }
