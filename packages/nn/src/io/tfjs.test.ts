@@ -140,6 +140,18 @@ describe('TF.js layers model reader', () => {
     expect(() => hwioToOihw({ dtype: 'f32', shape: [2, 2], data: new Float32Array(4) })).toThrow(/4 dimensions/);
     expect(() => inOutToOutIn({ dtype: 'f32', shape: [2], data: new Float32Array(2) })).toThrow(/2 dimensions/);
   });
+
+  // Found by the fuzzer (tools/fuzz, target tfjs): a model.json whose Conv2D kernel has the
+  // wrong rank (bytes still matching) made kerasToTorch throw a bare RangeError.
+  it('names the model file when a weight has the wrong rank for its layer', () => {
+    const model = {
+      modelTopology: { model_config: { class_name: 'Model', config: { layers: [{ name: 'conv', class_name: 'Conv2D', config: { name: 'conv' } }] } } },
+      weightsManifest: [{ paths: ['g1'], weights: [{ name: 'conv/kernel', shape: [2, 3], dtype: 'float32' }] }],
+    };
+    const parsed = parseTfjsModel(JSON.stringify(model), new Map([['g1', new Uint8Array(24)]]), 'rank.json');
+    expect(() => kerasToTorch(parsed)).toThrow(WeightFileError);
+    expect(() => kerasToTorch(parsed)).toThrow(/^rank\.json: layer 'conv' \(Conv2D\) weight 'kernel': HWIO conv kernel must have 4 dimensions, got shape \[2,3\]/);
+  });
 });
 
 const darknet = join(resolve(process.env['TESSERA_WEIGHTS'] ?? './weights'), 'darknet-tiny', 'model.json');

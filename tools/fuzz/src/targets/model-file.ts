@@ -1,0 +1,40 @@
+/**
+ * The model file (safetensors + Tessera metadata), through its public reader
+ * `modelFromBytes`, which rebuilds the network on the GPU device and loads the weights.
+ * Seed: a Tiny Darknet classifier (the smallest architecture), made on the device. Edits
+ * land in the header 90% of the time: the megabytes after it are float data, where any
+ * bytes are valid. Its errors are TesseraErrors (WeightFileError from the safetensors layer)
+ * naming the file. Budget: the weights' copies (16 bytes per input byte) plus the largest
+ * network the metadata may name (ResNet-50, 25.6 M parameters, as float32 twice).
+ */
+
+import { initDevice, TesseraError } from '@tessera/tensor';
+import { createNetwork, io, modelFromBytes, modelToBytes, type ModelMeta } from '@tessera/nn';
+import { inputSize, MiB, type Seed, type Target } from '../target.js';
+import { safetensorsBoundaries } from '../seeds/weights.js';
+
+const RESNET50_PARAMS = 25_600_000;
+
+async function modelSeeds(): Promise<Seed[]> {
+  const meta: ModelMeta = { arch: 'darknet-tiny', kind: 'classifier', classes: ['ants', 'bees'], preprocess: { size: 224, normalize: 'none', resize: 'align-corners' } };
+  const net = createNetwork('darknet-tiny', 2);
+  const bytes = await modelToBytes(net, meta);
+  net.dispose();
+  const headerEnd = 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  return [{ name: 'darknet-tiny classifier, 2 classes', parts: [bytes], boundaries: [safetensorsBoundaries(bytes).filter((b) => b <= headerEnd)], focus: [[0, headerEnd]] }];
+}
+
+export const modelFileTarget: Target = {
+  name: 'model-file',
+  description: 'modelFromBytes: safetensors, tessera-model-1 metadata (arch, kind, classes, preprocess), strict weight load',
+  partNames: ['model.safetensors'],
+  setup: async () => { await initDevice(); },
+  seeds: modelSeeds,
+  run: (parts, label) => {
+    const { model, meta } = modelFromBytes(parts[0]!, label);
+    model.dispose();
+    return meta;
+  },
+  isOwnError: (err) => err instanceof TesseraError || err instanceof io.WeightFileError,
+  budget: (parts) => 16 * inputSize(parts) + 8 * RESNET50_PARAMS + MiB,
+};
