@@ -79,15 +79,27 @@ export function decodeMeta(md: Record<string, string>, file: string): ModelMeta 
     );
   }
   try {
-    return {
+    const meta: ModelMeta = {
       arch: checkArch(md.arch ?? ''),
       kind: md.kind === 'vision' ? 'vision' : 'classifier',
       classes: JSON.parse(md.classes ?? '[]') as string[],
       preprocess: JSON.parse(md.preprocess ?? '{}') as Preprocess,
     };
+    checkMetaValues(meta);
+    return meta;
   } catch (e) {
     throw new TesseraError(`${file}: unreadable model metadata (${(e as Error).message})`);
   }
+}
+
+/** The JSON values a file holds may be anything: throws unless they are what a model needs. */
+function checkMetaValues({ classes, preprocess: p }: ModelMeta): void {
+  if (!Array.isArray(classes) || classes.length === 0 || !classes.every((c) => typeof c === 'string')) {
+    throw new Error(`classes must be a non-empty list of names, got ${JSON.stringify(classes)}`);
+  }
+  const ok = typeof p === 'object' && p !== null && Number.isSafeInteger(p.size) && p.size >= 1 &&
+    (p.normalize === 'imagenet' || p.normalize === 'none') && (p.resize === 'crop' || p.resize === 'align-corners');
+  if (!ok) throw new Error(`preprocess must be {size, normalize: imagenet|none, resize: crop|align-corners}, got ${JSON.stringify(p)}`);
 }
 
 /** A model file's bytes: the model's weights (read back from the GPU) with `meta`. */

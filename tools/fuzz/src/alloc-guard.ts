@@ -79,8 +79,8 @@ const TYPED = [
 ] as const;
 
 function wrap<T extends abstract new (...args: never[]) => unknown>(ctor: T, bytesOf: (args: unknown[]) => number): T {
-  const proxy = new Proxy(ctor, {
-    construct(target, args, newTarget) {
+  const proxy: T = new Proxy(ctor, {
+    construct(target, args, newTarget): object {
       count(bytesOf(args));
       return Reflect.construct(target as unknown as new (...a: unknown[]) => object, args, newTarget === proxy ? target : newTarget);
     },

@@ -6,7 +6,7 @@
  *  - then 1..4 stacked random edits: bit flips, interesting bytes, insertions, deletions,
  *    truncation, copied ranges, a splice with another seed, "lying length fields" (1/2/4/8
  *    bytes, either byte order, set to 0, ±1 around the input size, 2^31-1, 2^32-1, ...), and
- *    for text (JSON headers) a number replaced by an interesting one.
+ *    for text (JSON headers) a number or a string literal replaced by an interesting value.
  * Positions favour the target's boundaries (where length fields and markers sit) and its
  * focus range (e.g. a model file's header rather than its megabytes of floats).
  */
@@ -79,27 +79,47 @@ function writeInt(out: Uint8Array, at: number, width: number, value: number, lit
   }
 }
 
-/** Replaces one run of digits (a number in a JSON header) by an interesting literal. */
-function mutateNumber(rng: Rng, bytes: Uint8Array): Uint8Array | null {
-  const runs: [number, number][] = [];
-  for (let i = 0; i < bytes.length && runs.length < 4096; i++) {
-    if (bytes[i]! >= 0x30 && bytes[i]! <= 0x39) {
-      const start = i;
-      while (i < bytes.length && bytes[i]! >= 0x30 && bytes[i]! <= 0x39) i++;
-      runs.push([start, i]);
-    }
+/** Replaces the run of digits (a number in a JSON header) at or after `at` by an interesting literal. */
+function mutateNumber(rng: Rng, bytes: Uint8Array, at: number): Uint8Array | null {
+  const isDigit = (i: number) => bytes[i]! >= 0x30 && bytes[i]! <= 0x39;
+  let a = at;
+  while (a < bytes.length && !isDigit(a)) a++;
+  if (a === bytes.length) {
+    a = 0;
+    while (a < at && !isDigit(a)) a++;
+    if (a === at) return null;
   }
-  if (runs.length === 0) return null;
-  const [a, b] = rng.pick(runs);
+  while (a > 0 && isDigit(a - 1)) a--;
+  let b = a;
+  while (b < bytes.length && isDigit(b)) b++;
   const text = rng.pick(INTERESTING_NUMBERS);
   return splice(bytes, a, b - a, Array.from(text, (c) => c.charCodeAt(0)));
+}
+
+const INTERESTING_STRINGS = ['""', '"null"', '"1"', '"-1"', '"[]"', '"{}"', '"[null]"', '"[1]"', '"{\\"size\\":-1}"', 'null', '1', '[]', '{}', '"\\u0000"'];
+
+/**
+ * Replaces the JSON string literal (a name, a dtype, JSON-in-JSON metadata) that `at` is in
+ * or that follows it by an interesting value. Unescaped quotes pair up as open/close.
+ */
+function mutateString(rng: Rng, bytes: Uint8Array, at: number): Uint8Array | null {
+  const quotes: number[] = [];
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] === 0x22 && bytes[i - 1] !== 0x5c) quotes.push(i);
+  if (quotes.length < 2) return null;
+  let k = quotes.findIndex((q) => q >= at);
+  if (k < 0) k = quotes.length - 1;
+  k -= k % 2; // the opening quote of its pair
+  if (k + 1 >= quotes.length) return null;
+  const [a, b] = [quotes[k]!, quotes[k + 1]!];
+  const text = rng.pick(INTERESTING_STRINGS);
+  return splice(bytes, a, b + 1 - a, Array.from(text, (c) => c.charCodeAt(0)));
 }
 
 /** One random edit of `bytes`. */
 function mutateOnce(rng: Rng, bytes: Uint8Array, seed: Seed | undefined, part: number, others: readonly Seed[]): Uint8Array {
   const n = bytes.length;
   const at = position(rng, seed, part, n);
-  switch (rng.int(10)) {
+  switch (rng.int(11)) {
     case 0: { // bit flip
       if (n === 0) return bytes;
       const out = bytes.slice();
@@ -146,8 +166,10 @@ function mutateOnce(rng: Rng, bytes: Uint8Array, seed: Seed | undefined, part: n
       if (!other || other.length === 0) return bytes;
       return splice(bytes, at, n - at, other.subarray(rng.int(other.length)));
     }
-    default: // a number in text
-      return mutateNumber(rng, bytes) ?? bytes;
+    case 9: // a number in text
+      return mutateNumber(rng, bytes, at) ?? bytes;
+    default: // a string in text
+      return mutateString(rng, bytes, at) ?? bytes;
   }
 }
 

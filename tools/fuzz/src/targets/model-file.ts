@@ -9,7 +9,7 @@
  */
 
 import { initDevice, TesseraError } from '@tessera/tensor';
-import { createNetwork, io, modelFromBytes, modelToBytes, type ModelMeta } from '@tessera/nn';
+import { ARCHS, createNetwork, io, modelFromBytes, modelToBytes, type ModelMeta } from '@tessera/nn';
 import { inputSize, MiB, type Seed, type Target } from '../target.js';
 import { safetensorsBoundaries } from '../seeds/weights.js';
 
@@ -21,7 +21,13 @@ async function modelSeeds(): Promise<Seed[]> {
   const bytes = await modelToBytes(net, meta);
   net.dispose();
   const headerEnd = 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
-  return [{ name: 'darknet-tiny classifier, 2 classes', parts: [bytes], boundaries: [safetensorsBoundaries(bytes).filter((b) => b <= headerEnd)], focus: [[0, headerEnd]] }];
+  // Every quote of the metadata object: the text edits that land there rewrite its values.
+  const header = new TextDecoder().decode(bytes.subarray(0, headerEnd));
+  const from = header.indexOf('"__metadata__"');
+  const to = header.indexOf('}', from);
+  const quotes = [...header.slice(from, to)].flatMap((c, i) => (c === '"' ? [from + i] : []));
+  const boundaries = [...safetensorsBoundaries(bytes).filter((b) => b <= headerEnd), ...quotes];
+  return [{ name: 'darknet-tiny classifier, 2 classes', parts: [bytes], boundaries: [boundaries], focus: [[0, headerEnd]] }];
 }
 
 export const modelFileTarget: Target = {
@@ -36,5 +42,19 @@ export const modelFileTarget: Target = {
     return meta;
   },
   isOwnError: (err) => err instanceof TesseraError || err instanceof io.WeightFileError,
+  checkResult: (result) => {
+    // What predict and the web app rely on: a known architecture and kind, class names,
+    // and a preprocessing they can carry out.
+    const m = result as ModelMeta;
+    if (!ARCHS.includes(m.arch)) return `arch ${JSON.stringify(m.arch)}`;
+    if (m.kind !== 'classifier' && m.kind !== 'vision') return `kind ${JSON.stringify(m.kind)}`;
+    if (!Array.isArray(m.classes) || m.classes.length === 0 || !m.classes.every((c) => typeof c === 'string')) return `classes ${JSON.stringify(m.classes)}`;
+    const p = m.preprocess as Partial<ModelMeta['preprocess']> | null;
+    if (typeof p !== 'object' || p === null || !Number.isSafeInteger(p.size) || p.size! < 1 ||
+        (p.normalize !== 'imagenet' && p.normalize !== 'none') || (p.resize !== 'crop' && p.resize !== 'align-corners')) {
+      return `preprocess ${JSON.stringify(p)}`;
+    }
+    return null;
+  },
   budget: (parts) => 16 * inputSize(parts) + 8 * RESNET50_PARAMS + MiB,
 };
