@@ -4,12 +4,12 @@
  * pnpm fuzz --list
  *
  * Runs each target's cases in a worker thread (runner.ts), prints cases/s and saves every
- * failing input; exits 1 when any case failed. See docs/fuzzing.md.
+ * failing input; exits 1 when any case failed. A replay runs the one input the same way
+ * (worker, time bound, allocation guard) and prints its outcome. See docs/fuzzing.md.
  */
 
 import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { installAllocationGuard } from './alloc-guard.js';
 import { decodeInput } from './bundle.js';
 
 interface Args { targets?: string[]; cases: number; seed: number; timeLimitMs: number; out: string; replay?: string; list: boolean }
@@ -46,8 +46,7 @@ const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  // Replay runs the parser in this thread: guard first, then the parsers.
-  installAllocationGuard();
+  // The parsers run in worker threads; this thread only needs the targets' names and seeds.
   const { TARGETS, targetNamed } = await import('./targets/index.js');
   const { skipped } = await import('./seeds/real-files.js');
   if (args.list) {
@@ -59,8 +58,8 @@ async function main(): Promise<number> {
   if (args.replay) {
     const file = resolve(cwd, args.replay);
     const target = targetNamed(args.targets?.[0] ?? basename(dirname(file)));
-    const { replay } = await import('./inline.js');
-    const report = await replay(target, decodeInput(new Uint8Array(readFileSync(file))), args.timeLimitMs);
+    const { replayInWorker } = await import('./runner.js');
+    const report = await replayInWorker(target, decodeInput(new Uint8Array(readFileSync(file))), args.timeLimitMs);
     const o = report.outcome;
     console.log(`${target.name}: ${file}: ${o.kind === 'failure' ? `FAIL ${o.reason}: ${o.detail}` : o.kind === 'rejected' ? `ok, rejected: ${o.message}` : 'ok, decoded'}` +
       ` (${report.ms.toFixed(1)} ms, ${mib(report.allocated)} allocated)`);

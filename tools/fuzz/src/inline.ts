@@ -1,12 +1,12 @@
 /**
- * Cases run in the calling thread: what the CI test and `--replay` use. The time bound is
+ * Cases run in the calling thread: what the CI test uses. The time bound is
  * checked after each case (a synchronous parser cannot be interrupted from its own thread;
  * vitest's test timeout catches a real hang). Install the allocation guard before the
  * targets' modules load (see alloc-guard.ts).
  */
 
 import { caseSource } from './cases.js';
-import { executeCase, labelFor, type CaseReport } from './execute.js';
+import { executeCase, labelFor } from './execute.js';
 import type { Target } from './target.js';
 
 export interface InlineFailure {
@@ -31,10 +31,4 @@ export async function runInline(target: Target, opts: { cases: number; runSeed: 
     else failures.push({ index: i, note: sample.note, reason: outcome.reason, detail: outcome.detail, parts: sample.parts });
   }
   return { failures, results, rejected };
-}
-
-/** One saved input, judged. */
-export async function replay(target: Target, parts: Uint8Array[], timeLimitMs: number): Promise<CaseReport> {
-  await target.setup?.();
-  return executeCase(target, parts, labelFor(target, 0), timeLimitMs);
 }

@@ -10,10 +10,15 @@
  * guard cannot see (plain arrays, strings, objects).
  */
 
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { encodeInput, hashOf } from './bundle.js';
+import { caseSource } from './cases.js';
+import { Heartbeat } from './heartbeat.js';
+import type { CaseReport } from './execute.js';
 import type { WorkerJob, WorkerMessage } from './worker.js';
 import type { Target } from './target.js';
 
@@ -49,31 +54,97 @@ export interface TargetRun {
   truncations: number;
 }
 
+/** file: URL of tsx's ESM API, through its package.json "exports" (as vision's spawn.ts finds it). */
+function tsxApiUrl(): string {
+  const require = createRequire(import.meta.url);
+  const manifestPath = require.resolve('tsx/package.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { exports: Record<string, { import?: { default?: string } } | string> };
+  const entry = manifest.exports['./esm/api'];
+  const target = typeof entry === 'object' ? entry.import?.default : undefined;
+  if (!target) throw new Error('tsx has no "./esm/api" import export');
+  return pathToFileURL(join(dirname(manifestPath), target)).href;
+}
+
 /**
  * A worker on worker.ts. A worker does not inherit the parent's TypeScript hooks, so it
  * starts from a bootstrap that loads the entry through tsx's `tsImport` (as vision's loader
- * workers do from sources); the 'development' condition comes with the inherited execArgv.
+ * workers do from sources), with the 'development' condition so that workspace packages
+ * resolve to their sources, as in the parent.
  */
 function spawn(job: WorkerJob, heapMb: number): Worker {
   const entry = new URL('./worker.ts', import.meta.url).href;
   const bootstrap =
-    `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => tsx.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}))` +
+    `import(${JSON.stringify(tsxApiUrl())}).then((tsx) => tsx.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}))` +
     '.catch((err) => { process.nextTick(() => { throw err; }); });';
+  const execArgv = process.execArgv.includes('--conditions=development') ? process.execArgv : [...process.execArgv, '--conditions=development'];
   return new Worker(bootstrap, {
     eval: true,
     workerData: job,
+    execArgv,
     resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 64 },
   });
 }
 
-/** Rebuilds case `index`'s input in a fresh worker. */
-function sampleCase(target: string, runSeed: number, index: number, heapMb: number): Promise<{ parts: Uint8Array[]; note: string }> {
+/** Why a supervised worker stopped early: the case it was in hung or killed it. */
+interface Stopped { index: number; reason: 'hang' | 'crash'; detail: string }
+
+/**
+ * Runs a worker to its end, enforcing the time bound from outside: resolves null when the
+ * worker finished (`done` said so), or the case that hung or crashed it. A worker that dies
+ * between cases (setup, seeds) is the fuzzer's own failure and rejects.
+ */
+function supervise(job: WorkerJob, heapMb: number, timeLimitMs: number, onMessage: (m: WorkerMessage) => void, done: (m: WorkerMessage) => boolean): Promise<Stopped | null> {
+  const beat = new Heartbeat(job.heartbeat);
   return new Promise((resolve, reject) => {
-    const w = spawn({ mode: 'sample', target, runSeed, start: index, count: 1, timeLimitMs: 0, heartbeat: new SharedArrayBuffer(16) }, heapMb);
-    w.on('message', (m: WorkerMessage) => { if (m.type === 'sample') { resolve({ parts: m.parts, note: m.note }); void w.terminate(); } });
-    w.on('error', reject);
-    w.on('exit', (code) => reject(new Error(`sample worker exited with ${code}`)));
+    const w = spawn(job, heapMb);
+    let finished = false;
+    let lastError = '';
+    const finish = (result: Stopped | null) => {
+      finished = true;
+      clearInterval(watchdog);
+      void w.terminate().then(() => resolve(result));
+    };
+    const watchdog = setInterval(() => {
+      const since = beat.began;
+      if (!finished && since > 0 && performance.timeOrigin + performance.now() - since > timeLimitMs) {
+        finish({ index: beat.index, reason: 'hang', detail: `still running after ${timeLimitMs} ms; worker terminated` });
+      }
+    }, Math.min(250, Math.max(20, timeLimitMs / 4)));
+    w.on('message', (m: WorkerMessage) => {
+      onMessage(m);
+      if (done(m)) finish(null);
+    });
+    w.on('error', (err) => { lastError = `${err.name}: ${err.message}`; });
+    w.on('exit', (code) => {
+      if (finished) return;
+      finished = true;
+      clearInterval(watchdog);
+      const detail = `worker exited with code ${code}${lastError ? `: ${lastError}` : ''}`;
+      if (beat.began === 0) reject(new Error(`fuzz worker for ${job.target} stopped outside a case: ${detail}`));
+      else resolve({ index: beat.index, reason: 'crash', detail });
+    });
   });
+}
+
+/**
+ * Rebuilds case `index`'s input: in this thread, or in a fresh worker when making the seeds
+ * needs the target's setup (a GPU device for the model file).
+ */
+async function sampleCase(target: Target, runSeed: number, index: number, heapMb: number): Promise<{ parts: Uint8Array[]; note: string }> {
+  if (!target.setup) return (await caseSource(target, runSeed)).sample(index);
+  let sample: { parts: Uint8Array[]; note: string } | undefined;
+  const job: WorkerJob = { mode: 'sample', target: target.name, runSeed, start: index, count: 1, timeLimitMs: 0, heartbeat: new Heartbeat().buffer };
+  await supervise(job, heapMb, Infinity, (m) => { if (m.type === 'sample') sample = m; }, (m) => m.type === 'sample');
+  return sample!;
+}
+
+/** Runs one saved input in a worker, under the same time bound and heap cap as a run. */
+export async function replayInWorker(target: Target, parts: Uint8Array[], timeLimitMs: number, heapMb = 1024): Promise<CaseReport> {
+  let report: CaseReport | undefined;
+  const job: WorkerJob = { mode: 'replay', target: target.name, runSeed: 0, start: 0, count: 1, timeLimitMs, heartbeat: new Heartbeat().buffer, parts };
+  const stopped = await supervise(job, heapMb, timeLimitMs, (m) => { if (m.type === 'replayed') report = m.report; }, (m) => m.type === 'replayed');
+  if (stopped) return { ms: NaN, allocated: NaN, outcome: { kind: 'failure', reason: stopped.reason, detail: stopped.detail } };
+  return report!;
 }
 
 export function saveFailure(out: string, target: string, f: Omit<Failure, 'file'>, parts: Uint8Array[], runSeed: number): string {
@@ -97,61 +168,30 @@ export async function runTarget(target: Target, opts: RunOptions): Promise<Targe
   const t0 = performance.now();
   let next = 0;
   while (next < opts.cases) {
-    const heartbeat = new SharedArrayBuffer(16);
-    const index = new Int32Array(heartbeat, 0, 1);
-    const began = new Float64Array(heartbeat, 8, 1);
-    Atomics.store(index, 0, next);
-    const job: WorkerJob = { mode: 'run', target: target.name, runSeed: opts.runSeed, start: next, count: opts.cases - next, timeLimitMs: opts.timeLimitMs, heartbeat };
-    const base = { results: run.results, rejected: run.rejected };
-    // Resolves with the index of a case that hung or crashed its worker, or null when all ran.
-    const stopped = await new Promise<{ index: number; reason: string; detail: string } | null>((resolve, reject) => {
-      const w = spawn(job, heapMb);
-      let finished = false;
-      let lastError = '';
-      const watchdog = setInterval(() => {
-        const since = began[0]!;
-        if (since > 0 && performance.timeOrigin + performance.now() - since > opts.timeLimitMs) {
-          finished = true;
-          clearInterval(watchdog);
-          const i = Atomics.load(index, 0);
-          void w.terminate().then(() => resolve({ index: i, reason: 'hang', detail: `still running after ${opts.timeLimitMs} ms; worker terminated` }));
-        }
-      }, Math.min(250, Math.max(20, opts.timeLimitMs / 4)));
-      w.on('message', (m: WorkerMessage) => {
-        if (m.type === 'ready') { run.seeds = m.seeds; run.truncations = m.truncations; }
-        else if (m.type === 'progress') {
-          run.cases = job.start + m.done;
-          run.results = base.results + m.results;
-          run.rejected = base.rejected + m.rejected;
-          run.maxMs = Math.max(run.maxMs, m.maxMs);
-          run.maxAllocated = Math.max(run.maxAllocated, m.maxAllocated);
-          if (m.done === job.count) { finished = true; clearInterval(watchdog); void w.terminate().then(() => resolve(null)); }
-        } else if (m.type === 'failure') {
-          const file = saveFailure(opts.out, target.name, m, m.parts, opts.runSeed);
-          run.failures.push({ index: m.index, reason: m.reason, detail: m.detail, note: m.note, file });
-          log(`  ${target.name}: case ${m.index}: ${m.reason}: ${m.detail.split('\n')[0]} -> ${file}`);
-        }
-      });
-      w.on('error', (err) => { lastError = `${err.name}: ${err.message}`; });
-      w.on('exit', (code) => {
-        if (finished) return;
-        clearInterval(watchdog);
-        const detail = `worker exited with code ${code}${lastError ? `: ${lastError}` : ''}`;
-        // Between cases (setup, seeds, the mutator) it is the fuzzer's own failure, not a parser's.
-        if (began[0] === 0) reject(new Error(`fuzz worker for ${target.name} stopped outside a case: ${detail}`));
-        else resolve({ index: Atomics.load(index, 0), reason: 'crash', detail });
-      });
-    });
-    if (!stopped) break;
-    const sample = await sampleCase(target.name, opts.runSeed, stopped.index, heapMb);
+    const beat = new Heartbeat();
+    const job: WorkerJob = { mode: 'run', target: target.name, runSeed: opts.runSeed, start: next, count: opts.cases - next, timeLimitMs: opts.timeLimitMs, heartbeat: beat.buffer };
+    const stopped = await supervise(job, heapMb, opts.timeLimitMs, (m) => {
+      if (m.type === 'ready') { run.seeds = m.seeds; run.truncations = m.truncations; }
+      else if (m.type === 'failure') {
+        const file = saveFailure(opts.out, target.name, m, m.parts, opts.runSeed);
+        run.failures.push({ index: m.index, reason: m.reason, detail: m.detail, note: m.note, file });
+        log(`  ${target.name}: case ${m.index}: ${m.reason}: ${m.detail.split('\n')[0]} -> ${file}`);
+      }
+    }, (m) => m.type === 'progress' && m.done === job.count);
+    // The worker's totals survive its termination.
+    run.results += beat.results;
+    run.rejected += beat.rejected;
+    run.maxMs = Math.max(run.maxMs, beat.slowestMs);
+    run.maxAllocated = Math.max(run.maxAllocated, beat.largestAllocation);
+    if (!stopped) { next = opts.cases; break; }
+    const sample = await sampleCase(target, opts.runSeed, stopped.index, heapMb);
     const f = { index: stopped.index, reason: stopped.reason, detail: stopped.detail, note: sample.note };
     const file = saveFailure(opts.out, target.name, f, sample.parts, opts.runSeed);
     run.failures.push({ ...f, file });
     log(`  ${target.name}: case ${stopped.index}: ${stopped.reason}: ${stopped.detail} -> ${file}`);
     next = stopped.index + 1;
-    run.cases = next;
   }
-  run.cases = Math.max(run.cases, Math.min(opts.cases, next));
+  run.cases = next;
   run.seconds = (performance.now() - t0) / 1000;
   return run;
 }

@@ -3,6 +3,7 @@
 import type { Target } from '../target.js';
 import { exifTarget, formatTarget, jpegTarget, pngTarget } from './images.js';
 import { modelFileTarget } from './model-file.js';
+import { selfTestTarget } from './self-test.js';
 import { pickleTarget, safetensorsTarget, tfjsTarget, torchTarget, zipTarget } from './weights.js';
 
 export const TARGETS: readonly Target[] = [
@@ -11,7 +12,7 @@ export const TARGETS: readonly Target[] = [
 ];
 
 export function targetNamed(name: string): Target {
-  const t = TARGETS.find((x) => x.name === name);
+  const t = [...TARGETS, selfTestTarget].find((x) => x.name === name);
   if (!t) throw new Error(`no fuzz target '${name}' (targets: ${TARGETS.map((x) => x.name).join(', ')})`);
   return t;
 }
