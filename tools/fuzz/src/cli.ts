@@ -15,7 +15,7 @@ import { decodeInput } from './bundle.js';
 interface Args { targets?: string[]; cases: number; seed: number; timeLimitMs: number; out: string; replay?: string; list: boolean }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { cases: 10_000, seed: Date.now() % 2 ** 31, timeLimitMs: 2000, out: 'fuzz-failures', list: false };
+  const args: Args = { cases: 10_000, seed: Date.now() % 2 ** 31, timeLimitMs: 5000, out: 'fuzz-failures', list: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {

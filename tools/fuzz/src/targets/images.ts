@@ -2,7 +2,8 @@
  * Image targets: format detection and header probe, JPEG and PNG decoding, Exif orientation.
  * Decoding runs with maxPixels at 1 MP (the decoders' checked limit), so a header that
  * declares more is refused and the allocation budget can be tight: a decode may use
- * BYTES_PER_PIXEL bytes per allowed pixel plus a multiple of the file size.
+ * BYTES_PER_PIXEL bytes per pixel the file can hold (see jpegPixels, pngPixels) plus a
+ * multiple of the file size.
  */
 
 import { decodeImage, ImageDecodeError, readExifOrientation, readImageInfo } from '@tessera/vision';
@@ -33,7 +34,16 @@ export const FUZZ_MAX_PIXELS = 2 ** 20;
  */
 const BYTES_PER_PIXEL = 64;
 
-const imageBudget = (parts: Uint8Array[]) => 64 * parts[0]!.byteLength + BYTES_PER_PIXEL * FUZZ_MAX_PIXELS + 2 * MiB;
+/**
+ * Pixels a file of `size` bytes may make a decoder allocate for: the pixel limit, and below
+ * it what the data can hold. A JPEG block costs at least one bit (so 512 pixels a byte); a
+ * PNG's deflate stream expands at most 1032:1, and a 1-bit pixel takes 1/8 byte.
+ */
+const jpegPixels = (size: number) => Math.min(FUZZ_MAX_PIXELS, 512 * size);
+const pngPixels = (size: number) => Math.min(FUZZ_MAX_PIXELS, 8 * 1032 * size);
+
+const imageBudget = (pixels: (size: number) => number) => (parts: Uint8Array[]) =>
+  64 * parts[0]!.byteLength + BYTES_PER_PIXEL * pixels(parts[0]!.byteLength) + 2 * MiB;
 
 function checkImage(result: unknown): string | null {
   const img = result as { width: number; height: number; data: Uint8Array };
@@ -59,7 +69,7 @@ export const jpegTarget: Target = {
   run: decodeWith,
   isOwnError: isImageError,
   checkResult: checkImage,
-  budget: imageBudget,
+  budget: imageBudget(jpegPixels),
 };
 
 export const pngTarget: Target = {
@@ -71,7 +81,7 @@ export const pngTarget: Target = {
   run: decodeWith,
   isOwnError: isImageError,
   checkResult: checkImage,
-  budget: imageBudget,
+  budget: imageBudget(pngPixels),
 };
 
 export const formatTarget: Target = {
