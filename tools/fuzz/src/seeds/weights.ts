@@ -8,6 +8,7 @@
 import { io } from '@tessera/nn';
 import { buildZip, type ZipFixtureEntry } from '../../../../packages/nn/src/io/testing/zip-writer.js';
 import { PickleWriter, torchStateDictPickle, type FixtureTensor } from '../../../../packages/nn/src/io/testing/pickle-writer.js';
+import { kerasLayer, layersModelJson } from '../../../../packages/nn/src/io/testing/keras-model.js';
 import { join } from 'node:path';
 import type { Seed } from '../target.js';
 import { readReal, weightsDir } from './real-files.js';
@@ -114,39 +115,29 @@ export function torchSeeds(): Seed[] {
   ].map((s) => ({ ...s, boundaries: [zipBoundaries(s.parts[0]!)] }));
 }
 
-const layer = (name: string, className: string, config: Record<string, unknown> = {}) =>
-  ({ name, class_name: className, config: { name, ...config }, inbound_nodes: [] });
-
 /** A small Keras functional model in TF.js layers format, shards named groupK-shard1of1. */
 function smallTfjs(): Uint8Array[] {
-  const model = {
-    format: 'layers-model',
-    modelTopology: {
-      keras_version: '2.1.6', backend: 'tensorflow',
-      model_config: { class_name: 'Model', config: { name: 'm', layers: [
-        layer('input_1', 'InputLayer', { batch_input_shape: [null, 2, 2, 2] }),
-        layer('conv', 'Conv2D', { filters: 3, kernel_size: [1, 2] }),
-        layer('dw', 'DepthwiseConv2D', { kernel_size: [1, 1] }),
-        layer('bn', 'BatchNormalization', { epsilon: 0.001 }),
-        layer('fc', 'Dense', { units: 2 }),
-      ] } },
-    },
-    weightsManifest: [
-      { paths: ['group1-shard1of1'], weights: [
-        { name: 'conv/kernel', shape: [1, 2, 2, 3], dtype: 'float32' },
-        { name: 'conv/bias', shape: [3], dtype: 'float32' },
-        { name: 'dw/depthwise_kernel', shape: [1, 1, 3, 1], dtype: 'float32' },
-      ] },
-      { paths: ['group2-shard1of1'], weights: [
-        { name: 'bn/gamma', shape: [3], dtype: 'float32', quantization: { dtype: 'uint8', scale: 0.5, min: -1 } },
-        { name: 'bn/beta', shape: [3], dtype: 'float32', quantization: { dtype: 'float16' } },
-        { name: 'bn/moving_mean', shape: [3], dtype: 'float32', quantization: { dtype: 'uint16', scale: 0.25, min: 0 } },
-        { name: 'bn/moving_variance', shape: [3], dtype: 'float32' },
-        { name: 'fc/kernel', shape: [3, 2], dtype: 'float32' },
-        { name: 'fc/bias', shape: [2], dtype: 'int32' },
-      ] },
-    ],
-  };
+  const model = layersModelJson([
+    kerasLayer('input_1', 'InputLayer', { batch_input_shape: [null, 2, 2, 2] }),
+    kerasLayer('conv', 'Conv2D', { filters: 3, kernel_size: [1, 2] }),
+    kerasLayer('dw', 'DepthwiseConv2D', { kernel_size: [1, 1] }),
+    kerasLayer('bn', 'BatchNormalization', { epsilon: 0.001 }),
+    kerasLayer('fc', 'Dense', { units: 2 }),
+  ], [
+    { paths: ['group1-shard1of1'], weights: [
+      { name: 'conv/kernel', shape: [1, 2, 2, 3], dtype: 'float32' },
+      { name: 'conv/bias', shape: [3], dtype: 'float32' },
+      { name: 'dw/depthwise_kernel', shape: [1, 1, 3, 1], dtype: 'float32' },
+    ] },
+    { paths: ['group2-shard1of1'], weights: [
+      { name: 'bn/gamma', shape: [3], dtype: 'float32', quantization: { dtype: 'uint8', scale: 0.5, min: -1 } },
+      { name: 'bn/beta', shape: [3], dtype: 'float32', quantization: { dtype: 'float16' } },
+      { name: 'bn/moving_mean', shape: [3], dtype: 'float32', quantization: { dtype: 'uint16', scale: 0.25, min: 0 } },
+      { name: 'bn/moving_variance', shape: [3], dtype: 'float32' },
+      { name: 'fc/kernel', shape: [3, 2], dtype: 'float32' },
+      { name: 'fc/bias', shape: [2], dtype: 'int32' },
+    ] },
+  ]);
   const g1 = new Uint8Array([...f32(Array.from({ length: 12 }, (_, i) => i)), ...f32([0.1, 0.2, 0.3]), ...f32([1, 2, 3])]);
   const g2 = new Uint8Array([
     2, 4, 0, // uint8 gamma: 3 bytes, so beta starts unaligned
