@@ -71,7 +71,7 @@ async function main(): Promise<number> {
   console.log(`fuzz: seed ${args.seed}, ${args.cases} cases per target, time bound ${args.timeLimitMs} ms per case; failing inputs go to ${out}`);
   let failed = 0;
   for (const target of targets) {
-    const run = await runTarget(target, { cases: args.cases, runSeed: args.seed, timeLimitMs: args.timeLimitMs, out, log: console.log });
+    const run = await runTarget(target, { cases: args.cases, runSeed: args.seed, timeLimitMs: args.timeLimitMs, out, log: console.log, progress: (line) => console.error(line) });
     failed += run.failures.length;
     console.log(`${target.name.padEnd(13)} ${run.cases} cases in ${run.seconds.toFixed(1)} s (${(run.cases / run.seconds).toFixed(0)} cases/s): ` +
       `${run.results} decoded, ${run.rejected} rejected with the parser's own error, ${run.failures.length} failures; ` +

@@ -31,6 +31,8 @@ export interface RunOptions {
   /** JS heap cap of a worker, MiB. */
   heapMb?: number;
   log?: (line: string) => void;
+  /** Where a line of progress goes every 30 s (long runs). */
+  progress?: (line: string) => void;
 }
 
 export interface Failure {
@@ -167,8 +169,14 @@ export async function runTarget(target: Target, opts: RunOptions): Promise<Targe
   };
   const t0 = performance.now();
   let next = 0;
+  let beat = new Heartbeat();
+  const ticker = opts.progress && setInterval(() => {
+    const done = run.results + run.rejected + beat.results + beat.rejected + run.failures.length;
+    const seconds = (performance.now() - t0) / 1000;
+    opts.progress!(`  ${target.name}: ${done} of ${opts.cases} cases, ${(done / seconds).toFixed(0)} cases/s, ${run.failures.length} failures`);
+  }, 30_000);
   while (next < opts.cases) {
-    const beat = new Heartbeat();
+    beat = new Heartbeat();
     const job: WorkerJob = { mode: 'run', target: target.name, runSeed: opts.runSeed, start: next, count: opts.cases - next, timeLimitMs: opts.timeLimitMs, heartbeat: beat.buffer };
     const stopped = await supervise(job, heapMb, opts.timeLimitMs, (m) => {
       if (m.type === 'ready') { run.seeds = m.seeds; run.truncations = m.truncations; }
@@ -191,6 +199,7 @@ export async function runTarget(target: Target, opts: RunOptions): Promise<Targe
     log(`  ${target.name}: case ${stopped.index}: ${stopped.reason}: ${stopped.detail} -> ${file}`);
     next = stopped.index + 1;
   }
+  if (ticker) clearInterval(ticker);
   run.cases = next;
   run.seconds = (performance.now() - t0) / 1000;
   return run;
