@@ -2,7 +2,7 @@
 // thread, so the run is the same everywhere. A failure prints the case and its input as
 // base64; `pnpm fuzz --target T --seed 7 --cases N` rebuilds it (see docs/fuzzing.md).
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { endCase, beginCase, installAllocationGuard } from './alloc-guard.js';
 import type { Target } from './target.js';
 
@@ -17,7 +17,8 @@ const CASES: Record<string, number> = { 'model-file': 150, jpeg: 300, tfjs: 300 
 const TIME_LIMIT_MS = 5000;
 
 describe('fuzz short form', () => {
-  beforeAll(() => {
+  // The real files are read as each target makes its seeds; say which were missing.
+  afterAll(() => {
     for (const s of new Set(skipped)) console.log(`[fuzz] seed skipped: ${s}`);
   });
 

@@ -9,6 +9,8 @@ import { join, resolve } from 'node:path';
 
 export const skipped: string[] = [];
 
+const HINT = 'set TESSERA_DATA / TESSERA_WEIGHTS to the shared folders';
+
 function dataDir(): string {
   return resolve(process.env['TESSERA_DATA'] ?? './data');
 }
@@ -20,7 +22,7 @@ export function weightsDir(): string {
 /** The file's bytes, or null (recorded in `skipped`) when it is not there. */
 export function readReal(path: string, why: string): Uint8Array | null {
   if (!existsSync(path)) {
-    skipped.push(`${path} not found (${why}; set TESSERA_DATA / TESSERA_WEIGHTS to the shared folders)`);
+    skipped.push(`${path} not found (${why}; ${HINT})`);
     return null;
   }
   return new Uint8Array(readFileSync(path));
@@ -33,7 +35,7 @@ export function realJpegs(paintings = 2): { name: string; bytes: Uint8Array }[] 
   if (cat) out.push({ name: 'samples/cat.jpg', bytes: cat });
   for (const style of ['expressionism', 'impressionism']) {
     const folder = join(dataDir(), 'paintings', style);
-    if (!existsSync(folder)) { skipped.push(`${folder} not found (real paintings)`); continue; }
+    if (!existsSync(folder)) { skipped.push(`${folder} not found (real paintings; ${HINT})`); continue; }
     for (const f of readdirSync(folder).filter((n) => n.endsWith('.jpg')).sort().slice(0, Math.ceil(paintings / 2))) {
       out.push({ name: `paintings/${style}/${f}`, bytes: new Uint8Array(readFileSync(join(folder, f))) });
     }
