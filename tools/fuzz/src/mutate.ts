@@ -2,8 +2,9 @@
  * The mutator: from a valid seed to a nearly valid input. Parsers fail on inputs that are
  * almost right (a length one too large, a chunk cut in half), so every operator keeps most
  * of the seed and changes a little:
- *  - truncation at every structure boundary (and every byte of a small seed) first, in order;
- *  - then 1..4 stacked random edits: bit flips, interesting bytes, insertions, deletions,
+ *  - on even cases, until done: truncation at every structure boundary (and every byte of a
+ *    small seed), in order;
+ *  - on the others: 1..4 stacked random edits: bit flips, interesting bytes, insertions, deletions,
  *    truncation, copied ranges, a splice with another seed, "lying length fields" (1/2/4/8
  *    bytes, either byte order, set to 0, ±1 around the input size, 2^31-1, 2^32-1, ...), and
  *    for text (JSON headers) a number or a string literal replaced by an interesting value.
