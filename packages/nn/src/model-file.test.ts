@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, noGrad, randn } from '@tessera/tensor';
+import { initDevice, memoryStats, noGrad, randn } from '@tessera/tensor';
 import type { RawTensor, StateDict } from './io/index.js';
 import { type ModelMeta, buildModel, createNetwork, defaultPreprocess, loadPretrained, modelFromBytes, modelToBytes } from './model-file.js';
 import { loadModel, saveModel, saveStateDictAsModel } from './node/model-files.js';
@@ -111,6 +111,16 @@ describe('modelToBytes / modelFromBytes', () => {
   // Found by the fuzzer (tools/fuzz, target model-file): metadata values are JSON the file
   // may fill with anything, and they were used unchecked (a TypeError for "null" classes, a
   // model with no classes, preprocessing with no size).
+  // Found by the fuzzer (tools/fuzz, target model-file): every file whose weights did not fit
+  // left the network it had built on the GPU (4 MB for Tiny Darknet), until the run was killed.
+  it('frees the network it built when the weights do not fit', () => {
+    const md = { format: 'tessera-model-1', layout: 'pytorch', arch: 'darknet-tiny', kind: 'classifier', classes: '["a","b"]', preprocess: JSON.stringify(defaultPreprocess('darknet-tiny')) };
+    const bytes = serializeSafetensors(new Map([['w', { dtype: 'f32', shape: [1], data: Float32Array.from([1]) }]]), md);
+    const before = memoryStats().bytesLive;
+    expect(() => modelFromBytes(bytes, 'misfit.safetensors')).toThrow(/misfit\.safetensors/);
+    expect(memoryStats().bytesLive).toBe(before);
+  });
+
   it('refuses metadata whose classes or preprocessing are not what a model needs, naming the file', () => {
     const good = { format: 'tessera-model-1', layout: 'pytorch', arch: 'darknet-tiny', kind: 'classifier' };
     const pre = JSON.stringify(defaultPreprocess('darknet-tiny'));

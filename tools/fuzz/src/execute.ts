@@ -34,9 +34,11 @@ export function executeCase(target: Target, parts: Uint8Array[], label: string, 
   }
   const ms = performance.now() - start;
   const alloc = endCase();
+  const leftover = target.afterCase?.() ?? null;
   if (alloc.exceeded) {
     return { ms, allocated: alloc.total, outcome: { kind: 'failure', reason: 'allocation over budget', detail: `${alloc.exceeded.message}\n${alloc.exceeded.where}` } };
   }
+  if (leftover) return { ms, allocated: alloc.total, outcome: { kind: 'failure', reason: 'leak', detail: leftover } };
   if (ms > timeLimitMs) {
     return { ms, allocated: alloc.total, outcome: { kind: 'failure', reason: 'too slow', detail: `took ${ms.toFixed(0)} ms (bound ${timeLimitMs} ms)` } };
   }

@@ -44,6 +44,8 @@ export interface Target {
   run(parts: Uint8Array[], label: string): unknown;
   /** The project's own error for bad input from this parser. */
   isOwnError(err: unknown): boolean;
+  /** A check after every case, thrown or not (e.g. GPU memory left behind); returns what is wrong, or null. */
+  afterCase?(): string | null;
   /** Extra check of a result; returns what is wrong, or null. */
   checkResult?(result: unknown, parts: Uint8Array[]): string | null;
   /** Makes a mutated input pass a checksum (most random cases get it), so edits reach the code behind it. */

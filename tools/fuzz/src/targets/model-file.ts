@@ -5,15 +5,19 @@
  * land in the header 90% of the time: the megabytes after it are float data, where any
  * bytes are valid. Its errors are TesseraErrors (WeightFileError from the safetensors layer)
  * naming the file. Budget: the weights' copies (16 bytes per input byte) plus the largest
- * network the metadata may name (ResNet-50, 25.6 M parameters, as float32 twice).
+ * network the metadata may name (ResNet-50, 25.6 M parameters, as float32 twice). After
+ * every case the GPU memory in use must be back where it was.
  */
 
-import { initDevice, TesseraError } from '@tessera/tensor';
+import { initDevice, memoryStats, TesseraError } from '@tessera/tensor';
 import { ARCHS, createNetwork, io, modelFromBytes, modelToBytes, type ModelMeta } from '@tessera/nn';
 import { inputSize, MiB, type Seed, type Target } from '../target.js';
 import { safetensorsBoundaries } from '../seeds/weights.js';
 
 const RESNET50_PARAMS = 25_600_000;
+
+/** GPU memory in use when the current case began: a case must give back what it took. */
+let liveBefore = 0;
 
 async function modelSeeds(): Promise<Seed[]> {
   const meta: ModelMeta = { arch: 'darknet-tiny', kind: 'classifier', classes: ['ants', 'bees'], preprocess: { size: 224, normalize: 'none', resize: 'align-corners' } };
@@ -37,11 +41,16 @@ export const modelFileTarget: Target = {
   setup: async () => { await initDevice(); },
   seeds: modelSeeds,
   run: (parts, label) => {
+    liveBefore = memoryStats().bytesLive;
     const { model, meta } = modelFromBytes(parts[0]!, label);
     model.dispose();
     return meta;
   },
   isOwnError: (err) => err instanceof TesseraError || err instanceof io.WeightFileError,
+  afterCase: () => {
+    const held = memoryStats().bytesLive - liveBefore;
+    return held > 0 ? `${held} bytes of GPU memory still in use after the case (a model not disposed)` : null;
+  },
   checkResult: (result) => {
     // What predict and the web app rely on: a known architecture and kind, class names,
     // and a preprocessing they can carry out.
