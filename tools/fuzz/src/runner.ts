@@ -177,7 +177,8 @@ export async function runTarget(target: Target, opts: RunOptions): Promise<Targe
   }, 30_000);
   while (next < opts.cases) {
     beat = new Heartbeat();
-    const job: WorkerJob = { mode: 'run', target: target.name, runSeed: opts.runSeed, start: next, count: opts.cases - next, timeLimitMs: opts.timeLimitMs, heartbeat: beat.buffer };
+    const count = Math.min(opts.cases - next, target.casesPerWorker ?? Infinity);
+    const job: WorkerJob = { mode: 'run', target: target.name, runSeed: opts.runSeed, start: next, count, timeLimitMs: opts.timeLimitMs, heartbeat: beat.buffer };
     const stopped = await supervise(job, heapMb, opts.timeLimitMs, (m) => {
       if (m.type === 'ready') { run.seeds = m.seeds; run.truncations = m.truncations; }
       else if (m.type === 'failure') {
@@ -191,7 +192,7 @@ export async function runTarget(target: Target, opts: RunOptions): Promise<Targe
     run.rejected += beat.rejected;
     run.maxMs = Math.max(run.maxMs, beat.slowestMs);
     run.maxAllocated = Math.max(run.maxAllocated, beat.largestAllocation);
-    if (!stopped) { next = opts.cases; break; }
+    if (!stopped) { next += count; continue; }
     const sample = await sampleCase(target, opts.runSeed, stopped.index, heapMb);
     const f = { index: stopped.index, reason: stopped.reason, detail: stopped.detail, note: sample.note };
     const file = saveFailure(opts.out, target.name, f, sample.parts, opts.runSeed);

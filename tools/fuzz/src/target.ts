@@ -36,6 +36,8 @@ export interface Target {
   description: string;
   /** Names of the parts (one for single-file targets). */
   partNames: string[];
+  /** Start a fresh worker after this many cases (default: one worker for the whole run). */
+  casesPerWorker?: number;
   /** One-time preparation in the thread that runs the cases (e.g. a GPU device). */
   setup?(): Promise<void>;
   /** Valid inputs made by code, plus real files when present (see seeds/real-files.ts). */

@@ -39,6 +39,10 @@ export const modelFileTarget: Target = {
   description: 'modelFromBytes: safetensors, tessera-model-1 metadata (arch, kind, classes, preprocess), strict weight load',
   partNames: ['model.safetensors'],
   setup: async () => { await initDevice(); },
+  // One WebGPU device for the whole run stopped the process without a word after about
+  // 20 000 cases (twice, with and without the leak fixed): a fresh worker and device every
+  // 5 000 cases keeps the run going. See docs/fuzzing.md.
+  casesPerWorker: 5000,
   seeds: modelSeeds,
   run: (parts, label) => {
     liveBefore = memoryStats().bytesLive;
