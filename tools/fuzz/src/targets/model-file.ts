@@ -39,9 +39,9 @@ export const modelFileTarget: Target = {
   description: 'modelFromBytes: safetensors, tessera-model-1 metadata (arch, kind, classes, preprocess), strict weight load',
   partNames: ['model.safetensors'],
   setup: async () => { await initDevice(); },
-  // One WebGPU device for the whole run stopped the process without a word after about
-  // 20 000 cases (twice, with and without the leak fixed): a fresh worker and device every
-  // 5 000 cases keeps the run going. See docs/fuzzing.md.
+  // One WebGPU device for the whole run crashed the process (SIGSEGV) after about 20 000
+  // cases: loads that are never followed by a submit pile up GPU writes (see docs/fuzzing.md).
+  // A fresh worker and device every 5 000 cases keeps the run going.
   casesPerWorker: 5000,
   seeds: modelSeeds,
   run: (parts, label) => {
