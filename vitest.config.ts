@@ -18,7 +18,7 @@ const node: TestProjectInlineConfiguration = {
   extends: true,
   test: {
     name: 'node',
-    include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'tools/*/src/**/*.test.ts', 'test/**/*.test.ts'],
     sequence: { groupOrder: 0 },
   },
 };

@@ -5,11 +5,12 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, noGrad, randn } from '@tessera/tensor';
+import { initDevice, memoryStats, noGrad, randn } from '@tessera/tensor';
 import type { RawTensor, StateDict } from './io/index.js';
 import { type ModelMeta, buildModel, createNetwork, defaultPreprocess, loadPretrained, modelFromBytes, modelToBytes } from './model-file.js';
 import { loadModel, saveModel, saveStateDictAsModel } from './node/model-files.js';
 import { readSafetensors, writeSafetensors } from './node/weight-files.js';
+import { serializeSafetensors } from './io/index.js';
 import { resnet18 } from './models/resnet.js';
 import { createVisionModel } from './models/vision-model.js';
 import { exportStateDict } from './weights.js';
@@ -107,6 +108,34 @@ describe('saveModel / loadModel', () => {
 });
 
 describe('modelToBytes / modelFromBytes', () => {
+  // Found by the fuzzer (tools/fuzz, target model-file): every file whose weights did not fit
+  // left the network it had built on the GPU (4 MB for Tiny Darknet), until the run was killed.
+  it('frees the network it built when the weights do not fit', () => {
+    const md = { format: 'tessera-model-1', layout: 'pytorch', arch: 'darknet-tiny', kind: 'classifier', classes: '["a","b"]', preprocess: JSON.stringify(defaultPreprocess('darknet-tiny')) };
+    const bytes = serializeSafetensors(new Map([['w', { dtype: 'f32', shape: [1], data: Float32Array.from([1]) }]]), md);
+    const before = memoryStats().bytesLive;
+    expect(() => modelFromBytes(bytes, 'misfit.safetensors')).toThrow(/misfit\.safetensors/);
+    expect(memoryStats().bytesLive).toBe(before);
+  });
+
+  // Found by the fuzzer (tools/fuzz, target model-file): metadata values are JSON the file
+  // may fill with anything, and they were used unchecked (a TypeError for "null" classes, a
+  // model with no classes, preprocessing with no size).
+  it('refuses metadata whose classes or preprocessing are not what a model needs, naming the file', () => {
+    const good = { format: 'tessera-model-1', layout: 'pytorch', arch: 'darknet-tiny', kind: 'classifier' };
+    const pre = JSON.stringify(defaultPreprocess('darknet-tiny'));
+    const cases: [string, string][] = [
+      ['null', pre], ['[]', pre], ['[1,2]', pre],
+      ['["a","b"]', 'null'], ['["a","b"]', '{"size":0.5,"normalize":"none","resize":"align-corners"}'],
+      ['["a","b"]', '{"siz%":224,"normalize":"none","resize":"align-corners"}'],
+      ['["a","b"]', '{"size":224,"normalize":"x","resize":"crop"}'],
+    ];
+    for (const [classes, preprocess] of cases) {
+      const bytes = serializeSafetensors(new Map(), { ...good, classes, preprocess });
+      expect(() => modelFromBytes(bytes, 'meta.safetensors'), `${classes} ${preprocess}`).toThrow(/^meta\.safetensors: unreadable model metadata/);
+    }
+  });
+
   it('are the bytes of a model file: a file saveModel wrote loads from its bytes, and the bytes load from a file', async () => {
     const classifier: ModelMeta = { arch: 'darknet-tiny', kind: 'classifier', classes: ['x', 'y'], preprocess: defaultPreprocess('darknet-tiny') };
     const { model: net } = modelFromBytes(await modelToBytes(createNetworkFor(classifier), classifier), 'net');

@@ -166,7 +166,12 @@ export function modelFromBytes(bytes: Uint8Array, name = '<model bytes>'): { mod
     );
   }
   const model = buildModel(meta);
-  loadStateDict(model, tensors, { source: name });
+  try {
+    loadStateDict(model, tensors, { source: name });
+  } catch (err) {
+    model.dispose(); // its GPU buffers would otherwise wait for the garbage collector
+    throw err;
+  }
   return { model, meta };
 }
 

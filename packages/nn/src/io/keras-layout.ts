@@ -68,7 +68,15 @@ export function kerasToTorch(model: TfjsModel): StateDict {
       const param = key.slice(layer.name.length + 1).replace(/:\d+$/, '');
       const target = mapping[param];
       if (!target) throw new WeightFileError(model.source, `layer '${layer.name}' (${layer.className}): unexpected weight '${param}'`);
-      out.set(`${layer.name}.${target[0]}`, target[1](model.weights.get(key)!));
+      let converted: RawTensor;
+      try {
+        converted = target[1](model.weights.get(key)!);
+      } catch (err) {
+        // The layout helpers throw RangeError for a wrong rank: here that is the file's fault.
+        if (!(err instanceof RangeError)) throw err;
+        throw new WeightFileError(model.source, `layer '${layer.name}' (${layer.className}) weight '${param}': ${err.message}`);
+      }
+      out.set(`${layer.name}.${target[0]}`, converted);
       used.add(key);
     }
   }

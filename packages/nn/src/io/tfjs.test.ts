@@ -8,43 +8,35 @@ import { readTfjsModel } from '../node/weight-files.js';
 import { bundledWeights } from '../node/bundled-weights.js';
 import { parseTfjsModel, tfjsShardPaths } from './tfjs.js';
 import { toNumbers, type RawTensor } from './types.js';
+import { kerasLayer, layersModelJson } from './testing/keras-model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-tfjs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const f32 = (values: number[]) => Buffer.from(Float32Array.from(values).buffer);
-const layer = (name: string, className: string, config: Record<string, unknown> = {}) =>
-  ({ name, class_name: className, config: { name, ...config }, inbound_nodes: [] });
 
 // A Keras functional model: conv (bias) → batchnorm → dense, with one group split over two shards
 // mid-tensor and a uint8-quantised and a float16-quantised weight in a second group.
 function writeModel(folder: string, shards: Record<string, Uint8Array>): string {
-  const model = {
-    format: 'layers-model',
-    modelTopology: {
-      keras_version: '2.1.6', backend: 'tensorflow',
-      model_config: { class_name: 'Model', config: { name: 'm', layers: [
-        layer('input_1', 'InputLayer', { batch_input_shape: [null, 2, 2, 2] }),
-        layer('conv', 'Conv2D', { filters: 3, kernel_size: [1, 2] }),
-        layer('bn', 'BatchNormalization', { epsilon: 0.001 }),
-        layer('fc', 'Dense', { units: 2 }),
-      ] } },
-    },
-    weightsManifest: [
-      { paths: ['g1-shard1of2', 'g1-shard2of2'], weights: [
-        { name: 'conv/kernel', shape: [1, 2, 2, 3], dtype: 'float32' },
-        { name: 'conv/bias', shape: [3], dtype: 'float32' },
-      ] },
-      { paths: ['g2-shard1of1'], weights: [
-        { name: 'bn/gamma', shape: [3], dtype: 'float32', quantization: { dtype: 'uint8', scale: 0.5, min: -1 } },
-        { name: 'bn/beta', shape: [3], dtype: 'float32', quantization: { dtype: 'float16' } },
-        { name: 'bn/moving_mean', shape: [3], dtype: 'float32' },
-        { name: 'bn/moving_variance', shape: [3], dtype: 'float32' },
-        { name: 'fc/kernel', shape: [3, 2], dtype: 'float32' },
-        { name: 'fc/bias', shape: [2], dtype: 'float32' },
-      ] },
-    ],
-  };
+  const model = layersModelJson([
+    kerasLayer('input_1', 'InputLayer', { batch_input_shape: [null, 2, 2, 2] }),
+    kerasLayer('conv', 'Conv2D', { filters: 3, kernel_size: [1, 2] }),
+    kerasLayer('bn', 'BatchNormalization', { epsilon: 0.001 }),
+    kerasLayer('fc', 'Dense', { units: 2 }),
+  ], [
+    { paths: ['g1-shard1of2', 'g1-shard2of2'], weights: [
+      { name: 'conv/kernel', shape: [1, 2, 2, 3], dtype: 'float32' },
+      { name: 'conv/bias', shape: [3], dtype: 'float32' },
+    ] },
+    { paths: ['g2-shard1of1'], weights: [
+      { name: 'bn/gamma', shape: [3], dtype: 'float32', quantization: { dtype: 'uint8', scale: 0.5, min: -1 } },
+      { name: 'bn/beta', shape: [3], dtype: 'float32', quantization: { dtype: 'float16' } },
+      { name: 'bn/moving_mean', shape: [3], dtype: 'float32' },
+      { name: 'bn/moving_variance', shape: [3], dtype: 'float32' },
+      { name: 'fc/kernel', shape: [3, 2], dtype: 'float32' },
+      { name: 'fc/bias', shape: [2], dtype: 'float32' },
+    ] },
+  ]);
   for (const [name, data] of Object.entries(shards)) writeFileSync(join(folder, name), data);
   const path = join(folder, 'model.json');
   writeFileSync(path, JSON.stringify(model));
@@ -140,6 +132,15 @@ describe('TF.js layers model reader', () => {
     expect(depthwiseToOihw(k)).toEqual({ dtype: 'f32', shape: [4, 1, 1, 1], data: Float32Array.from([10, 11, 20, 21]) });
     expect(() => hwioToOihw({ dtype: 'f32', shape: [2, 2], data: new Float32Array(4) })).toThrow(/4 dimensions/);
     expect(() => inOutToOutIn({ dtype: 'f32', shape: [2], data: new Float32Array(2) })).toThrow(/2 dimensions/);
+  });
+
+  // Found by the fuzzer (tools/fuzz, target tfjs): a model.json whose Conv2D kernel has the
+  // wrong rank (bytes still matching) made kerasToTorch throw a bare RangeError.
+  it('names the model file when a weight has the wrong rank for its layer', () => {
+    const model = layersModelJson([kerasLayer('conv', 'Conv2D')], [{ paths: ['g1'], weights: [{ name: 'conv/kernel', shape: [2, 3], dtype: 'float32' }] }]);
+    const parsed = parseTfjsModel(JSON.stringify(model), new Map([['g1', new Uint8Array(24)]]), 'rank.json');
+    expect(() => kerasToTorch(parsed)).toThrow(WeightFileError);
+    expect(() => kerasToTorch(parsed)).toThrow(/^rank\.json: layer 'conv' \(Conv2D\) weight 'kernel': HWIO conv kernel must have 4 dimensions, got shape \[2,3\]/);
   });
 });
 

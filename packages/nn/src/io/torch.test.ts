@@ -81,4 +81,12 @@ describe('torch.save reader (hand-built archives)', () => {
     const good = archive(torchStateDictPickle(VIEWS), VIEW_STORAGES);
     expect(() => parseTorch(good.subarray(0, good.length - 30), 'cut.pth')).toThrow(/^cut\.pth: corrupt or truncated zip/);
   });
+
+  // Found by the fuzzer (tools/fuzz, target torch): stride 0 lets a 4-byte storage describe
+  // a view of billions of elements, which was gathered into a dense array of that size.
+  it('refuses expanded views past the expansion limit, before allocating them', () => {
+    const bomb = archive(torchStateDictPickle([t('w', 'FloatStorage', '0', 1, 0, [50000, 50000], [0, 0])]), { '0': f32([1]) });
+    expect(() => parseTorch(bomb, 'bomb.pth')).toThrow(WeightFileError);
+    expect(() => parseTorch(bomb, 'bomb.pth')).toThrow(/^bomb\.pth: tensor 'w' is an expanded view of 2500000000 elements over a storage of 1/);
+  });
 });

@@ -7,7 +7,7 @@ import { decodeElements } from './codec.js';
 import { WeightFileError } from './errors.js';
 import { StorageType, TensorRef, unpickle, type PickleValue } from './pickle.js';
 import { gatherStrided, lastIndex } from './strided.js';
-import { DTYPE_BYTES, type DType, type StateDict, type TensorData } from './types.js';
+import { DTYPE_BYTES, numel, type DType, type StateDict, type TensorData } from './types.js';
 import { looksLikeZip, readZip } from './zip.js';
 
 export interface TorchReadOptions {
@@ -20,6 +20,13 @@ export interface TorchReadOptions {
 }
 
 const CHECKPOINT_KEYS = ['state_dict', 'model_state_dict', 'model', 'module', 'net'];
+
+/**
+ * A view with stride 0 (an expanded tensor) holds more elements than its storage, so a
+ * 4-byte storage can describe a view of billions of elements. Making such views dense is
+ * allowed up to this many bytes per file; past it the file is refused before allocating.
+ */
+export const MAX_EXPANDED_BYTES = 64 * 2 ** 20;
 
 interface Storage { dtype: DType; data: TensorData; numel: number }
 
@@ -72,6 +79,7 @@ export function parseTorch(bytes: Uint8Array, file = '<buffer>', options: TorchR
   };
 
   const out: StateDict = new Map();
+  let expandedBytes = 0;
   for (const [name, value] of dict) {
     if (typeof name !== 'string' || !(value instanceof TensorRef)) continue;
     if (!Array.isArray(value.storage)) fail(`tensor '${name}' has no storage`);
@@ -80,6 +88,14 @@ export function parseTorch(bytes: Uint8Array, file = '<buffer>', options: TorchR
     if (last >= storage.numel) {
       fail(`tensor '${name}' (shape ${JSON.stringify(value.shape)}, stride ${JSON.stringify(value.stride)}, offset ${value.offset}) ` +
         `reaches element ${last} of its storage, which holds ${storage.numel}: the storage is too short`);
+    }
+    const count = numel(value.shape);
+    if (count > storage.numel) {
+      expandedBytes += count * DTYPE_BYTES[storage.dtype];
+      if (expandedBytes > MAX_EXPANDED_BYTES) {
+        fail(`tensor '${name}' is an expanded view of ${count} elements over a storage of ${storage.numel}, ` +
+          `past the ${MAX_EXPANDED_BYTES / 2 ** 20} MiB allowed for expanded views: save it with .contiguous() first`);
+      }
     }
     out.set(name, { dtype: storage.dtype, shape: [...value.shape], data: gatherStrided(storage.data, value.offset, value.shape, value.stride) });
   }

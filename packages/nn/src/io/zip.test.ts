@@ -54,4 +54,15 @@ describe('zip reader', () => {
     bytes.fill(0xff, 31, 35); // scramble the compressed stream
     expect(() => readZip(bytes, 'bad.zip').read('x')).toThrow(/entry 'x' (does not inflate|holds|fails)/);
   });
+
+  // Found by the fuzzer (tools/fuzz, target zip): a central directory that claims a huge
+  // uncompressed size made read() allocate that size before inflating 15 bytes.
+  it('refuses a deflated entry that claims more than its compressed bytes can hold, before allocating', () => {
+    const bytes = Buffer.from(buildZip([{ name: 'x', data: new Uint8Array(64).fill(1), deflate: true }], { zip64: true }));
+    // The zip64 extra field's uncompressed size (first 8-byte value after its 4-byte header).
+    const extra = bytes.indexOf(Buffer.from([1, 0, 24, 0]), bytes.indexOf(Buffer.from([0x50, 0x4b, 1, 2])));
+    bytes.writeBigUInt64LE(2n ** 40n, extra + 4);
+    expect(() => readZip(bytes, 'lying.pth').read('x')).toThrow(WeightFileError);
+    expect(() => readZip(bytes, 'lying.pth').read('x')).toThrow(/^lying\.pth: .*entry 'x' claims 1099511627776 bytes/);
+  });
 });

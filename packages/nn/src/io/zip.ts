@@ -33,6 +33,9 @@ const SIG_CENTRAL = 0x02014b50;
 const SIG_LOCAL = 0x04034b50;
 const EOCD_SIZE = 22;
 const MAX_COMMENT = 0xffff;
+// Deflate expands at most 1032:1 (a 258-byte match coded in two bits); a directory that
+// claims more for an entry is lying, and believing it would allocate the claim up front.
+const MAX_DEFLATE_RATIO = 1032;
 
 /** True when the bytes start like a ZIP archive (a local file header). */
 export function looksLikeZip(bytes: Uint8Array): boolean {
@@ -130,6 +133,9 @@ export function readZip(bytes: Uint8Array, file = '<buffer>'): ZipArchive {
     if (e.method === 0) {
       out = raw;
     } else if (e.method === 8) {
+      if (e.size > e.compressedSize * MAX_DEFLATE_RATIO + 64) {
+        fail(`entry '${name}' claims ${e.size} bytes, more than its ${e.compressedSize} compressed bytes can hold`);
+      }
       try {
         // Inflating into a buffer of the declared size never allocates more than that: an
         // entry that holds more is cut there, and its CRC check below then fails.

@@ -237,6 +237,21 @@ describe('format detection and bad files', () => {
     expect((await decodeErrorAsync(probeImageFile(path))).reason).toMatch(/exceeds the limit/);
   });
 
+  // Found while setting the fuzzer's allocation budgets (tools/fuzz): a small file whose header
+  // declares a large image under the limit made the decoders allocate for the declared size
+  // (jpeg-js ~1 GB and 38 s for 81 MP, the PNG inflate buffer ~240 MB) before finding the data missing.
+  it('refuses a header the file is far too small to hold, before allocating for it', () => {
+    const jpegLie = withJpegFrameSize(encodeBaselineJpeg(gradientImage(16, 16)), 9000, 9000);
+    const pngLie = withPngSize(encodePng(gradientImage(16, 16)), 9000, 9000);
+    for (const [lie, reason] of [[jpegLie, /a 9000x9000 JPEG cannot fit in \d+ bytes/], [pngLie, /\d+ compressed bytes cannot hold the \d+ bytes of a 9000x9000 image/]] as const) {
+      const started = performance.now();
+      const err = decodeError(() => decodeImage(lie, { file: 'lie' }));
+      expect(err.reason).toMatch(/^truncated or corrupt image data/);
+      expect(err.reason).toMatch(reason);
+      expect(performance.now() - started).toBeLessThan(1000);
+    }
+  });
+
   it('probes the header without decoding, reading past a large Exif block', async () => {
     const jpegBytes = encodeBaselineJpeg(gradientImage(33, 20));
     // A 200 KB APP1 block pushes the frame header beyond the probe's first read.

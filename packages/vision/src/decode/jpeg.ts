@@ -47,6 +47,12 @@ export function decodeJpeg(bytes: Uint8Array, options: ResolvedDecodeOptions): R
   const { file } = options;
   const header = jpegHeaderOf(bytes, file);
   checkPixelLimit(file, header.width, header.height, options.maxPixels);
+  // Each 8x8 block of a full-resolution component costs at least one bit of scan data (a
+  // Huffman code is 1 to 16 bits), so a file with fewer bits than blocks is truncated whatever
+  // its header says. Refusing it here keeps jpeg-js from allocating for the declared size.
+  if (Math.ceil(header.width / 8) * Math.ceil(header.height / 8) > 8 * bytes.length) {
+    throw new ImageDecodeError(file, `truncated or corrupt image data (a ${header.width}x${header.height} JPEG cannot fit in ${bytes.length} bytes)`);
+  }
   if (header.components === 4 && header.adobeTransform === null) {
     throw new ImageDecodeError(file, '4-component (CMYK) JPEG without an Adobe marker is not supported');
   }

@@ -28,6 +28,7 @@ export function pngHeaderOf(bytes: Uint8Array, file: string): PngHeader {
 }
 
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+const MAX_DEFLATE_RATIO = 1032;
 
 /** Adam7 passes: x start, y start, x step, y step. */
 const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
@@ -139,6 +140,11 @@ function decodeRgba(bytes: Uint8Array, h: PngHeader): { rgba: Uint8Array; hasAlp
   const bpp = Math.max(1, bitsPerPixel >> 3); // filter distance in bytes
   const passes = passesOf(h, bitsPerPixel);
   const need = passes.reduce((n, p) => n + (p.rowBytes + 1) * p.height, 0);
+  // Deflate expands at most 1032:1 (a 258-byte match in two bits): data too short to hold the
+  // image is truncated, and is refused before the buffer for the declared size is allocated.
+  if (need > idat.length * MAX_DEFLATE_RATIO + 1024) {
+    corrupt(`unexpected end of image data (${idat.length} compressed bytes cannot hold the ${need} bytes of a ${h.width}x${h.height} image)`);
+  }
   let raw: Uint8Array;
   try {
     // Into a buffer of exactly the needed size: extra data is ignored, never allocated.
