@@ -5,25 +5,17 @@
  * --max-bad-pct the run stops before training with one clear line. Tiny runs: 32 px, darknet-tiny
  * from scratch, one epoch, on the built dist.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { CLI, tessera } from './support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { truncatedJpeg, writeBadFiles, type BadFiles } from '../packages/vision/src/testing/bad-files.js';
 import { writeImages } from '../packages/vision/src/testing/images.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const CLI = join(ROOT, 'packages/cli/dist/main.js');
 const work = mkdtempSync(join(tmpdir(), 'tessera-bad-files-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function tessera(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 600_000 });
-  // Dawn prints two harmless limit warnings on lavapipe; they are not ours.
-  const stderr = r.stderr.split('\n').filter((l) => l && !l.startsWith('Warning: maxDynamic')).join('\n');
-  return { code: r.status, stdout: r.stdout, stderr };
-}
 
 const MODEL = ['--arch', 'darknet-tiny', '--no-pretrained', '--size', '32', '--bs', '8', '--workers', '1'];
 const TINY = [...MODEL, '--epochs', '1'];

@@ -2,23 +2,16 @@
  * `train --from RUN`: continuing a finished run with a new one-cycle schedule (the blog's
  * `learn.fit_one_cycle(15, 1e-4)` after the first stage), end to end on the built dist.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { CLI, tessera } from './support/cli.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { io } from '@tessera/nn/node';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const CLI = join(ROOT, 'packages/cli/dist/main.js');
 const work = mkdtempSync(join(tmpdir(), 'tessera-from-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function tessera(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 600_000 });
-  const stderr = r.stderr.split('\n').filter((l) => l && !l.startsWith('Warning: maxDynamic')).join('\n');
-  return { code: r.status, stdout: r.stdout, stderr };
-}
 
 interface Row {
   epoch: number;

@@ -8,22 +8,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { CLI, tessera } from './support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initDevice } from '@tessera/tensor';
 import { createNetwork, defaultPreprocess, exportStateDict, type ModelMeta } from '@tessera/nn';
 import { io, saveStateDictAsModel } from '@tessera/nn/node';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const CLI = join(ROOT, 'packages/cli/dist/main.js');
 const work = mkdtempSync(join(tmpdir(), 'tessera-cli-robust-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function tessera(args: string[], opts: { timeout?: number } = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: opts.timeout ?? 300_000 });
-  // Dawn prints two harmless limit warnings on lavapipe; they are not ours.
-  const stderr = r.stderr.split('\n').filter((l) => l && !l.startsWith('Warning: maxDynamic')).join('\n');
-  return { code: r.status, stdout: r.stdout, stderr, signal: r.signal };
-}
 
 /** One line on stderr matching `message`, no stack trace, a non-zero exit. */
 function expectOneLine(r: ReturnType<typeof tessera>, message: RegExp | string, code = 1): void {

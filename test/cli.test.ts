@@ -4,23 +4,16 @@
  * below chance, and every mistake a user can make is one clear line and a non-zero
  * exit, no stack trace.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { CLI, tessera } from './support/cli.js';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const CLI = join(ROOT, 'packages/cli/dist/main.js');
 const work = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function tessera(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 600_000 });
-  // Dawn prints two harmless limit warnings on lavapipe; they are not ours.
-  const stderr = r.stderr.split('\n').filter((l) => l && !l.startsWith('Warning: maxDynamic')).join('\n');
-  return { code: r.status, stdout: r.stdout, stderr };
-}
 
 describe.skipIf(!existsSync(CLI))('tessera CLI', () => {
   it('trains a tiny network on generated counting images to well below chance', () => {
@@ -111,7 +104,7 @@ describe.skipIf(!existsSync(CLI))('tessera CLI', () => {
   ];
   for (const [what, args, message] of userErrors) {
     it(`reports ${what} in one line`, () => {
-      const r = tessera(args, { TESSERA_WEIGHTS: join(work, 'no-weights'), XDG_CACHE_HOME: join(work, 'no-cache') });
+      const r = tessera(args, { env: { TESSERA_WEIGHTS: join(work, 'no-weights'), XDG_CACHE_HOME: join(work, 'no-cache') } });
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(message);
       expect(r.stderr.split('\n')).toHaveLength(1);

@@ -17,13 +17,13 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { CLI, tessera } from './support/cli.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const APP = join(ROOT, 'apps/web');
 const VITE = join(APP, 'node_modules/vite/bin/vite.js');
-const CLI = join(ROOT, 'packages/cli/dist/main.js');
 const CHROMIUM = '/usr/bin/chromium';
 const OUT = join(ROOT, 'test/output/web-app');
 const DARKNET = join(resolve(process.env.TESSERA_WEIGHTS ?? join(ROOT, 'weights')), 'darknet-tiny');
@@ -62,11 +62,6 @@ const pageErrors: string[] = [];
 const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
 
-function tessera(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
-  const stderr = r.stderr.split('\n').filter((l) => l && !l.startsWith('Warning: maxDynamic')).join('\n');
-  return { code: r.status, stdout: r.stdout, stderr };
-}
 
 interface CliPrediction {
   file: string;

@@ -25,9 +25,8 @@ import { torchSaveBytes } from '../packages/nn/src/io/testing/torch-writer.js';
 import { fetchWeights } from '../packages/cli/src/fetch-weights.js';
 import { cachedWeightsPath, hashPrefixOf, TORCHVISION_FILES, torchvisionSource } from '../packages/cli/src/weights-cache.js';
 import { weightsCandidates } from '../packages/cli/src/weights.js';
+import { CLI, ROOT, withoutDawnNoise } from './support/cli.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const CLI = join(ROOT, 'packages/cli/dist/main.js');
 const noCli = existsSync(CLI) ? undefined : `${CLI} not built (run pnpm -s build)`;
 if (noCli) console.log(`[weights-get] CLI tests skipped: ${noCli}`);
 const CAT = join(resolve(process.env.TESSERA_DATA ?? './data'), 'samples', 'cat.jpg');
@@ -51,9 +50,7 @@ function tessera(args: string[], env: Record<string, string> = {}): Promise<{ co
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => {
-      // Dawn prints two harmless limit warnings on lavapipe; they are not ours.
-      stderr = stderr.split('\n').filter((l) => l && !l.startsWith('Warning: maxDynamic')).join('\n');
-      done({ code, stdout, stderr });
+      done({ code, stdout, stderr: withoutDawnNoise(stderr) });
     });
   });
 }
