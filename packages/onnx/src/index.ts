@@ -1,0 +1,3 @@
+/** @tessera/onnx — ONNX export of Tessera models and import of ONNX CNN classifiers. */
+export { exportOnnx, ONNX_OPSET } from './export/export.js';
+export { onnxMetadata } from './metadata.js';
