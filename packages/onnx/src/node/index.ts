@@ -1,2 +1,3 @@
-/** @tessera/onnx/node — ONNX files on disk: written atomically, read with the size checks every user file gets. */
+/** @tessera/onnx/node — ONNX files on disk: written atomically, read with the size checks every user file gets (and external data). */
 export { saveOnnx } from './onnx-files.js';
+export { readOnnxFile, externalDataReader } from './read-onnx.js';
