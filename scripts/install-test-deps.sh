@@ -18,6 +18,18 @@ if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch, torchvision' >/
 else
   PACKAGES+=(python3-torch python3-torchvision libopenblas0-pthread)
 fi
+# ONNX: torch.onnx.export needs Debian's python3-onnx; libonnx-testdata holds ONNX's backend
+# node tests (the importer's conformance suite, packages/onnx/src/testing/conformance.test.ts).
+if /usr/bin/python3 -c 'import onnx' >/dev/null 2>&1; then
+  say "python3-onnx already importable"
+else
+  PACKAGES+=(python3-onnx)
+fi
+if [ -d /usr/share/libonnx-testdata/data/node ]; then
+  say "ONNX backend node tests already installed"
+else
+  PACKAGES+=(libonnx-testdata)
+fi
 if [ -x /usr/bin/chromium ]; then
   say "Chromium already installed"
 else

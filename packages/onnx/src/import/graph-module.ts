@@ -5,7 +5,7 @@
  * and loaded. Every unsupported operator or attribute among them is reported at once, before
  * any weight reaches the GPU.
  */
-import { type Tensor, TesseraError, tidy } from '@tessera/tensor';
+import { type Tensor, TesseraError, tensor, tidy } from '@tessera/tensor';
 import { Module } from '@tessera/nn';
 import type { GraphNode, ParsedGraph } from './graph.js';
 import { OPS, graphProblems, toNHWC, type Value } from './ops.js';
@@ -85,7 +85,10 @@ export class OnnxGraphModule extends Module {
         ctx.layer = this.layers.get(n);
         values.set(n.outputs[0]!, OPS[n.op]!.run(n, x, ctx));
       }
-      const out = this.outputs.map((o) => values.get(o));
+      const out = this.outputs.map((o) => {
+        const c = this.graph.constants.get(o);
+        return values.get(o) ?? (c ? { t: tensor(c.data, c.dims.length ? c.dims : [1]), nhwc: false } : undefined);
+      });
       if (out.some((v) => !v)) throw new TesseraError(`ONNX graph: output '${this.outputs[out.findIndex((v) => !v)]}' was not computed`);
       return out as Value[];
     }) as Value[];
