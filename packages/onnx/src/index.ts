@@ -7,3 +7,4 @@ export { readTensor, type ConstTensor, type ExternalDataReader } from './import/
 export { OnnxGraphModule, UnsupportedOnnxError } from './import/graph-module.js';
 export { SUPPORTED_OPS, toNCHW, toNHWC, type Value } from './import/ops.js';
 export { bodyOutput, inputSize, onnxVisionModel } from './import/vision.js';
+export { encodeGraph, decodeGraph, graphModel } from './import/graph-file.js';

@@ -37,7 +37,6 @@ function layerName(n: GraphNode, taken: Set<string>): string {
 export class UnsupportedOnnxError extends TesseraError {
   constructor(readonly source: string, readonly problems: string[]) {
     super(`${source} cannot be imported: ${problems.length} unsupported operator${problems.length > 1 ? 's or attributes' : ' or attribute'}:\n  ${problems.join('\n  ')}`);
-    this.name = 'UnsupportedOnnxError';
   }
 }
 

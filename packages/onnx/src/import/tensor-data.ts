@@ -7,6 +7,9 @@
 import { TesseraError } from '@tessera/tensor';
 import { DataType, toNumber, type TensorProto } from '../proto/onnx.js';
 
+/** Marks an initializer whose values were left out (graph-file.ts). */
+export const STRIPPED = 'tessera:weights-in-model-file';
+
 export interface ConstTensor {
   dims: number[];
   /** 'float' for FLOAT / DOUBLE / FLOAT16, 'int' for the integer types. */
@@ -57,7 +60,10 @@ export function readTensor(t: TensorProto, what: string, external?: ExternalData
   const n = dims.reduce((a, b) => a * b, 1);
   const kind = type === DataType.FLOAT || type === DataType.DOUBLE || type === DataType.FLOAT16 ? 'float' : 'int';
   let data: Float32Array;
-  if (t.dataLocation === 1) {
+  if (t.docString === STRIPPED) {
+    // A weight left out of a graph kept in a model file: the file's tensors fill it.
+    data = new Float32Array(n);
+  } else if (t.dataLocation === 1) {
     const entries = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
     const location = entries.get('location');
     if (!location) throw new TesseraError(`${what}: external data without a location`);

@@ -8,6 +8,7 @@ import { dirname, relative, resolve, isAbsolute } from 'node:path';
 import { TesseraError } from '@tessera/tensor';
 import { readFileChecked } from '@tessera/tensor/node';
 import { parseOnnx, type ParsedGraph } from '../import/graph.js';
+import { encodeGraph } from '../import/graph-file.js';
 import type { ExternalDataReader } from '../import/tensor-data.js';
 
 /** Reads slices of the external data files next to `modelPath`. */
@@ -43,6 +44,12 @@ export function externalDataReader(modelPath: string): ExternalDataReader {
 
 /** Parses the ONNX model at `path`, with its external data if it has any. */
 export async function readOnnxFile(path: string): Promise<ParsedGraph> {
+  return (await readOnnxModel(path)).graph;
+}
+
+/** The parsed graph and, for a model file, its structure without weights (`encodeGraph`). */
+export async function readOnnxModel(path: string): Promise<{ graph: ParsedGraph; encoded: string }> {
   const bytes = await readFileChecked(path, { what: 'ONNX model' });
-  return parseOnnx(bytes, path, externalDataReader(path));
+  const graph = parseOnnx(bytes, path, externalDataReader(path));
+  return { graph, encoded: encodeGraph(bytes) };
 }

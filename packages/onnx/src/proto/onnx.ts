@@ -42,6 +42,7 @@ export interface TensorProto {
   externalData?: StringStringEntry[];
   /** 0 DEFAULT (in the file), 1 EXTERNAL (beside it). */
   dataLocation?: number;
+  docString?: string;
 }
 
 export interface AttributeProto {
@@ -104,6 +105,11 @@ export function encodeModel(model: ModelProto): Uint8Array {
 /** Parses an ONNX model's bytes; throws protobufjs's error on bytes that are not one. */
 export function decodeModel(bytes: Uint8Array): ModelProto {
   return ModelProtoType.decode(bytes) as unknown as ModelProto;
+}
+
+/** Encodes a model that came from decodeModel (possibly edited), without re-checking it. */
+export function reencodeModel(model: ModelProto): Uint8Array {
+  return ModelProtoType.encode(model as unknown as protobuf.Message).finish();
 }
 
 /** Parses one TensorProto (the conformance tests' input_N.pb / output_N.pb files). */
