@@ -12,6 +12,8 @@ import {
 } from '@tessera/nn';
 import { TesseraError } from '@tessera/tensor';
 import type { GraphBuilder } from './graph-builder.js';
+import { OnnxGraphModule } from '../import/graph-module.js';
+import { emitGraph } from './emit-graph.js';
 
 export interface EmitContext {
   g: GraphBuilder;
@@ -111,6 +113,7 @@ export function emitModule(ctx: EmitContext, m: Module, prefix: string, x: strin
     const named = new Map(m.children());
     return chain(ctx, ['features', 'classifier', 'pool', 'flatten'].map((n) => [n, named.get(n)!]), prefix, x);
   }
+  if (m instanceof OnnxGraphModule) return emitGraph(ctx, m, prefix, x);
   // Sequential last: VisionModel and the bodies are Sequentials of the modules above.
   if (m instanceof Sequential) return chain(ctx, m.children(), prefix, x);
   throw new TesseraError(`ONNX export: ${prefix || 'the model'} is a ${m.constructor.name}, which has no ONNX form here (known: ResNet, Tiny Darknet, fastai's head and their layers)`);

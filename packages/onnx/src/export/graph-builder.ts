@@ -44,6 +44,12 @@ export class GraphBuilder {
     return name;
   }
 
+  /** An int64 initializer named `name` (shapes, axes). */
+  intsNamed(name: string, dims: readonly number[], data: readonly number[]): string {
+    this.initializers.push(int64Tensor(name, dims, data));
+    return name;
+  }
+
   ints(hint: string, data: readonly number[]): string {
     const name = this.fresh(hint);
     this.initializers.push(int64Tensor(name, [data.length], data));

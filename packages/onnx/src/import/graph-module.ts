@@ -44,6 +44,8 @@ export class OnnxGraphModule extends Module {
   readonly nodes: GraphNode[];
   readonly outputs: string[];
   private readonly layers = new Map<GraphNode, Module>();
+  /** Each weighted node's child-module name (its state-dict prefix). */
+  readonly layerNames = new Map<GraphNode, string>();
 
   constructor(readonly graph: ParsedGraph, opts: { source: string; outputs?: string[] }) {
     super();
@@ -55,7 +57,10 @@ export class OnnxGraphModule extends Module {
     const taken = new Set<string>();
     for (const n of this.nodes) {
       const layer = OPS[n.op]!.layer?.(n, graph);
-      if (layer) this.layers.set(n, this.registerModule(layerName(n, taken), layer));
+      if (!layer) continue;
+      const name = layerName(n, taken);
+      this.layers.set(n, this.registerModule(name, layer));
+      this.layerNames.set(n, name);
     }
   }
 

@@ -17,6 +17,8 @@ export interface GraphNode {
   inputs: string[];
   outputs: string[];
   attrs: Map<string, AttrValue>;
+  /** The attributes as the file had them (the exporter writes them back unchanged). */
+  raw: AttributeProto[];
 }
 
 export interface ParsedGraph {
@@ -64,7 +66,7 @@ export function parseOnnx(bytes: Uint8Array, source: string, external?: External
       const v = attrValue(a, `${source}: node '${name}' attribute ${a.name}`, external);
       if (v !== undefined) attrs.set(a.name ?? '', v);
     }
-    return { op, name, inputs: [...(n.input ?? [])], outputs: [...(n.output ?? [])], attrs };
+    return { op, name, inputs: [...(n.input ?? [])], outputs: [...(n.output ?? [])], attrs, raw: n.attribute ?? [] };
   });
   // Values known before anything runs: Constant nodes, and Identity of a constant (torch.onnx
   // shares equal initializers, e.g. zero biases, through Identity nodes).

@@ -1,6 +1,6 @@
 """Torchvision classifiers exported by torch.onnx.export, with PyTorch's own predictions.
 
-Usage: /usr/bin/python3 torch_onnx_fixtures.py OUT_DIR SIZE [INPUT.bin]
+Usage: /usr/bin/python3 torch_onnx_fixtures.py OUT_DIR SIZE [INPUT.bin [NAME,NAME...]]
 For each of resnet18, mobilenet_v2 and squeezenet1_1: fixed random weights (torch.manual_seed),
 BatchNorm running statistics perturbed away from (0, 1) so that a BatchNorm dropped or misplaced
 shows, exported in eval mode (torch folds each BatchNorm into its convolution), opset 13
@@ -15,6 +15,7 @@ import torchvision
 
 out, size = sys.argv[1], int(sys.argv[2])
 inp = sys.argv[3] if len(sys.argv) > 3 else None
+only = sys.argv[4].split(",") if len(sys.argv) > 4 else None
 torch.manual_seed(0)
 models = {
     "resnet18": torchvision.models.resnet18(num_classes=10),
@@ -22,6 +23,8 @@ models = {
     "squeezenet1_1": torchvision.models.squeezenet1_1(num_classes=10),
 }
 for name, m in models.items():
+    if only and name not in only:
+        continue
     with torch.no_grad():
         for mod in m.modules():
             if isinstance(mod, torch.nn.BatchNorm2d):
