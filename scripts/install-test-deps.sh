@@ -4,7 +4,8 @@
 # a run's report.html headless, and vitest's `chromium` project runs the tensor op and
 # kernel suite on its WebGPU adapter, SwiftShader, which Debian's package ships). Without
 # them those tests skip, saying why, so this is optional for development but keeps the
-# comparisons honest in CI (where a missing Chromium fails the run).
+# comparisons honest in CI (where a missing Chromium fails the run). Also python3-onnx
+# (torch.onnx.export) and libonnx-testdata (ONNX's backend node tests) for @tessera/onnx.
 # Idempotent: installs only what is missing.
 set -euo pipefail
 say() { printf '[test-deps] %s\n' "$*"; }

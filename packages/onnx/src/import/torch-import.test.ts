@@ -5,7 +5,7 @@
 // into the convolutions when it exports in eval mode), on the sample cat at 64 px.
 // Needs Debian's PyTorch (scripts/setup.sh --with-torch); skips, saying why, without it.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,30 @@ describe.skipIf(why !== null)('torchvision models exported by torch.onnx import 
       expect(maxDiff).toBeLessThanOrEqual(1e-5);
     });
   }
+
+  it('a model saved with external data (weights in a file beside it) loads and predicts the same', async () => {
+    const r = spawnSync(PYTHON, ['-c', [
+      'import onnx, sys',
+      `m = onnx.load(${JSON.stringify(join(dir, 'squeezenet1_1.onnx'))})`,
+      `onnx.save_model(m, ${JSON.stringify(join(dir, 'ext.onnx'))}, save_as_external_data=True, all_tensors_to_one_file=True, location='ext.weights', size_threshold=0)`,
+    ].join('\n')], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(statSync(join(dir, 'ext.onnx')).size).toBeLessThan(100_000);
+    const x = nhwcBatch([await preparedImage(files[0]!, PREPROCESS)], SIZE);
+    const run = async (file: string) => {
+      const m = new OnnxGraphModule(await readOnnxFile(file), { source: file }).eval();
+      const y = noGrad(() => m.call(x));
+      const v = (await y.toArray()) as Float32Array;
+      y.dispose();
+      m.dispose();
+      return v;
+    };
+    expect(await run(join(dir, 'ext.onnx'))).toEqual(await run(join(dir, 'squeezenet1_1.onnx')));
+    x.dispose();
+    // Without the data file: one line saying where the weights should be.
+    rmSync(join(dir, 'ext.weights'));
+    await expect(readOnnxFile(join(dir, 'ext.onnx'))).rejects.toThrow(/ext\.weights' beside it, which cannot be read/);
+  });
 
   for (const name of MODELS) {
     it(`${name}: body + fastai head, one fine-tuning epoch lowers the training loss`, async () => {
