@@ -4,7 +4,8 @@
 # a run's report.html headless, and vitest's `chromium` project runs the tensor op and
 # kernel suite on its WebGPU adapter, SwiftShader, which Debian's package ships). Without
 # them those tests skip, saying why, so this is optional for development but keeps the
-# comparisons honest in CI (where a missing Chromium fails the run).
+# comparisons honest in CI (where a missing Chromium fails the run). Also python3-onnx
+# (torch.onnx.export) and libonnx-testdata (ONNX's backend node tests) for @tessera/onnx.
 # Idempotent: installs only what is missing.
 set -euo pipefail
 say() { printf '[test-deps] %s\n' "$*"; }
@@ -17,6 +18,18 @@ if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch, torchvision' >/
   say "PyTorch already importable by /usr/bin/python3"
 else
   PACKAGES+=(python3-torch python3-torchvision libopenblas0-pthread)
+fi
+# ONNX: torch.onnx.export needs Debian's python3-onnx; libonnx-testdata holds ONNX's backend
+# node tests (the importer's conformance suite, packages/onnx/src/testing/conformance.test.ts).
+if /usr/bin/python3 -c 'import onnx' >/dev/null 2>&1; then
+  say "python3-onnx already importable"
+else
+  PACKAGES+=(python3-onnx)
+fi
+if [ -d /usr/share/libonnx-testdata/data/node ]; then
+  say "ONNX backend node tests already installed"
+else
+  PACKAGES+=(libonnx-testdata)
 fi
 if [ -x /usr/bin/chromium ]; then
   say "Chromium already installed"

@@ -4,13 +4,14 @@
 // the `browser` export condition; `development` so the TypeScript sources are checked, not a
 // possibly stale dist/), and every such import is reported with the chain of files that reaches
 // it. The check is also run on a planted Node import, so it cannot pass by seeing nothing.
+import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const ENTRIES = ['@tessera/tensor', '@tessera/nn', '@tessera/vision'];
+const ENTRIES = ['@tessera/tensor', '@tessera/nn', '@tessera/vision', '@tessera/onnx'];
 /** Packages that only work in Node although they are not built-ins. */
 const NODE_ONLY_PACKAGES = ['webgpu'];
 
@@ -29,11 +30,28 @@ export interface NodeImport {
   chain: string[];
 }
 
+/**
+ * Whether the importing file's package maps `spec` to nothing for browsers (package.json
+ * `"browser": { "fs": false }`, as protobufjs does for its optional `fs`): every browser
+ * bundler, esbuild included, then bundles an empty module, so that import never reaches Node.
+ */
+function browserMapsAway(importer: string, spec: string): boolean {
+  for (let dir = dirname(importer); dir !== dirname(dir); dir = dirname(dir)) {
+    const pkg = join(dir, 'package.json');
+    if (!existsSync(pkg)) continue;
+    const browser = (JSON.parse(readFileSync(pkg, 'utf8')) as { browser?: unknown }).browser;
+    return typeof browser === 'object' && browser !== null && (browser as Record<string, unknown>)[spec] === false;
+  }
+  return false;
+}
+
 /** Leaves Node-only imports out of the bundle (marked external) so that all of them get reported. */
 const markNodeOnly: Plugin = {
   name: 'mark-node-only',
   setup(b) {
-    b.onResolve({ filter: /.*/ }, (args) => (isNodeOnly(args.path) ? { path: args.path, external: true } : undefined));
+    b.onResolve({ filter: /.*/ }, (args) =>
+      isNodeOnly(args.path) && !browserMapsAway(args.importer, args.path) ? { path: args.path, external: true } : undefined,
+    );
   },
 };
 

@@ -91,7 +91,8 @@ export async function modelFileMeta(path: string): Promise<ModelMeta | null> {
 export async function chooseArch(command: string, archOption: unknown, pretrained: unknown): Promise<Arch> {
   const asked = archOption === undefined ? undefined : checkArch(String(archOption));
   const meta = typeof pretrained === 'string' ? await modelFileMeta(resolve(pretrained)) : null;
-  if (!meta) return asked ?? 'resnet34';
+  // An imported network (arch 'graph') is train's own case (graph-pretrained.ts).
+  if (!meta || meta.arch === 'graph') return asked ?? 'resnet34';
   if (asked && asked !== meta.arch) {
     throw new UsageError(`${command}: ${pretrained} is a ${meta.arch} model file (its metadata says so), not ${asked}: pass --arch ${meta.arch} or leave --arch out`);
   }

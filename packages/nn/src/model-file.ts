@@ -29,8 +29,17 @@ export interface Preprocess {
   resize: 'crop' | 'align-corners';
 }
 
+/**
+ * A model file's architecture: one Tessera builds, or 'graph' — an imported network (ONNX)
+ * whose structure travels in the file (`ModelMeta.graph`) and which the package that
+ * registered `registerGraphModels` (@tessera/onnx) rebuilds.
+ */
+export type ModelArch = Arch | 'graph';
+
 export interface ModelMeta {
-  arch: Arch;
+  arch: ModelArch;
+  /** For arch 'graph': the structure (@tessera/onnx's encoding); the weights are the file's tensors. */
+  graph?: string;
   /** 'classifier': the network as published (ImageNet head); 'vision': body + fastai's head. */
   kind: 'classifier' | 'vision';
   classes: string[];
@@ -55,7 +64,20 @@ export function createNetwork(arch: Arch, numClasses = 1000): ResNet | DarknetTi
   return arch === 'darknet-tiny' ? new DarknetTiny(numClasses) : new ResNet(arch, numClasses);
 }
 
+/** Builds an imported network from a model file's `graph` (kind and classes as in `meta`). */
+export type GraphModelBuilder = (meta: ModelMeta) => Module;
+let graphModels: GraphModelBuilder | null = null;
+
+/** Lets a model file with arch 'graph' be rebuilt (@tessera/onnx registers itself when loaded). */
+export function registerGraphModels(builder: GraphModelBuilder): void {
+  graphModels = builder;
+}
+
 export function buildModel(meta: ModelMeta): Module {
+  if (meta.arch === 'graph') {
+    if (!graphModels) throw new TesseraError(`this model file holds an imported (ONNX) network; load @tessera/onnx to read it`);
+    return graphModels(meta);
+  }
   if (meta.kind === 'classifier') return createNetwork(meta.arch, meta.classes.length);
   return createVisionModel(createNetwork(meta.arch), meta.classes.length);
 }
@@ -66,6 +88,7 @@ export function encodeMeta(meta: ModelMeta): Record<string, string> {
     format: 'tessera-model-1',
     layout: 'pytorch',
     arch: meta.arch,
+    ...(meta.graph ? { graph: meta.graph } : {}),
     kind: meta.kind,
     classes: JSON.stringify(meta.classes),
     preprocess: JSON.stringify(meta.preprocess),
@@ -84,7 +107,8 @@ export function decodeMeta(md: Record<string, string>, file: string): ModelMeta 
   let meta: ModelMeta;
   try {
     meta = {
-      arch: checkArch(md.arch ?? ''),
+      arch: md.arch === 'graph' ? 'graph' : checkArch(md.arch ?? ''),
+      ...(md.arch === 'graph' ? { graph: md.graph ?? '' } : {}),
       kind: md.kind === 'vision' ? 'vision' : 'classifier',
       classes: JSON.parse(md.classes ?? '[]') as string[],
       preprocess: JSON.parse(md.preprocess ?? '{}') as Preprocess,

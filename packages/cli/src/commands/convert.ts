@@ -3,7 +3,8 @@ import { basename } from 'node:path';
 import { initDevice } from '@tessera/tensor';
 import { readFileChecked } from '@tessera/tensor/node';
 import { buildModel, checkArch, darknetKeysFromKeras, decodeMeta, loadStateDict, type ModelMeta } from '@tessera/nn';
-import { io, saveStateDictAsModel } from '@tessera/nn/node';
+import { io, saveModel, saveStateDictAsModel } from '@tessera/nn/node';
+import { convertOnnx } from '../graph-pretrained.js';
 import { saveCheckedClassifier } from '../save-classifier.js';
 import { UsageError, parseArgs } from '../args.js';
 import type { Command } from './index.js';
@@ -38,6 +39,20 @@ async function rewriteModelFile(input: string, output: string, sd: io.StateDict,
   return 0;
 }
 
+/** An ONNX classifier becomes a model file that keeps its graph (arch 'graph'): predict and train --pretrained read it. */
+async function convertOnnxCommand(input: string, output: string, options: Record<string, unknown>): Promise<number> {
+  if (options.arch !== undefined) throw new UsageError(`convert: ${input} is an ONNX model, which brings its own structure; leave --arch out`);
+  await initDevice();
+  const labels = options.labels ? (await readFileChecked(String(options.labels), { what: 'labels file', maxBytes: 16 * 2 ** 20 })) : null;
+  const names = labels ? new TextDecoder().decode(labels).split('\n').map((l) => l.trim()).filter(Boolean) : null;
+  const { module, encoded, meta } = await convertOnnx(input, names);
+  await saveModel(output, module, { arch: 'graph', graph: encoded, kind: 'classifier', classes: meta.classes, preprocess: meta.preprocess });
+  module.dispose();
+  if (!names && meta.note.startsWith('no')) console.log(`note: ${meta.note}`);
+  console.log(`wrote ${output}: an imported ONNX network, ${module.parameters().length} weight tensors, ${meta.classes.length} classes, ${meta.preprocess.size}px`);
+  return 0;
+}
+
 export const convertCommand: Command = {
   summary: 'convert PyTorch .pth / safetensors / TF.js weights into a Tessera model file',
   async run(argv) {
@@ -45,6 +60,7 @@ export const convertCommand: Command = {
     const [input, output] = positional;
     if (!input || !output) throw new UsageError('convert: usage: convert <in> <out.safetensors> [--arch NAME] [--labels FILE]');
     if (!output.endsWith('.safetensors')) throw new UsageError(`convert: the output '${output}' must end in .safetensors`);
+    if (input.endsWith('.onnx')) return convertOnnxCommand(input, output, options);
     // A Tessera model file (e.g. converted before) already says its architecture, head and class
     // names: keep them, instead of renaming its classes 0..N-1.
     let sd: io.StateDict;

@@ -5,6 +5,7 @@ import { predictCommand } from './predict.js';
 import { trainCommand } from './train.js';
 import { lrFindCommand } from './lr-find.js';
 import { weightsCommand } from './weights.js';
+import { exportCommand } from './export.js';
 
 export interface Command {
   summary: string;
@@ -18,4 +19,5 @@ export const commands: Record<string, Command> = {
   convert: convertCommand,
   data: dataCommand,
   weights: weightsCommand,
+  export: exportCommand,
 };

@@ -16,6 +16,8 @@ import {
   errorRate,
   tta,
   type Arch,
+  type ModelArch,
+  type VisionModel,
 } from '@tessera/nn';
 import { fileStore, saveModel } from '@tessera/nn/node';
 import { BadShareLimit, COUNTING_AUGMENT, GpuBatches, IMAGENET_STATS, withoutSkipped, type AugmentOptions } from '@tessera/vision';
@@ -29,6 +31,7 @@ import { checkBatchFits, smallerBatch } from '../limits.js';
 import { acquireRunLock, type RunLock } from '../run-lock.js';
 import { inheritRunOptions, loadRunModel, readFinishedRun, readRunEpochs, readRunInfo, writeRunInfo, type RunInfo } from '../run-info.js';
 import { COUNTING_RECIPE, defaultCountingArch } from '../counting-recipe.js';
+import { graphPretrained } from '../graph-pretrained.js';
 import type { Command } from './index.js';
 
 export const TRAIN_OPTIONS = {
@@ -53,7 +56,9 @@ export const TRAIN_OPTIONS = {
 } as const;
 
 export interface TrainSetup {
-  arch: Arch;
+  arch: ModelArch;
+  /** For an imported network (arch 'graph'): its structure, kept in the run's model file. */
+  graph?: string;
   size: number;
   bs: number;
   seed: number;
@@ -105,7 +110,9 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
     }
   }
   const synthetic = /^counting(-\d+-\d+)?$/.test(datasetArg);
-  const arch = await chooseArch(command, o.arch ?? prior?.arch ?? (synthetic ? await defaultCountingArch() : undefined), o.pretrained);
+  // An imported network (model.onnx, or a model file convert made from one): graph-pretrained.ts.
+  const graph = typeof o.pretrained === 'string' && !from ? await graphPretrained(String(o.pretrained)) : null;
+  const arch: ModelArch = graph ? 'graph' : await chooseArch(command, o.arch ?? prior?.arch ?? (synthetic ? await defaultCountingArch() : undefined), o.pretrained);
   const seed = (o.seed as number | undefined) ?? 42;
   const validPct = (o['valid-pct'] as number | undefined) ?? 0.2;
   if (!(validPct > 0 && validPct < 1)) throw new UsageError(`${command}: --valid-pct must be between 0 and 1, got ${validPct}`);
@@ -130,13 +137,17 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   // Weights: explicit file, the default location, or a plain statement that there are none.
   const noPretrained = o.pretrained === false;
   const explicit = typeof o.pretrained === 'string' ? o.pretrained : undefined;
-  const weights = noPretrained || from ? null : await findWeights(arch, explicit);
-  if (!weights && !noPretrained && !from && !data.synthetic) throw new UsageError(`${command}: ${missingWeightsMessage(arch)}`);
-  const net = createNetwork(arch);
-  if (weights) await loadPretrained(net, arch, weights);
-  const model = createVisionModel(net, data.classes.length);
+  const weights = noPretrained || from || graph || arch === 'graph' ? null : await findWeights(arch, explicit);
+  if (!weights && !graph && !noPretrained && !from && !data.synthetic) throw new UsageError(`${command}: ${missingWeightsMessage(arch as Arch)}`);
+  let model: VisionModel;
+  if (graph) model = await graph.visionModel(data.classes.length, size);
+  else {
+    const net = createNetwork(arch as Arch);
+    if (weights) await loadPretrained(net, arch as Arch, weights);
+    model = createVisionModel(net, data.classes.length);
+  }
   if (from) await loadRunModel(model, from, data.classes);
-  const normalize = arch === 'darknet-tiny' ? 'none' : 'imagenet';
+  const normalize = graph ? graph.preprocess.normalize : arch === 'darknet-tiny' ? 'none' : 'imagenet';
   let workers = o.workers as number | undefined;
   const cores = availableParallelism();
   if (workers !== undefined && workers > cores) {
@@ -164,13 +175,13 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   }
   const info = [
     `data: ${data.describe}`,
-    `model: ${arch} with fastai's head, ${from ? `continued from ${join(from, 'model.safetensors')} (unfrozen, a fresh optimizer)` : weights ? describeWeights(arch, weights) : noPretrained ? 'trained from scratch (--no-pretrained)' : 'trained from scratch (synthetic data; pass --pretrained FILE to fine-tune)'}`,
+    `model: ${arch} with fastai's head, ${from ? `continued from ${join(from, 'model.safetensors')} (unfrozen, a fresh optimizer)` : graph ? graph.describe : weights ? describeWeights(arch as Arch, weights) : noPretrained ? 'trained from scratch (--no-pretrained)' : 'trained from scratch (synthetic data; pass --pretrained FILE to fine-tune)'}`,
     `device: ${ctx.info.vendor || 'unknown'} ${ctx.info.architecture || ''}${ctx.info.isSoftware ? ' (software adapter)' : ''}; images ${size}px, batch ${bs}`,
   ];
   return {
     o,
     setup: {
-      arch, size, bs, seed, learn, trainSrc, validSrc, data, pretrained: weights, from, normalize, augment, badShareLimit,
+      arch, graph: graph?.encoded, size, bs, seed, learn, trainSrc, validSrc, data, pretrained: weights ?? (graph ? String(o.pretrained) : null), from, normalize, augment, badShareLimit,
       runInfo: { version: 1, dataset: datasetArg, arch, size, bs, seed, validPct, perClass: data.perClass, classes: data.classes },
       skippedFiles: () => data.skipped + trainSrc.skipped.length + validSrc.skipped.length,
       async close() {
@@ -237,6 +248,7 @@ export const trainCommand: Command = {
       const arch = s.arch;
       await saveModel(join(out, 'model.safetensors'), s.learn.model, {
         arch,
+        ...(s.graph ? { graph: s.graph } : {}),
         kind: 'vision',
         classes: s.data.classes,
         // Counting images were trained whole (squished, never cropped): a centre crop at predict
