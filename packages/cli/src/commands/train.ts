@@ -20,7 +20,7 @@ import {
 import { fileStore, saveModel } from '@tessera/nn/node';
 import { BadShareLimit, COUNTING_AUGMENT, GpuBatches, IMAGENET_STATS, withoutSkipped, type AugmentOptions } from '@tessera/vision';
 import { showBatch, workerThreads } from '@tessera/vision/node';
-import { UsageError, parseArgs } from '../args.js';
+import { UsageError, parseArgs, type OptionTable } from '../args.js';
 import { resolveDataset } from '../datasets.js';
 import { chooseArch, describeWeights, findWeights, loadPretrained, missingWeightsMessage } from '../weights.js';
 import { RunLog } from '../run-log.js';
@@ -31,26 +31,36 @@ import { inheritRunOptions, loadRunModel, readFinishedRun, readRunEpochs, readRu
 import { COUNTING_RECIPE, defaultCountingArch } from '../counting-recipe.js';
 import type { Command } from './index.js';
 
+/** `train`'s options (and `lr-find`'s): what `--help` prints and the parser checks. */
 export const TRAIN_OPTIONS = {
-  arch: { kind: 'string' },
-  pretrained: { kind: 'string', negatable: true },
-  epochs: { kind: 'int' },
-  'freeze-epochs': { kind: 'int' },
-  lr: { kind: 'number' },
-  bs: { kind: 'int' },
-  size: { kind: 'int' },
-  'valid-pct': { kind: 'number' },
-  seed: { kind: 'int' },
-  out: { kind: 'string' },
-  tta: { kind: 'flag' },
-  resume: { kind: 'string' },
-  'per-class': { kind: 'int' },
-  workers: { kind: 'int' },
-  tune: { kind: 'flag' },
-  from: { kind: 'string' },
-  'max-bad-pct': { kind: 'number' },
-  'verify-images': { kind: 'flag' },
-} as const;
+  arch: {
+    kind: 'string', metavar: 'NAME', help: 'the network: resnet18, resnet34, resnet50 or darknet-tiny',
+    defaultText: "resnet34; counting: darknet-tiny when its weights are found; a --pretrained model file's own",
+  },
+  pretrained: {
+    kind: 'string', negatable: true, metavar: 'FILE', help: 'weights to start from; --no-pretrained trains from scratch',
+    defaultText: 'the first found of $TESSERA_WEIGHTS, ./weights, the cache, the bundled Tiny Darknet',
+  },
+  epochs: {
+    kind: 'int', help: 'epochs to train (fine-tuning: after the frozen ones)',
+    defaultText: `4 fine-tuning, 3 from scratch; counting: ${COUNTING_RECIPE.epochs(true)} fine-tuning, ${COUNTING_RECIPE.epochs(false)} from scratch`,
+  },
+  'freeze-epochs': { kind: 'int', default: 1, help: 'epochs with the pretrained body frozen, first' },
+  lr: { kind: 'number', help: 'the one-cycle maximum learning rate', defaultText: '2e-3 fine-tuning, 1e-3 otherwise' },
+  bs: { kind: 'int', default: 32, help: 'images per batch' },
+  size: { kind: 'int', metavar: 'PX', help: 'image side in pixels', defaultText: `224; counting: ${COUNTING_RECIPE.size}; --resume: the run's` },
+  'valid-pct': { kind: 'number', default: 0.2, defaultLate: true, metavar: 'P', help: 'share of the images held out for validation, without train/ and valid/ folders' },
+  seed: { kind: 'int', default: 42, defaultLate: true, help: 'seed of the split, the shuffling and the augmentation' },
+  out: { kind: 'string', metavar: 'DIR', help: 'the run folder', defaultText: 'runs/<dataset>-<arch>; --resume and --from: their folder' },
+  tta: { kind: 'flag', help: 'also report the error rate with test-time augmentation' },
+  resume: { kind: 'string', metavar: 'DIR', help: 'continue an interrupted run from its last checkpoint' },
+  'per-class': { kind: 'int', help: 'images per class of a counting dataset', defaultText: String(COUNTING_RECIPE.perClass) },
+  workers: { kind: 'int', help: 'image-decoding threads (0: the main thread; at most the CPU cores)', defaultText: 'min(4, cores - 1)' },
+  tune: { kind: 'flag', help: 'measure the GEMM kernel variants for this model first (cached per adapter)' },
+  from: { kind: 'string', metavar: 'DIR', help: "continue a finished run with a new one-cycle schedule (its data, split, size and model)" },
+  'max-bad-pct': { kind: 'number', default: 10, metavar: 'P', help: 'stop when more than this percentage of the images cannot be decoded' },
+  'verify-images': { kind: 'flag', help: 'decode every image when the folder is opened, before training' },
+} as const satisfies OptionTable;
 
 export interface TrainSetup {
   arch: Arch;
@@ -84,8 +94,8 @@ function positive(name: string, v: number | undefined, lo = 1): void {
 }
 
 /** Shared by train and lr-find: data, model (with weights) and learner. */
-export async function setupTraining(command: string, argv: string[], extra: Record<string, { kind: 'string' | 'number' | 'int' | 'flag' }> = {}) {
-  const { positional, options: o } = parseArgs(command, argv, { ...TRAIN_OPTIONS, ...extra } as Parameters<typeof parseArgs>[2]);
+export async function setupTraining(command: string, argv: string[], extra: OptionTable = {}) {
+  const { positional, options: o } = parseArgs(command, argv, { ...TRAIN_OPTIONS, ...extra });
   const [datasetArg, ...rest] = positional;
   if (!datasetArg) throw new UsageError(`${command}: usage: ${command} <dataset | folder> [--arch resnet34] [--epochs N] [--size N] …`);
   if (rest.length) throw new UsageError(`${command}: unexpected argument '${rest[0]}'`);
@@ -106,8 +116,8 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   }
   const synthetic = /^counting(-\d+-\d+)?$/.test(datasetArg);
   const arch = await chooseArch(command, o.arch ?? prior?.arch ?? (synthetic ? await defaultCountingArch() : undefined), o.pretrained);
-  const seed = (o.seed as number | undefined) ?? 42;
-  const validPct = (o['valid-pct'] as number | undefined) ?? 0.2;
+  const seed = (o.seed as number | undefined) ?? TRAIN_OPTIONS.seed.default;
+  const validPct = (o['valid-pct'] as number | undefined) ?? TRAIN_OPTIONS['valid-pct'].default;
   if (!(validPct > 0 && validPct < 1)) throw new UsageError(`${command}: --valid-pct must be between 0 and 1, got ${validPct}`);
   const size = (o.size as number | undefined) ?? prior?.size ?? (synthetic ? COUNTING_RECIPE.size : 224);
   const bs = (o.bs as number | undefined) ?? 32;
