@@ -162,7 +162,7 @@ describe.skipIf(!existsSync(CLI))('the packed packages, installed outside the mo
         for (const f of readdirSync(examples)) if (f.endsWith('.ts')) sources.push(`examples/${f}`);
       }
       // Strict, the packages' declarations checked too (no skipLibCheck; TypeScript's own lib files
-      // are skipped, they are not ours and take most of the time). WebGPU's types are
+      // are skipped: not ours, and a third of the check, 17 → 11 s of CPU). WebGPU's types are
       // DOM types, so the DOM library is needed, as @webgpu/types says.
       const tsconfig = {
         compilerOptions: {
