@@ -31,6 +31,15 @@ import { inheritRunOptions, loadRunModel, readFinishedRun, readRunEpochs, readRu
 import { COUNTING_RECIPE, defaultCountingArch } from '../counting-recipe.js';
 import type { Command } from './index.js';
 
+/** Defaults that depend on the run (fine-tuning or not, counting or a folder), stated once for the run and for `--help`. */
+export const TRAIN_DEFAULTS = {
+  size: 224,
+  /** fastai's fine_tune(base_lr=2e-3); fit_one_cycle from scratch and after --from at 1e-3. */
+  lr: { fineTune: 2e-3, fit: 1e-3 },
+  /** The blog's 4 fine-tuning epochs; 3 from scratch. */
+  epochs: { fineTune: 4, fit: 3 },
+} as const;
+
 /** `train`'s options (and `lr-find`'s): what `--help` prints and the parser checks. */
 export const TRAIN_OPTIONS = {
   arch: {
@@ -43,12 +52,12 @@ export const TRAIN_OPTIONS = {
   },
   epochs: {
     kind: 'int', help: 'epochs to train (fine-tuning: after the frozen ones)',
-    defaultText: `4 fine-tuning, 3 from scratch; counting: ${COUNTING_RECIPE.epochs(true)} fine-tuning, ${COUNTING_RECIPE.epochs(false)} from scratch`,
+    defaultText: `${TRAIN_DEFAULTS.epochs.fineTune} fine-tuning, ${TRAIN_DEFAULTS.epochs.fit} from scratch; counting: ${COUNTING_RECIPE.epochs(true)} fine-tuning, ${COUNTING_RECIPE.epochs(false)} from scratch`,
   },
   'freeze-epochs': { kind: 'int', default: 1, help: 'epochs with the pretrained body frozen, first' },
-  lr: { kind: 'number', help: 'the one-cycle maximum learning rate', defaultText: '2e-3 fine-tuning, 1e-3 otherwise' },
+  lr: { kind: 'number', help: 'the one-cycle maximum learning rate', defaultText: `${TRAIN_DEFAULTS.lr.fineTune.toExponential()} fine-tuning, ${TRAIN_DEFAULTS.lr.fit.toExponential()} otherwise` },
   bs: { kind: 'int', default: 32, help: 'images per batch' },
-  size: { kind: 'int', metavar: 'PX', help: 'image side in pixels', defaultText: `224; counting: ${COUNTING_RECIPE.size}; --resume: the run's` },
+  size: { kind: 'int', metavar: 'PX', help: 'image side in pixels', defaultText: `${TRAIN_DEFAULTS.size}; counting: ${COUNTING_RECIPE.size}; --resume: the run's` },
   'valid-pct': { kind: 'number', default: 0.2, defaultLate: true, metavar: 'P', help: 'share of the images held out for validation, without train/ and valid/ folders' },
   seed: { kind: 'int', default: 42, defaultLate: true, help: 'seed of the split, the shuffling and the augmentation' },
   out: { kind: 'string', metavar: 'DIR', help: 'the run folder', defaultText: 'runs/<dataset>-<arch>; --resume and --from: their folder' },
@@ -119,7 +128,7 @@ export async function setupTraining(command: string, argv: string[], extra: Opti
   const seed = (o.seed as number | undefined) ?? TRAIN_OPTIONS.seed.default;
   const validPct = (o['valid-pct'] as number | undefined) ?? TRAIN_OPTIONS['valid-pct'].default;
   if (!(validPct > 0 && validPct < 1)) throw new UsageError(`${command}: --valid-pct must be between 0 and 1, got ${validPct}`);
-  const size = (o.size as number | undefined) ?? prior?.size ?? (synthetic ? COUNTING_RECIPE.size : 224);
+  const size = (o.size as number | undefined) ?? prior?.size ?? (synthetic ? COUNTING_RECIPE.size : TRAIN_DEFAULTS.size);
   const bs = (o.bs as number | undefined) ?? 32;
   const maxBadPct = (o['max-bad-pct'] as number | undefined) ?? 10;
   if (!(maxBadPct >= 0 && maxBadPct <= 100)) throw new UsageError(`${command}: --max-bad-pct must be between 0 and 100, got ${maxBadPct}`);
@@ -226,7 +235,7 @@ export const trainCommand: Command = {
         break;
       }
       // The blog: 4 fine-tuning; counting has its own recipe (counting-recipe.ts).
-      const epochs = (o.epochs as number | undefined) ?? (s.data.synthetic && !s.from ? COUNTING_RECIPE.epochs(!!s.pretrained) : s.pretrained ? 4 : 3);
+      const epochs = (o.epochs as number | undefined) ?? (s.data.synthetic && !s.from ? COUNTING_RECIPE.epochs(!!s.pretrained) : s.pretrained ? TRAIN_DEFAULTS.epochs.fineTune : TRAIN_DEFAULTS.epochs.fit);
       const freezeEpochs = (o['freeze-epochs'] as number | undefined) ?? 1;
       const resume = o.resume ? resolve(String(o.resume)) : undefined;
       // A continued run appends its epochs to the finished run's table.
@@ -239,10 +248,10 @@ export const trainCommand: Command = {
       s.learn.addCbs([log]);
       // --from: fastai's learn.fit_one_cycle(epochs, lr) after fine_tune (everything trainable).
       const fit = s.from
-        ? () => s.learn.fitOneCycle(epochs, (o.lr as number | undefined) ?? 1e-3, { checkpoint: out })
+        ? () => s.learn.fitOneCycle(epochs, (o.lr as number | undefined) ?? TRAIN_DEFAULTS.lr.fit, { checkpoint: out })
         : s.pretrained
-        ? () => s.learn.fineTune(epochs, (o.lr as number | undefined) ?? 2e-3, { freezeEpochs, checkpoint: out, resume })
-        : () => s.learn.fitOneCycle(epochs, (o.lr as number | undefined) ?? 1e-3, { checkpoint: out, resume });
+        ? () => s.learn.fineTune(epochs, (o.lr as number | undefined) ?? TRAIN_DEFAULTS.lr.fineTune, { freezeEpochs, checkpoint: out, resume })
+        : () => s.learn.fitOneCycle(epochs, (o.lr as number | undefined) ?? TRAIN_DEFAULTS.lr.fit, { checkpoint: out, resume });
       await fit();
       const arch = s.arch;
       await saveModel(join(out, 'model.safetensors'), s.learn.model, {
