@@ -1,4 +1,7 @@
-/** @tessera/nn — modules, models, weight conversion, optimizers and the learner. */
+/**
+ * Modules, models, weight conversion, optimizers and the learner.
+ * @module @tessera/nn
+ */
 export * from './module.js';
 export * from './init.js';
 export * from './layers/conv.js';

@@ -1,4 +1,7 @@
-/** @tessera/onnx — ONNX export of Tessera models and import of ONNX CNN classifiers. */
+/**
+ * ONNX export of Tessera models and import of ONNX CNN classifiers (browser-safe: bytes in, bytes out).
+ * @module @tessera/onnx
+ */
 export { exportOnnx, ONNX_OPSET } from './export/export.js';
 export { onnxMetadata } from './metadata.js';
 export { decodeModel, encodeModel, decodeTensor, type ModelProto, type TensorProto } from './proto/onnx.js';

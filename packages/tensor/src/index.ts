@@ -1,4 +1,9 @@
-/** @tessera/tensor — tensors, WGSL kernels and autograd on WebGPU. */
+/**
+ * Tensors, WGSL kernels and autograd on WebGPU.
+ * @module @tessera/tensor
+ */
+// Declarations name WebGPU types (GPUBuffer, GPUDevice): a consumer compiling against them needs these.
+/// <reference types="@webgpu/types" preserve="true" />
 export { initDevice, gpu, hasDevice, gpuObject, type GpuContext, type DeviceInfo } from './runtime/device.js';
 export { TesseraError, DeviceError, OutOfMemoryError } from './runtime/errors.js';
 export { memoryStats, resetPeak, trimPool, type MemoryStats } from './runtime/pool.js';

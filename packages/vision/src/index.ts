@@ -1,5 +1,5 @@
 /**
- * @tessera/vision: image bytes -> upright RGB -> fitted to a size -> NHWC uint8 batches -> GPU
+ * Image bytes -> upright RGB -> fitted to a size -> NHWC uint8 batches -> GPU
  * augmentation. Everything here runs in a browser as well as in Node (no Node built-ins); files,
  * folders on disk and worker threads are @tessera/vision/node.
  *
@@ -11,6 +11,7 @@
  *            task, subsets and seeded splits
  * loader.ts  DataLoader: seeded per-epoch shuffles and prefetch, in workers (worker threads or Web
  *            Workers) or in the calling thread
+ * @module @tessera/vision
  */
 
 export { ImageDecodeError, TesseraVisionError } from './errors.js';

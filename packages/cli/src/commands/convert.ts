@@ -6,8 +6,13 @@ import { buildModel, checkArch, darknetKeysFromKeras, decodeMeta, loadStateDict,
 import { io, saveModel, saveStateDictAsModel } from '@tessera/nn/node';
 import { convertOnnx } from '../graph-pretrained.js';
 import { saveCheckedClassifier } from '../save-classifier.js';
-import { UsageError, parseArgs } from '../args.js';
+import { UsageError, parseArgs, type OptionTable } from '../args.js';
 import type { Command } from './index.js';
+
+export const CONVERT_OPTIONS = {
+  arch: { kind: 'string', metavar: 'NAME', help: 'the architecture of the input: resnet18, resnet34, resnet50 or darknet-tiny', defaultText: 'guessed from the weight names' },
+  labels: { kind: 'string', metavar: 'FILE', help: 'class names, one per line', defaultText: "a model file's own names, else 0..N-1" },
+} as const satisfies OptionTable;
 
 /** Guesses the architecture from the keys and shapes, when --arch is not given. */
 function guessArch(sd: io.StateDict, input: string): string {
@@ -56,7 +61,7 @@ async function convertOnnxCommand(input: string, output: string, options: Record
 export const convertCommand: Command = {
   summary: 'convert PyTorch .pth / safetensors / TF.js weights into a Tessera model file',
   async run(argv) {
-    const { positional, options } = parseArgs('convert', argv, { arch: { kind: 'string' }, labels: { kind: 'string' } });
+    const { positional, options } = parseArgs('convert', argv, CONVERT_OPTIONS);
     const [input, output] = positional;
     if (!input || !output) throw new UsageError('convert: usage: convert <in> <out.safetensors> [--arch NAME] [--labels FILE]');
     if (!output.endsWith('.safetensors')) throw new UsageError(`convert: the output '${output}' must end in .safetensors`);

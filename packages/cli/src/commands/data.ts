@@ -1,8 +1,16 @@
 /** `tessera data counting [--range 1-5] [--per-class N] [--size PX] [--seed S] [--out DIR]` */
 import { resolve } from 'node:path';
 import { writeCountingDataset } from '@tessera/vision/node';
-import { UsageError, parseArgs, parseRange } from '../args.js';
+import { UsageError, parseArgs, parseRange, type OptionTable } from '../args.js';
 import type { Command } from './index.js';
+
+export const DATA_OPTIONS = {
+  range: { kind: 'string', default: '1-5', metavar: 'LO-HI', help: 'the counts, one class each' },
+  'per-class': { kind: 'int', default: 1000, help: 'images per class' },
+  size: { kind: 'int', default: 64, metavar: 'PX', help: 'image side in pixels' },
+  seed: { kind: 'int', default: 0, help: 'seed of the drawing' },
+  out: { kind: 'string', metavar: 'DIR', help: 'the folder to write', defaultText: '$TESSERA_DATA/counting (./data without it; counting-LO-HI for another range)' },
+} as const satisfies OptionTable;
 
 /** Counting images are small by design (the lesson draws them at 64 px); 4096 px is already 48 MiB each. */
 const MAX_COUNTING_SIZE = 4096;
@@ -10,13 +18,7 @@ const MAX_COUNTING_SIZE = 4096;
 export const dataCommand: Command = {
   summary: 'generate a dataset: counting circles (data counting --range 1-5 --per-class 1000)',
   async run(argv) {
-    const { positional, options } = parseArgs('data', argv, {
-      range: { kind: 'string' },
-      'per-class': { kind: 'int' },
-      size: { kind: 'int' },
-      seed: { kind: 'int' },
-      out: { kind: 'string' },
-    });
+    const { positional, options } = parseArgs('data', argv, DATA_OPTIONS);
     const [kind] = positional;
     if (kind !== 'counting') throw new UsageError(`data: unknown dataset '${kind ?? ''}' (available: counting)`);
     const range = parseRange('data', String(options.range ?? '1-5'));

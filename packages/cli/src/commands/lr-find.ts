@@ -6,11 +6,17 @@ import { makeFolder } from '@tessera/tensor/node';
 import { acquireRunLock, type RunLock } from '../run-lock.js';
 import { setupTraining, withBatchHint } from './train.js';
 import type { Command } from './index.js';
+import type { OptionTable } from '../args.js';
+
+/** `lr-find` takes `train`'s options and these. */
+export const LR_FIND_OPTIONS = {
+  'num-it': { kind: 'int', default: 100, help: 'mini-batches to try learning rates on (at most 100 epochs of them)' },
+} as const satisfies OptionTable;
 
 export const lrFindCommand: Command = {
   summary: 'suggest a learning rate (lr-find <dataset> [--arch …] [--num-it 100]); writes lr_find.png',
   async run(argv) {
-    const { o, setup: s, info } = await setupTraining('lr-find', argv, { 'num-it': { kind: 'int' } });
+    const { o, setup: s, info } = await setupTraining('lr-find', argv, LR_FIND_OPTIONS);
     let lock: RunLock | null = null;
     try {
       for (const line of info) console.log(line);

@@ -6,15 +6,20 @@ import { ARCHS, type Arch } from '@tessera/nn';
 import { loadModel } from '@tessera/nn/node';
 import { ImageDecodeError } from '@tessera/vision';
 import { imagenetClassifier, tfjsClassifier } from '../imagenet-model.js';
-import { UsageError, parseArgs } from '../args.js';
+import { UsageError, parseArgs, type OptionTable } from '../args.js';
 import { loadImages } from '../preprocess.js';
 import { largestBatch, largestSize } from '../limits.js';
 import type { Command } from './index.js';
 
+export const PREDICT_OPTIONS = {
+  topk: { kind: 'int', default: 5, metavar: 'K', help: 'classes to print per image, most likely first' },
+  json: { kind: 'flag', help: 'print the results as JSON' },
+} as const satisfies OptionTable;
+
 export const predictCommand: Command = {
   summary: 'classify images with a trained or converted model (predict <model> <image…>)',
   async run(argv) {
-    const { positional, options } = parseArgs('predict', argv, { topk: { kind: 'int' }, json: { kind: 'flag' } });
+    const { positional, options } = parseArgs('predict', argv, PREDICT_OPTIONS);
     const [modelPath, ...images] = positional;
     if (!modelPath || images.length === 0) throw new UsageError('predict: usage: predict <model.safetensors | run-folder | model.json | arch> <image…> [--topk K] [--json]');
     if (options.topk !== undefined && (options.topk as number) < 1) throw new UsageError(`predict: --topk must be at least 1, got ${options.topk}`);

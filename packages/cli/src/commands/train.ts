@@ -22,7 +22,7 @@ import {
 import { fileStore, saveModel } from '@tessera/nn/node';
 import { BadShareLimit, COUNTING_AUGMENT, GpuBatches, IMAGENET_STATS, withoutSkipped, type AugmentOptions } from '@tessera/vision';
 import { showBatch, workerThreads } from '@tessera/vision/node';
-import { UsageError, parseArgs } from '../args.js';
+import { UsageError, parseArgs, type OptionTable } from '../args.js';
 import { resolveDataset } from '../datasets.js';
 import { chooseArch, describeWeights, findWeights, loadPretrained, missingWeightsMessage } from '../weights.js';
 import { RunLog } from '../run-log.js';
@@ -34,26 +34,45 @@ import { COUNTING_RECIPE, defaultCountingArch } from '../counting-recipe.js';
 import { graphPretrained } from '../graph-pretrained.js';
 import type { Command } from './index.js';
 
-export const TRAIN_OPTIONS = {
-  arch: { kind: 'string' },
-  pretrained: { kind: 'string', negatable: true },
-  epochs: { kind: 'int' },
-  'freeze-epochs': { kind: 'int' },
-  lr: { kind: 'number' },
-  bs: { kind: 'int' },
-  size: { kind: 'int' },
-  'valid-pct': { kind: 'number' },
-  seed: { kind: 'int' },
-  out: { kind: 'string' },
-  tta: { kind: 'flag' },
-  resume: { kind: 'string' },
-  'per-class': { kind: 'int' },
-  workers: { kind: 'int' },
-  tune: { kind: 'flag' },
-  from: { kind: 'string' },
-  'max-bad-pct': { kind: 'number' },
-  'verify-images': { kind: 'flag' },
+/** Defaults that depend on the run (fine-tuning or not, counting or a folder), stated once for the run and for `--help`. */
+export const TRAIN_DEFAULTS = {
+  size: 224,
+  /** fastai's fine_tune(base_lr=2e-3); fit_one_cycle from scratch and after --from at 1e-3. */
+  lr: { fineTune: 2e-3, fit: 1e-3 },
+  /** The blog's 4 fine-tuning epochs; 3 from scratch. */
+  epochs: { fineTune: 4, fit: 3 },
 } as const;
+
+/** `train`'s options (and `lr-find`'s): what `--help` prints and the parser checks. */
+export const TRAIN_OPTIONS = {
+  arch: {
+    kind: 'string', metavar: 'NAME', help: 'the network: resnet18, resnet34, resnet50 or darknet-tiny',
+    defaultText: "resnet34; counting: darknet-tiny when its weights are found; a --pretrained model file's own",
+  },
+  pretrained: {
+    kind: 'string', negatable: true, metavar: 'FILE', help: 'weights to start from; --no-pretrained trains from scratch',
+    defaultText: 'the first found of $TESSERA_WEIGHTS, ./weights, the cache, the bundled Tiny Darknet',
+  },
+  epochs: {
+    kind: 'int', help: 'epochs to train (fine-tuning: after the frozen ones)',
+    defaultText: `${TRAIN_DEFAULTS.epochs.fineTune} fine-tuning, ${TRAIN_DEFAULTS.epochs.fit} from scratch; counting: ${COUNTING_RECIPE.epochs(true)} fine-tuning, ${COUNTING_RECIPE.epochs(false)} from scratch`,
+  },
+  'freeze-epochs': { kind: 'int', default: 1, help: 'epochs with the pretrained body frozen, first' },
+  lr: { kind: 'number', help: 'the one-cycle maximum learning rate', defaultText: `${TRAIN_DEFAULTS.lr.fineTune.toExponential()} fine-tuning, ${TRAIN_DEFAULTS.lr.fit.toExponential()} otherwise` },
+  bs: { kind: 'int', default: 32, help: 'images per batch' },
+  size: { kind: 'int', metavar: 'PX', help: 'image side in pixels', defaultText: `${TRAIN_DEFAULTS.size}; counting: ${COUNTING_RECIPE.size}; --resume: the run's` },
+  'valid-pct': { kind: 'number', default: 0.2, defaultLate: true, metavar: 'P', help: 'share of the images held out for validation, without train/ and valid/ folders' },
+  seed: { kind: 'int', default: 42, defaultLate: true, help: 'seed of the split, the shuffling and the augmentation' },
+  out: { kind: 'string', metavar: 'DIR', help: 'the run folder', defaultText: 'runs/<dataset>-<arch>; --resume and --from: their folder' },
+  tta: { kind: 'flag', help: 'also report the error rate with test-time augmentation' },
+  resume: { kind: 'string', metavar: 'DIR', help: 'continue an interrupted run from its last checkpoint' },
+  'per-class': { kind: 'int', help: 'images per class of a counting dataset', defaultText: String(COUNTING_RECIPE.perClass) },
+  workers: { kind: 'int', help: 'image-decoding threads (0: the main thread; at most the CPU cores)', defaultText: 'min(4, cores - 1)' },
+  tune: { kind: 'flag', help: 'measure the GEMM kernel variants for this model first (cached per adapter)' },
+  from: { kind: 'string', metavar: 'DIR', help: "continue a finished run with a new one-cycle schedule (its data, split, size and model)" },
+  'max-bad-pct': { kind: 'number', default: 10, metavar: 'P', help: 'stop when more than this percentage of the images cannot be decoded' },
+  'verify-images': { kind: 'flag', help: 'decode every image when the folder is opened, before training' },
+} as const satisfies OptionTable;
 
 export interface TrainSetup {
   arch: ModelArch;
@@ -89,8 +108,8 @@ function positive(name: string, v: number | undefined, lo = 1): void {
 }
 
 /** Shared by train and lr-find: data, model (with weights) and learner. */
-export async function setupTraining(command: string, argv: string[], extra: Record<string, { kind: 'string' | 'number' | 'int' | 'flag' }> = {}) {
-  const { positional, options: o } = parseArgs(command, argv, { ...TRAIN_OPTIONS, ...extra } as Parameters<typeof parseArgs>[2]);
+export async function setupTraining(command: string, argv: string[], extra: OptionTable = {}) {
+  const { positional, options: o } = parseArgs(command, argv, { ...TRAIN_OPTIONS, ...extra });
   const [datasetArg, ...rest] = positional;
   if (!datasetArg) throw new UsageError(`${command}: usage: ${command} <dataset | folder> [--arch resnet34] [--epochs N] [--size N] …`);
   if (rest.length) throw new UsageError(`${command}: unexpected argument '${rest[0]}'`);
@@ -113,10 +132,10 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   // An imported network (model.onnx, or a model file convert made from one): graph-pretrained.ts.
   const graph = typeof o.pretrained === 'string' && !from ? await graphPretrained(String(o.pretrained)) : null;
   const arch: ModelArch = graph ? 'graph' : await chooseArch(command, o.arch ?? prior?.arch ?? (synthetic ? await defaultCountingArch() : undefined), o.pretrained);
-  const seed = (o.seed as number | undefined) ?? 42;
-  const validPct = (o['valid-pct'] as number | undefined) ?? 0.2;
+  const seed = (o.seed as number | undefined) ?? TRAIN_OPTIONS.seed.default;
+  const validPct = (o['valid-pct'] as number | undefined) ?? TRAIN_OPTIONS['valid-pct'].default;
   if (!(validPct > 0 && validPct < 1)) throw new UsageError(`${command}: --valid-pct must be between 0 and 1, got ${validPct}`);
-  const size = (o.size as number | undefined) ?? prior?.size ?? (synthetic ? COUNTING_RECIPE.size : 224);
+  const size = (o.size as number | undefined) ?? prior?.size ?? (synthetic ? COUNTING_RECIPE.size : TRAIN_DEFAULTS.size);
   const bs = (o.bs as number | undefined) ?? 32;
   const maxBadPct = (o['max-bad-pct'] as number | undefined) ?? 10;
   if (!(maxBadPct >= 0 && maxBadPct <= 100)) throw new UsageError(`${command}: --max-bad-pct must be between 0 and 100, got ${maxBadPct}`);
@@ -227,7 +246,7 @@ export const trainCommand: Command = {
         break;
       }
       // The blog: 4 fine-tuning; counting has its own recipe (counting-recipe.ts).
-      const epochs = (o.epochs as number | undefined) ?? (s.data.synthetic && !s.from ? COUNTING_RECIPE.epochs(!!s.pretrained) : s.pretrained ? 4 : 3);
+      const epochs = (o.epochs as number | undefined) ?? (s.data.synthetic && !s.from ? COUNTING_RECIPE.epochs(!!s.pretrained) : s.pretrained ? TRAIN_DEFAULTS.epochs.fineTune : TRAIN_DEFAULTS.epochs.fit);
       const freezeEpochs = (o['freeze-epochs'] as number | undefined) ?? 1;
       const resume = o.resume ? resolve(String(o.resume)) : undefined;
       // A continued run appends its epochs to the finished run's table.
@@ -240,10 +259,10 @@ export const trainCommand: Command = {
       s.learn.addCbs([log]);
       // --from: fastai's learn.fit_one_cycle(epochs, lr) after fine_tune (everything trainable).
       const fit = s.from
-        ? () => s.learn.fitOneCycle(epochs, (o.lr as number | undefined) ?? 1e-3, { checkpoint: out })
+        ? () => s.learn.fitOneCycle(epochs, (o.lr as number | undefined) ?? TRAIN_DEFAULTS.lr.fit, { checkpoint: out })
         : s.pretrained
-        ? () => s.learn.fineTune(epochs, (o.lr as number | undefined) ?? 2e-3, { freezeEpochs, checkpoint: out, resume })
-        : () => s.learn.fitOneCycle(epochs, (o.lr as number | undefined) ?? 1e-3, { checkpoint: out, resume });
+        ? () => s.learn.fineTune(epochs, (o.lr as number | undefined) ?? TRAIN_DEFAULTS.lr.fineTune, { freezeEpochs, checkpoint: out, resume })
+        : () => s.learn.fitOneCycle(epochs, (o.lr as number | undefined) ?? TRAIN_DEFAULTS.lr.fit, { checkpoint: out, resume });
       await fit();
       const arch = s.arch;
       await saveModel(join(out, 'model.safetensors'), s.learn.model, {

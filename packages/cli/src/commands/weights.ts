@@ -6,17 +6,23 @@
 import { access, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ARCHS, checkArch } from '@tessera/nn';
-import { UsageError, parseArgs } from '../args.js';
+import { UsageError, parseArgs, type OptionTable } from '../args.js';
 import { formatMB } from '../download.js';
 import { fetchWeights } from '../fetch-weights.js';
 import { torchvisionSource, weightsCacheDir } from '../weights-cache.js';
 import { findWeights, weightsCandidates } from '../weights.js';
 import type { Command } from './index.js';
 
+/** `weights get`'s options (`weights list` has none). */
+export const WEIGHTS_GET_OPTIONS = {
+  mirror: { kind: 'string', metavar: 'URL', help: "a server holding torchvision's file names", defaultText: "$TESSERA_WEIGHTS_MIRROR, else PyTorch's download server" },
+  timeout: { kind: 'number', default: 60, metavar: 'SECONDS', help: 'give up when no byte arrives for this long' },
+} as const satisfies OptionTable;
+
 const USAGE = 'weights: usage: weights get <resnet18 | resnet34 | resnet50> [--mirror URL] [--timeout SECONDS] | weights list';
 
 async function get(argv: string[]): Promise<number> {
-  const { positional, options } = parseArgs('weights get', argv, { mirror: { kind: 'string' }, timeout: { kind: 'number' } });
+  const { positional, options } = parseArgs('weights get', argv, WEIGHTS_GET_OPTIONS);
   if (positional.length !== 1) throw new UsageError(USAGE);
   const arch = checkArch(positional[0]!);
   const timeout = (options.timeout as number | undefined) ?? 60;

@@ -1,7 +1,8 @@
 /**
- * @tessera/nn/node — the Node-only part of @tessera/nn: weight and model files on disk,
+ * The Node-only part of @tessera/nn: weight and model files on disk,
  * the learner's file store and training-state files. Everything else (and everything a
  * browser can run) is in the main entry, @tessera/nn.
+ * @module @tessera/nn/node
  */
 export * as io from '../io/node.js';
 export { saveModel, saveStateDictAsModel, loadModel } from './model-files.js';

@@ -1,4 +1,7 @@
-/** @tessera/tensor/node — Node-only helpers (file system): the GEMM tuning cache, checked file reads, atomic writes. */
+/**
+ * Node-only helpers (file system): the GEMM tuning cache, checked file reads, atomic writes.
+ * @module @tessera/tensor/node
+ */
 export { loadGemmTuningCache, saveGemmTuningCache, tuningCachePath } from './tuning-cache.js';
 export { FileReadError, FileWriteError, MAX_READ_BYTES, formatBytes, fsErrorReason, makeFolder, readFileChecked } from './files.js';
 export { removeStaleTemps, tempFileOwner, writeAtomic } from './atomic-write.js';

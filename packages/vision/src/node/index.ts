@@ -1,7 +1,8 @@
 /**
- * @tessera/vision/node — the Node-only part of @tessera/vision: image files and folders on disk,
+ * The Node-only part of @tessera/vision: image files and folders on disk,
  * the disk cache, worker threads for the DataLoader, and pictures written as PNG files.
  * Everything else (and everything a browser can run) is in the main entry, @tessera/vision.
+ * @module @tessera/vision/node
  */
 
 export { decodeImageFile, readImageBytes } from './read-image.js';
