@@ -7,15 +7,19 @@
  * Inputs, made in a temporary folder first: the first N (default 100) paintings (512x512 JPEGs)
  * re-encoded as 8-bit RGB PNGs, and N counting images (64x64 PNGs, as `tessera data counting`
  * writes them). Prints each decoder's median milliseconds per image and megapixels per second,
- * and checks that every decoder gives the same RGB bytes.
+ * and checks that every decoder gives the same RGB bytes. Then feeds each decoder two hostile
+ * 16x16 files and prints what it did: one whose zlib stream holds half the rows, and a 195 KB one
+ * whose data inflates to 200 MB (plain and interlaced).
  */
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode as fastPngDecode } from 'fast-png';
 import pngjs from 'pngjs';
+import { zlibSync } from 'fflate';
 import { decodeImage, encodePng } from '../src/index.js';
 import { writeCountingDataset } from '../src/node/index.js';
+import { pngFile } from '../src/testing/png-chunks.js';
 
 type Decoder = (bytes: Uint8Array) => Uint8Array;
 
@@ -67,6 +71,34 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+function hostileFiles(): Record<string, Uint8Array> {
+  const [width, height] = [16, 16];
+  const rows = new Uint8Array((width * 3 + 1) * height).map((_, i) => (i % (width * 3 + 1) === 0 ? 0 : i & 0xff));
+  const zeros = zlibSync(new Uint8Array(200e6));
+  return {
+    'half the rows': pngFile({ width, height, bitDepth: 8, colorType: 2 }, zlibSync(rows.subarray(0, rows.length / 2))),
+    [`${zeros.length} B inflating to 200 MB`]: pngFile({ width, height, bitDepth: 8, colorType: 2 }, zeros),
+    [`${zeros.length} B inflating to 200 MB, interlaced`]: pngFile({ width, height, bitDepth: 8, colorType: 2, interlaced: true }, zeros),
+  };
+}
+
+function tryHostile(): void {
+  for (const [name, bytes] of Object.entries(hostileFiles())) {
+    console.log(`hostile: ${name}`);
+    for (const [decoder, decode] of Object.entries(DECODERS)) {
+      const t0 = performance.now();
+      let outcome: string;
+      try {
+        const rgb = decode(bytes);
+        outcome = `returned ${rgb.length} bytes`;
+      } catch (err) {
+        outcome = `threw: ${(err as Error).message.slice(0, 90)}`;
+      }
+      console.log(`  ${decoder.padEnd(30)} ${(performance.now() - t0).toFixed(0).padStart(6)} ms  ${outcome}`);
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 100);
   const dir = await mkdtemp(join(tmpdir(), 'tessera-png-bench-'));
@@ -93,6 +125,7 @@ async function main(): Promise<void> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+  tryHostile();
 }
 
 await main();

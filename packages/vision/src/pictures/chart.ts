@@ -129,6 +129,13 @@ const WHITE: Rgb = [255, 255, 255];
 const SMALL = 12;
 const TITLE = 16;
 
+/** 32-bit FNV-1a of a string, in hex. */
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
 /** Lays out and draws a line chart (pure; no file). */
 export function renderLineChart(series: readonly LineSeries[], opts: LineChartOptions = {}): LineChart {
   const width = opts.width ?? 640;
@@ -191,8 +198,8 @@ export function renderLineChart(series: readonly LineSeries[], opts: LineChartOp
   if (opts.xLabel) body.push(text(plot.x + plot.width / 2, height - 6 - SMALL / 2, opts.xLabel, { size: SMALL, fill: TEXT, anchor: 'middle' }));
   if (opts.yLabel) body.push(text(8 + SMALL / 2, plot.y + plot.height / 2, opts.yLabel, { size: SMALL, fill: TEXT, anchor: 'middle', vertical: true }));
   // Series, clipped to the plot: one polyline per run of usable points, a dot for a lone point.
-  body.push(`<clipPath id="plot"><rect x="${plot.x}" y="${plot.y}" width="${plot.width}" height="${plot.height}"/></clipPath>`, '<g clip-path="url(#plot)">');
   const lw = opts.lineWidth ?? 2;
+  const seriesStart = body.length;
   series.forEach((s, k) => {
     const color = s.color ?? PALETTE[k % PALETTE.length]!;
     let run: [number, number][] = [];
@@ -216,6 +223,9 @@ export function renderLineChart(series: readonly LineSeries[], opts: LineChartOp
       body.push(text(right ? mx + 8 : mx - 8, my - 10, opts.mark.label, { size: SMALL, fill: color, anchor: right ? 'start' : 'end' }));
     }
   }
+  // Ids are global in an HTML page that embeds several charts: this one is named after its content.
+  const clipId = `plot-${fnv1a(body.slice(seriesStart).join(''))}`;
+  body.splice(seriesStart, 0, `<clipPath id="${clipId}"><rect x="${plot.x}" y="${plot.y}" width="${plot.width}" height="${plot.height}"/></clipPath>`, `<g clip-path="url(#${clipId})">`);
   body.push('</g>');
   // Legend (top right) when any series is named.
   const named = series.map((s, k) => ({ name: s.name, color: s.color ?? PALETTE[k % PALETTE.length]! })).filter((s) => s.name);
