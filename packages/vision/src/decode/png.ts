@@ -7,10 +7,15 @@
  * low-bit samples scaled with rounding (v*255/max), a tRNS colour key making the pixel (0,0,0,0).
  * Then alpha is removed: composited over white by default, or dropped (see DecodeOptions.alpha).
  * Gamma and colour-profile chunks are ignored, as PIL does. The header is checked (size limit
- * included) before anything is inflated, and inflating never produces more than the image needs.
+ * included) before anything is inflated, and inflating stops once it has the bytes the image needs.
+ *
+ * Kept rather than replaced by pngjs or fast-png, with measured reasons (docs/architecture.md,
+ * "Libraries"): both inflate whatever the file holds (a 195 KB file becomes 200 MB in memory), pngjs
+ * fills rows missing from a short stream with uninitialised memory, and neither is faster on the
+ * images Tessera reads. One decoder for Node and the browser also means the same pixels in both.
  */
 
-import { unzlibSync } from 'fflate';
+import { Unzlib } from 'fflate';
 import { ImageDecodeError } from '../errors.js';
 import type { RgbImage } from '../image.js';
 import { concatBytes } from '../util/bytes.js';
@@ -138,6 +143,26 @@ function unfilter(raw: Uint8Array, at: number, pass: Pass, bpp: number): Uint8Ar
   return out;
 }
 
+/**
+ * Inflates zlib data into a buffer of exactly `need` bytes and stops there: data past the image
+ * is never allocated, and at most one slice's worth of it is decompressed (pngjs and fast-png
+ * inflate all of it; see docs/architecture.md). Returns fewer bytes when the stream ends early.
+ */
+function inflateAtMost(data: Uint8Array, need: number): Uint8Array {
+  // One push of n compressed bytes yields up to 1032n: slices of need/64 bound the overshoot to
+  // ~16x the image (1 MB at least, 17 MB at most); fflate is slow on slices much under 16 KB.
+  const slice = Math.min(16384, Math.max(1024, Math.ceil(need / 64)));
+  const out = new Uint8Array(need);
+  let got = 0;
+  const stream = new Unzlib((chunk) => {
+    const take = Math.min(chunk.length, need - got);
+    out.set(take === chunk.length ? chunk : chunk.subarray(0, take), got);
+    got += take;
+  });
+  for (let at = 0; at < data.length && got < need; at += slice) stream.push(data.subarray(at, at + slice), at + slice >= data.length);
+  return got < need ? out.subarray(0, got) : out;
+}
+
 /** Decodes to 8-bit RGBA (pngjs's normalisation); `hasAlpha` says whether any alpha may be below 255. */
 function decodeRgba(bytes: Uint8Array, h: PngHeader): { rgba: Uint8Array; hasAlpha: boolean } {
   const { idat, palette, trns } = readChunks(bytes);
@@ -153,8 +178,7 @@ function decodeRgba(bytes: Uint8Array, h: PngHeader): { rgba: Uint8Array; hasAlp
   }
   let raw: Uint8Array;
   try {
-    // Into a buffer of exactly the needed size: extra data is ignored, never allocated.
-    raw = unzlibSync(idat, { out: new Uint8Array(need) });
+    raw = inflateAtMost(idat, need);
   } catch (err) {
     return corrupt(`invalid image data: ${(err as Error).message}`);
   }
