@@ -1,6 +1,6 @@
 /**
- * PNG to RGB in pure JavaScript (fflate's zlib inflate), so the same decoder runs in Node, in worker
- * threads and in a browser: every colour type (gray, RGB, palette, gray+alpha, RGBA), every bit
+ * PNG to RGB: the same decoder in Node, in worker threads and in a browser (only the inflate differs:
+ * Node's zlib in Node, fflate in a browser; see #inflate in package.json): every colour type (gray, RGB, palette, gray+alpha, RGBA), every bit
  * depth (1..16), interlaced (Adam7) or not, all five row filters, tRNS transparency.
  *
  * Samples are normalised to 8-bit RGBA the way pngjs (the decoder this replaced) does: 16-bit and
@@ -15,7 +15,7 @@
  * images Tessera reads. One decoder for Node and the browser also means the same pixels in both.
  */
 
-import { Unzlib } from 'fflate';
+import { inflateAtMost } from '#inflate';
 import { ImageDecodeError } from '../errors.js';
 import type { RgbImage } from '../image.js';
 import { concatBytes } from '../util/bytes.js';
@@ -141,26 +141,6 @@ function unfilter(raw: Uint8Array, at: number, pass: Pass, bpp: number): Uint8Ar
     }
   }
   return out;
-}
-
-/**
- * Inflates zlib data into a buffer of exactly `need` bytes and stops there: data past the image
- * is never allocated, and at most one slice's worth of it is decompressed (pngjs and fast-png
- * inflate all of it; see docs/architecture.md). Returns fewer bytes when the stream ends early.
- */
-function inflateAtMost(data: Uint8Array, need: number): Uint8Array {
-  // One push of n compressed bytes yields up to 1032n: slices of need/64 bound the overshoot to
-  // ~16x the image (1 MB at least, 17 MB at most); fflate is slow on slices much under 16 KB.
-  const slice = Math.min(16384, Math.max(1024, Math.ceil(need / 64)));
-  const out = new Uint8Array(need);
-  let got = 0;
-  const stream = new Unzlib((chunk) => {
-    const take = Math.min(chunk.length, need - got);
-    out.set(take === chunk.length ? chunk : chunk.subarray(0, take), got);
-    got += take;
-  });
-  for (let at = 0; at < data.length && got < need; at += slice) stream.push(data.subarray(at, at + slice), at + slice >= data.length);
-  return got < need ? out.subarray(0, got) : out;
 }
 
 /** Decodes to 8-bit RGBA (pngjs's normalisation); `hasAlpha` says whether any alpha may be below 255. */

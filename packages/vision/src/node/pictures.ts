@@ -4,14 +4,36 @@
  * so a reader never sees half a picture.
  */
 import { createRequire } from 'node:module';
-import { Resvg } from '@resvg/resvg-js';
+import type { Resvg as ResvgClass } from '@resvg/resvg-js';
 import type { Tensor } from '@tessera/tensor';
 import { renderConfusionMatrix, renderLineChart, type ConfusionMatrixOptions, type LineChartOptions, type LineSeries } from '../pictures/chart.js';
 import { hostBatch, renderBatchGrid, type HostBatch, type ShowBatchOptions } from '../pictures/grid.js';
 import { writeFileAtomic } from './atomic-write.js';
 
+const require = createRequire(import.meta.url);
 /** The font the layout was measured with (pictures/text.ts), from the dejavu-fonts-ttf package. */
-const FONT_FILE = createRequire(import.meta.url).resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf');
+const FONT_FILE = require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf');
+
+let resvg: typeof ResvgClass | null = null;
+
+/**
+ * resvg-js, loaded on first use: its native binary comes as a per-platform optional dependency,
+ * and a platform without one should lose the PNG pictures, not the whole of @tessera/vision/node.
+ */
+function loadResvg(): typeof ResvgClass {
+  if (!resvg) {
+    try {
+      resvg = (require('@resvg/resvg-js') as { Resvg: typeof ResvgClass }).Resvg;
+    } catch (err) {
+      throw new Error(
+        `cannot draw PNG pictures: @resvg/resvg-js has no working binary for ${process.platform}-${process.arch} ` +
+          `(${(err as Error).message.split('\n')[0]}); reinstall with optional dependencies enabled`,
+        { cause: err },
+      );
+    }
+  }
+  return resvg;
+}
 
 /** A written picture: its size in pixels and the SVG it was drawn from (for report.html). */
 export interface WrittenPicture {
@@ -25,11 +47,12 @@ export interface WrittenPicture {
  * looks the same on every machine; system fonts stay as the fallback for characters it lacks.
  */
 export function svgToPng(svg: string): Uint8Array {
-  const resvg = new Resvg(svg, {
+  const Resvg = loadResvg();
+  const renderer = new Resvg(svg, {
     font: { fontFiles: [FONT_FILE], loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
     imageRendering: 1, // optimizeSpeed: embedded images pixel for pixel
   });
-  return new Uint8Array(resvg.render().asPng());
+  return new Uint8Array(renderer.render().asPng());
 }
 
 /** Rasterises an SVG document and writes it as a PNG at `path`, atomically. */
