@@ -10,9 +10,9 @@
  * included) before anything is inflated, and inflating stops once it has the bytes the image needs.
  *
  * Kept rather than replaced by pngjs or fast-png, with measured reasons (docs/architecture.md,
- * "Libraries"): both inflate whatever the file holds (a 195 KB file becomes 200 MB in memory), pngjs
- * fills rows missing from a short stream with uninitialised memory, and neither is faster on the
- * images Tessera reads. One decoder for Node and the browser also means the same pixels in both.
+ * "Libraries"): both can inflate whatever a file holds (a 195 KB file becomes 200 MB), pngjs fills
+ * rows missing from a short stream with uninitialised memory, and in Node this one is the fastest
+ * of the three. One decoder for Node and the browser also means the same pixels in both.
  */
 
 import { inflateAtMost } from '#inflate';

@@ -1,8 +1,8 @@
 /**
  * RGB image to PNG bytes (8-bit truecolour, no alpha), for synthetic datasets and the images
  * embedded in the pictures' SVG. fast-png (pure JavaScript over fflate) rather than pngjs, which
- * needs Node's zlib and streams: this runs in the browser too. On the counting images it writes,
- * it is as fast as the hand-written encoder it replaced (docs/architecture.md has the numbers).
+ * needs Node's zlib and streams: this runs in the browser too, and one encoder everywhere writes
+ * the same bytes everywhere.
  */
 import { encode } from 'fast-png';
 import type { RgbImage } from '../image.js';
