@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = resolve(import.meta.dirname, '..');
 const ENTRIES = ['@tessera/tensor', '@tessera/nn', '@tessera/vision', '@tessera/onnx'];
 /** Packages that only work in Node although they are not built-ins. */
-const NODE_ONLY_PACKAGES = ['webgpu'];
+const NODE_ONLY_PACKAGES = ['webgpu', 'pngjs', '@resvg/resvg-js', 'dejavu-fonts-ttf'];
 
 const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 

@@ -1,7 +1,7 @@
 /**
  * A run's report.html as a person sees it: a tiny training run through the CLI, then
  * Debian's headless Chromium opens the report and the test checks the epoch table
- * matches metrics.json and every picture actually loaded. A screenshot is kept in the
+ * matches metrics.json, every picture loaded and the charts are embedded SVG. A screenshot is kept in the
  * run folder. Skips, saying why, without Chromium or a built CLI.
  */
 import { spawnSync } from 'node:child_process';
@@ -41,9 +41,20 @@ it.skipIf(!!missing)('report.html shows the epoch table and every picture in hea
     expect(rows).toBe(metrics.length);
     const firstError = await page.locator('#metrics tbody tr').first().locator('td').nth(3).innerText();
     expect(Number(firstError)).toBeCloseTo(metrics[0]!.error_rate, 5);
+    // Photo grids are PNG images; the charts are embedded SVG (sharp at any zoom) with real text.
     const images = await page.$$eval('img', (imgs) => imgs.map((i) => ({ src: i.getAttribute('src'), ok: i.complete && i.naturalWidth > 0 })));
-    expect(images.map((i) => i.src)).toEqual(['show_batch.png', 'losses.png', 'confusion.png', 'top_losses.png']);
+    expect(images.map((i) => i.src)).toEqual(['show_batch.png', 'top_losses.png']);
     for (const i of images) expect(i.ok, `${i.src} did not load`).toBe(true);
+    const charts = await page.$$eval('.chart', (divs) => divs.map((d) => {
+      const svg = d.querySelector('svg')!;
+      const box = svg.getBoundingClientRect();
+      return { src: d.getAttribute('data-src'), width: box.width, texts: [...svg.querySelectorAll('text')].map((t) => t.textContent) };
+    }));
+    expect(charts.map((c) => c.src)).toEqual(['losses.png', 'confusion.png']);
+    for (const c of charts) expect(c.width, c.src!).toBeGreaterThan(100);
+    expect(charts[0]!.texts).toContain('Loss');
+    expect(charts[1]!.texts).toContain('Predicted');
+    for (const f of ['losses.png', 'losses.svg', 'confusion.png', 'confusion.svg']) expect(existsSync(join(out, f)), f).toBe(true);
     await page.screenshot({ path: join(out, 'report.png'), fullPage: true });
     expect(existsSync(join(out, 'report.png'))).toBe(true);
   } finally {

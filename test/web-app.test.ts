@@ -164,7 +164,10 @@ it.skipIf(!!missing)('trains on the counting task in the page, predicts, and rou
   await page.click('#load-data');
   await page.waitForSelector('#show-batch-figure:not([hidden])', { timeout: 120_000 });
   expect(await page.textContent('#data-status')).toBe('synthetic counting 1-2: 480 training and 120 validation images (300 per class, 32 px); classes 1, 2');
-  const grid = await page.$eval('#show-batch', (c) => ({ w: (c as HTMLCanvasElement).width, h: (c as HTMLCanvasElement).height }));
+  // show_batch is an SVG picture (images and their labels as text) that the page shows as an image.
+  await page.waitForFunction(() => { const i = document.querySelector<HTMLImageElement>('#show-batch')!; return i.complete && i.naturalWidth > 0; });
+  const grid = await page.$eval('#show-batch', (i) => ({ w: (i as HTMLImageElement).naturalWidth, h: (i as HTMLImageElement).naturalHeight, src: (i as HTMLImageElement).src }));
+  expect(grid.src).toMatch(/^blob:/);
   expect(grid.w).toBeGreaterThan(3 * TASK.size);
   expect(grid.h).toBeGreaterThan(3 * TASK.size);
 
@@ -191,7 +194,7 @@ it.skipIf(!!missing)('trains on the counting task in the page, predicts, and rou
   expect(rows).toHaveLength(1);
   for (const k of ['train_loss', 'valid_loss', 'error_rate'] as const) expect(Number.isFinite(rows[0]![k]), k).toBe(true);
   expect(rows[0]!.error_rate).toBeLessThan(CHANCE);
-  expect(await page.$eval('#loss-chart', (c) => (c as HTMLCanvasElement).width)).toBeGreaterThan(100);
+  await page.waitForFunction(() => { const i = document.querySelector<HTMLImageElement>('#loss-chart')!; return !i.hidden && i.complete && i.naturalWidth > 100; });
 
   // 3 · predict an image, then download the model and let the CLI read it.
   const pagePred = await pagePredict(page, samples[1]!);

@@ -63,10 +63,13 @@ function fail(id: string, e: unknown): void {
   setStatus(id, e instanceof Error ? e.message : String(e), true);
 }
 
-function draw(canvas: HTMLCanvasElement, pic: Picture): void {
-  canvas.width = pic.width;
-  canvas.height = pic.height;
-  canvas.getContext('2d')!.putImageData(new ImageData(pic.rgba, pic.width, pic.height), 0, 0);
+/** Shows an SVG picture in an <img> (an image: nothing in it can run), freeing the previous one. */
+function draw(img: HTMLImageElement, pic: Picture): void {
+  const old = img.src;
+  img.width = pic.width;
+  img.height = pic.height;
+  img.src = URL.createObjectURL(new Blob([pic.svg], { type: 'image/svg+xml' }));
+  if (old.startsWith('blob:')) URL.revokeObjectURL(old);
 }
 
 /** A value as the CLI's table prints it: 6 decimals, Python's nan / None. */
@@ -149,7 +152,7 @@ async function loadData(): Promise<void> {
     const r = await call('data', {
       req: { source, size, bs: Number(input('bs').value), validPct: Number(input('valid-pct').value), seed: Number(input('seed').value) },
     });
-    draw($<HTMLCanvasElement>('show-batch'), r.showBatch);
+    draw($<HTMLImageElement>('show-batch'), r.showBatch);
     $('show-batch-figure').hidden = false;
     setStatus('data-status', `${r.describe}; classes ${r.classes.join(', ')}`);
     dataReady = true;
@@ -192,7 +195,7 @@ function onEvent(ev: WorkerEvent): void {
       break;
     }
     case 'chart':
-      draw($<HTMLCanvasElement>('loss-chart'), ev.chart);
+      draw($<HTMLImageElement>('loss-chart'), ev.chart);
       $('loss-chart').hidden = false;
       break;
     case 'log':

@@ -31,11 +31,11 @@ export interface TrainRequest {
   freezeEpochs: number;
 }
 
-/** RGBA pixels to put on a canvas. */
+/** A picture as an SVG document (sharp at any size), with its size in pixels. */
 export interface Picture {
   width: number;
   height: number;
-  rgba: Uint8ClampedArray<ArrayBuffer>;
+  svg: string;
 }
 
 export interface ModelInfo {

@@ -9,7 +9,7 @@ import {
   CancelFitException, Callback, Learner, createNetwork, createVisionModel, errorRate, loadPretrained,
   modelFromBytes, modelToBytes, predict, type EpochRow, type ModelMeta, type Module,
 } from '@tessera/nn';
-import { COUNTING_AUGMENT, GpuBatches, IMAGENET_STATS, renderBatchGrid, renderLineChart, webWorkers, type Raster, type SkippedItem } from '@tessera/vision';
+import { COUNTING_AUGMENT, GpuBatches, IMAGENET_STATS, renderBatchGrid, renderLineChart, webWorkers, type SkippedItem } from '@tessera/vision';
 import { decodeBytes, loadData, prepareInput, readWeights, type LoadedData } from './engine.js';
 import type { DataRequest, EpochEvent, ModelInfo, Picture, Replies, Reply, Request, TopClass, TrainRequest, WorkerEvent } from './protocol.js';
 
@@ -23,16 +23,9 @@ function emit(ev: WorkerEvent, transfer: Transferable[] = []): void {
   scope.postMessage(ev, transfer);
 }
 
-/** A raster (RGB) as RGBA pixels for a canvas. */
-function toPicture(r: Raster): Picture {
-  const rgba = new Uint8ClampedArray(r.width * r.height * 4);
-  for (let i = 0, j = 0; i < r.data.length; i += 3, j += 4) {
-    rgba[j] = r.data[i]!;
-    rgba[j + 1] = r.data[i + 1]!;
-    rgba[j + 2] = r.data[i + 2]!;
-    rgba[j + 3] = 255;
-  }
-  return { width: r.width, height: r.height, rgba };
+/** The page shows the SVG documents as they are (the CLI rasterises the same ones to PNG). */
+function toPicture(p: { svg: string; width: number; height: number }): Picture {
+  return { width: p.width, height: p.height, svg: p.svg };
 }
 
 // ---- state ------------------------------------------------------------------------
@@ -92,7 +85,7 @@ async function showBatch(d: Data): Promise<Picture> {
       const y = (await b.y.toArray()) as Int32Array;
       const labels = Array.from(y, (i) => d.classes[i]!);
       const grid = renderBatchGrid({ data: x, shape: b.x.shape }, labels, { mean, std, maxN: 9, ncols: 3 });
-      return toPicture(grid.image);
+      return toPicture(grid);
     } finally {
       b.x.dispose();
       b.y.dispose();
@@ -168,15 +161,14 @@ class PageLog extends Callback {
   chart(): void {
     this.lastChart = performance.now();
     if (this.trainLoss.length < 2) return;
-    const { image } = renderLineChart(
+    const chart = renderLineChart(
       [
         { name: 'train (smoothed)', x: this.trainLoss.map((_, i) => i + 1), y: this.trainLoss },
         ...(this.validAt.length ? [{ name: 'valid', x: this.validAt.map((v) => v.iter), y: this.validAt.map((v) => v.loss) }] : []),
       ],
       { title: 'Loss', xLabel: 'batches processed', yLabel: 'loss', width: 560, height: 320 },
     );
-    const chart = toPicture(image);
-    emit({ type: 'chart', chart }, [chart.rgba.buffer]);
+    emit({ type: 'chart', chart: toPicture(chart) });
   }
 }
 
@@ -288,7 +280,7 @@ async function handle(msg: Request): Promise<{ value: unknown; transfer?: Transf
     }
     case 'data': {
       const v = await setData(msg.req);
-      return { value: v, transfer: [v.showBatch.rgba.buffer] };
+      return { value: v };
     }
     case 'train':
       return { value: await train(msg.req) };

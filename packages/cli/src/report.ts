@@ -1,8 +1,9 @@
 /**
  * The run folder's files: metrics.json / metrics.csv, losses.png, confusion.png,
- * top_losses.png and report.html, all written atomically.
+ * top_losses.png and report.html, all written atomically. The charts are also kept as SVG
+ * (losses.svg, confusion.svg), which report.html embeds so they stay sharp at any zoom.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ClassificationInterpretation } from '@tessera/nn';
 import type { VisionDataset } from '@tessera/vision';
@@ -24,14 +25,16 @@ export async function writeMetrics(dir: string, epochs: EpochRecord[]): Promise<
 
 export async function writeLossChart(dir: string, log: RunLog): Promise<void> {
   if (log.trainLoss.length < 2) return;
-  await lineChart(join(dir, 'losses.png'), [
+  const { svg } = await lineChart(join(dir, 'losses.png'), [
     { name: 'train (smoothed)', x: log.trainLoss.map((_, i) => i + 1), y: log.trainLoss },
     ...(log.validAt.length ? [{ name: 'valid', x: log.validAt.map((v) => v.iter), y: log.validAt.map((v) => v.loss) }] : []),
   ], { title: 'Loss', xLabel: 'batches processed', yLabel: 'loss' });
+  await writeFileAtomic(join(dir, 'losses.svg'), svg);
 }
 
 export async function writeInterpretation(dir: string, interp: ClassificationInterpretation, classes: string[], valid: VisionDataset, size: number): Promise<void> {
-  await confusionMatrix(join(dir, 'confusion.png'), interp.confusionMatrix(), classes, { title: 'Confusion matrix (rows: actual)' });
+  const { svg } = await confusionMatrix(join(dir, 'confusion.png'), interp.confusionMatrix(), classes, { title: 'Confusion matrix (rows: actual)' });
+  await writeFileAtomic(join(dir, 'confusion.svg'), svg);
   const top = interp.topLosses(Math.min(9, valid.length));
   const data = new Float32Array(top.length * size * size * 3);
   for (let i = 0; i < top.length; i++) {
@@ -44,15 +47,28 @@ export async function writeInterpretation(dir: string, interp: ClassificationInt
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
+/**
+ * A chart whose SVG sits beside its PNG is embedded as SVG (vector: sharp at any zoom); photo
+ * grids stay PNG images, which keeps report.html small.
+ */
+function picture(dir: string, file: string): string {
+  const svgFile = join(dir, file.replace(/\.png$/, '.svg'));
+  if (file.endsWith('.png') && existsSync(svgFile)) {
+    const svg = readFileSync(svgFile, 'utf8');
+    return `<div class="chart" data-src="${esc(file)}" role="img" aria-label="${esc(file)}">${svg}</div>`;
+  }
+  return `<img src="${esc(file)}" alt="${esc(file)}">`;
+}
+
 export async function writeReport(dir: string, title: string, summary: string[], epochs: EpochRecord[], images: string[]): Promise<void> {
   const rows = epochs
     .map((e) => `<tr><td>${e.epoch}</td><td>${fmt(e.train_loss)}</td><td>${fmt(e.valid_loss)}</td><td>${fmt(e.error_rate)}</td><td>${e.seconds.toFixed(1)} s</td></tr>`)
     .join('\n');
-  const figs = images.filter((f) => existsSync(join(dir, f))).map((f) => `<figure><img src="${esc(f)}" alt="${esc(f)}"><figcaption>${esc(f)}</figcaption></figure>`).join('\n');
+  const figs = images.filter((f) => existsSync(join(dir, f))).map((f) => `<figure>${picture(dir, f)}<figcaption>${esc(f)}</figcaption></figure>`).join('\n');
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}table{border-collapse:collapse}td,th{padding:.3rem .8rem;text-align:right;border-bottom:1px solid #ddd}
-figure{display:inline-block;margin:1rem;vertical-align:top}img{max-width:32rem;border:1px solid #ccc}</style></head>
+figure{display:inline-block;margin:1rem;vertical-align:top}img,.chart svg{max-width:32rem;height:auto;border:1px solid #ccc}.chart svg{display:block}</style></head>
 <body><h1>${esc(title)}</h1>
 <ul>${summary.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>
 <table id="metrics"><thead><tr><th>epoch</th><th>train_loss</th><th>valid_loss</th><th>error_rate</th><th>time</th></tr></thead>

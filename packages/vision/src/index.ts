@@ -73,5 +73,6 @@ export {
   renderLineChart, renderConfusionMatrix,
   type LineSeries, type LineChartOptions, type LineChart, type ConfusionMatrixOptions, type ConfusionMatrixPicture,
 } from './pictures/chart.js';
-export { Raster, rgbToRgba, type Rgb } from './pictures/raster.js';
+export { blues, PALETTE, type Rgb } from './pictures/chart.js';
+export { FONT_FAMILY } from './pictures/text.js';
 export { GpuBatches, type GpuBatch, type GpuBatchOptions } from './gpu-batches.js';

@@ -140,7 +140,7 @@ describe('augment -> showBatch', () => {
       const path = join(dir, 'batch.png');
       await showBatch(x, ['a', 'b'], path, { ncols: 2, gap: 0 });
       const png = pngjs.PNG.sync.read(await readFile(path));
-      const labelH = 12;
+      const labelH = 18; // 12-px labels (pictures/grid.ts)
       for (let b = 0; b < 2; b++) {
         for (let y = 0; y < 6; y++) {
           for (let xx = 0; xx < 5; xx++) {

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { unzlibSync, zlibSync } from 'fflate';
 import pngjs from 'pngjs';
 import { ImageDecodeError } from '../errors.js';
 import { mulberry32 } from '../random.js';
@@ -9,6 +10,7 @@ import {
   TINY_GIF, TINY_WEBP, encodeBaselineJpeg, gradientImage, maxAbsDiff, withJpegFrameSize, withPngSize,
 } from '../testing/images.js';
 import { writeJpeg, writeRgbJpeg } from '../testing/jpeg-writer.js';
+import { pngFile } from '../testing/png-chunks.js';
 import { writePng } from '../testing/png-writer.js';
 import { makeTempDir } from '../testing/temp-dir.js';
 import { decodeImage } from './decode.js';
@@ -171,6 +173,30 @@ describe('PNG', () => {
         });
         expect(maxAbsDiff(ours.data, Uint8Array.from(expected)), `type ${colorType}, ${bitDepth} bits, ${alpha}`).toBe(0);
       }
+    }
+  });
+
+  // Why Tessera keeps its own PNG decoder (docs/architecture.md): pngjs returns this first file as
+  // an image with zeroed rows; pngjs (interlaced: it fails after allocating all of it) and fast-png
+  // (it returns the image) inflate all of the second into memory. Ours inflates into a buffer of
+  // the image's size and stops there.
+  it('refuses image data that stops short, and never inflates more than the image needs', () => {
+    const [w, h] = [16, 16];
+    const rows = new Uint8Array((w * 3 + 1) * h).map((_, i) => (i % (w * 3 + 1) === 0 ? 0 : i & 0xff));
+    const short = pngFile({ width: w, height: h, bitDepth: 8, colorType: 2 }, zlibSync(rows.subarray(0, rows.length / 2)));
+    expect(decodeError(() => decodeImage(short, { file: 'short.png' })).reason).toMatch(/^truncated or corrupt image data \(unexpected end of image data/);
+    for (const interlaced of [false, true]) {
+      // 16 MB of zeros where a 16x16 image's 784 bytes of rows belong, in a 16 KB file.
+      const bomb = pngFile({ width: w, height: h, bitDepth: 8, colorType: 2, interlaced }, zlibSync(new Uint8Array(16 << 20), { level: 1 }));
+      expect(bomb.length).toBeLessThan(20_000);
+      let started = performance.now();
+      const img = decodeImage(bomb);
+      const ours = performance.now() - started;
+      expect([img.width, img.height, Math.max(...img.data)]).toEqual([w, h, 0]); // the first rows' worth of zeros: black
+      // Ours stops within the first 1 MB; inflating all 16 MB (what the libraries do) takes far longer.
+      started = performance.now();
+      unzlibSync(bomb.subarray(41, bomb.length - 12));
+      expect(ours).toBeLessThan((performance.now() - started) / 4);
     }
   });
 

@@ -1,16 +1,21 @@
 /**
- * PNG to RGB in pure JavaScript (fflate's zlib inflate), so the same decoder runs in Node, in worker
- * threads and in a browser: every colour type (gray, RGB, palette, gray+alpha, RGBA), every bit
+ * PNG to RGB: the same decoder in Node, in worker threads and in a browser (only the inflate differs:
+ * Node's zlib in Node, fflate in a browser; see #inflate in package.json): every colour type (gray, RGB, palette, gray+alpha, RGBA), every bit
  * depth (1..16), interlaced (Adam7) or not, all five row filters, tRNS transparency.
  *
  * Samples are normalised to 8-bit RGBA the way pngjs (the decoder this replaced) does: 16-bit and
  * low-bit samples scaled with rounding (v*255/max), a tRNS colour key making the pixel (0,0,0,0).
  * Then alpha is removed: composited over white by default, or dropped (see DecodeOptions.alpha).
  * Gamma and colour-profile chunks are ignored, as PIL does. The header is checked (size limit
- * included) before anything is inflated, and inflating never produces more than the image needs.
+ * included) before anything is inflated, and inflating stops once it has the bytes the image needs.
+ *
+ * Kept rather than replaced by pngjs or fast-png, with measured reasons (docs/architecture.md,
+ * "Libraries"): both can inflate whatever a file holds (a 195 KB file becomes 200 MB), pngjs fills
+ * rows missing from a short stream with uninitialised memory, and in Node this one is the fastest
+ * of the three. One decoder for Node and the browser also means the same pixels in both.
  */
 
-import { unzlibSync } from 'fflate';
+import { inflateAtMost } from '#inflate';
 import { ImageDecodeError } from '../errors.js';
 import type { RgbImage } from '../image.js';
 import { concatBytes } from '../util/bytes.js';
@@ -96,37 +101,43 @@ function passesOf(h: PngHeader, bitsPerPixel: number): Pass[] {
     .filter((p) => p.width > 0 && p.height > 0); // an empty Adam7 pass has no scanlines at all
 }
 
-/** Undoes the row filters in place (`raw` holds filter byte + row, row after row); returns the rows. */
+/** Undoes the row filters (`raw` holds filter byte + row, row after row); returns the rows. */
 function unfilter(raw: Uint8Array, at: number, pass: Pass, bpp: number): Uint8Array {
   const { rowBytes, height } = pass;
   const out = new Uint8Array(rowBytes * height);
+  // One loop per filter type (not a switch per byte): this is where a large PNG spends its time.
   for (let y = 0; y < height; y++) {
     const filter = raw[at + y * (rowBytes + 1)]!;
     const src = at + y * (rowBytes + 1) + 1;
     const row = y * rowBytes;
     const up = row - rowBytes;
-    for (let i = 0; i < rowBytes; i++) {
-      const x = raw[src + i]!;
-      const a = i >= bpp ? out[row + i - bpp]! : 0;
-      const b = y > 0 ? out[up + i]! : 0;
-      let v: number;
-      switch (filter) {
-        case 0: v = x; break;
-        case 1: v = x + a; break;
-        case 2: v = x + b; break;
-        case 3: v = x + ((a + b) >> 1); break;
-        case 4: {
-          const c = y > 0 && i >= bpp ? out[up + i - bpp]! : 0;
-          const p = a + b - c;
-          const pa = Math.abs(p - a);
-          const pb = Math.abs(p - b);
-          const pc = Math.abs(p - c);
-          v = x + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
-          break;
-        }
-        default: return corrupt(`invalid filter type ${filter}`);
+    const first = y === 0;
+    if (filter === 0) {
+      out.set(raw.subarray(src, src + rowBytes), row);
+    } else if (filter === 1) {
+      for (let i = 0; i < rowBytes; i++) out[row + i] = (raw[src + i]! + (i >= bpp ? out[row + i - bpp]! : 0)) & 0xff;
+    } else if (filter === 2) {
+      if (first) out.set(raw.subarray(src, src + rowBytes), row);
+      else for (let i = 0; i < rowBytes; i++) out[row + i] = (raw[src + i]! + out[up + i]!) & 0xff;
+    } else if (filter === 3) {
+      for (let i = 0; i < rowBytes; i++) {
+        const a = i >= bpp ? out[row + i - bpp]! : 0;
+        const b = first ? 0 : out[up + i]!;
+        out[row + i] = (raw[src + i]! + ((a + b) >> 1)) & 0xff;
       }
-      out[row + i] = v & 0xff;
+    } else if (filter === 4) {
+      for (let i = 0; i < rowBytes; i++) {
+        const a = i >= bpp ? out[row + i - bpp]! : 0;
+        const b = first ? 0 : out[up + i]!;
+        const c = !first && i >= bpp ? out[up + i - bpp]! : 0;
+        const p = a + b - c;
+        const pa = Math.abs(p - a);
+        const pb = Math.abs(p - b);
+        const pc = Math.abs(p - c);
+        out[row + i] = (raw[src + i]! + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 0xff;
+      }
+    } else {
+      return corrupt(`invalid filter type ${filter}`);
     }
   }
   return out;
@@ -147,8 +158,7 @@ function decodeRgba(bytes: Uint8Array, h: PngHeader): { rgba: Uint8Array; hasAlp
   }
   let raw: Uint8Array;
   try {
-    // Into a buffer of exactly the needed size: extra data is ignored, never allocated.
-    raw = unzlibSync(idat, { out: new Uint8Array(need) });
+    raw = inflateAtMost(idat, need);
   } catch (err) {
     return corrupt(`invalid image data: ${(err as Error).message}`);
   }
@@ -169,6 +179,19 @@ function decodeRgba(bytes: Uint8Array, h: PngHeader): { rgba: Uint8Array; hasAlp
   for (const pass of passes) {
     const rows = unfilter(raw, at, pass, bpp);
     at += (pass.rowBytes + 1) * pass.height;
+    if (h.bitDepth === 8 && (h.colorType === 2 || h.colorType === 6) && !key) {
+      // The common case (photos, our own files): bytes straight across, no per-sample work.
+      for (let y = 0; y < pass.height; y++) {
+        for (let x = 0, s = y * pass.rowBytes; x < pass.width; x++, s += channels) {
+          const o = ((pass.y0 + y * pass.dy) * h.width + pass.x0 + x * pass.dx) * 4;
+          rgba[o] = rows[s]!;
+          rgba[o + 1] = rows[s + 1]!;
+          rgba[o + 2] = rows[s + 2]!;
+          rgba[o + 3] = channels === 4 ? rows[s + 3]! : 255;
+        }
+      }
+      continue;
+    }
     for (let y = 0; y < pass.height; y++) {
       const row = y * pass.rowBytes;
       for (let x = 0; x < pass.width; x++) {

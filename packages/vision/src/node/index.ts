@@ -21,4 +21,4 @@ export { writeCountingDataset, type WriteCountingOptions, type WrittenCountingDa
 
 export { workerThreads, spawnLoaderWorker } from './spawn.js';
 
-export { writePng, showBatch, lineChart, confusionMatrix } from './pictures.js';
+export { svgToPng, writePng, showBatch, lineChart, confusionMatrix, type WrittenPicture } from './pictures.js';

@@ -1,9 +1,13 @@
 /**
- * Charts as PNGs, with no plotting library: line charts (losses.png, lr_find.png: axes with tick
- * labels, optional log x axis, a marked point) and confusion matrices.
+ * Charts as SVG documents: line charts (losses, lr_find: axes with tick labels, optional log x
+ * axis, a marked point) and confusion matrices. SVG stays sharp at any size in report.html and
+ * the web app; @tessera/vision/node rasterises it to PNG with resvg. The layout (ticks, margins,
+ * where each value lands) is computed here, so tests can check pixels at known places.
  */
-import { LINE_HEIGHT, drawText, fitText, textWidth } from './font.js';
-import { BLACK, Raster, type Rgb } from './raster.js';
+import { circle, line, polyline, rect, svgDocument, text, type Rgb } from './svg.js';
+import { fitText, textWidth } from './text.js';
+
+export type { Rgb } from './svg.js';
 
 /** matplotlib's tab10 colours, the ones fastai's plots use. */
 export const PALETTE: readonly Rgb[] = [
@@ -45,7 +49,10 @@ export interface LineChartOptions {
 }
 
 export interface LineChart {
-  image: Raster;
+  /** The chart as an SVG document of `width` x `height` px. */
+  svg: string;
+  width: number;
+  height: number;
   /** The plotting area. */
   plot: { x: number; y: number; width: number; height: number };
   /** Data coordinates to (fractional) pixel coordinates. */
@@ -116,7 +123,20 @@ function extent(values: number[]): [number, number] {
   return [lo, hi];
 }
 
-/** Draws a line chart (pure; no file). */
+const BLACK: Rgb = [0, 0, 0];
+const WHITE: Rgb = [255, 255, 255];
+/** Text sizes in px: tick labels and axis labels, titles. */
+const SMALL = 12;
+const TITLE = 16;
+
+/** 32-bit FNV-1a of a string, in hex. */
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/** Lays out and draws a line chart (pure; no file). */
 export function renderLineChart(series: readonly LineSeries[], opts: LineChartOptions = {}): LineChart {
   const width = opts.width ?? 640;
   const height = opts.height ?? 420;
@@ -148,81 +168,80 @@ export function renderLineChart(series: readonly LineSeries[], opts: LineChartOp
   [tx0, tx1] = [tx0 - xPad, tx1 + xPad];
   const xTicks = logX ? logTicks(10 ** tx0, 10 ** tx1) : linearTicks(tx0, tx1);
   const yTicks = linearTicks(y0, y1);
-  const yTickW = Math.max(...yTicks.map((t) => textWidth(formatTick(t))), 0);
-  const left = 8 + (opts.yLabel ? LINE_HEIGHT + 6 : 0) + yTickW + 8;
-  const top = opts.title ? 8 + 2 * LINE_HEIGHT + 6 : 12;
-  const bottom = 6 + LINE_HEIGHT + 6 + (opts.xLabel ? LINE_HEIGHT + 6 : 0);
+  const yTickW = Math.max(...yTicks.map((t) => textWidth(formatTick(t), SMALL)), 0);
+  const left = Math.ceil(8 + (opts.yLabel ? SMALL + 8 : 0) + yTickW + 10);
+  const top = opts.title ? 12 + TITLE + 12 : 12;
+  const bottom = 8 + SMALL + 8 + (opts.xLabel ? SMALL + 8 : 0);
   const right = 16;
   const plot = { x: left, y: top, width: width - left - right, height: height - top - bottom };
   if (plot.width < 20 || plot.height < 20) throw new RangeError(`lineChart: ${width}x${height} is too small`);
   const fx = (x: number): number => plot.x + (((logX ? Math.log10(x) : x) - tx0) / (tx1 - tx0)) * (plot.width - 1);
   const fy = (y: number): number => plot.y + plot.height - 1 - ((y - y0) / (y1 - y0)) * (plot.height - 1);
   const toPixel = (x: number, y: number): [number, number] => [fx(x), fy(y)];
-  const img = new Raster(width, height);
-  // Grid lines, axes, ticks, tick labels.
+  const body: string[] = [];
+  // Grid lines, ticks and tick labels (lines on pixel centres, so 1 px stays 1 px).
   for (const t of xTicks) {
     const px = Math.round(fx(t));
     if (px < plot.x || px >= plot.x + plot.width) continue;
-    img.fillRect(px, plot.y, 1, plot.height, GRID);
-    img.fillRect(px, plot.y + plot.height, 1, 4, BLACK);
-    const label = formatTick(t);
-    drawText(img, label, px - Math.floor(textWidth(label) / 2), plot.y + plot.height + 6, TEXT);
+    body.push(line(px + 0.5, plot.y, px + 0.5, plot.y + plot.height, GRID), line(px + 0.5, plot.y + plot.height, px + 0.5, plot.y + plot.height + 4, BLACK));
+    body.push(text(px + 0.5, plot.y + plot.height + 8 + SMALL / 2, formatTick(t), { size: SMALL, fill: TEXT, anchor: 'middle' }));
   }
   for (const t of yTicks) {
     const py = Math.round(fy(t));
     if (py < plot.y || py >= plot.y + plot.height) continue;
-    img.fillRect(plot.x, py, plot.width, 1, GRID);
-    img.fillRect(plot.x - 4, py, 4, 1, BLACK);
-    const label = formatTick(t);
-    drawText(img, label, plot.x - 6 - textWidth(label), py - 3, TEXT);
+    body.push(line(plot.x, py + 0.5, plot.x + plot.width, py + 0.5, GRID), line(plot.x - 4, py + 0.5, plot.x, py + 0.5, BLACK));
+    body.push(text(plot.x - 7, py + 0.5, formatTick(t), { size: SMALL, fill: TEXT, anchor: 'end' }));
   }
-  img.fillRect(plot.x - 1, plot.y, 1, plot.height + 1, BLACK);
-  img.fillRect(plot.x - 1, plot.y + plot.height, plot.width + 1, 1, BLACK);
-  if (opts.title) drawText(img, opts.title, Math.floor((width - textWidth(opts.title, 2)) / 2), 8, TEXT, 2);
-  if (opts.xLabel) drawText(img, opts.xLabel, plot.x + Math.floor((plot.width - textWidth(opts.xLabel)) / 2), height - LINE_HEIGHT - 4, TEXT);
-  if (opts.yLabel) drawText(img, opts.yLabel, 6, plot.y + Math.floor((plot.height - textWidth(opts.yLabel)) / 2), TEXT, 1, true);
-  // Series, clipped to the plot.
-  img.clip(plot);
+  // Axes: the column left of the plot and the row below it.
+  body.push(rect(plot.x - 1, plot.y, 1, plot.height + 1, BLACK), rect(plot.x - 1, plot.y + plot.height, plot.width + 1, 1, BLACK));
+  if (opts.title) body.push(text(width / 2, 12 + TITLE / 2, opts.title, { size: TITLE, fill: TEXT, anchor: 'middle' }));
+  if (opts.xLabel) body.push(text(plot.x + plot.width / 2, height - 6 - SMALL / 2, opts.xLabel, { size: SMALL, fill: TEXT, anchor: 'middle' }));
+  if (opts.yLabel) body.push(text(8 + SMALL / 2, plot.y + plot.height / 2, opts.yLabel, { size: SMALL, fill: TEXT, anchor: 'middle', vertical: true }));
+  // Series, clipped to the plot: one polyline per run of usable points, a dot for a lone point.
   const lw = opts.lineWidth ?? 2;
+  const seriesStart = body.length;
   series.forEach((s, k) => {
     const color = s.color ?? PALETTE[k % PALETTE.length]!;
-    let prev: [number, number] | null = null;
+    let run: [number, number][] = [];
+    const flush = (): void => {
+      if (run.length === 1) body.push(circle(run[0]![0], run[0]![1], lw, color));
+      else if (run.length > 1) body.push(polyline(run, color, lw));
+      run = [];
+    };
     for (let i = 0; i < s.x.length; i++) {
-      if (!usable(s.x[i]!, s.y[i]!)) {
-        prev = null;
-        continue;
-      }
-      const p = toPixel(s.x[i]!, s.y[i]!);
-      if (prev) img.line(prev[0], prev[1], p[0], p[1], color, lw);
-      else if (s.x.length === 1 || !usable(s.x[i + 1] ?? NaN, s.y[i + 1] ?? NaN)) img.disc(p[0], p[1], lw, color);
-      prev = p;
+      if (usable(s.x[i]!, s.y[i]!)) run.push(toPixel(s.x[i]!, s.y[i]!));
+      else flush();
     }
+    flush();
   });
   if (opts.mark && usable(opts.mark.x, opts.mark.y)) {
     const [mx, my] = toPixel(opts.mark.x, opts.mark.y);
-    img.disc(mx, my, 4, opts.mark.color ?? MARK);
+    const color = opts.mark.color ?? MARK;
+    body.push(circle(mx, my, 4.5, color));
     if (opts.mark.label) {
-      const lx = mx + 8 + textWidth(opts.mark.label) < plot.x + plot.width ? mx + 8 : mx - 8 - textWidth(opts.mark.label);
-      drawText(img, opts.mark.label, Math.round(lx), Math.round(my - 12), opts.mark.color ?? MARK);
+      const right = mx + 8 + textWidth(opts.mark.label, SMALL) < plot.x + plot.width;
+      body.push(text(right ? mx + 8 : mx - 8, my - 10, opts.mark.label, { size: SMALL, fill: color, anchor: right ? 'start' : 'end' }));
     }
   }
-  img.clip(null);
+  // Ids are global in an HTML page that embeds several charts: this one is named after its content.
+  const clipId = `plot-${fnv1a(body.slice(seriesStart).join(''))}`;
+  body.splice(seriesStart, 0, `<clipPath id="${clipId}"><rect x="${plot.x}" y="${plot.y}" width="${plot.width}" height="${plot.height}"/></clipPath>`, `<g clip-path="url(#${clipId})">`);
+  body.push('</g>');
   // Legend (top right) when any series is named.
   const named = series.map((s, k) => ({ name: s.name, color: s.color ?? PALETTE[k % PALETTE.length]! })).filter((s) => s.name);
   if (named.length > 0) {
-    const w = Math.max(...named.map((s) => textWidth(s.name!))) + 28;
-    const h = named.length * (LINE_HEIGHT + 4) + 6;
+    const row = SMALL + 6;
+    const w = Math.ceil(Math.max(...named.map((s) => textWidth(s.name!, SMALL))) + 36);
+    const h = named.length * row + 8;
     const lx = plot.x + plot.width - w - 6;
     const ly = plot.y + 6;
-    img.fillRect(lx, ly, w, h, [255, 255, 255]);
-    img.strokeRect(lx, ly, w, h, [200, 200, 200]);
+    body.push(rect(lx + 0.5, ly + 0.5, w, h, WHITE, [200, 200, 200]));
     named.forEach((s, i) => {
-      const yy = ly + 4 + i * (LINE_HEIGHT + 4);
-      img.fillRect(lx + 5, yy + 3, 14, 2, s.color);
-      drawText(img, s.name!, lx + 23, yy, TEXT);
+      const cy = ly + 4 + i * row + row / 2;
+      body.push(line(lx + 6, cy, lx + 24, cy, s.color, 2), text(lx + 30, cy, s.name!, { size: SMALL, fill: TEXT }));
     });
   }
-  return { image: img, plot, toPixel, xTicks, yTicks };
+  return { svg: svgDocument(width, height, body), width, height, plot, toPixel, xTicks, yTicks };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -231,14 +250,17 @@ export interface ConfusionMatrixOptions {
   title?: string;
   /** Show row-normalised fractions instead of counts (colours follow the same values). */
   normalize?: boolean;
-  /** Minimum cell size in pixels; default 28. */
+  /** Minimum cell size in pixels; default 36. */
   cellSize?: number;
   /** Longest class name drawn, in pixels; longer names are cut. Default 160. */
   maxLabelWidth?: number;
 }
 
 export interface ConfusionMatrixPicture {
-  image: Raster;
+  /** The matrix as an SVG document of `width` x `height` px. */
+  svg: string;
+  width: number;
+  height: number;
   /** Top-left pixel of cell (actual row i, predicted column j). */
   cellAt(i: number, j: number): { x: number; y: number; size: number };
 }
@@ -260,7 +282,7 @@ export function blues(t: number): Rgb {
   return [0, 1, 2].map((c) => Math.round(a[c]! + (b[c]! - a[c]!) * f)) as unknown as Rgb;
 }
 
-/** Draws a confusion matrix: rows are the actual classes, columns the predicted ones. */
+/** Lays out and draws a confusion matrix: rows are the actual classes, columns the predicted ones. */
 export function renderConfusionMatrix(matrix: readonly (readonly number[])[], classes: readonly string[], opts: ConfusionMatrixOptions = {}): ConfusionMatrixPicture {
   const n = classes.length;
   if (n === 0 || matrix.length !== n || matrix.some((r) => r.length !== n)) {
@@ -270,35 +292,32 @@ export function renderConfusionMatrix(matrix: readonly (readonly number[])[], cl
     const total = row.reduce((s, v) => s + v, 0);
     return row.map((v) => (opts.normalize ? (total > 0 ? v / total : 0) : v));
   });
-  const text = values.map((row) => row.map((v) => (opts.normalize ? v.toFixed(2) : String(Math.round(v)))));
+  const labelsOf = values.map((row) => row.map((v) => (opts.normalize ? v.toFixed(2) : String(Math.round(v)))));
   const max = Math.max(...values.flat(), 0);
-  const cell = Math.max(opts.cellSize ?? 28, ...text.flat().map((t) => textWidth(t) + 8));
-  const maxLabel = opts.maxLabelWidth ?? 160;
-  const labels = classes.map((c) => fitText(c, maxLabel));
-  const labelW = Math.max(...labels.map((l) => textWidth(l)));
-  const left = 6 + LINE_HEIGHT + 8 + labelW + 6;
-  const top = opts.title ? 8 + 2 * LINE_HEIGHT + 8 : 10;
+  const cell = Math.ceil(Math.max(opts.cellSize ?? 36, ...labelsOf.flat().map((t) => textWidth(t, SMALL) + 10)));
+  const names = classes.map((c) => fitText(c, opts.maxLabelWidth ?? 160, SMALL));
+  const nameW = Math.ceil(Math.max(...names.map((l) => textWidth(l, SMALL))));
+  const left = 8 + SMALL + 10 + nameW + 8;
+  const top = opts.title ? 12 + TITLE + 14 : 12;
   const gridSize = n * cell;
-  const bottom = 6 + labelW + 8 + LINE_HEIGHT + 8;
-  const width = Math.max(left + gridSize + 12, opts.title ? textWidth(opts.title, 2) + 16 : 0);
+  const bottom = 8 + nameW + 10 + SMALL + 8;
+  const width = Math.ceil(Math.max(left + gridSize + 12, opts.title ? textWidth(opts.title, TITLE) + 24 : 0));
   const height = top + gridSize + bottom;
-  const img = new Raster(width, height);
   const cellAt = (i: number, j: number): { x: number; y: number; size: number } => ({ x: left + j * cell, y: top + i * cell, size: cell });
+  const body: string[] = [];
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       const t = max > 0 ? values[i]![j]! / max : 0;
       const { x, y } = cellAt(i, j);
-      img.fillRect(x, y, cell, cell, blues(t));
-      const s = text[i]![j]!;
-      drawText(img, s, x + Math.floor((cell - textWidth(s)) / 2), y + Math.floor((cell - 7) / 2), t > 0.5 ? [255, 255, 255] : TEXT);
+      body.push(rect(x, y, cell, cell, blues(t)), text(x + cell / 2, y + cell / 2, labelsOf[i]![j]!, { size: SMALL, fill: t > 0.5 ? WHITE : TEXT, anchor: 'middle' }));
     }
-    // Row label (actual), right-aligned; column label (predicted), vertical below the grid.
-    drawText(img, labels[i]!, left - 6 - textWidth(labels[i]!), top + i * cell + Math.floor((cell - 7) / 2), TEXT);
-    drawText(img, labels[i]!, left + i * cell + Math.floor((cell - 7) / 2), top + gridSize + 6 + labelW - textWidth(labels[i]!), TEXT, 1, true);
+    // Row label (actual), right-aligned; column label (predicted), turned, ending at the grid.
+    body.push(text(left - 8, top + (i + 0.5) * cell, names[i]!, { size: SMALL, fill: TEXT, anchor: 'end' }));
+    body.push(text(left + (i + 0.5) * cell, top + gridSize + 8, names[i]!, { size: SMALL, fill: TEXT, anchor: 'end', vertical: true }));
   }
-  img.strokeRect(left - 1, top - 1, gridSize + 2, gridSize + 2, BLACK);
-  if (opts.title) drawText(img, opts.title, Math.floor((width - textWidth(opts.title, 2)) / 2), 8, TEXT, 2);
-  drawText(img, 'Actual', 6, top + Math.floor((gridSize - textWidth('Actual')) / 2), TEXT, 1, true);
-  drawText(img, 'Predicted', left + Math.floor((gridSize - textWidth('Predicted')) / 2), height - LINE_HEIGHT - 4, TEXT);
-  return { image: img, cellAt };
+  body.push(rect(left - 0.5, top - 0.5, gridSize + 1, gridSize + 1, 'none', BLACK));
+  if (opts.title) body.push(text(width / 2, 12 + TITLE / 2, opts.title, { size: TITLE, fill: TEXT, anchor: 'middle' }));
+  body.push(text(8 + SMALL / 2, top + gridSize / 2, 'Actual', { size: SMALL, fill: TEXT, anchor: 'middle', vertical: true }));
+  body.push(text(left + gridSize / 2, height - 8 - SMALL / 2, 'Predicted', { size: SMALL, fill: TEXT, anchor: 'middle' }));
+  return { svg: svgDocument(width, height, body), width, height, cellAt };
 }

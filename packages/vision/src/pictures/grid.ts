@@ -1,12 +1,15 @@
 /**
  * `renderBatchGrid`: a grid of a (normalised) batch with each image's label above it, like fastai's
- * `dls.show_batch()`, for looking at what the model is actually fed (as a PNG file:
+ * `dls.show_batch()`, for looking at what the model is actually fed. An SVG document: the images
+ * embedded as PNGs (drawn pixel for pixel), the labels as text (a PNG file:
  * @tessera/vision/node's showBatch).
  */
 import type { Tensor } from '@tessera/tensor';
 import { IMAGENET_STATS } from '../augment/params.js';
-import { LINE_HEIGHT, drawText, fitText, textWidth } from './font.js';
-import { Raster, type Rgb } from './raster.js';
+import { encodePng } from '../encode/png.js';
+import { base64 } from '../util/bytes.js';
+import { image, svgDocument, text, type Rgb } from './svg.js';
+import { fitText } from './text.js';
 
 /** A batch already on the CPU: float NHWC [B, H, W, 3]. */
 export interface HostBatch {
@@ -22,14 +25,17 @@ export interface ShowBatchOptions {
   ncols?: number;
   /** Show at most this many images (default: all). */
   maxN?: number;
-  /** Integer text scale; default 1, or 2 when the images are at least 160 px wide. */
-  fontScale?: number;
+  /** Label size in px; default 12, or 16 when the images are at least 160 px wide. */
+  fontSize?: number;
   /** Pixels between cells and around the grid; default 6. */
   gap?: number;
 }
 
 export interface BatchGrid {
-  image: Raster;
+  /** The grid as an SVG document of `width` x `height` px. */
+  svg: string;
+  width: number;
+  height: number;
   /** Where each image landed (its top-left pixel and size). */
   cells: { x: number; y: number; width: number; height: number }[];
 }
@@ -51,28 +57,31 @@ export function renderBatchGrid(x: HostBatch, labels: readonly string[], opts: S
   const n = Math.max(1, Math.min(B, opts.maxN ?? B));
   const ncols = Math.max(1, Math.min(n, Math.floor(opts.ncols ?? Math.ceil(Math.sqrt(n)))));
   const nrows = Math.ceil(n / ncols);
-  const fs = Math.max(1, Math.floor(opts.fontScale ?? (W >= 160 ? 2 : 1)));
+  const size = Math.max(6, opts.fontSize ?? (W >= 160 ? 16 : 12));
   const gap = Math.max(0, Math.floor(opts.gap ?? 6));
-  const labelH = LINE_HEIGHT * fs + 4;
+  const labelH = Math.ceil(size * 1.5);
   const cellH = labelH + H;
-  const image = new Raster(ncols * W + (ncols + 1) * gap, nrows * cellH + (nrows + 1) * gap);
+  const width = ncols * W + (ncols + 1) * gap;
+  const height = nrows * cellH + (nrows + 1) * gap;
+  const body: string[] = [];
   const cells: BatchGrid['cells'] = [];
-  const pixels = new Uint8Array(H * W * 3);
   for (let i = 0; i < n; i++) {
     const cx = gap + (i % ncols) * (W + gap);
     const cy = gap + Math.floor(i / ncols) * (cellH + gap);
     const base = i * H * W * 3;
+    const pixels = new Uint8Array(H * W * 3);
     for (let k = 0; k < H * W * 3; k++) {
       const c = k % 3;
       const v = x.data[base + k]! * std[c]! + mean[c]!;
       pixels[k] = Math.round(Math.min(Math.max(Number.isFinite(v) ? v : 0, 0), 1) * 255);
     }
-    const label = fitText(labels[i] ?? '', W, fs);
-    drawText(image, label, cx + Math.floor((W - textWidth(label, fs)) / 2), cy + 2, TEXT, fs);
-    image.blit(pixels, W, H, cx, cy + labelH);
+    // A label may spill into the gaps beside its image, never into the next label.
+    const label = fitText(labels[i] ?? '', W + gap - 2, size);
+    body.push(text(cx + W / 2, cy + labelH / 2, label, { size, fill: TEXT, anchor: 'middle' }));
+    body.push(image(cx, cy + labelH, W, H, `data:image/png;base64,${base64(encodePng({ width: W, height: H, data: pixels }))}`));
     cells.push({ x: cx, y: cy + labelH, width: W, height: H });
   }
-  return { image, cells };
+  return { svg: svgDocument(width, height, body), width, height, cells };
 }
 
 /** A batch on the CPU, read back from the GPU when it is a tensor. */

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import pngjs from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blues, formatTick, linearTicks, logTicks, renderConfusionMatrix, renderLineChart } from './chart.js';
-import { ADVANCE, drawText, fitText, glyphRows, textWidth } from './font.js';
 import { renderBatchGrid } from './grid.js';
-import { Raster } from './raster.js';
-import { confusionMatrix, lineChart, showBatch, writePng } from '../node/pictures.js';
+import { svgDocument, rect } from './svg.js';
+import { fitText, textWidth, xmlEscape } from './text.js';
+import { confusionMatrix, lineChart, showBatch, svgToPng, writePng } from '../node/pictures.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -17,43 +17,59 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function readPng(path: string): Promise<{ width: number; height: number; at: (x: number, y: number) => number[] }> {
-  const bytes = await readFile(path);
+interface Pixels {
+  width: number;
+  height: number;
+  at: (x: number, y: number) => number[];
+}
+
+function pixelsOf(bytes: Uint8Array): Pixels {
   expect([...bytes.subarray(0, 8)]).toEqual([137, 80, 78, 71, 13, 10, 26, 10]);
-  const png = pngjs.PNG.sync.read(bytes);
+  const png = pngjs.PNG.sync.read(Buffer.from(bytes));
   return { width: png.width, height: png.height, at: (x, y) => [...png.data.subarray((y * png.width + x) * 4, (y * png.width + x) * 4 + 3)] };
+}
+
+async function readPng(path: string): Promise<Pixels> {
+  return pixelsOf(new Uint8Array(await readFile(path)));
+}
+
+/** Lines are anti-aliased: some pixel next to (px, py) has the colour (within a few levels). */
+function near(png: Pixels, px: number, py: number, want: readonly number[]): boolean {
+  for (let dy = -1; dy <= 1; dy++) {
+    for (let dx = -1; dx <= 1; dx++) if (png.at(Math.round(px) + dx, Math.round(py) + dy).every((v, c) => Math.abs(v - want[c]!) <= 8)) return true;
+  }
+  return false;
+}
+
+/** Pixels darker than mid-grey in a rectangle: where text was drawn. */
+function ink(png: Pixels, x0: number, y0: number, w: number, h: number): number {
+  let n = 0;
+  for (let y = Math.max(0, y0); y < Math.min(png.height, y0 + h); y++) for (let x = Math.max(0, x0); x < Math.min(png.width, x0 + w); x++) if (png.at(x, y)[0]! < 128) n++;
+  return n;
 }
 
 const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
-describe('font', () => {
-  it('has a 5x7 glyph for every printable ASCII character', () => {
-    const box = glyphRows('\u2603');
-    for (let c = 33; c < 127; c++) {
-      const rows = glyphRows(String.fromCharCode(c));
-      expect(rows.some((r) => r !== 0)).toBe(true);
-      expect(rows).not.toBe(box);
-    }
-    expect(glyphRows(' ').every((r) => r === 0)).toBe(true);
-    expect(textWidth('abc', 2)).toBe((3 * ADVANCE - 1) * 2);
-    expect(fitText('a long label', 30)).toBe('a l..');
-    expect(textWidth(fitText('a long label', 30))).toBeLessThanOrEqual(30);
-    expect(fitText('ok', 30)).toBe('ok');
+describe('text', () => {
+  it('measures with DejaVu Sans widths and cuts long labels with an ellipsis', () => {
+    // DejaVu Sans: 'i' is 569/2048 em, 'W' 2025/2048 em; non-ASCII counts a full em.
+    expect(textWidth('i', 2048)).toBe(569);
+    expect(textWidth('W', 2048)).toBe(2025);
+    expect(textWidth('日', 12)).toBe(12);
+    expect(textWidth('iii', 12)).toBeLessThan(textWidth('WWW', 12) / 3);
+    const cut = fitText('a very long class name indeed', 60, 12);
+    expect(cut.endsWith('…')).toBe(true);
+    expect(textWidth(cut, 12)).toBeLessThanOrEqual(60);
+    expect(fitText('ok', 60, 12)).toBe('ok');
   });
 
-  it('draws glyph pixels where expected, horizontally and vertically', () => {
-    const img = new Raster(40, 40);
-    drawText(img, 'T', 10, 10, [255, 0, 0], 2);
-    // 'T' top bar: columns 0..4 of row 0, at scale 2 -> x 10..19, y 10..11; stem at column 2.
-    expect(img.get(10, 10)).toEqual([255, 0, 0]);
-    expect(img.get(19, 11)).toEqual([255, 0, 0]);
-    expect(img.get(14, 22)).toEqual([255, 0, 0]);
-    expect(img.get(10, 14)).toEqual([255, 255, 255]);
-    const v = new Raster(20, 20);
-    drawText(v, '-', 2, 2, [0, 0, 0], 1, true);
-    // '-' is row 3, columns 0..4; rotated counter-clockwise it becomes column 3, rows 6..2.
-    for (let y = 2; y <= 6; y++) expect(v.get(5, y)).toEqual([0, 0, 0]);
-    expect(v.get(4, 4)).toEqual([255, 255, 255]);
+  it('escapes markup and control characters, so any class name gives a valid SVG', () => {
+    expect(xmlEscape(`<b>&"x'\u0001`)).toBe('&lt;b&gt;&amp;&quot;x&#39;\ufffd');
+    const hostile = ['<script>alert(1)</script>', 'a&b', 'tab\there', 'bell\u0007', 'ünï 日本'];
+    const pic = renderConfusionMatrix(hostile.map((_, i) => hostile.map((__, j) => (i === j ? 3 : 1))), hostile);
+    expect(pic.svg).not.toContain('<script>');
+    const png = pixelsOf(svgToPng(pic.svg)); // resvg refuses malformed XML
+    expect([png.width, png.height]).toEqual([pic.width, pic.height]);
   });
 });
 
@@ -75,24 +91,21 @@ describe('showBatch', () => {
     const path = join(dir, 'batch.png');
     const x = solidBatch(12, 20);
     const size = await showBatch(x, ['red', 'green', 'blue'], path, { ncols: 2 });
-    // 2 columns x 2 rows; gap 6; label row 8+4 above each 12-px image.
-    expect(size).toEqual({ width: 2 * 20 + 3 * 6, height: 2 * (12 + 12) + 3 * 6 });
+    // 2 columns x 2 rows; gap 6; an 18-px label row (12-px text) above each 12-px image.
+    expect([size.width, size.height]).toEqual([2 * 20 + 3 * 6, 2 * (18 + 12) + 3 * 6]);
     const png = await readPng(path);
     expect([png.width, png.height]).toEqual([size.width, size.height]);
-    const { cells } = renderBatchGrid(x, ['red', 'green', 'blue'], { ncols: 2 });
-    expect(cells.map((c) => [c.x, c.y])).toEqual([[6, 18], [32, 18], [6, 48]]);
+    const { cells, svg } = renderBatchGrid(x, ['red', 'green', 'blue'], { ncols: 2 });
+    expect(svg).toBe(size.svg);
+    expect(cells.map((c) => [c.x, c.y])).toEqual([[6, 24], [32, 24], [6, 60]]);
+    // The images are embedded pixel for pixel: exact colours at the corners and inside.
     cells.forEach((c, b) => {
       for (const [dx, dy] of [[0, 0], [19, 11], [10, 5]]) expect(png.at(c.x + dx, c.y + dy)).toEqual(colours[b]);
       expect(png.at(c.x - 1, c.y)).toEqual([255, 255, 255]);
     });
-    // Some label ink above each image, none in the empty fourth cell.
-    const ink = (x0: number, y0: number, w: number, h: number): number => {
-      let n = 0;
-      for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) if (png.at(x, y)[0]! < 128) n++;
-      return n;
-    };
-    for (const c of cells) expect(ink(c.x, c.y - 12, 20, 12)).toBeGreaterThan(5);
-    expect(ink(32, 48 - 12, 20, 24)).toBe(0);
+    // Label text above each image (drawn by resvg with DejaVu Sans), none in the empty fourth cell.
+    for (const c of cells) expect(ink(png, c.x - 2, c.y - 18, 24, 18)).toBeGreaterThan(5);
+    expect(ink(png, 32, 60 - 18, 20, 30)).toBe(0);
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
@@ -101,7 +114,7 @@ describe('showBatch', () => {
     const plain = { data: x.data.map(() => 0.5), shape: x.shape };
     const g = renderBatchGrid(plain, [], { mean: [0, 0, 0], std: [1, 1, 1], maxN: 2, gap: 0 });
     expect(g.cells.length).toBe(2);
-    expect(g.image.get(g.cells[1]!.x, g.cells[1]!.y)).toEqual([128, 128, 128]);
+    expect(pixelsOf(svgToPng(g.svg)).at(g.cells[1]!.x, g.cells[1]!.y)).toEqual([128, 128, 128]);
     expect(() => renderBatchGrid({ data: new Float32Array(12), shape: [1, 2, 2, 4] }, [])).toThrow(/NHWC/);
   });
 });
@@ -121,19 +134,18 @@ describe('charts', () => {
     const losses = lrs.map((lr) => 2 - 0.1 * Math.log10(lr));
     const opts = { width: 500, height: 300, logX: true, title: 'lr_find', xLabel: 'Learning Rate', yLabel: 'Loss', mark: { x: lrs[20]!, y: losses[20]!, label: 'valley' } } as const;
     const size = await lineChart(path, [{ name: 'loss', x: lrs, y: losses }], opts);
-    expect(size).toEqual({ width: 500, height: 300 });
+    expect(size).toMatchObject({ width: 500, height: 300 });
     const png = await readPng(path);
     expect([png.width, png.height]).toEqual([500, 300]);
     const chart = renderLineChart([{ name: 'loss', x: lrs, y: losses }], opts);
     expect(chart.xTicks.every((t) => Math.abs(Math.log10(t) - Math.round(Math.log10(t))) < 1e-9)).toBe(true);
-    const near = (px: number, py: number, want: number[]): boolean => {
-      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) if (png.at(Math.round(px) + dx, Math.round(py) + dy).join() === want.join()) return true;
-      return false;
-    };
     const [lx, ly] = chart.toPixel(lrs[5]!, losses[5]!);
-    expect(near(lx, ly, [31, 119, 180])).toBe(true);
+    expect(near(png, lx, ly, [31, 119, 180])).toBe(true);
     const [mx, my] = chart.toPixel(lrs[20]!, losses[20]!);
     expect(png.at(Math.round(mx), Math.round(my))).toEqual([214, 39, 40]);
+    // Text is SVG text (crisp at any zoom in report.html), and resvg drew it: ink in the title's band.
+    expect(chart.svg).toMatch(/<text [^>]*>lr_find<\/text>/);
+    expect(ink(png, 200, 8, 100, 24)).toBeGreaterThan(20);
     // The axes: a black vertical line left of the plot, a horizontal one below it.
     expect(png.at(chart.plot.x - 1, chart.plot.y + 10)).toEqual([0, 0, 0]);
     expect(png.at(chart.plot.x + 10, chart.plot.y + chart.plot.height)).toEqual([0, 0, 0]);
@@ -152,8 +164,7 @@ describe('charts', () => {
     );
     expect(chart.yTicks).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
     const [x, y] = chart.toPixel(3, 0.6);
-    const c = chart.image.get(Math.round(x), Math.round(y));
-    expect(c).toEqual([255, 127, 14]);
+    expect(near(pixelsOf(svgToPng(chart.svg)), x, y, [255, 127, 14])).toBe(true);
     expect(() => renderLineChart([{ x: [1, 2], y: [1] }])).toThrow(/2 x and 1 y/);
   });
 
@@ -178,14 +189,14 @@ describe('charts', () => {
     expect(cell(1, 1)).toEqual([...blues(40 / 50)]);
     const norm = renderConfusionMatrix(m, classes, { normalize: true });
     const { x, y } = norm.cellAt(2, 2);
-    expect(norm.image.get(x + 1, y + 1)).toEqual([...blues((25 / 28) / (50 / 52))]);
+    expect(pixelsOf(svgToPng(norm.svg)).at(x + 1, y + 1)).toEqual([...blues((25 / 28) / (50 / 52))]);
     expect(() => renderConfusionMatrix([[1, 2]], ['a'])).toThrow(/1x1/);
   });
 
   it('overwrites atomically', async () => {
     const path = join(dir, 'sub', 'x.png');
-    await writePng(path, new Raster(3, 2));
-    await writePng(path, new Raster(5, 4, [1, 2, 3]));
+    await writePng(path, svgDocument(3, 2, []));
+    await writePng(path, svgDocument(5, 4, [rect(0, 0, 5, 4, [1, 2, 3])]));
     const png = await readPng(path);
     expect([png.width, png.height, ...png.at(4, 3)]).toEqual([5, 4, 1, 2, 3]);
     expect(await readdir(join(dir, 'sub'))).toEqual(['x.png']);

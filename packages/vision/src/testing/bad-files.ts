@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { zlibSync } from 'fflate';
-import { pngFile } from '../encode/png.js';
+import { pngFile } from './png-chunks.js';
 import { encodeBaselineJpeg, gradientImage } from './images.js';
 
 /** A baseline JPEG whose entropy-coded data stops halfway (no EOI). */

@@ -4,7 +4,7 @@
  */
 
 import { zlibSync } from 'fflate';
-import { pngChunk, pngFile } from '../encode/png.js';
+import { pngChunk, pngFile } from './png-chunks.js';
 
 export interface PngSpec {
   width: number;

@@ -8,3 +8,11 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/** Base64 of the bytes (btoa exists in browsers and Node alike; it takes a binary string). */
+export function base64(bytes: Uint8Array): string {
+  let binary = '';
+  // In slices: String.fromCharCode(...all) overflows the call stack on large pictures.
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
