@@ -10,7 +10,7 @@ import { build, type Metafile, type Plugin } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const ENTRIES = ['@tessera/tensor', '@tessera/nn', '@tessera/vision'];
+const ENTRIES = ['@tessera/tensor', '@tessera/nn', '@tessera/vision', '@tessera/fastai'];
 /** Packages that only work in Node although they are not built-ins. */
 const NODE_ONLY_PACKAGES = ['webgpu'];
 

@@ -44,7 +44,7 @@ export async function openDataset(
   try {
     if (d.counting) {
       const perClass = o.perClass ?? COUNTING_RECIPE.perClass;
-      return { dls: ImageDataLoaders.counting({ ...o, range: d.counting, perClass }), perClass };
+      return { dls: await ImageDataLoaders.counting({ ...o, range: d.counting, perClass }), perClass };
     }
     return { dls: await ImageDataLoaders.fromFolder(d.folder!, { ...o, itemTfms: resize(o.size), batchTfms: augTransforms() }) };
   } catch (e) {

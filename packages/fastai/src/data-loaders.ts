@@ -10,7 +10,7 @@ import {
   hostBatch, renderBatchGrid, splitDataset, withoutSkipped,
   type AugmentOptions, type FileLike, type LoaderThreads, type SkippedItem, type VisionDataset,
 } from '@tessera/vision';
-import { TesseraError } from '@tessera/tensor';
+import { TesseraError, initDevice } from '@tessera/tensor';
 import type { DataLoaders } from '@tessera/nn';
 import { nodePlatform, requireNode } from './platform.js';
 import { augmentFor, resize, type Resize } from './transforms.js';
@@ -116,6 +116,7 @@ export class ImageDataLoaders implements DataLoaders {
   static async fromFolder(path: string, opts: ImageDataLoadersOptions = {}): Promise<ImageDataLoaders> {
     const node = requireNode('ImageDataLoaders.fromFolder', 'use ImageDataLoaders.fromFiles with the picked or dropped files');
     const o = resolveOptions(opts);
+    await initDevice();
     const f = await node.openFolder(path, { validPct: o.validPct, seed: o.seed, maxBadFraction: o.maxBadFraction, verify: o.verify });
     return new ImageDataLoaders(f.train, f.valid, f.classes, o, f.describe, f.skipped, true);
   }
@@ -123,6 +124,7 @@ export class ImageDataLoaders implements DataLoaders {
   /** The same from `File`s (a picked or dropped folder in a browser) or anything with a name, a relative path and bytes. */
   static async fromFiles(files: ArrayLike<FileLike> | Iterable<FileLike>, opts: ImageDataLoadersOptions = {}): Promise<ImageDataLoaders> {
     const o = resolveOptions(opts);
+    await initDevice();
     const f = await MemoryImageFolder.fromFiles(files, { validPct: o.validPct, seed: o.seed, maxBadFraction: o.maxBadFraction, verify: o.verify ? 'decode' : 'header' });
     const skipped = f.skipped.length ? `, ${f.skipped.length} unreadable files skipped` : '';
     const describe = `${f.root}: ${f.train.length} training and ${f.valid.length} validation images in ${f.classes.length} classes ` +
@@ -131,7 +133,8 @@ export class ImageDataLoaders implements DataLoaders {
   }
 
   /** fastai's DataLoaders.from_dsets for image datasets already split. */
-  static fromDatasets(train: VisionDataset, valid: VisionDataset, classes: readonly string[], opts: ImageDataLoadersOptions = {}, description = 'datasets'): ImageDataLoaders {
+  static async fromDatasets(train: VisionDataset, valid: VisionDataset, classes: readonly string[], opts: ImageDataLoadersOptions = {}, description = 'datasets'): Promise<ImageDataLoaders> {
+    await initDevice();
     return new ImageDataLoaders(train, valid, [...classes], resolveOptions(opts), description, 0, true);
   }
 
@@ -139,7 +142,8 @@ export class ImageDataLoaders implements DataLoaders {
    * The synthetic counting task (Tessera's own, no download): images of 1–5 discs, the class is
    * the count. Drawn at `size` and squished, never cropped; augmented without moving a disc out.
    */
-  static counting(opts: CountingOptions = {}): ImageDataLoaders {
+  static async counting(opts: CountingOptions = {}): Promise<ImageDataLoaders> {
+    await initDevice();
     const range = opts.range ?? [1, 5];
     const size = opts.size ?? 64;
     const perClass = opts.perClass ?? 400;

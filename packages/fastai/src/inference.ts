@@ -3,7 +3,7 @@
  * torchvision's resize-and-centre-crop, or a squish for drawn data; then the normalisation),
  * and fastai's load_learner: a saved model back as something that predicts.
  */
-import { type Tensor, tensor } from '@tessera/tensor';
+import { type Tensor, initDevice, tensor } from '@tessera/tensor';
 import { type ModelMeta, type Module, type Prediction, type Preprocess, modelFromBytes, modelToBytes, predictBatch } from '@tessera/nn';
 import { IMAGENET_STATS, centreCrop, decodeImage, resize, resizeShorterSide, type RgbImage } from '@tessera/vision';
 import { requireNode } from './platform.js';
@@ -85,6 +85,7 @@ export class InferenceLearner {
  * model.safetensors) from its path (Node) or its bytes.
  */
 export async function loadLearner(source: string | Uint8Array, name = 'model.safetensors'): Promise<InferenceLearner> {
+  await initDevice();
   const { model, meta } = typeof source === 'string'
     ? await requireNode('loadLearner(path)', 'pass the file\'s bytes').loadModel(source)
     : modelFromBytes(source, name);

@@ -5,7 +5,7 @@
  * steps that need them — the LR finder's picture, TTA's augmented passes, predict's
  * preprocessing, export's metadata — take no more arguments than in fastai.
  */
-import { TesseraError } from '@tessera/tensor';
+import { TesseraError, initDevice } from '@tessera/tensor';
 import {
   type Arch, type LearnerOptions, type LrFindOptions, type LrFindResult, type ModelMeta, type Prediction, type Preprocess,
   type VisionModel, Learner, checkArch, createNetwork, createVisionModel, io, loadPretrained, modelToBytes, tta, tuneModelGemms,
@@ -142,6 +142,7 @@ async function bodyWeights(arch: Arch, pretrained: VisionLearnerOptions['pretrai
  */
 export async function visionLearner(dls: ImageDataLoaders, arch: Arch | string, opts: VisionLearnerOptions = {}): Promise<VisionLearner> {
   const a = checkArch(arch);
+  await initDevice();
   const { pretrained, ...learnerOpts } = opts;
   const weights = await bodyWeights(a, pretrained);
   if (typeof weights === 'string') await requireNode('pretrained: path', 'pass the weights as a state dict').findWeights(a, weights);

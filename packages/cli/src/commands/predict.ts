@@ -8,6 +8,7 @@ import { ImageDecodeError } from '@tessera/vision';
 import { InferenceLearner, loadLearner } from '@tessera/fastai/node';
 import { UsageError, parseArgs } from '../args.js';
 import { largestBatch, largestSize } from '../limits.js';
+import { findWeights, missingWeightsMessage } from '../weights.js';
 import type { Command } from './index.js';
 
 export const predictCommand: Command = {
@@ -22,6 +23,7 @@ export const predictCommand: Command = {
     const arch = (ARCHS as readonly string[]).includes(modelPath) ? (modelPath as Arch) : undefined;
     if (!st && !arch) throw new UsageError(`predict: ${modelPath} does not exist (give a model file, a run folder, a model.json, or an architecture: ${ARCHS.join(', ')})`);
     if (st?.isDirectory()) file = join(modelPath, 'model.safetensors');
+    if (!st && !(await findWeights(arch!))) throw new UsageError(`predict: ${missingWeightsMessage(arch!, false)}`);
     const { limits } = await initDevice();
     // An architecture name is its ImageNet classifier (the weights lookup); a file is loadLearner's (a model.json converts on the fly).
     const learn = !st ? await imagenetClassifier(arch!).then(({ model, meta }) => new InferenceLearner(model, meta)) : await loadLearner(file);

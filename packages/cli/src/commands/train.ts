@@ -14,7 +14,7 @@ import {
 } from '@tessera/fastai/node';
 import { UsageError, parseArgs } from '../args.js';
 import { openDataset, resolveDatasetArg } from '../datasets.js';
-import { chooseArch, findWeights } from '../weights.js';
+import { chooseArch, findWeights, missingWeightsMessage } from '../weights.js';
 import { RunLog } from '../run-log.js';
 import { writeLossChart, writeMetrics, writeReport } from '../report.js';
 import { checkBatchFits, smallerBatch } from '../limits.js';
@@ -103,10 +103,11 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
     validPct, seed, bs, size, workers, maxBadPct, verify: o['verify-images'] === true, perClass: o['per-class'] as number | undefined,
   });
   const tuned = await loadGemmTuningCache();
-  // Weights: --pretrained FILE, the lookup (required for a folder), none with --no-pretrained or --from.
-  const explicit = typeof o.pretrained === 'string' ? ((await findWeights(arch, o.pretrained)) ?? undefined) : undefined;
-  const pretrained = o.pretrained === false || from ? false : explicit ?? (synthetic ? undefined : true);
-  const learn = await visionLearner(dls, arch, { pretrained, metrics: [errorRate], store: fileStore() });
+  // Weights: --pretrained FILE, else the lookup (required for a folder); none with --no-pretrained or --from.
+  const noPretrained = o.pretrained === false;
+  const weights = noPretrained || from ? null : await findWeights(arch, typeof o.pretrained === 'string' ? o.pretrained : undefined);
+  if (!weights && !noPretrained && !from && !synthetic) throw new UsageError(`${command}: ${missingWeightsMessage(arch)}`);
+  const learn = await visionLearner(dls, arch, { pretrained: weights ?? false, metrics: [errorRate], store: fileStore() });
   if (from) await loadRunModel(learn.model, from, dls.classes);
   if (o.tune) {
     // Measures each GEMM variant for this model, batch and size once; later runs load the table.
@@ -117,10 +118,9 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   } else if (tuned) {
     console.log(`GEMM kernels: ${tuned} tuned calls for this adapter from ${tuningCachePath()}`);
   }
-  const weights = learn.pretrained;
   const info = [
     `data: ${dls.description}`,
-    `model: ${arch} with fastai's head, ${from ? `continued from ${join(from, 'model.safetensors')} (unfrozen, a fresh optimizer)` : weights ? describeWeights(arch, weights) : o.pretrained === false ? 'trained from scratch (--no-pretrained)' : 'trained from scratch (synthetic data; pass --pretrained FILE to fine-tune)'}`,
+    `model: ${arch} with fastai's head, ${from ? `continued from ${join(from, 'model.safetensors')} (unfrozen, a fresh optimizer)` : weights ? describeWeights(arch, weights) : noPretrained ? 'trained from scratch (--no-pretrained)' : 'trained from scratch (synthetic data; pass --pretrained FILE to fine-tune)'}`,
     `device: ${ctx.info.vendor || 'unknown'} ${ctx.info.architecture || ''}${ctx.info.isSoftware ? ' (software adapter)' : ''}; images ${size}px, batch ${bs}`,
   ];
   const setup: TrainSetup = {
