@@ -7,15 +7,15 @@ import { mkdir } from 'node:fs/promises';
 import { ClassificationInterpretation, ImageDataLoaders, augTransforms, errorRate, loadLearner, resize, visionLearner } from '@tessera/fastai/node';
 import { settings } from './settings.js';
 
-const { path, arch, size, bs, epochs, image, out } = settings({
-  path: 'data/paintings', arch: 'resnet34', size: 224, bs: 32, epochs: 4, image: 'data/samples/cat.jpg', out: 'lesson1',
+const { path, arch, size, bs, numIt, epochs, image, out } = settings({
+  path: 'data/paintings', arch: 'resnet34', size: 224, bs: 32, numIt: 100, epochs: 4, image: 'data/samples/cat.jpg', out: 'lesson1',
 });
 await mkdir(out, { recursive: true });
 
 const dls = await ImageDataLoaders.fromFolder(path, { validPct: 0.2, seed: 42, itemTfms: resize(size), batchTfms: augTransforms(), bs });
 await dls.showBatch({ file: `${out}/batch.png` });
 const learn = await visionLearner(dls, arch, { metrics: [errorRate] }); // pretrained when weights are found
-const { valley } = await learn.lrFind();
+const { valley } = await learn.lrFind({ numIt });
 await learn.fineTune(epochs, valley);
 
 const interp = await ClassificationInterpretation.fromLearner(learn);

@@ -11,8 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createImage, encodePng } from '@tessera/vision';
-import { writeFileAtomic } from '@tessera/vision/node';
+import { writeCountingDataset } from '@tessera/vision/node';
 import { ROOT, withoutDawnNoise } from './support/cli.js';
 
 const EXAMPLES = join(ROOT, 'examples');
@@ -37,45 +36,33 @@ function lastTableError(stdout: string): number {
   return Number(rows.at(-1)!.split(/\s+/)[3]);
 }
 
-/**
- * A small folder the lesson can learn in a few steps whatever the machine: two classes of 32-px
- * pictures, reddish and bluish, with noise (the lesson's wiring is what is tested, not the task).
- */
-async function colourFolder(dir: string, perClass: number): Promise<void> {
-  let seed = 1;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  for (const [name, rgb] of [['red', [200, 60, 50]], ['blue', [50, 80, 200]]] as const) {
-    for (let i = 0; i < perClass; i++) {
-      const img = createImage(32, 32);
-      for (let p = 0; p < 32 * 32; p++) for (let c = 0; c < 3; c++) img.data[p * 3 + c] = Math.max(0, Math.min(255, rgb[c]! + (rand() - 0.5) * 120));
-      await writeFileAtomic(join(dir, name, `${i}.png`), encodePng(img));
-    }
-  }
-}
-
 describe('examples', () => {
-  const folder = join(work, 'colours');
+  // A small image folder: counting 1 or 2 discs, 48 pictures of each, 64 px (Tiny Darknet's
+  // ImageNet features tell them apart after a frozen and an unfrozen epoch; at 32 px, or with
+  // fewer images, the fine-tuned model stayed at chance in our runs).
+  const folder = join(work, 'discs');
   const out = join(work, 'lesson1');
-  beforeAll(() => colourFolder(folder, 24));
+  const image = join(folder, '2', '00.png');
+  let lessonLabel = '';
+  beforeAll(() => writeCountingDataset({ out: folder, range: [1, 2], perClass: 48, size: 64, seed: 7 }));
 
   it('lesson1.ts: the lesson on a small folder gets below chance, exports, loads and predicts', () => {
-    const image = join(folder, 'blue', '0.png');
-    const r = example('lesson1.ts', { path: folder, arch: 'darknet-tiny', size: 32, bs: 8, epochs: 1, image, out });
+    const r = example('lesson1.ts', { path: folder, arch: 'darknet-tiny', size: 64, bs: 8, numIt: 30, epochs: 1, image, out });
     expect(r.code, r.stderr).toBe(0);
     expect(lastTableError(r.stdout)).toBeLessThan(0.5);
     for (const f of ['batch.png', 'confusion.png', 'model.safetensors']) expect(existsSync(join(out, f)), f).toBe(true);
     expect(r.stdout).toMatch(/most confused: \[/);
-    expect(r.stdout).toMatch(new RegExp(`${image}: (red|blue) \\(\\d+\\.\\d%\\)`));
+    const m = new RegExp(`${image}: (1|2) \\(\\d+\\.\\d%\\)`).exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    lessonLabel = m![1]!;
   });
 
   it('predict.ts: the saved model gives the lesson\'s answer for the same image', () => {
-    const image = join(folder, 'blue', '0.png');
-    const lesson = /: (red|blue) \(/;
     const r = example('predict.ts', { model: join(out, 'model.safetensors'), image });
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(lesson);
-    expect(lines.slice(1).map((l) => l.trim().split(/\s+/)[1]).sort()).toEqual(['blue', 'red']);
+    expect(lines[0]).toBe(`${image}: ${lessonLabel}`);
+    expect(lines.slice(1).map((l) => l.trim().split(/\s+/)[1]).sort()).toEqual(['1', '2']);
   });
 
   it('counting.ts: Tiny Darknet learns to count below chance', () => {

@@ -40,7 +40,7 @@ describe('@tessera/fastai in a browser', () => {
 
       const shown = await dls.showBatch();
       expect(shown.raster!.width).toBeGreaterThan(16);
-      const found = await learn.lrFind({ numIt: 12 });
+      const found = await learn.lrFind({ numIt: 40 });
       expect(found.valley).toBe(found.suggestions.valley);
       expect(found.valley).toBeGreaterThan(0);
       await learn.fitOneCycle(2, 3e-3);
