@@ -4,6 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { manualSeed } from '@tessera/tensor';
 import { createImage, encodePng, type FileLike } from '@tessera/vision';
+// Test-only broken files from @tessera/vision's sources (not part of its published entries).
+import { shortPng } from '../../vision/src/testing/bad-files.js';
 import {
   ClassificationInterpretation, ImageDataLoaders, TooFewImagesError, augTransforms, errorRate, loadLearner, resize, visionLearner,
 } from './index.js';
@@ -72,6 +74,35 @@ describe('@tessera/fastai in a browser', () => {
   it('says what needs Node, and what a browser uses instead', async () => {
     await expect(ImageDataLoaders.fromFolder('paintings')).rejects.toThrow(/fromFolder needs Node: import from '@tessera\/fastai\/node' there; in a browser use ImageDataLoaders.fromFiles/);
     await expect(loadLearner('model.safetensors')).rejects.toThrow(/loadLearner\(path\) needs Node/);
+  });
+
+  it('names an undecodable image once, also after visionLearner remakes the batches for its normalisation', async () => {
+    const skipped: string[] = [];
+    const valid = (f: FileLike) => ({ ...f, webkitRelativePath: f.webkitRelativePath.replace('colours/', 'colours/valid/') });
+    const train = (f: FileLike) => ({ ...f, webkitRelativePath: f.webkitRelativePath.replace('colours/', 'colours/train/') });
+    const broken = shortPng(16, 16);
+    const files = [
+      ...colourFiles(4).map(train), ...colourFiles(2).map(valid),
+      { name: 'broken.png', webkitRelativePath: 'colours/valid/red/broken.png', arrayBuffer: async () => broken.slice().buffer },
+    ];
+    const dls = await ImageDataLoaders.fromFiles(files, { itemTfms: resize(16), bs: 2, maxBadPct: 50, onSkip: (s) => skipped.push(s.file) });
+    try {
+      const drainValid = async () => {
+        for await (const b of dls.valid.batches(0)) {
+          b.x.dispose();
+          b.y.dispose();
+        }
+      };
+      await drainValid();
+      expect(dls.normalize).toBe('imagenet');
+      await visionLearner(dls, 'darknet-tiny', { progress: false }); // Tiny Darknet: batches remade without normalisation
+      expect(dls.normalize).toBe('none');
+      await drainValid();
+      expect(skipped).toEqual([expect.stringContaining('broken.png')]);
+      expect(dls.skippedFiles()).toBe(1);
+    } finally {
+      await dls.close();
+    }
   });
 
   it('refuses too few images with the counts', async () => {

@@ -8,7 +8,7 @@
 import {
   BadShareLimit, COUNTING_AUGMENT, CountingDataset, DEFAULT_MAX_BAD_FRACTION, GpuBatches, IMAGENET_STATS, MemoryImageFolder,
   hostBatch, renderBatchGrid, splitDataset, withoutSkipped,
-  type AugmentOptions, type FileLike, type LoaderThreads, type SkippedItem, type VisionDataset,
+  type AugmentOptions, type FileLike, type LoaderThreads, type SkippedItem, type SkippedItems, type VisionDataset,
 } from '@tessera/vision';
 import { TesseraError, initDevice } from '@tessera/tensor';
 import type { DataLoaders } from '@tessera/nn';
@@ -177,16 +177,21 @@ export class ImageDataLoaders implements DataLoaders {
   async setNormalize(n: Normalize): Promise<void> {
     if (n === this.norm) return;
     this.norm = n;
+    // The images found undecodable so far stay known (and are not reported again) in the new batches.
+    if (this.sources) this.skipRecords = { train: this.sources.train.skipRecord, valid: this.sources.valid.skipRecord };
     await this.close();
   }
+
+  private skipRecords: { train: SkippedItems; valid: SkippedItems } | null = null;
 
   private make(): { train: GpuBatches; valid: GpuBatches } {
     if (this.sources) return this.sources;
     const { bs, seed, item, augment, threads, workers, onSkip } = this.o;
     const common = { batchSize: bs, size: item.size, seed, normalize: this.norm, threads, workers, badShareLimit: this.badShareLimit, onSkip };
+    const prev = this.skipRecords;
     this.sources = {
-      train: new GpuBatches(this.trainDs, { ...common, train: true, workSize: this.presize ? undefined : item.size, augment }),
-      valid: new GpuBatches(this.validDs, { ...common, train: false }),
+      train: new GpuBatches(this.trainDs, { ...common, train: true, workSize: this.presize ? undefined : item.size, augment, skipped: prev?.train }),
+      valid: new GpuBatches(this.validDs, { ...common, train: false, skipped: prev?.valid }),
     };
     return this.sources;
   }
