@@ -1,7 +1,7 @@
 // The browser entry of @tessera/fastai (no Node platform registered in this file): loaders from
 // `File`-like objects, a vision learner, fit, the LR finder's suggestions, TTA's error rate,
 // interpretation's pictures as rasters, export to bytes and loadLearner from them.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { manualSeed } from '@tessera/tensor';
 import { createImage, encodePng, type FileLike } from '@tessera/vision';
 // Test-only broken files from @tessera/vision's sources (not part of its published entries).
@@ -34,7 +34,10 @@ describe('@tessera/fastai in a browser', () => {
       expect(dls.classes).toEqual(['blue', 'red']);
       expect(dls.description).toMatch(/^colours: \d+ training and \d+ validation images in 2 classes \(random 20% validation split\)$/);
       // No weights lookup in a browser: left out, the body starts from scratch and the learner is not frozen.
+      const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
       const learn = await visionLearner(dls, 'darknet-tiny', { metrics: [errorRate], progress: false });
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^visionLearner: no ImageNet weights for darknet-tiny: .*the body starts from scratch/));
+      warn.mockRestore();
       expect(learn.pretrained).toBeNull();
       expect(learn.model.parameters().every((p) => p.requiresGrad)).toBe(true);
       expect(dls.normalize).toBe('none'); // Tiny Darknet's weights expect [0, 1] pixels

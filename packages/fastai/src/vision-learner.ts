@@ -128,9 +128,10 @@ async function bodyWeights(arch: Arch, pretrained: VisionLearnerOptions['pretrai
   if (pretrained !== undefined && pretrained !== true) return pretrained;
   const node = nodePlatform();
   const found = node ? await node.findWeights(arch) : null;
-  if (!found && pretrained === true) {
-    throw new TesseraError(node ? node.missingWeightsMessage(arch) : `no ImageNet weights for ${arch}: in a browser pass them as pretrained (a state dict)`);
-  }
+  const missing = node ? node.missingWeightsMessage(arch) : `no ImageNet weights for ${arch}: in a browser pass them as pretrained (a state dict)`;
+  if (!found && pretrained === true) throw new TesseraError(missing);
+  // Said, never silent: a lesson meant to fine-tune would otherwise train from scratch unnoticed.
+  if (!found) console.warn(`visionLearner: ${missing}; the body starts from scratch (pretrained: false says so without this warning)`);
   return found;
 }
 

@@ -25,6 +25,6 @@ export const nodePlatformImpl: NodePlatform = {
   fileStore,
   findWeights,
   loadPretrainedFile,
-  missingWeightsMessage: (arch) => missingWeightsMessage(arch),
+  missingWeightsMessage: (arch) => missingWeightsMessage(arch, false),
   pictures: { showBatch, lineChart, confusionMatrix },
 };
