@@ -11,7 +11,7 @@ import { build, type Metafile, type Plugin } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const ENTRIES = ['@tessera/tensor', '@tessera/nn', '@tessera/vision', '@tessera/onnx'];
+const ENTRIES = ['@tessera/tensor', '@tessera/nn', '@tessera/vision', '@tessera/onnx', '@tessera/fastai'];
 /** Packages that only work in Node although they are not built-ins. */
 const NODE_ONLY_PACKAGES = ['webgpu', 'pngjs', '@resvg/resvg-js', 'dejavu-fonts-ttf'];
 

@@ -1,25 +1,18 @@
 /**
- * Resolves the <dataset> argument: a folder, a name under $TESSERA_DATA, or a
- * synthetic counting task (generated in memory, nothing to download).
+ * Resolves the <dataset> argument to ImageDataLoaders (@tessera/fastai): a folder, a name
+ * under $TESSERA_DATA, or a synthetic counting task (generated in memory, nothing to download).
  */
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { CountingDataset, splitDataset, type VisionDataset } from '@tessera/vision';
-import { ImageFolder } from '@tessera/vision/node';
+import { ImageDataLoaders, TooFewImagesError, augTransforms, resize, type ImageDataLoadersOptions } from '@tessera/fastai/node';
 import { UsageError } from './args.js';
 import { COUNTING_RECIPE } from './counting-recipe.js';
 
-export interface ResolvedData {
+export interface DatasetArg {
   name: string;
-  train: VisionDataset;
-  valid: VisionDataset;
-  classes: string[];
-  /** Synthetic data: trained from scratch unless weights are given. */
-  synthetic: boolean;
-  skipped: number;
-  describe: string;
-  /** Synthetic counting: images per class. */
-  perClass?: number;
+  /** counting-LO-HI: its range; a folder: null. */
+  counting: [number, number] | null;
+  folder: string | null;
 }
 
 const COUNTING = /^counting(?:-(\d+)-(\d+))?$/;
@@ -32,45 +25,35 @@ async function isDir(p: string): Promise<boolean> {
   return (await stat(p).catch(() => null))?.isDirectory() ?? false;
 }
 
-export async function resolveDataset(
-  arg: string,
-  o: { validPct: number; seed: number; perClass?: number; countingSize: number; maxBadFraction?: number; verify?: boolean },
-): Promise<ResolvedData> {
+/** What the argument names, or one line saying it names nothing. */
+export async function resolveDatasetArg(arg: string): Promise<DatasetArg> {
   const m = COUNTING.exec(arg);
-  if (m && !(await isDir(arg))) {
-    const range: [number, number] = m[1] ? [Number(m[1]), Number(m[2])] : [1, 5];
-    const perClass = o.perClass ?? COUNTING_RECIPE.perClass;
-    const ds = new CountingDataset({ range, perClass, size: o.countingSize, seed: o.seed });
-    const { train, valid } = splitDataset(ds, { validPct: o.validPct, seed: o.seed });
-    return {
-      name: arg,
-      train,
-      valid,
-      classes: [...ds.classes],
-      synthetic: true,
-      skipped: 0,
-      perClass,
-      describe: `synthetic counting ${range[0]}-${range[1]}: ${ds.length} images (${perClass} per class, ${o.countingSize} px, discs of radius ${ds.options.radius} px)`,
-    };
-  }
-  let folder = resolve(arg);
-  if (!(await isDir(folder))) {
-    const named = join(dataDir(), arg);
-    if (!(await isDir(named))) {
+  if (m && !(await isDir(arg))) return { name: arg, counting: m[1] ? [Number(m[1]), Number(m[2])] : [1, 5], folder: null };
+  for (const folder of [resolve(arg), join(dataDir(), arg)]) if (await isDir(folder)) return { name: arg, counting: null, folder };
+  throw new UsageError(
+    `train: no dataset '${arg}': it is neither a folder nor a name under ${dataDir()} (set TESSERA_DATA), nor 'counting' / 'counting-LO-HI'`,
+  );
+}
+
+/** The loaders: fastai's lesson transforms for a folder (Resize crop + aug_transforms), the counting task's own for drawn data. */
+export async function openDataset(
+  command: string,
+  d: DatasetArg,
+  o: ImageDataLoadersOptions & { size: number; perClass?: number },
+): Promise<{ dls: ImageDataLoaders; perClass?: number }> {
+  try {
+    if (d.counting) {
+      const perClass = o.perClass ?? COUNTING_RECIPE.perClass;
+      return { dls: await ImageDataLoaders.counting({ ...o, range: d.counting, perClass }), perClass };
+    }
+    return { dls: await ImageDataLoaders.fromFolder(d.folder!, { ...o, itemTfms: resize(o.size), batchTfms: augTransforms() }) };
+  } catch (e) {
+    if (e instanceof TooFewImagesError) {
       throw new UsageError(
-        `train: no dataset '${arg}': it is neither a folder nor a name under ${dataDir()} (set TESSERA_DATA), nor 'counting' / 'counting-LO-HI'`,
+        `${command}: too few images: ${e.train} for training and ${e.valid} for validation; ` +
+          'at least 2 and 1 are needed (give more images, e.g. a larger --per-class, or change --valid-pct)',
       );
     }
-    folder = named;
+    throw e;
   }
-  const f = await ImageFolder.open(folder, { validPct: o.validPct, seed: o.seed, maxBadFraction: o.maxBadFraction, verify: o.verify ? 'decode' : 'header' });
-  return {
-    name: arg,
-    train: f.train,
-    valid: f.valid,
-    classes: [...f.classes],
-    synthetic: false,
-    skipped: f.skipped.length,
-    describe: `${folder}: ${f.train.length} training and ${f.valid.length} validation images in ${f.classes.length} classes (${f.split === 'folders' ? 'train/valid folders' : `random ${Math.round(o.validPct * 100)}% validation split`})${f.skipped.length ? `, ${f.skipped.length} unreadable files skipped` : ''}`,
-  };
 }

@@ -1,13 +1,13 @@
 /**
- * The run folder's files: metrics.json / metrics.csv, losses.png, confusion.png,
- * top_losses.png and report.html, all written atomically. The charts are also kept as SVG
- * (losses.svg, confusion.svg), which report.html embeds so they stay sharp at any zoom.
+ * The run folder's own files: metrics.json / metrics.csv, losses.png (from the run's table, which
+ * spans resumed and continued runs) and report.html, all written atomically. The loss chart is
+ * also kept as losses.svg, and report.html embeds every chart's SVG found beside its PNG, so they
+ * stay sharp at any zoom. The pictures of the model (show_batch, confusion, top losses) are
+ * @tessera/fastai's.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ClassificationInterpretation } from '@tessera/nn';
-import type { VisionDataset } from '@tessera/vision';
-import { confusionMatrix, lineChart, showBatch, writeFileAtomic } from '@tessera/vision/node';
+import { lineChart, writeFileAtomic } from '@tessera/vision/node';
 import type { EpochRecord, RunLog } from './run-log.js';
 
 const fmt = (v: number | null, d = 6) => (v === null || Number.isNaN(v) ? '' : v.toFixed(d));
@@ -30,19 +30,6 @@ export async function writeLossChart(dir: string, log: RunLog): Promise<void> {
     ...(log.validAt.length ? [{ name: 'valid', x: log.validAt.map((v) => v.iter), y: log.validAt.map((v) => v.loss) }] : []),
   ], { title: 'Loss', xLabel: 'batches processed', yLabel: 'loss' });
   await writeFileAtomic(join(dir, 'losses.svg'), svg);
-}
-
-export async function writeInterpretation(dir: string, interp: ClassificationInterpretation, classes: string[], valid: VisionDataset, size: number): Promise<void> {
-  const { svg } = await confusionMatrix(join(dir, 'confusion.png'), interp.confusionMatrix(), classes, { title: 'Confusion matrix (rows: actual)' });
-  await writeFileAtomic(join(dir, 'confusion.svg'), svg);
-  const top = interp.topLosses(Math.min(9, valid.length));
-  const data = new Float32Array(top.length * size * size * 3);
-  for (let i = 0; i < top.length; i++) {
-    const img = await valid.load(top[i]!.index, size);
-    for (let k = 0; k < img.data.length; k++) data[i * size * size * 3 + k] = img.data[k]! / 255;
-  }
-  const labels = top.map((t) => `${t.predicted}/${t.actual} ${t.loss.toFixed(2)} ${t.probActual.toFixed(2)}`);
-  await showBatch({ data, shape: [top.length, size, size, 3] }, labels, join(dir, 'top_losses.png'), { mean: [0, 0, 0], std: [1, 1, 1], ncols: 3 });
 }
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);

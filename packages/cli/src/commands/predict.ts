@@ -1,14 +1,14 @@
-/** `tessera predict <model.safetensors | run-folder | model.json | arch> <image…> [--topk K] [--json]` */
+/** `tessera predict <model.safetensors | run-folder | model.json | arch> <image…> [--topk K] [--json]`: a shell over @tessera/fastai's loadLearner and predict. */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { initDevice, noGrad, softmax, tidy } from '@tessera/tensor';
+import { initDevice } from '@tessera/tensor';
 import { ARCHS, type Arch } from '@tessera/nn';
-import { loadModel } from '@tessera/nn/node';
+import { imagenetClassifier } from '@tessera/nn/node';
 import { ImageDecodeError } from '@tessera/vision';
-import { imagenetClassifier, tfjsClassifier } from '../imagenet-model.js';
+import { InferenceLearner, loadLearner } from '@tessera/fastai/node';
 import { UsageError, parseArgs, type OptionTable } from '../args.js';
-import { loadImages } from '../preprocess.js';
 import { largestBatch, largestSize } from '../limits.js';
+import { findWeights, missingWeightsMessage } from '../weights.js';
 import type { Command } from './index.js';
 
 export const PREDICT_OPTIONS = {
@@ -28,22 +28,23 @@ export const predictCommand: Command = {
     const arch = (ARCHS as readonly string[]).includes(modelPath) ? (modelPath as Arch) : undefined;
     if (!st && !arch) throw new UsageError(`predict: ${modelPath} does not exist (give a model file, a run folder, a model.json, or an architecture: ${ARCHS.join(', ')})`);
     if (st?.isDirectory()) file = join(modelPath, 'model.safetensors');
+    if (!st && !(await findWeights(arch!))) throw new UsageError(`predict: ${missingWeightsMessage(arch!, false)}`);
     const { limits } = await initDevice();
-    // An architecture name is its ImageNet classifier; a TF.js model.json converts on the fly.
-    const { model, meta } = !st ? await imagenetClassifier(arch!) : file.endsWith('.json') ? await tfjsClassifier(file) : await loadModel(file);
+    // An architecture name is its ImageNet classifier (the weights lookup); a file is loadLearner's (a model.json converts on the fly).
+    const learn = !st ? await imagenetClassifier(arch!).then(({ model, meta }) => new InferenceLearner(model, meta)) : await loadLearner(file);
+    const meta = learn.meta;
     if (largestBatch(meta.preprocess.size, limits) < 1) {
       throw new UsageError(`predict: ${file} asks for ${meta.preprocess.size}px images; this adapter holds at most ${largestSize(1, limits)}px`);
     }
-    model.eval();
     const k = Math.min((options.topk as number | undefined) ?? 5, meta.classes.length);
     // One bad file does not cost the others their predictions: it is named (stderr), the rest are
     // classified, and the exit status says something went wrong.
     const results: ({ file: string; top: { label: string; index: number; prob: number }[] } | { file: string; error: string })[] = [];
     let failed = 0;
     for (const path of images) {
-      let x;
+      let p: Float32Array;
       try {
-        x = await loadImages([path], meta.preprocess);
+        p = (await learn.predict(path)).probs;
       } catch (err) {
         if (!(err instanceof ImageDecodeError)) throw err;
         failed++;
@@ -51,10 +52,6 @@ export const predictCommand: Command = {
         results.push({ file: path, error: err.reason });
         continue;
       }
-      const probs = noGrad(() => tidy(() => softmax(model.call(x), -1)));
-      x.dispose();
-      const p = (await probs.toArray()) as Float32Array;
-      probs.dispose();
       const order = [...p.keys()].sort((a, b) => p[b]! - p[a]!).slice(0, k);
       results.push({ file: path, top: order.map((i) => ({ label: meta.classes[i]!, index: i, prob: p[i]! })) });
     }

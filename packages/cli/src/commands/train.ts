@@ -1,32 +1,24 @@
 /**
  * `tessera train <dataset> [options]`: fastai's lesson 1 — fine-tune a pretrained
  * network (or train from scratch) on a folder of images or the synthetic counting
- * task, print the epoch table, and write the run folder.
+ * task, print the epoch table, and write the run folder. A shell over @tessera/fastai:
+ * this file turns options into its calls and writes the run folder's files.
  */
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gpu, initDevice, manualSeed } from '@tessera/tensor';
 import { loadGemmTuningCache, makeFolder, saveGemmTuningCache, tuningCachePath } from '@tessera/tensor/node';
+import { writeFileAtomic } from '@tessera/vision/node';
+import { describeWeights, fileStore } from '@tessera/nn/node';
 import {
-  ClassificationInterpretation,
-  Learner,
-  createNetwork,
-  createVisionModel,
-  tuneModelGemms,
-  errorRate,
-  tta,
-  type Arch,
-  type ModelArch,
-  type VisionModel,
-} from '@tessera/nn';
-import { fileStore, saveModel } from '@tessera/nn/node';
-import { BadShareLimit, COUNTING_AUGMENT, GpuBatches, IMAGENET_STATS, withoutSkipped, type AugmentOptions } from '@tessera/vision';
-import { showBatch, workerThreads } from '@tessera/vision/node';
+  ClassificationInterpretation, errorRate, tuneGemms, visionLearner, visionLearnerFor, type ImageDataLoaders, type VisionLearner,
+} from '@tessera/fastai/node';
+import type { Arch, ModelArch } from '@tessera/nn';
 import { UsageError, parseArgs, type OptionTable } from '../args.js';
-import { resolveDataset } from '../datasets.js';
-import { chooseArch, describeWeights, findWeights, loadPretrained, missingWeightsMessage } from '../weights.js';
+import { openDataset, resolveDatasetArg } from '../datasets.js';
+import { chooseArch, findWeights, missingWeightsMessage } from '../weights.js';
 import { RunLog } from '../run-log.js';
-import { writeInterpretation, writeLossChart, writeMetrics, writeReport } from '../report.js';
+import { writeLossChart, writeMetrics, writeReport } from '../report.js';
 import { checkBatchFits, smallerBatch } from '../limits.js';
 import { acquireRunLock, type RunLock } from '../run-lock.js';
 import { inheritRunOptions, loadRunModel, readFinishedRun, readRunEpochs, readRunInfo, writeRunInfo, type RunInfo } from '../run-info.js';
@@ -75,39 +67,20 @@ export const TRAIN_OPTIONS = {
 } as const satisfies OptionTable;
 
 export interface TrainSetup {
-  arch: ModelArch;
-  /** For an imported network (arch 'graph'): its structure, kept in the run's model file. */
-  graph?: string;
-  size: number;
-  bs: number;
-  seed: number;
-  learn: Learner;
-  trainSrc: GpuBatches;
-  validSrc: GpuBatches;
-  data: Awaited<ReturnType<typeof resolveDataset>>;
-  pretrained: string | null;
+  name: string;
+  synthetic: boolean;
+  learn: VisionLearner;
+  dls: ImageDataLoaders;
   /** `--from`: the finished run this one continues, whose model.safetensors was loaded. */
   from: string | null;
   runInfo: RunInfo;
-  normalize: 'imagenet' | 'none';
-  augment: Partial<AugmentOptions>;
-  /** --max-bad-pct over the whole dataset (scan, training and validation), shared by every loader of the run. */
-  badShareLimit: BadShareLimit;
-  /** Files skipped so far: unusable when the folder was opened, or failing to decode since. */
-  skippedFiles(): number;
-  close(): Promise<void>;
-}
-
-/** One line per image that fails to decode while loading (the loaders skip it and carry on). */
-function reportSkip(s: { file: string; reason: string }): void {
-  console.warn(`skipping ${s.file}: ${s.reason}`);
 }
 
 function positive(name: string, v: number | undefined, lo = 1): void {
   if (v !== undefined && !(v >= lo)) throw new UsageError(`--${name} must be at least ${lo}, got ${v}`);
 }
 
-/** Shared by train and lr-find: data, model (with weights) and learner. */
+/** Shared by train and lr-find: the options checked and turned into loaders and a vision learner. */
 export async function setupTraining(command: string, argv: string[], extra: OptionTable = {}) {
   const { positional, options: o } = parseArgs(command, argv, { ...TRAIN_OPTIONS, ...extra });
   const [datasetArg, ...rest] = positional;
@@ -130,7 +103,8 @@ export async function setupTraining(command: string, argv: string[], extra: Opti
   }
   const synthetic = /^counting(-\d+-\d+)?$/.test(datasetArg);
   // An imported network (model.onnx, or a model file convert made from one): graph-pretrained.ts.
-  const graph = typeof o.pretrained === 'string' && !from ? await graphPretrained(String(o.pretrained)) : null;
+  // A run --from continues an imported network's run with its own model file.
+  const graph = from ? await graphPretrained(join(from, 'model.safetensors')) : typeof o.pretrained === 'string' ? await graphPretrained(String(o.pretrained)) : null;
   const arch: ModelArch = graph ? 'graph' : await chooseArch(command, o.arch ?? prior?.arch ?? (synthetic ? await defaultCountingArch() : undefined), o.pretrained);
   const seed = (o.seed as number | undefined) ?? TRAIN_OPTIONS.seed.default;
   const validPct = (o['valid-pct'] as number | undefined) ?? TRAIN_OPTIONS['valid-pct'].default;
@@ -139,34 +113,10 @@ export async function setupTraining(command: string, argv: string[], extra: Opti
   const bs = (o.bs as number | undefined) ?? 32;
   const maxBadPct = (o['max-bad-pct'] as number | undefined) ?? 10;
   if (!(maxBadPct >= 0 && maxBadPct <= 100)) throw new UsageError(`${command}: --max-bad-pct must be between 0 and 100, got ${maxBadPct}`);
-  const maxBadFraction = maxBadPct / 100;
   manualSeed(seed);
-  const data = await resolveDataset(datasetArg, {
-    validPct, seed, perClass: o['per-class'] as number | undefined, countingSize: size, maxBadFraction, verify: o['verify-images'] === true,
-  });
+  const dataset = await resolveDatasetArg(datasetArg);
   const ctx = await initDevice();
   checkBatchFits(command, bs, size, ctx.limits);
-  if (data.train.length < 2 || data.valid.length < 1) {
-    throw new UsageError(
-      `${command}: too few images: ${data.train.length} for training and ${data.valid.length} for validation; ` +
-        'at least 2 and 1 are needed (give more images, e.g. a larger --per-class, or change --valid-pct)',
-    );
-  }
-  const tuned = await loadGemmTuningCache();
-  // Weights: explicit file, the default location, or a plain statement that there are none.
-  const noPretrained = o.pretrained === false;
-  const explicit = typeof o.pretrained === 'string' ? o.pretrained : undefined;
-  const weights = noPretrained || from || graph || arch === 'graph' ? null : await findWeights(arch, explicit);
-  if (!weights && !graph && !noPretrained && !from && !data.synthetic) throw new UsageError(`${command}: ${missingWeightsMessage(arch as Arch)}`);
-  let model: VisionModel;
-  if (graph) model = await graph.visionModel(data.classes.length, size);
-  else {
-    const net = createNetwork(arch as Arch);
-    if (weights) await loadPretrained(net, arch as Arch, weights);
-    model = createVisionModel(net, data.classes.length);
-  }
-  if (from) await loadRunModel(model, from, data.classes);
-  const normalize = graph ? graph.preprocess.normalize : arch === 'darknet-tiny' ? 'none' : 'imagenet';
   let workers = o.workers as number | undefined;
   const cores = availableParallelism();
   if (workers !== undefined && workers > cores) {
@@ -174,42 +124,41 @@ export async function setupTraining(command: string, argv: string[], extra: Opti
     console.log(`note: --workers ${workers} is more than the ${cores} CPU cores; using ${cores}`);
     workers = cores;
   }
-  // Training crops come from slightly larger images (fastai's presizing) with aug_transforms' defaults
-  // (flip, ±10° rotation, zoom 1–1.1, warp 0.2, lighting 0.2) and fastai's Resize crop, as the
-  // blog's lesson did; counting images are drawn at `size`, never cropped or warped (every disc stays).
-  const augment: Partial<AugmentOptions> = data.synthetic ? COUNTING_AUGMENT : { crop: 'resize' };
-  const badShareLimit = new BadShareLimit(data.train.length + data.valid.length + data.skipped, maxBadFraction, data.skipped);
-  const skipping = { badShareLimit, onSkip: reportSkip };
-  const trainSrc = new GpuBatches(data.train, { batchSize: bs, size, train: true, seed, normalize, threads: workerThreads, workers, workSize: data.synthetic ? size : undefined, augment, ...skipping });
-  const validSrc = new GpuBatches(data.valid, { batchSize: bs, size, train: false, seed, normalize, threads: workerThreads, workers, ...skipping });
-  const learn = new Learner({ train: trainSrc, valid: validSrc, classes: data.classes }, model, { metrics: [errorRate], store: fileStore() });
+  const { dls, perClass } = await openDataset(command, dataset, {
+    validPct, seed, bs, size, workers, maxBadPct, verify: o['verify-images'] === true, perClass: o['per-class'] as number | undefined,
+  });
+  const tuned = await loadGemmTuningCache();
+  // Weights: --pretrained FILE, else the lookup (required for a folder); none with --no-pretrained or --from.
+  const noPretrained = o.pretrained === false;
+  const weights = noPretrained || from || arch === 'graph' ? null : await findWeights(arch, typeof o.pretrained === 'string' ? o.pretrained : undefined);
+  if (!weights && !graph && !noPretrained && !from && !synthetic) throw new UsageError(`${command}: ${missingWeightsMessage(arch as Arch)}`);
+  const learnerOpts = { metrics: [errorRate], store: fileStore() };
+  const learn = arch === 'graph'
+    ? await visionLearnerFor(dls, {
+        model: await graph!.visionModel(dls.classes.length, size), arch, graph: graph!.encoded,
+        normalize: graph!.preprocess.normalize, pretrained: from ? null : String(o.pretrained),
+      }, learnerOpts)
+    : await visionLearner(dls, arch, { pretrained: weights ?? false, ...learnerOpts });
+  if (from) await loadRunModel(learn.model, from, dls.classes);
   if (o.tune) {
     // Measures each GEMM variant for this model, batch and size once; later runs load the table.
     console.log(`tuning the GEMM kernels for ${arch} at ${size}px, batch ${bs} (once per adapter and shape) …`);
     const t0 = performance.now();
-    const entries = await tuneModelGemms(model, [bs, size, size, 3], { numClasses: data.classes.length });
-    console.log(`tuned ${Object.keys(entries).length} GEMM calls in ${((performance.now() - t0) / 1000).toFixed(0)} s; saved to ${await saveGemmTuningCache()}`);
+    const n = await tuneGemms(learn);
+    console.log(`tuned ${n} GEMM calls in ${((performance.now() - t0) / 1000).toFixed(0)} s; saved to ${await saveGemmTuningCache()}`);
   } else if (tuned) {
     console.log(`GEMM kernels: ${tuned} tuned calls for this adapter from ${tuningCachePath()}`);
   }
   const info = [
-    `data: ${data.describe}`,
+    `data: ${dls.description}`,
     `model: ${arch} with fastai's head, ${from ? `continued from ${join(from, 'model.safetensors')} (unfrozen, a fresh optimizer)` : graph ? graph.describe : weights ? describeWeights(arch as Arch, weights) : noPretrained ? 'trained from scratch (--no-pretrained)' : 'trained from scratch (synthetic data; pass --pretrained FILE to fine-tune)'}`,
     `device: ${ctx.info.vendor || 'unknown'} ${ctx.info.architecture || ''}${ctx.info.isSoftware ? ' (software adapter)' : ''}; images ${size}px, batch ${bs}`,
   ];
-  return {
-    o,
-    setup: {
-      arch, graph: graph?.encoded, size, bs, seed, learn, trainSrc, validSrc, data, pretrained: weights ?? (graph ? String(o.pretrained) : null), from, normalize, augment, badShareLimit,
-      runInfo: { version: 1, dataset: datasetArg, arch, size, bs, seed, validPct, perClass: data.perClass, classes: data.classes },
-      skippedFiles: () => data.skipped + trainSrc.skipped.length + validSrc.skipped.length,
-      async close() {
-        await trainSrc.close();
-        await validSrc.close();
-      },
-    } as TrainSetup,
-    info,
+  const setup: TrainSetup = {
+    name: datasetArg, synthetic, learn, dls, from,
+    runInfo: { version: 1, dataset: datasetArg, arch, size, bs, seed, validPct, perClass, classes: dls.classes },
   };
+  return { o, setup, info };
 }
 
 /** An out-of-memory failure anywhere in a run, as one line naming a batch size to try. */
@@ -220,104 +169,79 @@ export function withBatchHint(e: unknown, command: string, bs: number, size: num
   );
 }
 
+/** The run folder: runs/<dataset>-<arch> unless --out (or, for train, the run resumed or continued) says otherwise. */
+export function runFolder(o: Record<string, unknown>, s: TrainSetup, continued = true): string {
+  const earlier = continued ? (o.resume ?? s.from) : undefined;
+  return resolve(String(o.out ?? earlier ?? join('runs', `${s.name.replace(/[^\w.-]+/g, '_')}-${s.learn.arch}`)));
+}
+
+/** A line printed and kept for the report. */
+function say(summary: string[], line: string): void {
+  console.log(line);
+  summary.push(line);
+}
+
 export const trainCommand: Command = {
   summary: 'fine-tune a model on a folder of images (train <dataset> [--arch resnet34] [--epochs N] …)',
   async run(argv) {
     const t0 = performance.now();
     const { o, setup: s, info } = await setupTraining('train', argv);
+    const { learn, dls } = s;
     let lock: RunLock | null = null;
     try {
       for (const line of info) console.log(line);
-      if (gpu().info.isSoftware && s.size > 128 && !s.data.synthetic) {
+      if (gpu().info.isSoftware && dls.size > 128 && !s.synthetic) {
         console.log('note: this is a software WebGPU adapter (the CPU); training at this size is slow. Try --size 128.');
       }
-      const out = resolve(String(o.out ?? o.resume ?? s.from ?? join('runs', `${s.data.name.replace(/[^\w.-]+/g, '_')}-${s.arch}`)));
+      const out = runFolder(o, s);
       await makeFolder(out);
       lock = await acquireRunLock(out, 'train');
       for (const note of lock.notes) console.log(note);
       await writeRunInfo(out, s.runInfo);
       // A look at what the augmentation does, before training (fastai's show_batch).
-      for await (const b of s.trainSrc.batches(0)) {
-        const { mean, std } = s.normalize === 'imagenet' ? IMAGENET_STATS : { mean: [0, 0, 0], std: [1, 1, 1] };
-        const labels = Array.from((await b.y.toArray()) as Int32Array, (i) => s.data.classes[i]!);
-        await showBatch(b.x, labels, join(out, 'show_batch.png'), { mean, std, maxN: 9, ncols: 3 });
-        b.x.dispose();
-        b.y.dispose();
-        break;
-      }
+      await dls.showBatch({ file: join(out, 'show_batch.png') });
       // The blog: 4 fine-tuning; counting has its own recipe (counting-recipe.ts).
-      const epochs = (o.epochs as number | undefined) ?? (s.data.synthetic && !s.from ? COUNTING_RECIPE.epochs(!!s.pretrained) : s.pretrained ? TRAIN_DEFAULTS.epochs.fineTune : TRAIN_DEFAULTS.epochs.fit);
+      const pretrained = !!learn.pretrained;
+      const epochs = (o.epochs as number | undefined) ?? (s.synthetic && !s.from ? COUNTING_RECIPE.epochs(pretrained) : pretrained ? TRAIN_DEFAULTS.epochs.fineTune : TRAIN_DEFAULTS.epochs.fit);
       const freezeEpochs = (o['freeze-epochs'] as number | undefined) ?? 1;
       const resume = o.resume ? resolve(String(o.resume)) : undefined;
       // A continued run appends its epochs to the finished run's table.
       const log = s.from
-        ? new RunLog(out, 0, s.data.classes.length, await readRunEpochs(s.from))
-        : new RunLog(out, s.pretrained ? freezeEpochs : 0, s.data.classes.length);
-      log.skippedFiles = s.skippedFiles;
+        ? new RunLog(out, 0, dls.classes.length, await readRunEpochs(s.from))
+        : new RunLog(out, pretrained ? freezeEpochs : 0, dls.classes.length);
+      log.skippedFiles = () => dls.skippedFiles();
       if (s.from) await writeMetrics(out, log.epochs);
       if (resume) await log.resumeFrom(resume);
-      s.learn.addCbs([log]);
+      learn.addCbs([log]);
+      const lr = o.lr as number | undefined;
       // --from: fastai's learn.fit_one_cycle(epochs, lr) after fine_tune (everything trainable).
-      const fit = s.from
-        ? () => s.learn.fitOneCycle(epochs, (o.lr as number | undefined) ?? TRAIN_DEFAULTS.lr.fit, { checkpoint: out })
-        : s.pretrained
-        ? () => s.learn.fineTune(epochs, (o.lr as number | undefined) ?? TRAIN_DEFAULTS.lr.fineTune, { freezeEpochs, checkpoint: out, resume })
-        : () => s.learn.fitOneCycle(epochs, (o.lr as number | undefined) ?? TRAIN_DEFAULTS.lr.fit, { checkpoint: out, resume });
-      await fit();
-      const arch = s.arch;
-      await saveModel(join(out, 'model.safetensors'), s.learn.model, {
-        arch,
-        ...(s.graph ? { graph: s.graph } : {}),
-        kind: 'vision',
-        classes: s.data.classes,
-        // Counting images were trained whole (squished, never cropped): a centre crop at predict
-        // time would cut circles off the edges and undercount.
-        preprocess: { size: s.size, normalize: s.normalize, resize: s.data.synthetic ? 'align-corners' : 'crop' },
-      });
+      if (pretrained && !s.from) await learn.fineTune(epochs, lr ?? TRAIN_DEFAULTS.lr.fineTune, { freezeEpochs, checkpoint: out, resume });
+      else await learn.fitOneCycle(epochs, lr ?? TRAIN_DEFAULTS.lr.fit, { checkpoint: out, resume: s.from ? undefined : resume });
+      await learn.export(join(out, 'model.safetensors'));
       await writeLossChart(out, log);
-      const interp = await ClassificationInterpretation.fromLearner(s.learn);
-      // Interpretation's positions are over the validation images that decoded.
-      await writeInterpretation(out, interp, s.data.classes, withoutSkipped(s.data.valid, s.validSrc.skipped), s.size);
+      const interp = await ClassificationInterpretation.fromLearner(learn);
+      // The SVG beside the PNG is what report.html embeds (sharp at any zoom).
+      const confusion = await interp.plotConfusionMatrix({ file: join(out, 'confusion.png') });
+      await writeFileAtomic(join(out, 'confusion.svg'), confusion.svg);
+      await interp.plotTopLosses(9, { file: join(out, 'top_losses.png') });
       const summary = [...info];
       const confused = interp.mostConfused(1).slice(0, 5);
       if (confused.length) summary.push(`most confused: ${confused.map(([a, p, n]) => `${a} as ${p} (${n})`).join(', ')}`);
-      if (o.tta) {
-        // Training-time augmentation over the validation images, in order and complete; each pass
-        // (an "epoch" of this source) draws new augmentations.
-        const augmented = new GpuBatches(s.data.valid, {
-          batchSize: s.bs, size: s.size, train: true, shuffle: false, dropLast: false, seed: s.seed + 1, normalize: s.normalize,
-          augment: s.augment, threads: workerThreads, badShareLimit: s.badShareLimit, skipped: s.validSrc.skipRecord,
-        });
-        const { probs, targets } = await tta(s.learn, { augmented: () => augmented }).finally(() => augmented.close());
-        const c = s.data.classes.length;
-        let wrong = 0;
-        targets.forEach((t, i) => {
-          let best = 0;
-          for (let k = 1; k < c; k++) if (probs[i * c + k]! > probs[i * c + best]!) best = k;
-          if (best !== t) wrong++;
-        });
-        const line = `TTA error_rate: ${(wrong / targets.length).toFixed(6)}`;
-        console.log(line);
-        summary.push(line);
-      }
-      const skipped = s.skippedFiles();
-      if (skipped) {
-        const line = `skipped files: ${skipped} could not be decoded (named above; skipped_files in metrics.json)`;
-        console.log(line);
-        summary.push(line);
-      }
+      if (o.tta) say(summary, `TTA error_rate: ${(await learn.tta()).errorRate.toFixed(6)}`);
+      const skipped = dls.skippedFiles();
+      if (skipped) say(summary, `skipped files: ${skipped} could not be decoded (named above; skipped_files in metrics.json)`);
       if (log.warnings.length) summary.push(`warning: ${log.warnings[log.warnings.length - 1]}`);
       summary.push(`total time: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-      await writeReport(out, `Tessera run: ${s.data.name} (${arch})`, summary, log.epochs, ['show_batch.png', 'losses.png', 'confusion.png', 'top_losses.png']);
+      await writeReport(out, `Tessera run: ${s.name} (${learn.arch})`, summary, log.epochs, ['show_batch.png', 'losses.png', 'confusion.png', 'top_losses.png']);
       console.log(`wrote ${out}: model.safetensors, metrics.json, metrics.csv, show_batch.png, losses.png, confusion.png, top_losses.png, report.html`);
       // Said again at the end, where it cannot scroll away: the run "worked" but the model is useless.
       if (log.warnings.length) console.error(`warning: ${log.warnings[log.warnings.length - 1]}`);
       return 0;
     } catch (e) {
-      throw withBatchHint(e, 'train', s.bs, s.size);
+      throw withBatchHint(e, 'train', dls.bs, dls.size);
     } finally {
       await lock?.release();
-      await s.close();
+      await dls.close();
     }
   },
 };

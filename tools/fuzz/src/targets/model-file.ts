@@ -59,7 +59,8 @@ export const modelFileTarget: Target = {
     // What predict and the web app rely on: a known architecture and kind, class names,
     // and a preprocessing they can carry out.
     const m = result as ModelMeta;
-    if (!ARCHS.includes(m.arch)) return `arch ${JSON.stringify(m.arch)}`;
+    // 'graph' (an imported ONNX network) loads only with @tessera/onnx, which this target does not load.
+    if (!(ARCHS as readonly string[]).includes(m.arch)) return `arch ${JSON.stringify(m.arch)}`;
     if (m.kind !== 'classifier' && m.kind !== 'vision') return `kind ${JSON.stringify(m.kind)}`;
     if (!Array.isArray(m.classes) || m.classes.length === 0 || !m.classes.every((c) => typeof c === 'string')) return `classes ${JSON.stringify(m.classes)}`;
     const p = m.preprocess as Partial<ModelMeta['preprocess']> | null;
