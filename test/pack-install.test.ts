@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT, withoutDawnNoise } from './support/cli.js';
 
-const PACKAGES = ['tensor', 'vision', 'nn', 'onnx', 'cli'] as const;
+const PACKAGES = ['tensor', 'vision', 'nn', 'onnx', 'fastai', 'cli'] as const;
 type Pkg = (typeof PACKAGES)[number];
 const work = mkdtempSync(join(tmpdir(), 'tessera-pack-'));
 const tarballs = join(work, 'tarballs');

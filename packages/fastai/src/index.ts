@@ -1,5 +1,5 @@
 /**
- * @tessera/fastai — fastai's vocabulary for Tessera, in camelCase with fastai's defaults:
+ * fastai's vocabulary for Tessera, in camelCase with fastai's defaults:
  *
  *   const dls = await ImageDataLoaders.fromFolder('paintings', { itemTfms: resize(224), batchTfms: augTransforms() });
  *   const learn = await visionLearner(dls, 'resnet34', { metrics: [errorRate] });
@@ -9,6 +9,7 @@
  * A layer of names and wiring over @tessera/vision (data) and @tessera/nn (the Learner):
  * no training logic of its own. This entry runs in a browser (fromFiles, bytes, SVG pictures);
  * @tessera/fastai/node re-exports it and adds files, folders and the weights lookup.
+ * @module @tessera/fastai
  */
 export { resize, augTransforms, type Resize, type ResizeMethod, type AugTransformsOptions } from './transforms.js';
 export { ImageDataLoaders, TooFewImagesError, type ImageDataLoadersOptions, type CountingOptions } from './data-loaders.js';
