@@ -11,11 +11,12 @@
  *   run(k, { x, y }, { n, s }, grid1d(n, 64));
  *
  * Definitions are cached by their generated WGSL (so a generator may call defineKernel
- * on every dispatch), and the pipeline cache (runtime/kernel.ts) is keyed by that WGSL
+ * on every dispatch, and a fixed kernel may be defined at module load, without a
+ * device), and the pipeline cache (runtime/kernel.ts) is keyed by that WGSL
  * and nothing else. Uniforms are packed into one shared scratch block that `dispatch`
  * copies into the uniform arena at once: no allocation per dispatch but the view.
  */
-import { getKernel, type Kernel } from '../runtime/kernel.js';
+import { getKernel } from '../runtime/kernel.js';
 import { type BufferBinding, dispatch } from '../runtime/queue.js';
 import { MAX_RANK } from './grid.js';
 
@@ -75,7 +76,6 @@ export interface KernelDef<U extends Record<string, UniformType> = Record<string
   readonly slots: readonly Slot[];
   /** Uniform block size in words (a multiple of 4), 0 when the kernel has no uniforms. */
   readonly words: number;
-  readonly kernel: Kernel;
   /** Phantom: the uniform declaration, for typing `run`. */
   readonly _u?: U;
 }
@@ -126,12 +126,15 @@ function header<U extends Record<string, UniformType>, B extends string>(
   return { code: `${lines.join('\n')}\n${body}`, bindings, slots, words };
 }
 
-/** Generates (or finds) a kernel's WGSL, uniform layout and pipeline. */
+/**
+ * Generates (or finds) a kernel's WGSL and uniform layout. Needs no device: the
+ * pipeline is made (or found) by `run`.
+ */
 export function defineKernel<U extends Record<string, UniformType>, B extends string>(spec: KernelSpec<U, B>): KernelDef<U, B> {
   const h = header(spec);
   const hit = defs.get(h.code);
   if (hit) return hit as unknown as KernelDef<U, B>;
-  const def: KernelDef<U, B> = { name: spec.name, ...h, kernel: getKernel(spec.name, h.code, h.slots.length > 0) };
+  const def: KernelDef<U, B> = { name: spec.name, ...h };
   defs.set(h.code, def as unknown as KernelDef<never, never>);
   return def;
 }
@@ -180,5 +183,6 @@ export function run<U extends Record<string, UniformType>, B extends string>(
     if (!b) throw new Error(`internal: kernel ${def.name} has no buffer for ${name}`);
     list.push(b);
   }
-  dispatch(def.kernel, list, def.words ? pack(def as unknown as KernelDef, uniforms) : null, workgroups);
+  // def.code is one string object whose hash V8 has cached: the lookup is cheap.
+  dispatch(getKernel(def.name, def.code, def.words > 0), list, def.words ? pack(def as unknown as KernelDef, uniforms) : null, workgroups);
 }
