@@ -19,6 +19,7 @@ import { runReduce } from './reduce.js';
 import { F2x2, F4x4, runWinogradConv, runWinogradFilterGrad, winogradInputBytes, winogradUnsupported, type WinogradProblem, type WinogradSavedInput } from './winograd.js';
 import { runMap } from './elementwise.js';
 import type { BufferBinding } from '../runtime/queue.js';
+import type { BufferView } from './define.js';
 
 export interface ConvGeometry {
   N: number;
@@ -39,11 +40,6 @@ export interface ConvGeometry {
   groups: number;
 }
 
-export interface ConvBuffers {
-  buffer: GPUBuffer;
-  /** Offset in elements. */
-  offset: number;
-}
 
 const spatial: HookParam[] = [
   { name: 'H' }, { name: 'W' }, { name: 'OH' }, { name: 'OW' }, { name: 'P' },
@@ -166,12 +162,12 @@ ${vec4 ? `fn loadB4(base: u32, k: u32, n: u32) -> vec4<f32> { return w4[(base + 
  * the scale and the bias; the residual is read with the output's layout.
  */
 export interface ConvEpilogue {
-  scale?: ConvBuffers;
-  residual?: ConvBuffers;
+  scale?: BufferView;
+  residual?: BufferView;
   act?: 'relu' | { leaky: number };
 }
 
-function outputEpilogue(g: ConvGeometry, bias: ConvBuffers | null, fused: ConvEpilogue, vec4: boolean): { hook: EpilogueHook; params: Record<string, number>; buffers: GPUBuffer[] } {
+function outputEpilogue(g: ConvGeometry, bias: BufferView | null, fused: ConvEpilogue, vec4: boolean): { hook: EpilogueHook; params: Record<string, number>; buffers: GPUBuffer[] } {
   const batchRank = g.groups > 1 ? 1 : 0;
   if (batchRank && (fused.scale || fused.residual || fused.act)) throw new Error('internal: fused conv epilogues need groups = 1');
   const act = fused.act;
@@ -248,10 +244,10 @@ function winogradProblem(g: ConvGeometry, pass: 'forward' | 'input', offsets: nu
  */
 export function conv2dForward(
   g: ConvGeometry,
-  x: ConvBuffers,
-  w: ConvBuffers,
+  x: BufferView,
+  w: BufferView,
   out: GPUBuffer,
-  bias: ConvBuffers | null,
+  bias: BufferView | null,
   variant?: GemmVariant,
   fused: ConvEpilogue = {},
   keepInputTransform?: (bytes: number) => GPUBuffer,
@@ -346,7 +342,7 @@ const TAPW = ${arr('u32', p.tapsW)}; const OFFW = ${arr('i32', p.offW)};
  * Input gradient: dx (dense NHWC [N, H, W, C]) from dy (dense [N, OH, OW, O]) and w,
  * one GEMM per stride phase: dx[phase pixels, c] = Σ_(tap, o) dy[landing pixel, o] · w[o, tap, c].
  */
-export function conv2dBackwardInput(g: ConvGeometry, dy: ConvBuffers, w: ConvBuffers, dx: GPUBuffer, variant?: GemmVariant): void {
+export function conv2dBackwardInput(g: ConvGeometry, dy: BufferView, w: BufferView, dx: GPUBuffer, variant?: GemmVariant): void {
   const wp = winogradProblem(g, 'input', [dy.offset, w.offset]);
   if (wp) {
     runWinogradConv(wp, dy, w, { buffer: dx, offset: 0 }, true, {}, variant);
@@ -461,8 +457,8 @@ export function filterGradSplits(g: ConvGeometry): number {
  */
 export function conv2dBackwardFilter(
   g: ConvGeometry,
-  x: ConvBuffers,
-  dy: ConvBuffers,
+  x: BufferView,
+  dy: BufferView,
   dw: GPUBuffer,
   scratch: (bytes: number) => GPUBuffer,
   variant?: GemmVariant,

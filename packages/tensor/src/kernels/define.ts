@@ -113,6 +113,7 @@ function header<U extends Record<string, UniformType>, B extends string>(
   for (const [group, space] of groups) {
     for (const [name, type] of Object.entries(group ?? {}) as [B, string][]) {
       if (bindings.includes(name)) throw new Error(`internal: kernel ${spec.name} declares buffer ${name} twice`);
+      if (name === 'U' || name === 'u') throw new Error(`internal: kernel ${spec.name}: the buffer name ${name} is the uniform block's`);
       bindings.push(name);
       lines.push(`@group(0) @binding(${b++}) var<${space}> ${name}: ${type};`);
     }
