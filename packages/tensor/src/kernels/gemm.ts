@@ -143,19 +143,7 @@ export interface SgTile {
   ku: number;
 }
 
-let sgTile: SgTile = { rm: 32, cn: 1, ku: 1 };
-
-/** Overrides the subgroup variants' register tile (benchmarks, tuning). Returns the previous one. */
-export function setGemmTile(t: SgTile): SgTile {
-  if (t.rm % SG !== 0 || t.rm < SG) throw new Error(`internal: gemm tile rows ${t.rm} must be a multiple of ${SG}`);
-  const prev = sgTile;
-  sgTile = { ...t };
-  return prev;
-}
-
-export function gemmTile(): SgTile {
-  return { ...sgTile };
-}
+const sgTile: SgTile = { rm: 32, cn: 1, ku: 1 };
 
 /** Columns per subgroup tile. */
 const tileN = (t: SgTile): number => 4 * SG * t.cn;
@@ -220,7 +208,7 @@ export async function probeGemmSubgroupSize(): Promise<number> {
  * costing a packing pass, more dispatches and a slower pipeline compile; the tuner
  * still picks them per call where they win.)
  */
-export function chooseGemmVariant(_M: number, _N: number, _K: number, _batch: number, _bBatched: boolean): GemmVariant {
+export function chooseGemmVariant(): GemmVariant {
   if (forced) return forced;
   if (gemmVariantUnsupported('subgroup') !== null) return 'portable';
   return 'subgroup';
@@ -675,11 +663,6 @@ function scratchBuffer(role: string, bytes: number, usage: number): GPUBuffer {
   return buf;
 }
 
-/** Forgets the generator's scratch buffers (re-created on demand). */
-export function trimGemmScratch(): void {
-  scratch.clear();
-}
-
 interface PackLayout {
   kWindows: number;
   kPerWindow: number;
@@ -789,7 +772,7 @@ export function runGemm(call: GemmCall): GemmVariant {
     throw new Error(`internal: gemm ${call.name} with empty shape ${call.M}x${call.N}x${call.K} (batch ${call.batch})`);
   }
   if (!call.variant) noteGemm(call);
-  const v = call.variant ?? (forced ? null : tunedVariant(call)) ?? chooseGemmVariant(call.M, call.N, call.K, call.batch, call.b.batched !== false);
+  const v = call.variant ?? (forced ? null : tunedVariant(call)) ?? chooseGemmVariant();
   const why = gemmVariantUnsupported(v);
   if (why) throw new TesseraError(`${call.name}: the GEMM variant '${v}' cannot run on this adapter: ${why}`);
   if (v === 'portable') runPortable(call);

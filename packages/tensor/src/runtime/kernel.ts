@@ -9,7 +9,6 @@
  * dispatch, not the whole batch of good work around it.
  */
 import { gpu } from './device.js';
-import { DeviceError } from './errors.js';
 
 export interface Kernel {
   name: string;
@@ -59,14 +58,4 @@ export async function takeCompileFailures(): Promise<string[]> {
     for (const [code, k] of cache) if (!k.verified && bad.some((b) => b.includes(`"${k.name}"`))) cache.delete(code);
   }
   return bad;
-}
-
-/** Awaits pending compile checks; throws the failures as one DeviceError naming the kernels. */
-export async function checkCompiles(): Promise<void> {
-  const bad = await takeCompileFailures();
-  if (bad.length) throw new DeviceError(bad.join('\n'));
-}
-
-export function kernelCacheSize(): number {
-  return cache.size;
 }
