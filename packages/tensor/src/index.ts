@@ -21,6 +21,7 @@ export * from './ops/inplace.js';
 export * from './ops/matmul.js';
 export * from './ops/conv.js';
 export * from './ops/linear.js';
+export { config, configFromEnv, type TesseraConfig } from './config.js';
 // Kernel authoring: packages that bring their own WGSL (optimizers, augmentation) use these.
 export {
   defineKernel, run as runKernel, packUniforms,

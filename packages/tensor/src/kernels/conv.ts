@@ -20,6 +20,7 @@ import { F2x2, F4x4, runWinogradConv, runWinogradFilterGrad, winogradInputBytes,
 import { runMap } from './elementwise.js';
 import type { BufferBinding } from '../runtime/queue.js';
 import type { BufferView } from './define.js';
+import { config } from '../config.js';
 
 export interface ConvGeometry {
   N: number;
@@ -195,8 +196,6 @@ const aligned = (...xs: number[]): boolean => xs.every((v) => v % 4 === 0);
 /** How a convolution and its gradients are computed: the implicit GEMM, or Winograd F(m×m, 3×3) with m = 2 or 4. */
 export type ConvAlgorithm = 'gemm' | 'winograd-2x2' | 'winograd-4x4';
 
-let forcedAlgorithm: ConvAlgorithm | null = null;
-
 /**
  * Forces the algorithm (tests, benchmarks): a Winograd one wherever it applies (3×3,
  * stride 1, no dilation or groups, channels multiples of 4), 'gemm' everywhere; null
@@ -204,7 +203,7 @@ let forcedAlgorithm: ConvAlgorithm | null = null;
  * WINOGRAD_MIN_CHANNELS, F(4×4) from F4_MIN_OUTPUT outputs per side, else F(2×2).
  */
 export function setConvAlgorithm(a: ConvAlgorithm | null): void {
-  forcedAlgorithm = a;
+  config.convAlgorithm = a;
 }
 
 /** Below this many channels the transforms (memory passes) cost more than the products save. */
@@ -223,16 +222,16 @@ const F4_MIN_OUTPUT = 6;
  * takes the implicit GEMM.
  */
 function winogradProblem(g: ConvGeometry, pass: 'forward' | 'input', offsets: number[]): WinogradProblem | null {
-  if (forcedAlgorithm === 'gemm') return null;
+  if (config.convAlgorithm === 'gemm') return null;
   if (g.KH !== 3 || g.KW !== 3 || g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1 || g.groups !== 1) return null;
-  const algo = forcedAlgorithm ?? (Math.min(g.OH, g.OW) >= F4_MIN_OUTPUT ? 'winograd-4x4' : 'winograd-2x2');
+  const algo = config.convAlgorithm ?? (Math.min(g.OH, g.OW) >= F4_MIN_OUTPUT ? 'winograd-4x4' : 'winograd-2x2');
   const tile = algo === 'winograd-2x2' ? F2x2 : F4x4;
   const p: WinogradProblem =
     pass === 'forward'
       ? { N: g.N, H: g.H, W: g.W, K: g.C, Nout: g.O, ph: g.ph, pw: g.pw, tile }
       : { N: g.N, H: g.OH, W: g.OW, K: g.O, Nout: g.C, ph: 2 - g.ph, pw: 2 - g.pw, tile };
   if (p.ph < 0 || p.pw < 0 || winogradUnsupported(p, offsets) !== null) return null;
-  if (!forcedAlgorithm && Math.min(p.K, p.Nout) < WINOGRAD_MIN_CHANNELS) return null;
+  if (!config.convAlgorithm && Math.min(p.K, p.Nout) < WINOGRAD_MIN_CHANNELS) return null;
   return p;
 }
 

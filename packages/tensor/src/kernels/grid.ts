@@ -3,24 +3,24 @@
  * into a 2-D grid because one dimension holds at most 65 535 workgroups), and
  * reading packed shapes/strides (define.ts's `dims` uniforms) in WGSL.
  */
+import { config } from '../config.js';
 import { gpu } from '../runtime/device.js';
 
 export const MAX_RANK = 8;
 
-let maxXOverride: number | undefined;
 
 /**
  * For tests: pretends the device allows at most `n` workgroups per dimension, so
  * the 2-D fold is exercised with small tensors (undefined restores the device limit).
  */
 export function setMaxWorkgroupsPerDimensionForTesting(n: number | undefined): void {
-  maxXOverride = n;
+  config.maxWorkgroupsPerDimension = n;
 }
 
 /** Workgroup counts for `threads` threads in groups of `wgSize`. */
 export function grid1d(threads: number, wgSize: number): [number, number] {
   const groups = Math.max(1, Math.ceil(threads / wgSize));
-  const maxX = Math.min(maxXOverride ?? Infinity, gpu().limits.maxComputeWorkgroupsPerDimension);
+  const maxX = Math.min(config.maxWorkgroupsPerDimension ?? Infinity, gpu().limits.maxComputeWorkgroupsPerDimension);
   if (groups <= maxX) return [groups, 1];
   const y = Math.ceil(groups / maxX);
   if (y > maxX) throw new Error(`internal: ${threads} threads need more than ${maxX}² workgroups`);

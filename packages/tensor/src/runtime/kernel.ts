@@ -8,6 +8,7 @@
  * command buffer of their own: a broken kernel then invalidates only its own
  * dispatch, not the whole batch of good work around it.
  */
+import { config } from '../config.js';
 import { gpu } from './device.js';
 
 export interface Kernel {
@@ -27,9 +28,12 @@ export function getKernel(name: string, code: string, hasUniforms = true): Kerne
   const hit = cache.get(code);
   if (hit) return hit;
   const { device } = gpu();
+  const t0 = config.debugKernels ? performance.now() : 0;
   device.pushErrorScope('validation');
   const module = device.createShaderModule({ label: name, code });
   const pipeline = device.createComputePipeline({ label: name, layout: 'auto', compute: { module, entryPoint: 'main' } });
+  // TESSERA_DEBUG=kernels: the one place pipelines are made, so every new one is printed once.
+  if (config.debugKernels) console.error(`[tessera kernels] ${name}: pipeline made in ${(performance.now() - t0).toFixed(1)} ms\n${code}`);
   // Inside the scope too: on an invalid pipeline this call is one more (consequential) error.
   const layout = pipeline.getBindGroupLayout(0);
   const k: Kernel = { name, pipeline, layout, hasUniforms, verified: false };
