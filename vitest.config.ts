@@ -49,10 +49,35 @@ const chromium: TestProjectInlineConfiguration = {
   },
 };
 
+// The device-free tier (`pnpm test:fast`, TESSERA_TEST_TIER=fast): CPU twins, weight-file and
+// image readers, schedules, argument parsing, kernel headers — no adapter, no Python, no
+// subprocess; seconds, for the edit-test loop. These files also run in the node project.
+const fast: TestProjectInlineConfiguration = {
+  extends: true,
+  test: {
+    name: 'fast',
+    include: [
+      'packages/cli/src/{args,loss-check}.test.ts',
+      'packages/nn/src/io/{half,pickle,read-weights,safetensors,tfjs,torch,zip}.test.ts',
+      'packages/nn/src/learner/{lr-range,suggest}.test.ts',
+      'packages/nn/src/optim/{flat-layout,schedules}.test.ts',
+      'packages/tensor/src/kernels/define.test.ts',
+      'packages/tensor/src/reference/reference.test.ts',
+      'packages/vision/src/augment/{params,reference}.test.ts',
+      'packages/vision/src/datasets/{counting,counting-augment}.test.ts',
+      'packages/vision/src/decode/{decode,exif}.test.ts',
+      'packages/vision/src/{random,resize}.test.ts',
+      'packages/vision/src/loader/sampler.test.ts',
+      'packages/vision/src/pictures/pictures.test.ts',
+    ],
+  },
+};
+const fastTier = process.env.TESSERA_TEST_TIER === 'fast';
+
 // Without Chromium (a development machine set up without --with-torch) the browser project
 // is left out, saying why; in CI (CI set) it always runs, so a missing browser fails there.
 const withBrowser = existsSync(CHROMIUM) || !!process.env.CI;
-if (!withBrowser) {
+if (!withBrowser && process.env.TESSERA_TEST_TIER !== 'fast') {
   console.warn(`[vitest] the chromium project (the tensor suite on the browser's WebGPU) is left out: no ${CHROMIUM}; run scripts/install-test-deps.sh`);
 }
 
@@ -65,6 +90,6 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ['default'],
-    projects: withBrowser ? [node, chromium] : [node],
+    projects: fastTier ? [fast] : withBrowser ? [node, chromium] : [node],
   },
 });

@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   console.log(`adapter: ${info.vendor} ${info.architecture} — ${info.description}${info.driverBoundsChecksOnly ? "; Dawn's shader bounds checks off (the driver checks every access; TESSERA_DAWN_ROBUSTNESS=1 keeps them)" : ''}`);
   console.log(
     `subgroups: ${ctx.hasSubgroups ? `${info.subgroupMinSize}..${info.subgroupMaxSize} (probe saw ${sg})` : 'none'}; ` +
-      `GEMM variant: ${chooseGemmVariant(1024, 1024, 1024, 1, false)}`,
+      `GEMM variant: ${chooseGemmVariant()}`,
   );
   if (args.variant) {
     const why = gemmVariantUnsupported(args.variant);

@@ -3,15 +3,15 @@
  * A yardstick for the benchmarks, not an engine kernel. `rowStart`/`rows` let a
  * benchmark time a block of rows and scale: every output costs the same here.
  */
-import { dispatch, getKernel, type Tensor } from '@tessera/tensor';
+import { type Tensor, defineKernel, runKernel } from '@tessera/tensor';
 
-const CODE = `// bench: naive matmul, one output per invocation
-struct U { M: u32, N: u32, K: u32, rowStart: u32, rows: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@compute @workgroup_size(8, 8)
+const NAIVE = defineKernel({
+  name: 'bench_naive_matmul',
+  uniforms: { M: 'u32', N: 'u32', K: 'u32', rowStart: 'u32', rows: 'u32' },
+  inputs: { a: 'array<f32>', b: 'array<f32>' },
+  outputs: { c: 'array<f32>' },
+  workgroupSize: [8, 8],
+  body: `// bench: naive matmul, one output per invocation
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n = gid.x;
   let r = gid.y;
@@ -23,14 +23,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   c[r * u.N + n] = s;
 }
-`;
+`,
+});
 
 /**
  * Encodes c[0 .. rows) = a[rowStart .. rowStart+rows) · b for dense row-major a (M×K),
  * b (K×N); c holds `rows` rows.
  */
 export function naiveMatmul(a: Tensor, b: Tensor, c: Tensor, M: number, N: number, K: number, rowStart = 0, rows = M): void {
-  const kernel = getKernel('bench_naive_matmul', CODE);
-  const u = new Uint32Array([M, N, K, rowStart, rows, 0, 0, 0]);
-  dispatch(kernel, [a.buffer, b.buffer, c.buffer], u, [Math.ceil(N / 8), Math.ceil(rows / 8)]);
+  runKernel(NAIVE, { a: a.buffer, b: b.buffer, c: c.buffer }, { M, N, K, rowStart, rows }, [Math.ceil(N / 8), Math.ceil(rows / 8)]);
 }

@@ -40,7 +40,7 @@ async function run(opts: PageBenchOptions): Promise<PageBenchResult> {
   const adapter =
     `${info.vendor} ${info.architecture}${info.description ? ` — ${info.description}` : ''}; ` +
     `subgroups ${ctx.hasSubgroups ? `${info.subgroupMinSize}..${info.subgroupMaxSize} (probe saw ${sg})` : 'none'}; ` +
-    `GEMM variant ${chooseGemmVariant(1024, 1024, 1024, 1, false)}; ${navigator.userAgent.match(/(Headless)?Chrome\/[\d.]+/)?.[0] ?? navigator.userAgent}`;
+    `GEMM variant ${chooseGemmVariant()}; ${navigator.userAgent.match(/(Headless)?Chrome\/[\d.]+/)?.[0] ?? navigator.userAgent}`;
   log(`browser adapter: ${adapter}`);
   configureTfjs({ disabled: 'not run in the browser (our kernels only)' });
   const word = opts.filter?.toLowerCase();

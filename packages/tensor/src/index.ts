@@ -26,8 +26,12 @@ export * from './ops/inplace.js';
 export * from './ops/matmul.js';
 export * from './ops/conv.js';
 export * from './ops/linear.js';
+export { config, configFromEnv, type TesseraConfig } from './config.js';
 // Kernel authoring: packages that bring their own WGSL (optimizers, augmentation) use these.
-export { getKernel, type Kernel } from './runtime/kernel.js';
+export {
+  defineKernel, run as runKernel, packUniforms,
+  type KernelDef, type KernelSpec, type UniformType, type UniformValue, type BufferView,
+} from './kernels/define.js';
 export {
   recordGemms, tuneGemms, gemmTuning, setGemmTuning, adapterKey, gemmKey, GEMM_VARIANTS,
   type RecordedGemm, type TuneEntry, type TuneOptions,
@@ -36,7 +40,7 @@ export {
   runGemm, stridedEpilogue, stridedParamValues, MAX_BATCH_RANK,
   type GemmCall, type OperandHook, type EpilogueHook, type HookBinding, type HookParam,
 } from './kernels/gemm.js';
-export { dispatch, writeBuffer, readBuffer, copyBuffer, clearBuffer } from './runtime/queue.js';
-export { grid1d, uniformWords, FLAT_INDEX } from './kernels/grid.js';
+export { writeBuffer, readBuffer, copyBuffer, clearBuffer } from './runtime/queue.js';
+export { grid1d, FLAT_INDEX } from './kernels/grid.js';
 export { HASH_WGSL, pcgHash, unitFromHash } from './kernels/random.js';
 export * from './ops/nn/index.js';

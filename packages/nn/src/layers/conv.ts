@@ -1,7 +1,7 @@
 /**
  * Conv2d on NHWC activations. The weight is stored OHWI ([out, kh, kw, in/groups]),
  * the layout the implicit-GEMM kernels read without transposes; PyTorch's OIHW
- * weights are converted when loaded (see io/convert).
+ * weights are converted when loaded and exported (weights.ts, the one place that converts).
  */
 import { type Tensor, conv2d } from '@tessera/tensor';
 import { type ChainFuser, Module, isSummarizing } from '../module.js';

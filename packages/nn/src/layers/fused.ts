@@ -14,28 +14,27 @@
  *   the full-size activation is never written, and the pool has no pass of its own in
  *   either direction. In eval mode the pool stays a separate op after the epilogue.
  */
-import { type BnActivation, type Tensor, add, batchNormFold, conv2dFused, isGradEnabled, maxPool2d, slice } from '@tessera/tensor';
+import { type BnActivation, type Tensor, add, batchNormFold, config, conv2dFused, isGradEnabled, maxPool2d, slice } from '@tessera/tensor';
 import { isSummarizing } from '../module.js';
 import type { Conv2d } from './conv.js';
 import type { BatchNorm2d } from './batchnorm.js';
 
 export type FusedAct = 'relu' | { leaky: number } | null;
 
-let fusionEnabled = true;
 
 /**
  * Turns the conv → BatchNorm → activation fusion on or off, in both modes (benchmarks
  * compare both; tests check fused = layer by layer); returns the previous setting.
  */
 export function setConvBnFusion(on: boolean): boolean {
-  const prev = fusionEnabled;
-  fusionEnabled = on;
+  const prev = config.convBnFusion;
+  config.convBnFusion = on;
   return prev;
 }
 
 /** Whether conv → BatchNorm → activation runs fused (see the header for what that means per mode). */
 export function convBnFusion(): boolean {
-  return fusionEnabled;
+  return config.convBnFusion;
 }
 
 /**
@@ -45,7 +44,7 @@ export function convBnFusion(): boolean {
  * records each layer.
  */
 export function convBnAct(conv: Conv2d, bn: BatchNorm2d, x: Tensor, act: FusedAct, residual: Tensor | null = null, pool = false): Tensor {
-  if (!fusionEnabled || isSummarizing()) return maybePool(unfused(conv, bn, x, act, residual), pool);
+  if (!config.convBnFusion || isSummarizing()) return maybePool(unfused(conv, bn, x, act, residual), pool);
   const needsGrad = isGradEnabled() && [x, conv.weight, conv.bias, bn.weight, bn.bias, residual].some((t) => t?.requiresGrad);
   if (!bn.training && !needsGrad && conv.groups === 1) return maybePool(epilogueFused(conv, bn, x, act, residual), pool);
   const a = conv.call(x);

@@ -78,10 +78,3 @@ export class Dropout extends Module {
     return dropout(x, this.p, this.training);
   }
 }
-
-/** Passes its input through (a placeholder where a model has no layer). */
-export class Identity extends Module {
-  forward(x: Tensor): Tensor {
-    return x.reshape(x.shape);
-  }
-}

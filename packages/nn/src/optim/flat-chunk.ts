@@ -7,7 +7,8 @@
  */
 import { BYTES_PER_ELEMENT as BYTES, Tensor, clearBuffer, copyBuffer, gpu } from '@tessera/tensor';
 import { type Chunk, type Run, ALIGN, padded, planLayout, runSpan } from './flat-layout.js';
-import type { BufferRef, UpdateRange } from './kernels.js';
+import type { BufferView } from '@tessera/tensor';
+import type { UpdateRange } from './kernels.js';
 
 export class FlatChunk {
   /** Optimizer state, one flat tensor per slot; created on first use, freed by disposeState(). */
@@ -18,7 +19,7 @@ export class FlatChunk {
     /** The parameters in slot order. */
     readonly members: readonly Tensor[],
     /** The flat parameter buffer and the element where the chunk starts in it. */
-    private readonly home: BufferRef,
+    private readonly home: BufferView,
   ) {}
 
   /**

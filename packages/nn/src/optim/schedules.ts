@@ -32,7 +32,6 @@ export function schedExp(start: number, end: number, pos: number): number {
 /** fastai's SchedLin/SchedCos/SchedNo/SchedExp: the functions above with start and end bound. */
 export const annealLin = (start: number, end: number): Schedule => (pos) => schedLin(start, end, pos);
 export const annealCos = (start: number, end: number): Schedule => (pos) => schedCos(start, end, pos);
-export const annealNo = (start: number, end: number): Schedule => (pos) => schedNo(start, end, pos);
 export const annealExp = (start: number, end: number): Schedule => (pos) => schedExp(start, end, pos);
 
 /** Polynomial from `start` to `end`: start + (end-start)·pos^power. */

@@ -8,7 +8,7 @@
  */
 import {
   AdaptiveAvgPool2d, AdaptiveConcatPool2d, BasicBlock, BatchNorm1d, BatchNorm2d, Bottleneck, Conv2d, DarknetTiny, Dropout,
-  Flatten, Identity, LeakyReLU, Linear, MaxPool2d, ReLU, ResNet, Sequential, type Module, type io,
+  Flatten, LeakyReLU, Linear, MaxPool2d, ReLU, ResNet, Sequential, type Module, type io,
 } from '@tessera/nn';
 import { TesseraError } from '@tessera/tensor';
 import type { GraphBuilder } from './graph-builder.js';
@@ -102,7 +102,6 @@ export function emitModule(ctx: EmitContext, m: Module, prefix: string, x: strin
   }
   if (m instanceof Flatten) return g.node('Flatten', [x], { axis: 1 });
   if (m instanceof Dropout) return g.node('Dropout', [x]);
-  if (m instanceof Identity) return g.node('Identity', [x]);
   if (m instanceof BasicBlock || m instanceof Bottleneck) return residualBlock(ctx, m, prefix, x);
   if (m instanceof ResNet) {
     const named = new Map(m.children());

@@ -8,7 +8,7 @@
  * Reshape, MatMul) map their axis or turn the value back to NCHW, so results are ONNX's.
  */
 import {
-  type Tensor, add, adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, clamp, concat, contiguous, dropout, flatten, full, leakyRelu,
+  type Tensor, add, adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, clamp, concat, contiguous, dropout, full, leakyRelu,
   matmul, maxPool2d, permute, relu, reshape, softmax, tensor,
 } from '@tessera/tensor';
 import type { Module } from '@tessera/nn';
@@ -134,7 +134,7 @@ function constantLike(c: ConstTensor, other: Value): Tensor {
   return contiguous(permute(tensor(c.data, dims), [0, 2, 3, 1]));
 }
 
-function valueOf(ctx: RunContext, n: GraphNode, i: number, x: (Value | undefined)[], other: Value): Value {
+function constantOrInput(ctx: RunContext, n: GraphNode, i: number, x: (Value | undefined)[], other: Value): Value {
   const c = ctx.constant(n.inputs[i]!);
   return c ? { t: constantLike(c, other), nhwc: other.nhwc } : x[i]!;
 }
@@ -201,8 +201,8 @@ export const OPS: Record<string, OpSpec> = {
     check: (n) => unknownAttrs(n, []),
     run(n, x, ctx) {
       const known = x[0] ?? x[1]!;
-      let a = valueOf(ctx, n, 0, x, known);
-      let b = valueOf(ctx, n, 1, x, known);
+      let a = constantOrInput(ctx, n, 0, x, known);
+      let b = constantOrInput(ctx, n, 1, x, known);
       if (a.nhwc !== b.nhwc && (a.t.rank === 4 || b.t.rank === 4)) [a, b] = [toNCHW(a), toNCHW(b)];
       return { t: add(a.t, b.t), nhwc: a.nhwc && a.t.rank === 4 };
     },
@@ -211,7 +211,7 @@ export const OPS: Record<string, OpSpec> = {
     check: (n) => unknownAttrs(n, ['axis']),
     run(n, x, ctx) {
       const first = x.find(Boolean)!;
-      let vs = n.inputs.map((_, i) => valueOf(ctx, n, i, x, first));
+      let vs = n.inputs.map((_, i) => constantOrInput(ctx, n, i, x, first));
       const rank = first.t.rank;
       let axis = int(n, 'axis', 0);
       if (axis < 0) axis += rank;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Adam } from '@tessera/nn';
-import { initDevice, manualSeed, noGrad, softmax, softmaxCrossEntropy, tensor, tidy } from '@tessera/tensor';
+import { initDevice, manualSeed, noGrad, softmax, softmaxCrossEntropy, tidy } from '@tessera/tensor';
 import { OnnxGraphModule, UnsupportedOnnxError, onnxVisionModel, parseOnnx } from '../index.js';
 import { readOnnxFile } from '../node/index.js';
 import { encodeModel } from '../proto/onnx.js';

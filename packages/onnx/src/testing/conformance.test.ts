@@ -3,7 +3,7 @@
 // and docs/onnx.md must hold the table this run produces (TESSERA_WRITE_ONNX_TABLE=1 rewrites
 // it). Skips, saying why, when the suite is not installed (libonnx-testdata / python3-onnx).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initDevice } from '@tessera/tensor';
 import { conformanceTable, findNodeTests, listCases, runCase, type CaseResult } from './node-tests.js';

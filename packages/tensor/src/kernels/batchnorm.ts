@@ -63,19 +63,14 @@
  * thread; the partials keep one layout ([chunks, C] pairs) for both widths.
  */
 import { isNanWgsl } from './wgsl-float.js';
-import { getKernel } from '../runtime/kernel.js';
-import { dispatch } from '../runtime/queue.js';
-import { uniformWords } from './grid.js';
+import { type BufferView, defineKernel, run } from './define.js';
 
 const WG = 64;
 const MAX_CHUNKS = 256;
 const MIN_ROWS_PER_CHUNK = 16;
 
 /** A dense f32 vector or matrix inside a buffer, at an element offset. */
-export interface BufRef {
-  buffer: GPUBuffer;
-  offset: number;
-}
+type BufRef = BufferView;
 
 /** Rows per chunk and chunk count for M rows. */
 export function bnChunks(M: number): { L: number; chunks: number } {
@@ -107,21 +102,14 @@ function tileGrid(cw: number, chunks: number): [number, number] {
 }
 
 /** The uniform block every column kernel shares (offsets are in elements; slope is the leaky activation's; rOff the residual's; tc tileCols). */
-const COLUMN_U = `struct U { M: u32, C: u32, L: u32, xOff: u32, gOff: u32, slope: f32, rOff: u32, tc: u32 }
-@group(0) @binding(0) var<uniform> u: U;`;
+const COLUMN_U = { M: 'u32', C: 'u32', L: 'u32', xOff: 'u32', gOff: 'u32', slope: 'f32', rOff: 'u32', tc: 'u32' } as const;
 
-function columnWords(M: number, C: number, v: Width, xOff: number, gOff = 0, slope = 0, rOff = 0): Uint32Array {
-  const w = uniformWords(8);
-  w.u32[0] = M;
-  w.u32[1] = C;
-  w.u32[2] = bnChunks(M).L;
-  w.u32[3] = xOff;
-  w.u32[4] = gOff;
-  w.f32[5] = slope;
-  w.u32[6] = rOff;
-  w.u32[7] = tileCols(C / v);
-  return w.u32;
-}
+const columnUniforms = (M: number, C: number, v: Width, xOff: number, gOff = 0, slope = 0, rOff = 0) =>
+  ({ M, C, L: bnChunks(M).L, xOff, gOff, slope, rOff, tc: tileCols(C / v) });
+
+/** A column kernel: COLUMN_U, the given buffers, WG threads. */
+const columnKernel = (name: string, inputs: Record<string, string>, outputs: Record<string, string>, body: string) =>
+  defineKernel({ name, uniforms: COLUMN_U, inputs, outputs, workgroupSize: WG, body });
 
 /** The activation fused after the normalisation (see the header). */
 export type BnActivation = 'none' | 'relu' | { leaky: number };
@@ -185,7 +173,6 @@ const TILE_LETS = `
 
 /** The column kernels' entry: thread column c, chunk ch: rows r0 ≤ r < r1. */
 const columnHead = (v: Width): string => `
-@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {${widthLets(v, ['xOff', 'gOff', 'rOff'])}${TILE_LETS}
   let r0 = ch * u.L;
   if (c >= cw || r0 >= u.M) { return; }
@@ -207,14 +194,12 @@ function storePart(v: Width, a: string, b: string): string {
   part[2u * (ch * cw + c) + 1u] = vec4<f32>(pa.z, pb.z, pa.w, pb.w);`;
 }
 
-const partDecl = (v: Width, binding: number): string => `@group(0) @binding(${binding}) var<storage, read_write> part: array<${v === 4 ? 'vec4' : 'vec2'}<f32>>;`;
+/** The partials' type: [chunks, C] vec2s, stored as vec4 pairs at width 4. */
+const partType = (v: Width): string => `array<${v === 4 ? 'vec4' : 'vec2'}<f32>>`;
 
-function partialStatsCode(v: Width): string {
-  const T = vty(v);
-  return `// bn_partial_stats${vsuffix(v)}
-${COLUMN_U}
-@group(0) @binding(1) var<storage, read> x: array<${T}>;
-${partDecl(v, 2)}
+function partialStatsKernel(v: Width) {
+  const T = `array<${vty(v)}>`;
+  return columnKernel(`bn_partial_stats${vsuffix(v)}`, { x: T }, { part: partType(v) }, `// bn_partial_stats${vsuffix(v)}
 ${columnHead(v)}
   // Sums relative to the chunk's first value keep M2 accurate; the mean is reported
   // relative to the channel's shift K (row 0), which the finalize merges in.
@@ -230,7 +215,7 @@ ${columnHead(v)}
   let n = f32(r1 - r0);
   ${storePart(v, '(k - shift) + s1 / n', `max(s2 - s1 * s1 / n, ${vzero(v)})`)}
 }
-`;
+`);
 }
 
 export interface BnFinalizeOptions {
@@ -242,22 +227,14 @@ export interface BnFinalizeOptions {
   hasBias: boolean;
 }
 
-function finalizeCode(o: BnFinalizeOptions, hasRunning: boolean): { code: string; names: string[] } {
-  const names: string[] = [];
-  const bind = (name: string, decl: string): string => {
-    names.push(name);
-    return `@group(0) @binding(${names.length}) var<storage, ${decl};`;
-  };
-  const runAccess = o.updateRunning ? 'read_write' : 'read';
-  const lines = [
-    o.useBatch ? bind('x0', 'read> x0: array<f32>') : '',
-    o.useBatch ? bind('part', 'read> part: array<vec2<f32>>') : '',
-    hasRunning ? bind('rm', `${runAccess}> rm: array<f32>`) : '',
-    hasRunning ? bind('rv', `${runAccess}> rv: array<f32>`) : '',
-    o.hasWeight ? bind('w', 'read> w: array<f32>') : '',
-    o.hasBias ? bind('b', 'read> b: array<f32>') : '',
-    bind('stats', 'read_write> stats: array<f32>'),
-  ].filter(Boolean);
+function finalizeKernel(o: BnFinalizeOptions, hasRunning: boolean) {
+  const inputs: Record<string, string> = {};
+  const outputs: Record<string, string> = {};
+  if (o.useBatch) Object.assign(inputs, { x0: 'array<f32>', part: 'array<vec2<f32>>' });
+  if (hasRunning) Object.assign(o.updateRunning ? outputs : inputs, { rm: 'array<f32>', rv: 'array<f32>' });
+  if (o.hasWeight) inputs.w = 'array<f32>';
+  if (o.hasBias) inputs.b = 'array<f32>';
+  outputs.stats = 'array<f32>';
   const stats = o.useBatch
     ? `  let shift = x0[u.xOff + c];
   var n = 0.0;
@@ -282,11 +259,7 @@ ${
     : `  let shift = rm[u.rmOff + c];
   let mean = 0.0;
   let variance = rv[u.rvOff + c];`;
-  const code = `// bn_finalize (${o.useBatch ? 'batch' : 'running'} stats${o.updateRunning ? ', update running' : ''}${o.hasWeight ? ', weight' : ''}${o.hasBias ? ', bias' : ''})
-struct U { M: u32, C: u32, L: u32, chunks: u32, momentum: f32, eps: f32, rmOff: u32, rvOff: u32, wOff: u32, bOff: u32, xOff: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-${lines.join('\n')}
-@compute @workgroup_size(${WG})
+  const body = `// bn_finalize (${o.useBatch ? 'batch' : 'running'} stats${o.updateRunning ? ', update running' : ''}${o.hasWeight ? ', weight' : ''}${o.hasBias ? ', bias' : ''})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let c = wid.x * ${WG}u + lid.x;
   if (c >= u.C) { return; }
@@ -299,21 +272,26 @@ ${stats}
   stats[4u * u.C + c] = ${o.hasBias ? 'b[u.bOff + c]' : '0.0'};
 }
 `;
-  return { code, names };
+  return defineKernel({
+    name: 'bn_finalize',
+    uniforms: {
+      M: 'u32', C: 'u32', L: 'u32', chunks: 'u32', momentum: 'f32', eps: 'f32', rmOff: 'u32', rvOff: 'u32', wOff: 'u32', bOff: 'u32', xOff: 'u32',
+    },
+    inputs,
+    outputs,
+    workgroupSize: WG,
+    body,
+  });
 }
 
 /**
  * y = act(z), z = ((x − K) − (mean − K))·(γ·invstd) + β (+ r with a residual): the
  * expression the backward recomputes z with.
  */
-function applyCode(k: ActKind, res: boolean, v: Width): string {
-  const T = vty(v);
-  return `// ${kernelName('bn_apply', k, res)}${vsuffix(v)}
-${COLUMN_U}
-@group(0) @binding(1) var<storage, read> x: array<${T}>;
-@group(0) @binding(2) var<storage, read> stats: array<${T}>;
-@group(0) @binding(3) var<storage, read_write> y: array<${T}>;${res ? `
-@group(0) @binding(4) var<storage, read> res: array<${T}>;` : ''}
+function applyKernel(k: ActKind, res: boolean, v: Width) {
+  const T = `array<${vty(v)}>`;
+  const inputs: Record<string, string> = res ? { x: T, stats: T, res: T } : { x: T, stats: T };
+  return columnKernel(kernelName('bn_apply', k, res) + vsuffix(v), inputs, { y: T }, `// ${kernelName('bn_apply', k, res)}${vsuffix(v)}
 ${columnHead(v)}
   let shift = stats[c];
   let mean = stats[cw + c];
@@ -325,7 +303,7 @@ ${columnHead(v)}
     y[r * cw + c] = ${actExpr(k, 'z', v)};
   }
 }
-`;
+`);
 }
 
 export interface BnForwardArgs {
@@ -359,9 +337,9 @@ export function runBatchNormForward(a: BnForwardArgs): void {
   const k = actKind(a.act);
   const res = a.residual !== null;
   const v = widthFor(C, a.x.offset, a.residual?.offset ?? 0);
-  const words = columnWords(M, C, v, a.x.offset, 0, actSlope(a.act), a.residual?.offset ?? 0);
-  const buffers = [a.x.buffer, a.stats, a.y, ...(a.residual ? [a.residual.buffer] : [])];
-  dispatch(getKernel(kernelName('bn_apply', k, res) + vsuffix(v), applyCode(k, res, v)), buffers, words, columnGrid(M, C, v));
+  const uniforms = columnUniforms(M, C, v, a.x.offset, 0, actSlope(a.act), a.residual?.offset ?? 0);
+  const buffers = { x: a.x.buffer, stats: a.stats, y: a.y, res: a.residual?.buffer ?? a.x.buffer };
+  run(applyKernel(k, res, v), buffers, uniforms, columnGrid(M, C, v));
 }
 
 /** The forward's statistics (and running update) into a.stats: bn_partial_stats, bn_finalize. */
@@ -370,7 +348,7 @@ function runBatchNormStats(a: Omit<BnForwardArgs, 'residual' | 'y'>): void {
   const { L, chunks } = bnChunks(M);
   if (a.useBatch) {
     const v = widthFor(C, a.x.offset);
-    dispatch(getKernel(`bn_partial_stats${vsuffix(v)}`, partialStatsCode(v)), [a.x.buffer, a.partial!], columnWords(M, C, v, a.x.offset), columnGrid(M, C, v));
+    run(partialStatsKernel(v), { x: a.x.buffer, part: a.partial! }, columnUniforms(M, C, v, a.x.offset), columnGrid(M, C, v));
   }
   const opts: BnFinalizeOptions = {
     useBatch: a.useBatch,
@@ -379,29 +357,30 @@ function runBatchNormStats(a: Omit<BnForwardArgs, 'residual' | 'y'>): void {
     hasBias: a.bias !== null,
   };
   const hasRunning = a.runningMean !== null && (opts.updateRunning || !a.useBatch);
-  const { code, names } = finalizeCode(opts, hasRunning);
-  const w = uniformWords(11);
-  w.u32[0] = M;
-  w.u32[1] = C;
-  w.u32[2] = L;
-  w.u32[3] = chunks;
-  w.f32[4] = a.momentum;
-  w.f32[5] = a.eps;
-  w.u32[6] = a.runningMean?.offset ?? 0;
-  w.u32[7] = a.runningVar?.offset ?? 0;
-  w.u32[8] = a.weight?.offset ?? 0;
-  w.u32[9] = a.bias?.offset ?? 0;
-  w.u32[10] = a.x.offset;
-  const byName: Record<string, GPUBuffer | undefined> = {
+  const uniforms = {
+    M,
+    C,
+    L,
+    chunks,
+    momentum: a.momentum,
+    eps: a.eps,
+    rmOff: a.runningMean?.offset,
+    rvOff: a.runningVar?.offset,
+    wOff: a.weight?.offset,
+    bOff: a.bias?.offset,
+    xOff: a.x.offset,
+  };
+  // Buffers the variant does not declare are not bound (finalizeKernel's options decide).
+  const buffers = {
     x0: a.x.buffer,
-    part: a.partial ?? undefined,
-    rm: a.runningMean?.buffer,
-    rv: a.runningVar?.buffer,
-    w: a.weight?.buffer,
-    b: a.bias?.buffer,
+    part: a.partial ?? a.stats,
+    rm: a.runningMean?.buffer ?? a.stats,
+    rv: a.runningVar?.buffer ?? a.stats,
+    w: a.weight?.buffer ?? a.stats,
+    b: a.bias?.buffer ?? a.stats,
     stats: a.stats,
   };
-  dispatch(getKernel('bn_finalize', code), names.map((n) => byName[n]!), w.u32, [Math.ceil(C / WG)]);
+  run(finalizeKernel(opts, hasRunning), buffers, uniforms, [Math.ceil(C / WG)]);
 }
 
 // ---------------------------------------------------------------- backward
@@ -411,16 +390,12 @@ function runBatchNormStats(a: Omit<BnForwardArgs, 'residual' | 'y'>): void {
  * includes r and g' is also stored per element: the residual's gradient, which bn_dx
  * then reads in place of g.
  */
-function partialGradsCode(k: ActKind, res: boolean, v: Width): string {
-  const T = vty(v);
-  return `// ${kernelName('bn_partial_grads', k, res)}${vsuffix(v)}
-${COLUMN_U}
-@group(0) @binding(1) var<storage, read> x: array<${T}>;
-@group(0) @binding(2) var<storage, read> g: array<${T}>;
-@group(0) @binding(3) var<storage, read> stats: array<${T}>;
-${partDecl(v, 4)}${res ? `
-@group(0) @binding(5) var<storage, read> res: array<${T}>;
-@group(0) @binding(6) var<storage, read_write> dr: array<${T}>;` : ''}
+function partialGradsKernel(k: ActKind, res: boolean, v: Width) {
+  const T = `array<${vty(v)}>`;
+  const inputs: Record<string, string> = res ? { x: T, g: T, stats: T, res: T } : { x: T, g: T, stats: T };
+  const outputs: Record<string, string> = res ? { part: partType(v), dr: T } : { part: partType(v) };
+  const name = kernelName('bn_partial_grads', k, res) + vsuffix(v);
+  return columnKernel(name, inputs, outputs, `// ${name}
 ${columnHead(v)}
   let shift = stats[c];
   let mean = stats[cw + c];
@@ -438,16 +413,17 @@ ${columnHead(v)}
   }
   ${storePart(v, 'sg', 'sgx')}
 }
-`;
+`);
 }
 
 /** Sums the partials into dweight/dbias and the dx coefficients coef[2, C] = (Σg'/M, Σg'·x̂/M). */
-const GRAD_FINALIZE = `// bn_grad_finalize
-struct U { M: u32, C: u32, L: u32, chunks: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> part: array<vec2<f32>>;
-@group(0) @binding(2) var<storage, read_write> dwb: array<f32>;
-@compute @workgroup_size(${WG})
+const GRAD_FINALIZE = defineKernel({
+  name: 'bn_grad_finalize',
+  uniforms: { M: 'u32', C: 'u32', L: 'u32', chunks: 'u32' },
+  inputs: { part: 'array<vec2<f32>>' },
+  outputs: { dwb: 'array<f32>' },
+  workgroupSize: WG,
+  body: `// bn_grad_finalize
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let c = wid.x * ${WG}u + lid.x;
   if (c >= u.C) { return; }
@@ -464,18 +440,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   dwb[2u * u.C + c] = sg / f32(u.M);
   dwb[3u * u.C + c] = sgx / f32(u.M);
 }
-`;
+`,
+});
 
 /** dx = γ·invstd·(g' − mean(g') − x̂·mean(g'·x̂)) with batch statistics, γ·invstd·g' with running ones. */
-function dxCode(useBatch: boolean, k: ActKind, v: Width): { code: string; names: string[] } {
+function dxKernel(useBatch: boolean, k: ActKind, v: Width) {
   // x is read for x̂ (batch statistics) or for the activation's mask; otherwise it is not bound.
   const readsX = useBatch || k !== 'none';
   const gv = actGradExpr(k, 'g[go + r * cw + c]', 'z', v);
-  const names = [...(readsX ? ['x'] : []), 'g', 'stats', ...(useBatch ? ['dwb'] : []), 'dx'];
-  const bindings = names.map((n, i) => `@group(0) @binding(${i + 1}) var<storage, ${n === 'dx' ? 'read_write' : 'read'}> ${n}: array<${vty(v)}>;`);
-  const code = `// ${kernelName('bn_dx', k)}${vsuffix(v)} (${useBatch ? 'batch' : 'running'} stats)
-${COLUMN_U}
-${bindings.join('\n')}
+  const T = `array<${vty(v)}>`;
+  const inputs: Record<string, string> = {};
+  for (const n of [...(readsX ? ['x'] : []), 'g', 'stats', ...(useBatch ? ['dwb'] : [])]) inputs[n] = T;
+  return columnKernel(kernelName('bn_dx', k) + vsuffix(v), inputs, { dx: T }, `// ${kernelName('bn_dx', k)}${vsuffix(v)} (${useBatch ? 'batch' : 'running'} stats)
 ${columnHead(v)}
   let shift = stats[c];
   let mean = stats[cw + c];
@@ -497,8 +473,7 @@ ${columnHead(v)}
     dx[r * cw + c] = scale * ${useBatch ? `((${gv} - mg) - (d * invstd) * mgx)` : gv};
   }
 }
-`;
-  return { code, names };
+`);
 }
 
 export interface BnBackwardArgs {
@@ -526,12 +501,7 @@ export interface BnBackwardArgs {
 
 /** bn_grad_finalize: the chunks' partials → dwb (M: the element count the means divide by). */
 function gradFinalize(M: number, C: number, ch: { L: number; chunks: number }, partial: GPUBuffer, dwb: GPUBuffer): void {
-  const wf = uniformWords(4);
-  wf.u32[0] = M;
-  wf.u32[1] = C;
-  wf.u32[2] = ch.L;
-  wf.u32[3] = ch.chunks;
-  dispatch(getKernel('bn_grad_finalize', GRAD_FINALIZE), [partial, dwb], wf.u32, [Math.ceil(C / WG)]);
+  run(GRAD_FINALIZE, { part: partial, dwb }, { M, C, L: ch.L, chunks: ch.chunks }, [Math.ceil(C / WG)]);
 }
 
 export function runBatchNormBackward(a: BnBackwardArgs): void {
@@ -540,33 +510,29 @@ export function runBatchNormBackward(a: BnBackwardArgs): void {
   const k = actKind(a.act);
   const res = a.residual;
   if (res && k === 'none') throw new Error('internal: runBatchNormBackward takes a residual only with an activation (without one, dr = g)');
-  const partialBuffers = [a.x.buffer, a.g.buffer, a.stats, a.partial, ...(res ? [res.r.buffer, res.dr] : [])];
+  const partialBuffers = { x: a.x.buffer, g: a.g.buffer, stats: a.stats, part: a.partial, res: res?.r.buffer ?? a.x.buffer, dr: res?.dr ?? a.partial };
   const v = widthFor(C, a.x.offset, a.g.offset, res?.r.offset ?? 0);
-  const w = columnWords(M, C, v, a.x.offset, a.g.offset, actSlope(a.act), res?.r.offset ?? 0);
-  dispatch(getKernel(kernelName('bn_partial_grads', k, !!res) + vsuffix(v), partialGradsCode(k, !!res, v)), partialBuffers, w, columnGrid(M, C, v));
+  const w = columnUniforms(M, C, v, a.x.offset, a.g.offset, actSlope(a.act), res?.r.offset ?? 0);
+  run(partialGradsKernel(k, !!res, v), partialBuffers, w, columnGrid(M, C, v));
   gradFinalize(M, C, { L, chunks }, a.partial, a.dwb);
   if (!a.dx) return;
   // With a residual, dr holds the masked g' already: bn_dx without an activation, reading dr for g.
   const dxAct: ActKind = res ? 'none' : k;
   const vdx = res ? widthFor(C, a.x.offset) : widthFor(C, a.x.offset, a.g.offset);
-  const { code, names } = dxCode(a.useBatch, dxAct, vdx);
-  const byName: Record<string, GPUBuffer> = { x: a.x.buffer, g: res ? res.dr : a.g.buffer, stats: a.stats, dwb: a.dwb, dx: a.dx };
-  const wdx = res ? columnWords(M, C, vdx, a.x.offset, 0) : columnWords(M, C, vdx, a.x.offset, a.g.offset, actSlope(a.act));
-  dispatch(getKernel(kernelName('bn_dx', dxAct) + vsuffix(vdx), code), names.map((n) => byName[n]!), wdx, columnGrid(M, C, vdx));
+  const buffers = { x: a.x.buffer, g: res ? res.dr : a.g.buffer, stats: a.stats, dwb: a.dwb, dx: a.dx };
+  const wdx = res ? columnUniforms(M, C, vdx, a.x.offset, 0) : columnUniforms(M, C, vdx, a.x.offset, a.g.offset, actSlope(a.act));
+  run(dxKernel(a.useBatch, dxAct, vdx), buffers, wdx, columnGrid(M, C, vdx));
 }
 
 // ---------------------------------------------------------------- eval-mode folding
 
-const FOLD = `// bn_fold
-struct U { C: u32, eps: f32, wOff: u32, bOff: u32, mOff: u32, vOff: u32, cbOff: u32, hasConvBias: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> rm: array<f32>;
-@group(0) @binding(4) var<storage, read> rv: array<f32>;
-@group(0) @binding(5) var<storage, read> cb: array<f32>;
-@group(0) @binding(6) var<storage, read_write> out: array<f32>;
-@compute @workgroup_size(${WG})
+const FOLD = defineKernel({
+  name: 'bn_fold',
+  uniforms: { C: 'u32', eps: 'f32', wOff: 'u32', bOff: 'u32', mOff: 'u32', vOff: 'u32', cbOff: 'u32', hasConvBias: 'u32' },
+  inputs: { w: 'array<f32>', b: 'array<f32>', rm: 'array<f32>', rv: 'array<f32>', cb: 'array<f32>' },
+  outputs: { out: 'array<f32>' },
+  workgroupSize: WG,
+  body: `// bn_fold
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
   if (c >= u.C) { return; }
@@ -575,7 +541,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out[c] = scale;
   out[u.C + c] = b[u.bOff + c] + centre * scale;
 }
-`;
+`,
+});
 
 export interface BnFoldArgs {
   C: number;
@@ -592,17 +559,19 @@ export interface BnFoldArgs {
 
 /** scale = γ/√(var + ε), shift = β + (convBias − mean)·scale, per channel: BatchNorm in eval mode as an affine map. */
 export function runBatchNormFold(a: BnFoldArgs): void {
-  const w = uniformWords(8);
-  w.u32[0] = a.C;
-  w.f32[1] = a.eps;
-  w.u32[2] = a.weight.offset;
-  w.u32[3] = a.bias.offset;
-  w.u32[4] = a.runningMean.offset;
-  w.u32[5] = a.runningVar.offset;
-  w.u32[6] = a.convBias?.offset ?? 0;
-  w.u32[7] = a.convBias ? 1 : 0;
+  const uniforms = {
+    C: a.C,
+    eps: a.eps,
+    wOff: a.weight.offset,
+    bOff: a.bias.offset,
+    mOff: a.runningMean.offset,
+    vOff: a.runningVar.offset,
+    cbOff: a.convBias?.offset ?? 0,
+    hasConvBias: a.convBias ? 1 : 0,
+  };
   const cb = a.convBias?.buffer ?? a.weight.buffer; // bound but unread without a conv bias
-  dispatch(getKernel('bn_fold', FOLD), [a.weight.buffer, a.bias.buffer, a.runningMean.buffer, a.runningVar.buffer, cb, a.out], w.u32, [Math.ceil(a.C / WG)]);
+  const buffers = { w: a.weight.buffer, b: a.bias.buffer, rm: a.runningMean.buffer, rv: a.runningVar.buffer, cb, out: a.out };
+  run(FOLD, buffers, uniforms, [Math.ceil(a.C / WG)]);
 }
 
 // ---------------------------------------------------------------- fused 2×2/2 max-pool
@@ -627,14 +596,14 @@ export function runBatchNormFold(a: BnFoldArgs): void {
  * gradient) would cost a store per element forward and a load per element back, as the
  * separate pool does.
  */
-const POOL_U = `struct U { H: u32, W: u32, C: u32, BH: u32, BW: u32, OH: u32, OW: u32, L: u32, Q: u32, xOff: u32, gOff: u32, slope: f32, tc: u32 }
-@group(0) @binding(0) var<uniform> u: U;`;
+const POOL_U = {
+  H: 'u32', W: 'u32', C: 'u32', BH: 'u32', BW: 'u32', OH: 'u32', OW: 'u32', L: 'u32', Q: 'u32', xOff: 'u32', gOff: 'u32', slope: 'f32', tc: 'u32',
+} as const;
 
 /** Block rows per chunk and chunk count for Q block rows (bnChunks' rule). */
 export const bnPoolChunks = (Q: number): { L: number; chunks: number } => bnChunks(Q);
 
 const poolHead = (v: Width): string => `
-@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {${widthLets(v, ['xOff', 'gOff'])}${TILE_LETS}
   let q0 = ch * u.L;
   if (c >= cw || q0 >= u.Q) { return; }
@@ -678,11 +647,9 @@ function poolWindow(k: ActKind, v: Width): string {
       var arg = ${argOf(v, 0)};${poolTake(v, 1)}${poolTake(v, 2)}${poolTake(v, 3)}`;
 }
 
-/** A kernel that walks the windows (block rows q < N·OH of the thread's chunk): bindings after the uniforms, code before the loop, per window, after. */
-function windowWalker(name: string, v: Width, bindings: string, pre: string, body: string, post: string): string {
-  return `// ${name}
-${POOL_U}
-${bindings}
+/** A kernel that walks the windows (block rows q < N·OH of the thread's chunk): its buffers, code before the loop, per window, after. */
+function windowWalker(name: string, v: Width, inputs: Record<string, string>, outputs: Record<string, string>, pre: string, body: string, post: string) {
+  return defineKernel({ name, uniforms: POOL_U, inputs, outputs, workgroupSize: WG, body: `// ${name}
 ${poolHead(v)}${pre}
   for (var q = q0; q < q1; q++) {
     let n = q / u.OH;
@@ -692,15 +659,12 @@ ${poolHead(v)}${pre}
     }
   }${post}
 }
-`;
+` });
 }
 
-function applyPoolCode(k: ActKind, v: Width): string {
-  const T = vty(v);
-  const bindings = `@group(0) @binding(1) var<storage, read> x: array<${T}>;
-@group(0) @binding(2) var<storage, read> stats: array<${T}>;
-@group(0) @binding(3) var<storage, read_write> y: array<${T}>;`;
-  return windowWalker(kernelName('bn_apply_pool', k) + vsuffix(v), v, bindings, '', `${poolWindow(k, v)}
+function applyPoolKernel(k: ActKind, v: Width) {
+  const T = `array<${vty(v)}>`;
+  return windowWalker(kernelName('bn_apply_pool', k) + vsuffix(v), v, { x: T, stats: T }, { y: T }, '', `${poolWindow(k, v)}
       y[(q * u.OW + bw) * cw + c] = best;`, '');
 }
 
@@ -713,25 +677,21 @@ const poolGrad = (k: ActKind, v: Width, q: string): string => `
       let za = ${atArg(v, 'z')};
       let gv = ${actGradExpr(k, `g[go + (${q} * u.OW + bw) * cw + c]`, 'za', v)};`;
 
-function partialGradsPoolCode(k: ActKind, v: Width): string {
-  const T = vty(v);
-  const bindings = `@group(0) @binding(1) var<storage, read> x: array<${T}>;
-@group(0) @binding(2) var<storage, read> g: array<${T}>;
-@group(0) @binding(3) var<storage, read> stats: array<${T}>;
-${partDecl(v, 4)}`;
+function partialGradsPoolKernel(k: ActKind, v: Width) {
+  const T = `array<${vty(v)}>`;
   const body = `${poolWindow(k, v)}${poolGrad(k, v, 'q')}
       let da = ${atArg(v, 'd')};
       sg = sg + gv;
       sgx = sgx + gv * (da * invstd);`;
-  return windowWalker(kernelName('bn_partial_grads_pool', k) + vsuffix(v), v, bindings, `
+  return windowWalker(kernelName('bn_partial_grads_pool', k) + vsuffix(v), v, { x: T, g: T, stats: T }, { part: partType(v) }, `
   var sg = ${vzero(v)};
   var sgx = ${vzero(v)};`, body, `
   ${storePart(v, 'sg', 'sgx')}`);
 }
 
 /** bn_dx with the pool's routing, over every 2×2 block of the input (blocks cut by an odd edge are leftovers: g' = 0). */
-function dxPoolCode(useBatch: boolean, k: ActKind, v: Width): string {
-  const T = vty(v);
+function dxPoolKernel(name: string, useBatch: boolean, k: ActKind, v: Width) {
+  const T = `array<${vty(v)}>`;
   const Z = vzero(v);
   const dxOf = (gj: string, dj: string) => (useBatch ? `scale * ((${gj} - mg) - (${dj} * invstd) * mgx)` : `scale * ${gj}`);
   const left = (h: string, w: string) => `
@@ -740,13 +700,7 @@ function dxPoolCode(useBatch: boolean, k: ActKind, v: Width): string {
         let d = (x[xo + i] - shift) - mean;
         dx[i] = ${dxOf(Z, 'd')};
       }`;
-  return `// ${kernelName('bn_dx_pool', k)}${vsuffix(v)} (${useBatch ? 'batch' : 'running'} stats)
-${POOL_U}
-@group(0) @binding(1) var<storage, read> x: array<${T}>;
-@group(0) @binding(2) var<storage, read> g: array<${T}>;
-@group(0) @binding(3) var<storage, read> stats: array<${T}>;
-@group(0) @binding(4) var<storage, read> dwb: array<${T}>;
-@group(0) @binding(5) var<storage, read_write> dx: array<${T}>;
+  const body = `// ${kernelName('bn_dx_pool', k)}${vsuffix(v)} (${useBatch ? 'batch' : 'running'} stats)
 ${poolHead(v)}
   let mg = dwb[2u * cw + c];
   let mgx = dwb[3u * cw + c];
@@ -765,6 +719,7 @@ ${poolHead(v)}
   }
 }
 `;
+  return defineKernel({ name, uniforms: POOL_U, inputs: { x: T, g: T, stats: T, dwb: T }, outputs: { dx: T }, workgroupSize: WG, body });
 }
 
 /** Geometry of the fused pool: NHWC [N, H, W, C], OH = ⌊H/2⌋, OW = ⌊W/2⌋. */
@@ -775,13 +730,10 @@ export interface BnPoolGeometry {
   C: number;
 }
 
-function poolWords(g: BnPoolGeometry, v: Width, Q: number, xOff: number, gOff: number, slope: number): Uint32Array {
-  const w = uniformWords(13);
-  const vals = [g.H, g.W, g.C, Math.ceil(g.H / 2), Math.ceil(g.W / 2), Math.floor(g.H / 2), Math.floor(g.W / 2), bnPoolChunks(Q).L, Q, xOff, gOff];
-  vals.forEach((x, i) => (w.u32[i] = x));
-  w.f32[11] = slope;
-  w.u32[12] = tileCols(g.C / v);
-  return w.u32;
+function poolUniforms(g: BnPoolGeometry, v: Width, Q: number, xOff: number, gOff: number, slope: number) {
+  const { H, W, C } = g;
+  const [BH, BW, OH, OW] = [Math.ceil(H / 2), Math.ceil(W / 2), Math.floor(H / 2), Math.floor(W / 2)];
+  return { H, W, C, BH, BW, OH, OW, L: bnPoolChunks(Q).L, Q, xOff, gOff, slope, tc: tileCols(C / v) };
 }
 
 const poolGrid = (C: number, Q: number, v: Width): [number, number] => tileGrid(C / v, bnPoolChunks(Q).chunks);
@@ -796,7 +748,7 @@ export function runBatchNormPoolForward(a: Omit<BnForwardArgs, 'residual' | 'y' 
   const k = actKind(a.act);
   const Q = bnPoolRows(g).windows;
   const v = widthFor(g.C, a.x.offset);
-  dispatch(getKernel(kernelName('bn_apply_pool', k) + vsuffix(v), applyPoolCode(k, v)), [a.x.buffer, a.stats, y], poolWords(g, v, Q, a.x.offset, 0, actSlope(a.act)), poolGrid(g.C, Q, v));
+  run(applyPoolKernel(k, v), { x: a.x.buffer, stats: a.stats, y }, poolUniforms(g, v, Q, a.x.offset, 0, actSlope(a.act)), poolGrid(g.C, Q, v));
 }
 
 /** Backward of runBatchNormPoolForward from dy [N, OH, OW, C]; partial needs 2·C·bnPoolChunks(N·⌊H/2⌋).chunks floats. */
@@ -805,14 +757,15 @@ export function runBatchNormPoolBackward(a: Omit<BnBackwardArgs, 'residual' | 'M
   const slope = actSlope(a.act);
   const { windows, blocks } = bnPoolRows(g);
   const v = widthFor(g.C, a.x.offset, a.g.offset);
-  dispatch(
-    getKernel(kernelName('bn_partial_grads_pool', k) + vsuffix(v), partialGradsPoolCode(k, v)),
-    [a.x.buffer, a.g.buffer, a.stats, a.partial],
-    poolWords(g, v, windows, a.x.offset, a.g.offset, slope),
+  run(
+    partialGradsPoolKernel(k, v),
+    { x: a.x.buffer, g: a.g.buffer, stats: a.stats, part: a.partial },
+    poolUniforms(g, v, windows, a.x.offset, a.g.offset, slope),
     poolGrid(g.C, windows, v),
   );
   gradFinalize(g.N * g.H * g.W, g.C, bnPoolChunks(windows), a.partial, a.dwb);
   if (!a.dx) return;
   const name = `${kernelName('bn_dx_pool', k)}${a.useBatch ? '' : '_running'}${vsuffix(v)}`;
-  dispatch(getKernel(name, dxPoolCode(a.useBatch, k, v)), [a.x.buffer, a.g.buffer, a.stats, a.dwb, a.dx], poolWords(g, v, blocks, a.x.offset, a.g.offset, slope), poolGrid(g.C, blocks, v));
+  const buffers = { x: a.x.buffer, g: a.g.buffer, stats: a.stats, dwb: a.dwb, dx: a.dx };
+  run(dxPoolKernel(name, a.useBatch, k, v), buffers, poolUniforms(g, v, blocks, a.x.offset, a.g.offset, slope), poolGrid(g.C, blocks, v));
 }

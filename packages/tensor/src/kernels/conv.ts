@@ -19,6 +19,8 @@ import { runReduce } from './reduce.js';
 import { F2x2, F4x4, runWinogradConv, runWinogradFilterGrad, winogradInputBytes, winogradUnsupported, type WinogradProblem, type WinogradSavedInput } from './winograd.js';
 import { runMap } from './elementwise.js';
 import type { BufferBinding } from '../runtime/queue.js';
+import type { BufferView } from './define.js';
+import { config } from '../config.js';
 
 export interface ConvGeometry {
   N: number;
@@ -39,11 +41,6 @@ export interface ConvGeometry {
   groups: number;
 }
 
-export interface ConvBuffers {
-  buffer: GPUBuffer;
-  /** Offset in elements. */
-  offset: number;
-}
 
 const spatial: HookParam[] = [
   { name: 'H' }, { name: 'W' }, { name: 'OH' }, { name: 'OW' }, { name: 'P' },
@@ -166,12 +163,12 @@ ${vec4 ? `fn loadB4(base: u32, k: u32, n: u32) -> vec4<f32> { return w4[(base + 
  * the scale and the bias; the residual is read with the output's layout.
  */
 export interface ConvEpilogue {
-  scale?: ConvBuffers;
-  residual?: ConvBuffers;
+  scale?: BufferView;
+  residual?: BufferView;
   act?: 'relu' | { leaky: number };
 }
 
-function outputEpilogue(g: ConvGeometry, bias: ConvBuffers | null, fused: ConvEpilogue, vec4: boolean): { hook: EpilogueHook; params: Record<string, number>; buffers: GPUBuffer[] } {
+function outputEpilogue(g: ConvGeometry, bias: BufferView | null, fused: ConvEpilogue, vec4: boolean): { hook: EpilogueHook; params: Record<string, number>; buffers: GPUBuffer[] } {
   const batchRank = g.groups > 1 ? 1 : 0;
   if (batchRank && (fused.scale || fused.residual || fused.act)) throw new Error('internal: fused conv epilogues need groups = 1');
   const act = fused.act;
@@ -199,8 +196,6 @@ const aligned = (...xs: number[]): boolean => xs.every((v) => v % 4 === 0);
 /** How a convolution and its gradients are computed: the implicit GEMM, or Winograd F(m×m, 3×3) with m = 2 or 4. */
 export type ConvAlgorithm = 'gemm' | 'winograd-2x2' | 'winograd-4x4';
 
-let forcedAlgorithm: ConvAlgorithm | null = null;
-
 /**
  * Forces the algorithm (tests, benchmarks): a Winograd one wherever it applies (3×3,
  * stride 1, no dilation or groups, channels multiples of 4), 'gemm' everywhere; null
@@ -208,7 +203,7 @@ let forcedAlgorithm: ConvAlgorithm | null = null;
  * WINOGRAD_MIN_CHANNELS, F(4×4) from F4_MIN_OUTPUT outputs per side, else F(2×2).
  */
 export function setConvAlgorithm(a: ConvAlgorithm | null): void {
-  forcedAlgorithm = a;
+  config.convAlgorithm = a;
 }
 
 /** Below this many channels the transforms (memory passes) cost more than the products save. */
@@ -227,16 +222,16 @@ const F4_MIN_OUTPUT = 6;
  * takes the implicit GEMM.
  */
 function winogradProblem(g: ConvGeometry, pass: 'forward' | 'input', offsets: number[]): WinogradProblem | null {
-  if (forcedAlgorithm === 'gemm') return null;
+  if (config.convAlgorithm === 'gemm') return null;
   if (g.KH !== 3 || g.KW !== 3 || g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1 || g.groups !== 1) return null;
-  const algo = forcedAlgorithm ?? (Math.min(g.OH, g.OW) >= F4_MIN_OUTPUT ? 'winograd-4x4' : 'winograd-2x2');
+  const algo = config.convAlgorithm ?? (Math.min(g.OH, g.OW) >= F4_MIN_OUTPUT ? 'winograd-4x4' : 'winograd-2x2');
   const tile = algo === 'winograd-2x2' ? F2x2 : F4x4;
   const p: WinogradProblem =
     pass === 'forward'
       ? { N: g.N, H: g.H, W: g.W, K: g.C, Nout: g.O, ph: g.ph, pw: g.pw, tile }
       : { N: g.N, H: g.OH, W: g.OW, K: g.O, Nout: g.C, ph: 2 - g.ph, pw: 2 - g.pw, tile };
   if (p.ph < 0 || p.pw < 0 || winogradUnsupported(p, offsets) !== null) return null;
-  if (!forcedAlgorithm && Math.min(p.K, p.Nout) < WINOGRAD_MIN_CHANNELS) return null;
+  if (!config.convAlgorithm && Math.min(p.K, p.Nout) < WINOGRAD_MIN_CHANNELS) return null;
   return p;
 }
 
@@ -248,10 +243,10 @@ function winogradProblem(g: ConvGeometry, pass: 'forward' | 'input', offsets: nu
  */
 export function conv2dForward(
   g: ConvGeometry,
-  x: ConvBuffers,
-  w: ConvBuffers,
+  x: BufferView,
+  w: BufferView,
   out: GPUBuffer,
-  bias: ConvBuffers | null,
+  bias: BufferView | null,
   variant?: GemmVariant,
   fused: ConvEpilogue = {},
   keepInputTransform?: (bytes: number) => GPUBuffer,
@@ -346,7 +341,7 @@ const TAPW = ${arr('u32', p.tapsW)}; const OFFW = ${arr('i32', p.offW)};
  * Input gradient: dx (dense NHWC [N, H, W, C]) from dy (dense [N, OH, OW, O]) and w,
  * one GEMM per stride phase: dx[phase pixels, c] = Σ_(tap, o) dy[landing pixel, o] · w[o, tap, c].
  */
-export function conv2dBackwardInput(g: ConvGeometry, dy: ConvBuffers, w: ConvBuffers, dx: GPUBuffer, variant?: GemmVariant): void {
+export function conv2dBackwardInput(g: ConvGeometry, dy: BufferView, w: BufferView, dx: GPUBuffer, variant?: GemmVariant): void {
   const wp = winogradProblem(g, 'input', [dy.offset, w.offset]);
   if (wp) {
     runWinogradConv(wp, dy, w, { buffer: dx, offset: 0 }, true, {}, variant);
@@ -461,8 +456,8 @@ export function filterGradSplits(g: ConvGeometry): number {
  */
 export function conv2dBackwardFilter(
   g: ConvGeometry,
-  x: ConvBuffers,
-  dy: ConvBuffers,
+  x: BufferView,
+  dy: BufferView,
   dw: GPUBuffer,
   scratch: (bytes: number) => GPUBuffer,
   variant?: GemmVariant,

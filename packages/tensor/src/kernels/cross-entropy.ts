@@ -16,16 +16,15 @@
  *
  * Backward (one dispatch, thread per logit): dz = g_r · (exp(z − lse_r) − (1 − ε)[c = y] − ε/C).
  */
-import { getKernel } from '../runtime/kernel.js';
-import { dispatch } from '../runtime/queue.js';
-import { FLAT_INDEX, grid1d, uniformWords } from './grid.js';
+import { defineKernel, run } from './define.js';
+import { FLAT_INDEX, grid1d } from './grid.js';
 import { EXPF_WGSL, LOGF_WGSL } from './wgsl-float.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
 const WG = 256;
 
-function forwardCode(reduction: Reduction): string {
+function forwardKernel(reduction: Reduction) {
   const store =
     reduction === 'none'
       ? '    loss[r] = li;'
@@ -40,18 +39,15 @@ function forwardCode(reduction: Reduction): string {
     workgroupBarrier();
   }
   if (lid.x == 0u) { loss[0] = red[0] * ${reduction === 'mean' ? 'u.invN' : '1.0'}; }`;
-  return `// softmax_xent_fwd (${reduction})
-struct U { N: u32, C: u32, zOff: u32, yOff: u32, eps: f32, invN: f32, nan: f32, p0: u32 }
-const WG = ${WG}u;
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> z: array<f32>;
-@group(0) @binding(2) var<storage, read> y: array<i32>;
-@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(5) var<storage, read_write> status: array<atomic<u32>, 4>;
+  return defineKernel({
+    name: `softmax_xent_fwd_${reduction}`,
+    uniforms: { N: 'u32', C: 'u32', zOff: 'u32', yOff: 'u32', eps: 'f32', invN: 'f32', nan: 'f32' },
+    inputs: { z: 'array<f32>', y: 'array<i32>' },
+    outputs: { loss: 'array<f32>', lse: 'array<f32>', status: 'array<atomic<u32>, 4>' },
+    workgroupSize: WG,
+    body: `// softmax_xent_fwd (${reduction})
 var<workgroup> red: array<f32, WG>;
 ${EXPF_WGSL}${LOGF_WGSL}
-@compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
   var acc = 0.0;
   for (var r = lid.x; r < u.N; r += WG) {
@@ -89,20 +85,18 @@ ${store}
   }
 ${reduce}
 }
-`;
+`,
+  });
 }
 
-const BACKWARD = `// softmax_xent_bwd
-struct U { N: u32, C: u32, zOff: u32, yOff: u32, eps: f32, scale: f32, gOff: u32, gStride: u32 }
-const WG = ${WG}u;
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> z: array<f32>;
-@group(0) @binding(2) var<storage, read> y: array<i32>;
-@group(0) @binding(3) var<storage, read> lse: array<f32>;
-@group(0) @binding(4) var<storage, read> g: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dz: array<f32>;
+const BACKWARD = defineKernel({
+  name: 'softmax_xent_bwd',
+  uniforms: { N: 'u32', C: 'u32', zOff: 'u32', yOff: 'u32', eps: 'f32', scale: 'f32', gOff: 'u32', gStride: 'u32' },
+  inputs: { z: 'array<f32>', y: 'array<i32>', lse: 'array<f32>', g: 'array<f32>' },
+  outputs: { dz: 'array<f32>' },
+  workgroupSize: WG,
+  body: `// softmax_xent_bwd
 ${EXPF_WGSL}
-@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = ${FLAT_INDEX};
   if (i >= u.N * u.C) { return; }
@@ -113,7 +107,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let tgt = select(0.0, 1.0 - u.eps, c == lc) + u.eps / f32(u.C);
   dz[i] = gr * (expf(z[u.zOff + i] - lse[r]) - tgt);
 }
-`;
+`,
+});
 
 export interface XentForwardArgs {
   z: GPUBuffer;
@@ -132,16 +127,12 @@ export interface XentForwardArgs {
 }
 
 export function runCrossEntropyForward(a: XentForwardArgs): void {
-  const w = uniformWords(8);
-  w.u32[0] = a.N;
-  w.u32[1] = a.C;
-  w.u32[2] = a.zOff;
-  w.u32[3] = a.yOff;
-  w.f32[4] = a.eps;
-  w.f32[5] = 1 / a.N;
-  w.f32[6] = NaN;
-  const kernel = getKernel(`softmax_xent_fwd_${a.reduction}`, forwardCode(a.reduction));
-  dispatch(kernel, [a.z, a.y, a.loss, a.lse, a.status], w.u32, [1]);
+  run(
+    forwardKernel(a.reduction),
+    { z: a.z, y: a.y, loss: a.loss, lse: a.lse, status: a.status },
+    { N: a.N, C: a.C, zOff: a.zOff, yOff: a.yOff, eps: a.eps, invN: 1 / a.N, nan: NaN },
+    [1],
+  );
 }
 
 export interface XentBackwardArgs {
@@ -162,15 +153,10 @@ export interface XentBackwardArgs {
 }
 
 export function runCrossEntropyBackward(a: XentBackwardArgs): void {
-  const w = uniformWords(8);
-  w.u32[0] = a.N;
-  w.u32[1] = a.C;
-  w.u32[2] = a.zOff;
-  w.u32[3] = a.yOff;
-  w.f32[4] = a.eps;
-  w.f32[5] = a.reduction === 'mean' ? 1 / a.N : 1;
-  w.u32[6] = a.gOff;
-  w.u32[7] = a.gStride;
-  const kernel = getKernel('softmax_xent_bwd', BACKWARD);
-  dispatch(kernel, [a.z, a.y, a.lse, a.g, a.dz], w.u32, grid1d(a.N * a.C, WG));
+  run(
+    BACKWARD,
+    { z: a.z, y: a.y, lse: a.lse, g: a.g, dz: a.dz },
+    { N: a.N, C: a.C, zOff: a.zOff, yOff: a.yOff, eps: a.eps, scale: a.reduction === 'mean' ? 1 / a.N : 1, gOff: a.gOff, gStride: a.gStride },
+    grid1d(a.N * a.C, WG),
+  );
 }

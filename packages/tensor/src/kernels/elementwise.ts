@@ -15,9 +15,8 @@
  */
 import type { DType } from '../dtype.js';
 import { TesseraError, fmtShape } from '../runtime/errors.js';
-import { getKernel } from '../runtime/kernel.js';
-import { dispatch } from '../runtime/queue.js';
-import { FLAT_INDEX, MAX_RANK, dimRef, grid1d, packDims, uniformWords } from './grid.js';
+import { type UniformType, type UniformValue, defineKernel, run } from './define.js';
+import { FLAT_INDEX, MAX_RANK, dimRef, grid1d } from './grid.js';
 import { EXPF_WGSL, LOGF_WGSL, POWF_SCALAR_WGSL, POWF_WGSL } from './wgsl-float.js';
 
 /** WGSL functions a map expression may call, by name, with the ones each calls itself. */
@@ -63,25 +62,28 @@ export const MAX_MAP_INPUTS = 4;
 
 const WG = 256;
 
+/** Uniforms every variant starts with: count, parameters (of the spec's type), offsets. */
+const headUniforms = (pt: DType): Record<string, UniformType> => ({ n: 'u32', p0: pt, p1: pt, outOff: 'u32', off: 'vec4<u32>' });
+
+/** The inputs in0…in3 with element type `t(k)`. */
+const inputDecls = (types: DType[], wrap: (t: DType) => string): Record<string, string> =>
+  Object.fromEntries(types.map((t, k) => [`in${k}`, `array<${wrap(t)}>`]));
+
 /** The dense4 variant: 4 consecutive elements per thread through vec4 loads and one vec4 store. */
-function generateDense4(spec: MapSpec, types: DType[]): string {
-  const n = types.length;
+function dense4Kernel(spec: MapSpec, types: DType[]) {
   const pt = spec.paramType ?? 'f32';
-  const bindings = types
-    .map((t, k) => `@group(0) @binding(${k + 1}) var<storage, read> in${k}: array<vec4<${t}>>;`)
-    .join('\n');
   const loads = types.map((_, k) => `  let v${k} = in${k}[(u.off[${k}] >> 2u) + q];`).join('\n');
   const lanes = [0, 1, 2, 3]
     .map((j) => `  { let i = 4u * q + ${j}u;${types.map((_, k) => ` let x${k} = v${k}[${j}];`).join('')} r[${j}] = ${spec.outType}(${spec.expr}); }`)
     .join('\n');
-  return `// ${spec.name} (dense4)
-struct U { n: u32, p0: ${pt}, p1: ${pt}, outOff: u32, off: vec4<u32> }
-const WG = ${WG}u;
-@group(0) @binding(0) var<uniform> u: U;
-${bindings}
-@group(0) @binding(${n + 1}) var<storage, read_write> out: array<vec4<${spec.outType}>>;
+  return defineKernel({
+    name: spec.name,
+    uniforms: headUniforms(pt),
+    inputs: inputDecls(types, (t) => `vec4<${t}>`),
+    outputs: { out: `array<vec4<${spec.outType}>>` },
+    workgroupSize: WG,
+    body: `// ${spec.name} (dense4)
 ${helpersFor(spec.expr)}
-@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let q = ${FLAT_INDEX};
   if (q >= u.n / 4u) { return; }
@@ -91,17 +93,15 @@ ${loads}
 ${lanes}
   out[q] = r;
 }
-`;
+`,
+  });
 }
 
-function generate(spec: MapSpec, types: DType[], rank: number, stridedOut: boolean): string {
+function mapKernel(spec: MapSpec, types: DType[], rank: number, stridedOut: boolean) {
   const n = types.length;
   const strided = rank > 0;
-  const bindings = types
-    .map((t, k) => `@group(0) @binding(${k + 1}) var<storage, read> in${k}: array<${t}>;`)
-    .join('\n');
-  const fields = [...types.map((_, k) => `st${k}`), ...(stridedOut ? ['stOut'] : [])];
-  const stridesFields = strided ? fields.map((f) => `  ${f}: array<vec4<u32>, 2>,`).join('\n') : '';
+  const uniforms = { ...headUniforms(spec.paramType ?? 'f32'), shape: 'dims' } as Record<string, UniformType>;
+  if (strided) for (const f of [...types.map((_, k) => `st${k}`), ...(stridedOut ? ['stOut'] : [])]) uniforms[f] = 'dims';
   let index = '';
   if (strided) {
     index += `  var rem = i;\n`;
@@ -118,20 +118,14 @@ function generate(spec: MapSpec, types: DType[], rank: number, stridedOut: boole
     for (let k = 0; k < n; k++) index += `  let o${k} = u.off[${k}] + i;\n`;
   }
   const loads = types.map((_, k) => `  let x${k} = in${k}[o${k}];`).join('\n');
-  const pt = spec.paramType ?? 'f32';
-  return `// ${spec.name} (${strided ? `strided rank ${rank}` : 'dense'})
-struct U {
-  n: u32, p0: ${pt}, p1: ${pt}, outOff: u32,
-  off: vec4<u32>,
-  shape: array<vec4<u32>, 2>,
-${stridesFields}
-}
-const WG = ${WG}u;
-@group(0) @binding(0) var<uniform> u: U;
-${bindings}
-@group(0) @binding(${n + 1}) var<storage, read_write> out: array<${spec.outType}>;
+  return defineKernel({
+    name: spec.name,
+    uniforms,
+    inputs: inputDecls(types, (t) => t),
+    outputs: { out: `array<${spec.outType}>` },
+    workgroupSize: WG,
+    body: `// ${spec.name} (${strided ? `strided rank ${rank}` : 'dense'})
 ${helpersFor(spec.expr)}
-@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = ${FLAT_INDEX};
   if (i >= u.n) { return; }
@@ -139,7 +133,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 ${index}${loads}
   out[oo] = ${spec.outType}(${spec.expr});
 }
-`;
+`,
+  });
 }
 
 function isDense(op: MapOperand, shape: readonly number[]): boolean {
@@ -198,18 +193,20 @@ export function runMap(
   }
   const dense4 = dense && n % 4 === 0 && (outView?.offset ?? 0) === 0 && inputs.every((o) => o.offset % 4 === 0);
   const types = inputs.map((o) => o.dtype);
-  const kernel = getKernel(spec.name, dense4 ? generateDense4(spec, types) : generate(spec, types, rank, stridedOut));
-  const w = uniformWords(24 + 8 * inputs.length);
-  w.u32[0] = n;
-  const pw = spec.paramType === 'i32' ? w.i32 : spec.paramType === 'u32' ? w.u32 : w.f32;
-  pw[1] = params[0];
-  pw[2] = params[1];
-  w.u32[3] = outView?.offset ?? 0;
-  inputs.forEach((o, k) => (w.u32[4 + k] = o.offset));
+  const kernel = dense4 ? dense4Kernel(spec, types) : mapKernel(spec, types, rank, stridedOut);
+  const uniforms: Record<string, UniformValue> = {
+    n,
+    p0: params[0],
+    p1: params[1],
+    outOff: outView?.offset ?? 0,
+    off: inputs.map((o) => o.offset),
+  };
+  const buffers: Record<string, GPUBuffer> = { out: outView ? outView.buffer : (out as GPUBuffer) };
+  inputs.forEach((o, k) => (buffers[`in${k}`] = o.buffer));
   if (merged) {
-    packDims(merged.shape.length ? merged.shape : [1], w.u32, 8);
-    merged.strides.forEach((s, k) => packDims(s.length ? s : [0], w.u32, 16 + 8 * k));
+    uniforms.shape = merged.shape.length ? merged.shape : [1];
+    // Strides of the inputs, then the output's (when strided): st0…, stOut.
+    merged.strides.forEach((s, k) => (uniforms[k < inputs.length ? `st${k}` : 'stOut'] = s.length ? s : [0]));
   }
-  const outBuffer = outView ? outView.buffer : (out as GPUBuffer);
-  dispatch(kernel, [...inputs.map((o) => o.buffer), outBuffer], w.u32, grid1d(dense4 ? n / 4 : n, WG));
+  run(kernel, buffers, uniforms, grid1d(dense4 ? n / 4 : n, WG));
 }

@@ -13,9 +13,8 @@
  * the axis (large embedding lookups) would want a sort-based scatter instead.
  */
 import type { DType } from '../dtype.js';
-import { getKernel } from '../runtime/kernel.js';
-import { dispatch } from '../runtime/queue.js';
-import { FLAT_INDEX, MAX_RANK, dimRef, grid1d, packDims, uniformWords } from './grid.js';
+import { defineKernel, run } from './define.js';
+import { FLAT_INDEX, MAX_RANK, dimRef, grid1d } from './grid.js';
 
 export interface StridedRef {
   buffer: GPUBuffer;
@@ -41,24 +40,18 @@ function clampIndex(indexType: DType, raw: string, size: string): string {
     let j = ${clamped};`;
 }
 
-function gatherCode(xType: DType, iType: DType, rank: number): string {
+function gatherKernel(xType: DType, iType: DType, rank: number) {
   let index = '';
   for (let d = rank - 1; d >= 0; d--) {
     index += `  { let c = rem % ${dimRef('u.shape', d)}; rem = rem / ${dimRef('u.shape', d)}; ox += c * ${dimRef('u.xSt', d)}; oi += c * ${dimRef('u.iSt', d)}; }\n`;
   }
-  return `// gather (rank ${rank})
-struct U {
-  n: u32, axisSize: u32, xAxisStride: u32, xOff: u32,
-  iOff: u32, slot: u32, pad0: u32, pad1: u32,
-  shape: array<vec4<u32>, 2>, xSt: array<vec4<u32>, 2>, iSt: array<vec4<u32>, 2>,
-}
-const WG = ${WG}u;
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<${xType}>;
-@group(0) @binding(2) var<storage, read> idx: array<${iType}>;
-@group(0) @binding(3) var<storage, read_write> out: array<${xType}>;
-@group(0) @binding(4) var<storage, read_write> flags: array<u32>;
-@compute @workgroup_size(WG)
+  return defineKernel({
+    name: 'gather',
+    uniforms: { n: 'u32', axisSize: 'u32', xAxisStride: 'u32', xOff: 'u32', iOff: 'u32', slot: 'u32', shape: 'dims', xSt: 'dims', iSt: 'dims' },
+    inputs: { x: `array<${xType}>`, idx: `array<${iType}>` },
+    outputs: { out: `array<${xType}>`, flags: 'array<u32>' },
+    workgroupSize: WG,
+    body: `// gather (rank ${rank})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = ${FLAT_INDEX};
   if (i >= u.n) { return; }
@@ -71,7 +64,8 @@ ${index}  let raw = idx[oi];
     out[i] = x[ox + j * u.xAxisStride];
   }
 }
-`;
+`,
+  });
 }
 
 /**
@@ -83,21 +77,25 @@ export function runGather(x: StridedRef, index: StridedRef, axis: number, out: G
   const rank = index.shape.length;
   if (rank > MAX_RANK) throw new Error(`internal: gather of rank > ${MAX_RANK}`);
   const n = index.shape.reduce((a, b) => a * b, 1);
-  const w = uniformWords(32);
-  w.u32[0] = n;
-  w.u32[1] = x.shape[axis]!;
-  w.u32[2] = x.strides[axis]!;
-  w.u32[3] = x.offset;
-  w.u32[4] = index.offset;
-  w.u32[5] = check.slot;
-  packDims(index.shape, w.u32, 8);
-  packDims(x.strides.map((s, d) => (d === axis ? 0 : s)), w.u32, 16);
-  packDims(index.strides, w.u32, 24);
-  const kernel = getKernel('gather', gatherCode(x.dtype, index.dtype, Math.max(rank, 1)));
-  dispatch(kernel, [x.buffer, index.buffer, out, check.buffer], w.u32, grid1d(n, WG));
+  run(
+    gatherKernel(x.dtype, index.dtype, Math.max(rank, 1)),
+    { x: x.buffer, idx: index.buffer, out, flags: check.buffer },
+    {
+      n,
+      axisSize: x.shape[axis]!,
+      xAxisStride: x.strides[axis]!,
+      xOff: x.offset,
+      iOff: index.offset,
+      slot: check.slot,
+      shape: index.shape,
+      xSt: x.strides.map((s, d) => (d === axis ? 0 : s)),
+      iSt: index.strides,
+    },
+    grid1d(n, WG),
+  );
 }
 
-function gatherBackwardCode(iType: DType, rank: number, axis: number): string {
+function gatherBackwardKernel(iType: DType, rank: number, axis: number) {
   let index = '';
   for (let d = rank - 1; d >= 0; d--) {
     index += `  { let c = rem % ${dimRef('u.xShape', d)}; rem = rem / ${dimRef('u.xShape', d)};\n`;
@@ -105,20 +103,16 @@ function gatherBackwardCode(iType: DType, rank: number, axis: number): string {
     else index += `    if (c >= ${dimRef('u.iShape', d)}) { inside = false; }\n    og += c * ${dimRef('u.gSt', d)}; oi += c * ${dimRef('u.iSt', d)};\n`;
     index += '  }\n';
   }
-  return `// gather_backward (rank ${rank}, axis ${axis})
-struct U {
-  n: u32, m: u32, axisSize: u32, gAxisStride: u32,
-  iAxisStride: u32, gOff: u32, iOff: u32, slot: u32,
-  xShape: array<vec4<u32>, 2>, iShape: array<vec4<u32>, 2>,
-  gSt: array<vec4<u32>, 2>, iSt: array<vec4<u32>, 2>,
-}
-const WG = ${WG}u;
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> idx: array<${iType}>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<storage, read_write> flags: array<u32>;
-@compute @workgroup_size(WG)
+  return defineKernel({
+    name: 'gather_backward',
+    uniforms: {
+      n: 'u32', m: 'u32', axisSize: 'u32', gAxisStride: 'u32', iAxisStride: 'u32', gOff: 'u32', iOff: 'u32', slot: 'u32',
+      xShape: 'dims', iShape: 'dims', gSt: 'dims', iSt: 'dims',
+    },
+    inputs: { g: 'array<f32>', idx: `array<${iType}>` },
+    outputs: { out: 'array<f32>', flags: 'array<u32>' },
+    workgroupSize: WG,
+    body: `// gather_backward (rank ${rank}, axis ${axis})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let e = ${FLAT_INDEX};
   if (e >= u.n) { return; }
@@ -137,7 +131,8 @@ ${index}  var acc = 0.0;
   }
   out[e] = acc;
 }
-`;
+`,
+  });
 }
 
 /** The gradient of gather: out (dense, x's shape) sums g over the index entries that picked each element. */
@@ -152,32 +147,35 @@ export function runGatherBackward(
   const rank = xShape.length;
   if (rank > MAX_RANK) throw new Error(`internal: gather of rank > ${MAX_RANK}`);
   const n = xShape.reduce((a, b) => a * b, 1);
-  const w = uniformWords(40);
-  w.u32[0] = n;
-  w.u32[1] = index.shape[axis]!;
-  w.u32[2] = xShape[axis]!;
-  w.u32[3] = g.strides[axis]!;
-  w.u32[4] = index.strides[axis]!;
-  w.u32[5] = g.offset;
-  w.u32[6] = index.offset;
-  w.u32[7] = check.slot;
-  packDims(xShape, w.u32, 8);
-  packDims(index.shape, w.u32, 16);
-  packDims(g.strides, w.u32, 24);
-  packDims(index.strides, w.u32, 32);
-  const kernel = getKernel('gather_backward', gatherBackwardCode(index.dtype, Math.max(rank, 1), axis));
-  dispatch(kernel, [g.buffer, index.buffer, out, check.buffer], w.u32, grid1d(n, WG));
+  run(
+    gatherBackwardKernel(index.dtype, Math.max(rank, 1), axis),
+    { g: g.buffer, idx: index.buffer, out, flags: check.buffer },
+    {
+      n,
+      m: index.shape[axis]!,
+      axisSize: xShape[axis]!,
+      gAxisStride: g.strides[axis]!,
+      iAxisStride: index.strides[axis]!,
+      gOff: g.offset,
+      iOff: index.offset,
+      slot: check.slot,
+      xShape,
+      iShape: index.shape,
+      gSt: g.strides,
+      iSt: index.strides,
+    },
+    grid1d(n, WG),
+  );
 }
 
-function oneHotCode(lType: DType): string {
-  return `// one_hot
-struct U { n: u32, classes: u32, off: u32, slot: u32 }
-const WG = ${WG}u;
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> labels: array<${lType}>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<storage, read_write> flags: array<u32>;
-@compute @workgroup_size(WG)
+function oneHotKernel(lType: DType) {
+  return defineKernel({
+    name: 'one_hot',
+    uniforms: { n: 'u32', classes: 'u32', off: 'u32', slot: 'u32' },
+    inputs: { labels: `array<${lType}>` },
+    outputs: { out: 'array<f32>', flags: 'array<u32>' },
+    workgroupSize: WG,
+    body: `// one_hot
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = ${FLAT_INDEX};
   if (i >= u.n) { return; }
@@ -187,15 +185,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (bad && c == 0u) { flags[2u * u.slot] = 1u; flags[2u * u.slot + 1u] = bitcast<u32>(l); }
   out[i] = select(0.0, 1.0, ${lType === 'i32' ? 'l == i32(c)' : 'l == c'});
 }
-`;
+`,
+  });
 }
 
 /** out[r, c] = 1 where labels[r] == c (labels dense from `offset`); bad labels give a zero row and a flag. */
 export function runOneHot(labels: { buffer: GPUBuffer; dtype: DType; offset: number }, rows: number, classes: number, out: GPUBuffer, check: CheckRef): void {
-  const w = uniformWords(4);
-  w.u32[0] = rows * classes;
-  w.u32[1] = classes;
-  w.u32[2] = labels.offset;
-  w.u32[3] = check.slot;
-  dispatch(getKernel('one_hot', oneHotCode(labels.dtype)), [labels.buffer, out, check.buffer], w.u32, grid1d(rows * classes, WG));
+  run(
+    oneHotKernel(labels.dtype),
+    { labels: labels.buffer, out, flags: check.buffer },
+    { n: rows * classes, classes, off: labels.offset, slot: check.slot },
+    grid1d(rows * classes, WG),
+  );
 }

@@ -210,7 +210,7 @@ export async function tuneGemms(calls: readonly RecordedGemm[], opts: TuneOption
     const ok = variants.filter((v) => Number.isFinite(ms[v]));
     const fastest = ok.reduce((best, v) => (ms[v]! < ms[best]! ? v : best), ok[0]!);
     // Keep the default unless another variant is clearly faster: small calls time noisily.
-    const dflt = chooseGemmVariant(rec.call.M, rec.call.N, rec.call.K, rec.call.batch, rec.call.b.batched !== false);
+    const dflt = chooseGemmVariant();
     const variant = ok.includes(dflt) && ms[fastest]! > ms[dflt]! / (1 + SWITCH_MARGIN) ? dflt : fastest;
     const entry = { variant, ms };
     table.set(rec.key, entry);

@@ -30,9 +30,7 @@
  * ties and argmaxes stay per channel. Otherwise the scalar kernels, chosen per dispatch.
  */
 import { gpu } from '../runtime/device.js';
-import { getKernel } from '../runtime/kernel.js';
-import { dispatch } from '../runtime/queue.js';
-import { uniformWords } from './grid.js';
+import { type KernelDef, defineKernel, run } from './define.js';
 import { isNanWgsl } from './wgsl-float.js';
 
 const LANES = 64;
@@ -99,12 +97,8 @@ function channelTile(C: number): number {
   return t;
 }
 
-const UNIFORMS = `struct U {
-  N: u32, H: i32, W: i32, C: u32,
-  OH: i32, OW: i32, zBase: u32, gOff: u32,
-  xOff: u32, p0: u32, p1: u32, p2: u32,
-}
-@group(0) @binding(0) var<uniform> u: U;`;
+const UNIFORMS = { N: 'u32', H: 'i32', W: 'i32', C: 'u32', OH: 'i32', OW: 'i32', zBase: 'u32', gOff: 'u32', xOff: 'u32' } as const;
+type PoolKernel = KernelDef<typeof UNIFORMS, string>;
 
 /** WGSL: the window of output o along one axis: start/end clipped to the input, and the divisor extent. */
 function windowFns(g: PoolGeometry): string {
@@ -147,7 +141,6 @@ function label(kind: PoolKind, g: PoolGeometry): string {
 function head(ct: number, rows: string, cols: string): string {
   const shift = Math.log2(ct);
   return `
-@compute @workgroup_size(${LANES})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let c = wid.x * ${ct}u + (lid.x & ${ct - 1}u);
   let col = i32(wid.y * ${LANES / ct}u + (lid.x >> ${shift}u));
@@ -204,10 +197,6 @@ function forwardCode(kind: PoolKind, g: PoolGeometry, v: Width): string {
   }
   y[o] = acc / f32(wh.z * ww.z);`;
   return `// ${label(kind, g)} forward${t.suffix}
-${UNIFORMS}
-@group(0) @binding(1) var<storage, read> x: array<${t.f}>;
-@group(0) @binding(2) var<storage, read_write> y: array<${t.f}>;
-${kind === 'max' ? `@group(0) @binding(3) var<storage, read_write> idx: array<${t.i}>;` : ''}
 ${windowFns(g)}
 ${head(channelTile(g.C / v), 'u.OH', 'u.OW')}
   let oh = row;
@@ -226,12 +215,6 @@ function tiles(g: PoolGeometry): boolean {
   return !g.adaptive && g.kh === g.sh && g.kw === g.sw && g.ph === 0 && g.pw === 0;
 }
 
-/** WGSL: the backward's bindings — g, the argmax (max only), dx — at width v. */
-function backwardBindings(v: Width, withIdx: boolean): string {
-  const t = wgslTypes(v);
-  return `@group(0) @binding(1) var<storage, read> g: array<${t.f}>;
-${withIdx ? `@group(0) @binding(2) var<storage, read> idx: array<${t.i}>;\n` : ''}@group(0) @binding(${withIdx ? 3 : 2}) var<storage, read_write> dx: array<${t.f}>;`;
-}
 
 function backwardCode(kind: PoolKind, g: PoolGeometry, v: Width): string {
   if (kind === 'max' && tiles(g)) return tiledMaxBackwardCode(g, v);
@@ -247,8 +230,6 @@ function backwardCode(kind: PoolKind, g: PoolGeometry, v: Width): string {
         acc = acc + g[u.gOff + obase + u32(oh * u.OW + ow) * u.C] / f32(wh.z * ww.z);
       }`;
   return `// ${label(kind, g)} backward${t.suffix}
-${UNIFORMS}
-${backwardBindings(v, kind === 'max')}
 ${windowFns(g)}
 ${coverFns(g)}
 ${head(channelTile(g.C / v), 'u.H', 'u.W')}
@@ -278,8 +259,6 @@ ${inner}
 function tiledMaxBackwardCode(g: PoolGeometry, v: Width): string {
   const t = wgslTypes(v);
   return `// ${label('max', g)} backward (tiled windows)${t.suffix}
-${UNIFORMS}
-${backwardBindings(v, true)}
 ${head(channelTile(g.C / v), 'u.H', 'u.W')}
   let ih = row;
   let iw = col;
@@ -323,8 +302,6 @@ function fixedMaxBackwardCode(g: PoolGeometry, v: Width): string {
     }
   }
   return `// ${label('max', g)} backward (unrolled windows)${t.suffix}
-${UNIFORMS}
-${backwardBindings(v, true)}
 ${head(channelTile(g.C / v), 'u.H', 'u.W')}
   let ih = row;
   let iw = col;
@@ -340,7 +317,7 @@ ${body}  dx[((n * u32(u.H) + u32(ih)) * u32(u.W) + u32(iw)) * u.C + c] = acc;
  * Dispatches over (channel tiles, column blocks, N·rows), in slabs when N·rows exceeds the
  * grid limit. C and the offsets go to the kernel in units of the width v.
  */
-function launch(kernel: ReturnType<typeof getKernel>, buffers: GPUBuffer[], g: PoolGeometry, v: Width, rows: number, cols: number, xOff: number, gOff: number): void {
+function launch(kernel: PoolKernel, buffers: Record<string, GPUBuffer>, g: PoolGeometry, v: Width, rows: number, cols: number, xOff: number, gOff: number): void {
   const C = g.C / v;
   const ct = channelTile(C);
   const gx = Math.ceil(C / ct);
@@ -349,23 +326,37 @@ function launch(kernel: ReturnType<typeof getKernel>, buffers: GPUBuffer[], g: P
   if (gy > maxDim) throw new Error(`pool2d: ${cols} columns exceed the dispatch limit`);
   const total = g.N * rows;
   for (let z0 = 0; z0 < total; z0 += maxDim) {
-    const w = uniformWords(12);
-    const vals = [g.N, g.H, g.W, C, g.OH, g.OW, z0, gOff / v, xOff / v, 0, 0, 0];
-    vals.forEach((val, k) => (w.u32[k] = val));
-    dispatch(kernel, buffers, w.u32, [gx, gy, Math.min(maxDim, total - z0)]);
+    const uniforms = { N: g.N, H: g.H, W: g.W, C, OH: g.OH, OW: g.OW, zBase: z0, gOff: gOff / v, xOff: xOff / v };
+    run(kernel, buffers, uniforms, [gx, gy, Math.min(maxDim, total - z0)]);
   }
 }
 
 /** Pools dense NHWC x (at element offset xOff) into dense y [N, OH, OW, C]; max also fills idx (i32). */
 export function runPoolForward(kind: PoolKind, g: PoolGeometry, x: GPUBuffer, xOff: number, y: GPUBuffer, idx: GPUBuffer | null): void {
   const v = widthFor(g.C, xOff);
-  const kernel = getKernel(`${label(kind, g)}_fwd${wgslTypes(v).suffix}`, forwardCode(kind, g, v));
-  launch(kernel, kind === 'max' ? [x, y, idx!] : [x, y], g, v, g.OH, g.OW, xOff, 0);
+  const t = wgslTypes(v);
+  const kernel = defineKernel({
+    name: `${label(kind, g)}_fwd${t.suffix}`,
+    uniforms: UNIFORMS,
+    inputs: { x: `array<${t.f}>` },
+    outputs: kind === 'max' ? { y: `array<${t.f}>`, idx: `array<${t.i}>` } : { y: `array<${t.f}>` },
+    workgroupSize: LANES,
+    body: forwardCode(kind, g, v),
+  });
+  launch(kernel, kind === 'max' ? { x, y, idx: idx! } : { x, y }, g, v, g.OH, g.OW, xOff, 0);
 }
 
 /** Gradient of the input (dense [N, H, W, C]) from dense-at-offset g [N, OH, OW, C]. */
 export function runPoolBackward(kind: PoolKind, g: PoolGeometry, grad: GPUBuffer, gOff: number, idx: GPUBuffer | null, dx: GPUBuffer): void {
   const v = widthFor(g.C, gOff);
-  const kernel = getKernel(`${label(kind, g)}_bwd${wgslTypes(v).suffix}`, backwardCode(kind, g, v));
-  launch(kernel, kind === 'max' ? [grad, idx!, dx] : [grad, dx], g, v, g.H, g.W, 0, gOff);
+  const t = wgslTypes(v);
+  const kernel = defineKernel({
+    name: `${label(kind, g)}_bwd${t.suffix}`,
+    uniforms: UNIFORMS,
+    inputs: kind === 'max' ? { g: `array<${t.f}>`, idx: `array<${t.i}>` } : { g: `array<${t.f}>` },
+    outputs: { dx: `array<${t.f}>` },
+    workgroupSize: LANES,
+    body: backwardCode(kind, g, v),
+  });
+  launch(kernel, kind === 'max' ? { g: grad, idx: idx!, dx } : { g: grad, dx }, g, v, g.H, g.W, 0, gOff);
 }

@@ -3,9 +3,8 @@
  * of (s, i), so GPU results are reproducible and the CPU twin computes the same bits.
  * Variants: uniform [lo, hi), normal (Box–Muller), bernoulli mask (for dropout).
  */
-import { getKernel } from '../runtime/kernel.js';
-import { dispatch } from '../runtime/queue.js';
-import { FLAT_INDEX, grid1d, uniformWords } from './grid.js';
+import { defineKernel, run } from './define.js';
+import { FLAT_INDEX, grid1d } from './grid.js';
 
 export type RandomKind = 'uniform' | 'normal';
 
@@ -39,7 +38,7 @@ fn cos2pi(u: f32) -> f32 {
 }
 `;
 
-function generate(kind: RandomKind): string {
+function define(kind: RandomKind) {
   const body =
     kind === 'uniform'
       ? // a + (b - a) * u can round up to b itself in f32 (e.g. [1, 2)): cap at the float below b.
@@ -47,30 +46,27 @@ function generate(kind: RandomKind): string {
       : `let u1 = max(unit(pcg((2u * i) ^ pcg(u.seed))), 1e-7);
   let u2 = unit(pcg((2u * i + 1u) ^ pcg(u.seed)));
   out[i] = u.a + u.b * sqrt(-2.0 * log(u1)) * cos2pi(u2);`;
-  return `// random_${kind}
-struct U { n: u32, seed: u32, a: f32, b: f32, below: f32 }
-const WG = ${WG}u;
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+  return defineKernel({
+    name: `random_${kind}`,
+    uniforms: { n: 'u32', seed: 'u32', a: 'f32', b: 'f32', below: 'f32' },
+    outputs: { out: 'array<f32>' },
+    workgroupSize: WG,
+    body: `// random_${kind}
 ${HASH_WGSL}${kind === 'normal' ? COS2PI_WGSL : ''}
-@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = ${FLAT_INDEX};
   if (i >= u.n) { return; }
   ${body}
 }
-`;
+`,
+  });
 }
+
+const KERNELS = { uniform: define('uniform'), normal: define('normal') };
 
 /** Fills n floats: uniform in [a, b), or normal with mean a and std b. */
 export function runRandom(kind: RandomKind, out: GPUBuffer, n: number, seed: number, a: number, b: number): void {
-  const w = uniformWords(5);
-  w.u32[0] = n;
-  w.u32[1] = seed >>> 0;
-  w.f32[2] = a;
-  w.f32[3] = b;
-  w.f32[4] = f32Below(b);
-  dispatch(getKernel(`random_${kind}`, generate(kind)), [out], w.u32, grid1d(n, WG));
+  run(KERNELS[kind], { out }, { n, seed: seed >>> 0, a, b, below: f32Below(b) }, grid1d(n, WG));
 }
 
 /** The largest f32 strictly below x. */

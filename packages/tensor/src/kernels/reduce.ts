@@ -19,9 +19,8 @@
  */
 import type { DType } from '../dtype.js';
 import { acquireBuffer, releaseBuffer } from '../runtime/pool.js';
-import { getKernel } from '../runtime/kernel.js';
-import { dispatch } from '../runtime/queue.js';
-import { FLAT_INDEX, MAX_RANK, dimRef, grid1d, packDims, uniformWords } from './grid.js';
+import { defineKernel, run } from './define.js';
+import { FLAT_INDEX, MAX_RANK, dimRef, grid1d } from './grid.js';
 import { isNanWgsl } from './wgsl-float.js';
 
 export type ReduceKind = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
@@ -111,26 +110,26 @@ interface Variant {
   indexed: boolean;
 }
 
-function generate(v: Variant): string {
+function define(v: Variant) {
   const o = steps(v.kind, v.t);
   const t = v.t;
   const outType = o.isArg && !v.partial ? 'i32' : t;
-  let b = 1;
-  const bindings = [`@group(0) @binding(${b++}) var<storage, read> x: array<${t}>;`];
-  if (v.indexed) bindings.push(`@group(0) @binding(${b++}) var<storage, read> xi: array<u32>;`);
-  bindings.push(`@group(0) @binding(${b++}) var<storage, read_write> out: array<${outType}>;`);
-  if (v.partial && o.isArg) bindings.push(`@group(0) @binding(${b++}) var<storage, read_write> outIdx: array<u32>;`);
-  const header = `// reduce_${v.kind} (${v.group ? 'group' : 'thread'}${v.partial ? ', partial' : ''}${v.indexed ? ', indexed' : ''}, kept rank ${v.keptRank}, reduced rank ${v.redRank})
-struct U {
-  nOut: u32, nRed: u32, offset: u32, scale: f32,
-  init: u32, nChunks: u32, chunkLen: u32, pad: u32,
-  keptShape: array<vec4<u32>, 2>, keptStrides: array<vec4<u32>, 2>,
-  redShape: array<vec4<u32>, 2>, redStrides: array<vec4<u32>, 2>,
+  return defineKernel({
+    name: `reduce_${v.kind}`,
+    uniforms: {
+      nOut: 'u32', nRed: 'u32', offset: 'u32', scale: 'f32', init: 'u32', nChunks: 'u32', chunkLen: 'u32',
+      keptShape: 'dims', keptStrides: 'dims', redShape: 'dims', redStrides: 'dims',
+    },
+    inputs: v.indexed ? { x: `array<${t}>`, xi: 'array<u32>' } : { x: `array<${t}>` },
+    outputs: v.partial && o.isArg ? { out: `array<${outType}>`, outIdx: 'array<u32>' } : { out: `array<${outType}>` },
+    workgroupSize: v.group ? GROUP : THREAD_WG,
+    body: body(v, o),
+  });
 }
-const WG = ${v.group ? GROUP : THREAD_WG}u;
-@group(0) @binding(0) var<uniform> u: U;
-${bindings.join('\n')}
-`;
+
+function body(v: Variant, o: ReturnType<typeof steps>): string {
+  const t = v.t;
+  const header = `// reduce_${v.kind} (${v.group ? 'group' : 'thread'}${v.partial ? ', partial' : ''}${v.indexed ? ', indexed' : ''}, kept rank ${v.keptRank}, reduced rank ${v.redRank})`;
   const result = o.isArg ? 'i32(best)' : t === 'f32' ? 'acc * u.scale' : 'acc';
   const loop = (start: string, end: string, stride: string) => `  for (var r = ${start}; r < ${end}; r += ${stride}) {
     var off = base;
@@ -141,7 +140,6 @@ ${offsetCode('red', 'r', 'off', v.redRank)}    let v = x[off];
 `;
   if (!v.group) {
     return `${header}
-@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let oi = ${FLAT_INDEX};
   if (oi >= u.nOut) { return; }
@@ -158,7 +156,6 @@ ${loop('0u', 'u.nRed', '1u')}  out[oi] = ${result};
   return `${header}
 var<workgroup> sAcc: array<${t}, WG>;
 var<workgroup> sIdx: array<u32, WG>;
-@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let w = wid.y * nwg.x + wid.x;
   if (w >= u.nOut * u.nChunks) { return; }
@@ -224,21 +221,22 @@ function encodePass(p: Pass): void {
     partial,
     indexed: p.xIdx !== null,
   };
-  const kernel = getKernel(`reduce_${p.kind}`, generate(variant));
-  const w = uniformWords(40);
-  w.u32[0] = nOut;
-  w.u32[1] = nRed;
-  w.u32[2] = p.offset;
-  w.f32[3] = p.scale;
-  w.u32[4] = initBits(p.kind, p.t);
-  w.u32[5] = p.nChunks;
-  w.u32[6] = Math.ceil(nRed / p.nChunks);
-  packDims(p.kept.shape, w.u32, 8);
-  packDims(p.kept.strides, w.u32, 16);
-  packDims(p.red.shape, w.u32, 24);
-  packDims(p.red.strides, w.u32, 32);
-  const buffers = [p.x, ...(p.xIdx ? [p.xIdx] : []), p.out, ...(p.outIdx ? [p.outIdx] : [])];
-  dispatch(kernel, buffers, w.u32, p.group ? grid1d(nOut * p.nChunks, 1) : grid1d(nOut, THREAD_WG));
+  const uniforms = {
+    nOut,
+    nRed,
+    offset: p.offset,
+    scale: p.scale,
+    init: initBits(p.kind, p.t),
+    nChunks: p.nChunks,
+    chunkLen: Math.ceil(nRed / p.nChunks),
+    keptShape: p.kept.shape,
+    keptStrides: p.kept.strides,
+    redShape: p.red.shape,
+    redStrides: p.red.strides,
+  };
+  // Buffers the variant does not declare are not bound.
+  const buffers = { x: p.x, xi: p.xIdx ?? p.x, out: p.out, outIdx: p.outIdx ?? p.out };
+  run(define(variant), buffers, uniforms, p.group ? grid1d(nOut * p.nChunks, 1) : grid1d(nOut, THREAD_WG));
 }
 
 /**

@@ -13,9 +13,8 @@
  * Variants: thread (one thread loops over a short row) and group (a 64-thread
  * workgroup per row, tree reductions in workgroup memory) for long rows or few rows.
  */
-import { getKernel } from '../runtime/kernel.js';
-import { dispatch } from '../runtime/queue.js';
-import { FLAT_INDEX, MAX_RANK, dimRef, grid1d, packDims, uniformWords } from './grid.js';
+import { type BufferView, type UniformValue, defineKernel, run } from './define.js';
+import { FLAT_INDEX, MAX_RANK, dimRef, grid1d } from './grid.js';
 import { EXPF_WGSL, LOGF_WGSL } from './wgsl-float.js';
 
 export type SoftmaxKind = 'softmax' | 'logSoftmax';
@@ -23,9 +22,7 @@ export type SoftmaxKind = 'softmax' | 'logSoftmax';
 const GROUP = 64;
 const THREAD_WG = 64;
 
-export interface RowOperand {
-  buffer: GPUBuffer;
-  offset: number;
+export interface RowOperand extends BufferView {
   /** Strides over the full shape (the output's are its dense strides). */
   strides: readonly number[];
 }
@@ -54,23 +51,11 @@ interface RowSpec {
   write: string;
 }
 
-function generate(spec: RowSpec, rank: number, group: boolean): string {
+function define(spec: RowSpec, rank: number, group: boolean) {
   const ops = spec.inputs + 1;
   const loads = Array.from({ length: spec.inputs }, (_, k) => `let v${k} = in${k}[b${k} + j * u.ax[${k}]];`).join(' ');
-  const bindings = Array.from({ length: spec.inputs }, (_, k) => `@group(0) @binding(${k + 1}) var<storage, read> in${k}: array<f32>;`);
-  const fields = Array.from({ length: ops }, (_, k) => `st${k}: array<vec4<u32>, 2>,`).join(' ');
-  const header = `// ${spec.name} (${group ? 'group' : 'thread'}, kept rank ${rank})
-struct U {
-  rows: u32, n: u32, pad0: u32, pad1: u32,
-  off: vec4<u32>, ax: vec4<u32>,
-  kept: array<vec4<u32>, 2>, ${fields}
-}
-const WG = ${group ? GROUP : THREAD_WG}u;
-@group(0) @binding(0) var<uniform> u: U;
-${bindings.join('\n')}
-@group(0) @binding(${ops}) var<storage, read_write> out: array<f32>;
-${group ? 'var<workgroup> sh: array<f32, WG>;' : ''}
-${EXPF_WGSL}${LOGF_WGSL}`;
+  const strides = Object.fromEntries(Array.from({ length: ops }, (_, k) => [`st${k}`, 'dims' as const]));
+  const inputs = Object.fromEntries(Array.from({ length: spec.inputs }, (_, k) => [`in${k}`, 'array<f32>']));
   const outIdx = `b${spec.inputs} + j * u.ax[${spec.inputs}]`;
   let body = '';
   spec.passes.forEach((p, i) => {
@@ -89,13 +74,21 @@ ${EXPF_WGSL}${LOGF_WGSL}`;
   const loop = group ? 'for (var j = lid.x; j < u.n; j += WG)' : 'for (var j = 0u; j < u.n; j++)';
   body += `  ${loop} { ${loads} out[${outIdx}] = ${spec.write}; }\n`;
   const rowExpr = group ? 'wid.y * nwg.x + wid.x' : FLAT_INDEX;
-  return `${header}
-@compute @workgroup_size(WG)
+  return defineKernel({
+    name: spec.name,
+    uniforms: { rows: 'u32', n: 'u32', off: 'vec4<u32>', ax: 'vec4<u32>', kept: 'dims', ...strides },
+    inputs,
+    outputs: { out: 'array<f32>' },
+    workgroupSize: group ? GROUP : THREAD_WG,
+    body: `// ${spec.name} (${group ? 'group' : 'thread'}, kept rank ${rank})
+${group ? 'var<workgroup> sh: array<f32, WG>;' : ''}
+${EXPF_WGSL}${LOGF_WGSL}
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let row = ${rowExpr};
   if (row >= u.rows) { return; }
 ${rowBases(rank, ops)}${body}}
-`;
+`,
+  });
 }
 
 const LOWEST = '-3.402823466e38';
@@ -146,21 +139,20 @@ function runRows(spec: RowSpec, shape: readonly number[], axis: number, inputs: 
   const rows = kept.reduce((a, b) => a * b, 1);
   const n = shape[axis]!;
   const group = n >= 256 || (n >= 32 && rows < 1024);
-  // Words: 0 rows, 1 n, 4.. offsets, 8.. axis strides, 12 kept shape, 20 + 8k kept strides of operand k.
-  const w = uniformWords(20 + 8 * ops.length);
-  w.u32[0] = rows;
-  w.u32[1] = n;
-  ops.forEach((o, k) => {
-    w.u32[4 + k] = o.offset;
-    w.u32[8 + k] = o.strides[axis]!;
-    packDims(keptDims.length ? keptDims.map((d) => o.strides[d]!) : [0], w.u32, 20 + 8 * k);
-  });
-  packDims(kept, w.u32, 12);
-  const kernel = getKernel(spec.name, generate(spec, kept.length, group));
-  dispatch(
-    kernel,
-    ops.map((o) => o.buffer),
-    w.u32,
+  const uniforms: Record<string, UniformValue> = {
+    rows,
+    n,
+    off: ops.map((o) => o.offset),
+    ax: ops.map((o) => o.strides[axis]!),
+    kept,
+  };
+  ops.forEach((o, k) => (uniforms[`st${k}`] = keptDims.length ? keptDims.map((d) => o.strides[d]!) : [0]));
+  const buffers: Record<string, GPUBuffer> = { out: out.buffer };
+  inputs.forEach((o, k) => (buffers[`in${k}`] = o.buffer));
+  run(
+    define(spec, kept.length, group),
+    buffers,
+    uniforms,
     group ? grid1d(rows, 1) : grid1d(rows, THREAD_WG),
   );
 }

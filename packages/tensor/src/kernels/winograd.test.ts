@@ -48,11 +48,11 @@ import {
   runWinogradWeights,
   winogradTiles,
   type WinogradEpilogue,
-  type WinogradOperand,
   type WinogradProblem,
   type WinogradTile,
 } from './winograd.js';
 import * as twin from '../reference/winograd.js';
+import type { BufferView } from './define.js';
 import { conv2dBackwardRef, conv2dRef, convShapes, type ConvAttrs } from '../reference/conv.js';
 import { cpuTensor, type CpuTensor } from '../reference/cpu-tensor.js';
 import { assertClose, gradCheck, gpuOps, kernelsDispatched, uniform, type OpSet } from '../testing/index.js';
@@ -94,7 +94,7 @@ afterAll(() => {
 const FILLER = 777;
 
 /** data at element `offset` of a GPU buffer with filler before it and 4 elements after. */
-function input(data: Float32Array, offset: number): { t: Tensor; op: WinogradOperand } {
+function input(data: Float32Array, offset: number): { t: Tensor; op: BufferView } {
   const all = new Float32Array(offset + data.length + 4).fill(FILLER);
   all.set(data, offset);
   const t = tensor(all, [all.length]);
@@ -102,13 +102,13 @@ function input(data: Float32Array, offset: number): { t: Tensor; op: WinogradOpe
 }
 
 /** An output of n elements at `offset`, everything NaN, 4 spare elements after it. */
-function output(n: number, offset = 0): { t: Tensor; op: WinogradOperand } {
+function output(n: number, offset = 0): { t: Tensor; op: BufferView } {
   const t = tensor(new Float32Array(offset + n + 4).fill(Number.NaN), [offset + n + 4]);
   return { t, op: { buffer: t.buffer, offset } };
 }
 
 /** Reads an output back; fails when anything outside [offset, offset + n) was written. */
-async function read(o: { t: Tensor; op: WinogradOperand }, n: number): Promise<Float32Array> {
+async function read(o: { t: Tensor; op: BufferView }, n: number): Promise<Float32Array> {
   const all = (await o.t.toArray()) as Float32Array;
   const { offset } = o.op;
   for (let i = 0; i < all.length; i++) {

@@ -21,9 +21,8 @@
  * twins are in reference/winograd.ts.
  */
 import { gpu } from '../runtime/device.js';
-import { getKernel } from '../runtime/kernel.js';
 import { acquireBuffer, releaseBuffer } from '../runtime/pool.js';
-import { dispatch } from '../runtime/queue.js';
+import { type BufferView, type UniformType, defineKernel, run } from './define.js';
 import { grid1d } from './grid.js';
 import { runGemm, stridedEpilogue, stridedOperand, stridedParamValues, type GemmVariant } from './gemm.js';
 
@@ -42,9 +41,9 @@ export interface WinogradProblem {
 }
 
 export interface WinogradEpilogue {
-  bias?: { buffer: GPUBuffer; offset: number } | null;
-  scale?: { buffer: GPUBuffer; offset: number };
-  residual?: { buffer: GPUBuffer; offset: number };
+  bias?: BufferView | null;
+  scale?: BufferView;
+  residual?: BufferView;
   act?: 'relu' | { leaky: number };
 }
 
@@ -186,33 +185,35 @@ function loadGrid(rows: number, cols: number, prefix: string, expr: (a: number, 
   return { code, grid };
 }
 
-/** The frame every transform kernel shares: uniforms, one input, one output, one thread per `threads`. */
+/** The frame every transform kernel shares: uniforms, inputs, one output, one thread per `threads`. */
 interface KernelFrame {
+  name: string;
   title: string;
-  /** Fields of the uniform struct. */
-  uniforms: string;
-  input: string;
-  output: string;
-  /** More bindings and helper functions. */
+  uniforms: Record<string, UniformType>;
+  /** Storage buffers read (name → type); the first is the transform's input. */
+  inputs: Record<string, string>;
+  output: Record<string, string>;
+  /** Helper functions. */
   extra?: string;
   /** WGSL expression: how many threads do work (index `i`). */
   threads: string;
   body: string;
 }
 
-function kernelSource(f: KernelFrame): string {
-  return `// ${f.title}
-struct Uni { ${f.uniforms} }
-@group(0) @binding(0) var<uniform> u: Uni;
-@group(0) @binding(1) var<storage, read> ${f.input};
-@group(0) @binding(2) var<storage, read_write> ${f.output};
-const WG = ${WG}u;
-${f.extra ?? ''}@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+function transformKernel(f: KernelFrame) {
+  return defineKernel({
+    name: f.name,
+    uniforms: f.uniforms,
+    inputs: f.inputs,
+    outputs: f.output,
+    workgroupSize: WG,
+    body: `// ${f.title}
+${f.extra ?? ''}fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = (wid.y * nwg.x + wid.x) * WG + lid.x;
   if (i >= ${f.threads}) { return; }
 ${f.body}}
-`;
+`,
+  });
 }
 
 /**
@@ -225,7 +226,7 @@ ${f.body}}
 export type WinogradULayout = 'nk' | 'kn';
 export const winogradULayout = (flip: boolean): WinogradULayout => (flip ? 'kn' : 'nk');
 
-function weightsCode(t: WinogradTile, flip: boolean): string {
+function weightsKernel(t: WinogradTile, flip: boolean) {
   const A = alphaOf(t);
   // Four channel pairs per thread, as vec4s along the weight's contiguous channel (the
   // transform is linear, so it runs on vec4s as on scalars), the fastest-moving across
@@ -242,14 +243,15 @@ function weightsCode(t: WinogradTile, flip: boolean): string {
   tr.out.forEach((row, a) =>
     row.forEach((e, b) => {
       const xi = a * A + b;
-      stores += flip ? `  U[((${xi}u * u.K + k) * u.Nout + n) / 4u] = ${e};\n` : `  U[((${xi}u * u.Nout + n) * u.K + k) / 4u] = ${e};\n`;
+      stores += flip ? `  Uw[((${xi}u * u.K + k) * u.Nout + n) / 4u] = ${e};\n` : `  Uw[((${xi}u * u.Nout + n) * u.K + k) / 4u] = ${e};\n`;
     }),
   );
-  return kernelSource({
+  return transformKernel({
+    name: `winograd_weights${flip ? '_flip' : ''}`,
     title: `winograd_weights F(${t.m}x${t.m}, 3x3)${flip ? " (flipped: the input gradient's kernel)" : ''}`,
-    uniforms: 'K: u32, Nout: u32, w_off: u32, pad: u32',
-    input: 'w: array<vec4<f32>>',
-    output: 'U: array<vec4<f32>>',
+    uniforms: { K: 'u32', Nout: 'u32', w_off: 'u32' },
+    inputs: { w: 'array<vec4<f32>>' },
+    output: { Uw: 'array<vec4<f32>>' },
     threads: '(u.K * u.Nout) / 4u',
     body: flip
       ? `  let n = 4u * (i % (u.Nout / 4u)); let k = i / (u.Nout / 4u);\n${loads}${tr.code}${stores}`
@@ -257,17 +259,18 @@ function weightsCode(t: WinogradTile, flip: boolean): string {
   });
 }
 
-function inputCode(t: WinogradTile): string {
+function inputKernel(t: WinogradTile) {
   const A = alphaOf(t);
   const { code: loads, grid: d } = loadGrid(A, A, 'd', (a, b) => `pixel(base, ih0 + ${a}, iw0 + ${b})`);
   const tr = transform2d(d, apply(t.BT), 'v');
   let stores = '';
   tr.out.forEach((row, a) => row.forEach((e, b) => (stores += `  V[(${a * A + b}u * u.P + t) * u.K4 + c] = ${e};\n`)));
-  return kernelSource({
+  return transformKernel({
+    name: 'winograd_input',
     title: `winograd_input F(${t.m}x${t.m}, 3x3)`,
-    uniforms: 'H: u32, W: u32, K4: u32, TH: u32, TW: u32, P: u32, ph: i32, pw: i32, x_off4: u32',
-    input: 'x: array<vec4<f32>>',
-    output: 'V: array<vec4<f32>>',
+    uniforms: { H: 'u32', W: 'u32', K4: 'u32', TH: 'u32', TW: 'u32', P: 'u32', ph: 'i32', pw: 'i32', x_off4: 'u32' },
+    inputs: { x: 'array<vec4<f32>>' },
+    output: { V: 'array<vec4<f32>>' },
     extra: `/** x at (ih, iw) of the image starting at base, zero outside: no branch, index 0 read instead. */
 fn pixel(base: u32, ih: i32, iw: i32) -> vec4<f32> {
   let ok = ih >= 0 && iw >= 0 && ih < i32(u.H) && iw < i32(u.W);
@@ -283,27 +286,26 @@ ${loads}${tr.code}${stores}`,
   });
 }
 
-function outputCode(t: WinogradTile, e: WinogradEpilogue): string {
+function outputKernel(t: WinogradTile, e: WinogradEpilogue) {
   const A = alphaOf(t);
   const { code: loads, grid: m } = loadGrid(A, A, 'm', (a, b) => `M[(${a * A + b}u * u.P + t) * u.N4 + o]`);
   const tr = transform2d(m, apply(t.AT), 'y');
-  let binding = 3;
-  let decl = '';
+  const inputs: Record<string, string> = { M: 'array<vec4<f32>>' };
   let value = 'v';
   // Per-channel factors are the same for the thread's whole tile: read once, passed to store().
   let perChannel = '';
   if (e.scale) {
-    decl += `@group(0) @binding(${binding++}) var<storage, read> scale: array<vec4<f32>>;\n`;
+    inputs.scale = 'array<vec4<f32>>';
     perChannel += '  let sc = scale[u.scale_off4 + o];\n';
     value = `${value} * sc`;
   }
   if (e.bias) {
-    decl += `@group(0) @binding(${binding++}) var<storage, read> bias: array<vec4<f32>>;\n`;
+    inputs.bias = 'array<vec4<f32>>';
     perChannel += '  let bi = bias[u.bias_off4 + o];\n';
     value = `${value} + bi`;
   }
   if (e.residual) {
-    decl += `@group(0) @binding(${binding++}) var<storage, read> res: array<vec4<f32>>;\n`;
+    inputs.res = 'array<vec4<f32>>';
     value = `${value} + res[u.res_off4 + i]`;
   }
   const act = e.act === 'relu' ? 'select(z, vec4<f32>(0.0), z < vec4<f32>(0.0))' /* not max(): drivers may drop a NaN */ : e.act ? `select(${e.act.leaky} * z, z, z > vec4<f32>(0.0))` : 'z';
@@ -314,12 +316,13 @@ function outputCode(t: WinogradTile, e: WinogradEpilogue): string {
       stores += `  if (oy0 + ${a}u < u.OH && ox0 + ${b}u < u.OW) { store(((n * u.OH + oy0 + ${a}u) * u.OW + ox0 + ${b}u) * u.N4 + o, ${args}${v}); }\n`;
     }),
   );
-  return kernelSource({
+  return transformKernel({
+    name: 'winograd_output',
     title: `winograd_output F(${t.m}x${t.m}, 3x3)${e.scale ? ' ·scale' : ''}${e.bias ? ' +bias' : ''}${e.residual ? ' +residual' : ''}${e.act ? ` ${typeof e.act === 'object' ? `leaky ${e.act.leaky}` : e.act}` : ''}`,
-    uniforms: 'OH: u32, OW: u32, N4: u32, TH: u32, TW: u32, P: u32, y_off4: u32, scale_off4: u32, bias_off4: u32, res_off4: u32',
-    input: 'M: array<vec4<f32>>',
-    output: 'y: array<vec4<f32>>',
-    extra: `${decl}fn store(i: u32, ${e.scale ? 'sc: vec4<f32>, ' : ''}${e.bias ? 'bi: vec4<f32>, ' : ''}v: vec4<f32>) {
+    uniforms: { OH: 'u32', OW: 'u32', N4: 'u32', TH: 'u32', TW: 'u32', P: 'u32', y_off4: 'u32', scale_off4: 'u32', bias_off4: 'u32', res_off4: 'u32' },
+    inputs,
+    output: { y: 'array<vec4<f32>>' },
+    extra: `fn store(i: u32, ${e.scale ? 'sc: vec4<f32>, ' : ''}${e.bias ? 'bi: vec4<f32>, ' : ''}v: vec4<f32>) {
   let z = ${value};
   y[u.y_off4 + i] = ${act};
 }
@@ -333,17 +336,18 @@ ${perChannel}${loads}${tr.code}${stores}`,
 }
 
 /** dM = A·dy·Aᵀ per tile: the output transform's adjoint, zero beyond the output's edge. */
-function gradOutputCode(t: WinogradTile): string {
+function gradOutputKernel(t: WinogradTile) {
   const A = alphaOf(t);
   const { code: loads, grid: d } = loadGrid(t.m, t.m, 'e', (a, b) => `grad(base, oy0 + ${a}u, ox0 + ${b}u)`);
   const tr = transform2d(d, apply(transpose(t.AT)), 'z');
   let stores = '';
   tr.out.forEach((row, a) => row.forEach((e, b) => (stores += `  G[(${a * A + b}u * u.P + t) * u.N4 + o] = ${e};\n`)));
-  return kernelSource({
+  return transformKernel({
+    name: 'winograd_grad_output',
     title: `winograd_grad_output F(${t.m}x${t.m}, 3x3)`,
-    uniforms: 'OH: u32, OW: u32, N4: u32, TH: u32, TW: u32, P: u32, dy_off4: u32, pad: u32',
-    input: 'dy: array<vec4<f32>>',
-    output: 'G: array<vec4<f32>>',
+    uniforms: { OH: 'u32', OW: 'u32', N4: 'u32', TH: 'u32', TW: 'u32', P: 'u32', dy_off4: 'u32' },
+    inputs: { dy: 'array<vec4<f32>>' },
+    output: { G: 'array<vec4<f32>>' },
     extra: `fn grad(base: u32, oy: u32, ox: u32) -> vec4<f32> {
   let ok = oy < u.OH && ox < u.OW;
   return select(vec4<f32>(0.0), dy[select(0u, base + (oy * u.OW + ox) * u.N4, ok)], ok);
@@ -359,7 +363,7 @@ ${loads}${tr.code}${stores}`,
 }
 
 /** dw[n, i, j, k] (OHWI) = (Gᵀ dU[:, n, k] G)[i, j]: the kernel transform's adjoint, from dU [α², Nout, K]. */
-function gradWeightsCode(t: WinogradTile): string {
+function gradWeightsKernel(t: WinogradTile) {
   const A = alphaOf(t);
   // Like the forward kernel transform: a thread takes n and k..k+3, k fastest across
   // threads, so dU's loads and dw's stores are vec4s contiguous across threads.
@@ -367,11 +371,12 @@ function gradWeightsCode(t: WinogradTile): string {
   const tr = transform2d(d, apply(transpose(t.G)), 'h');
   let stores = '';
   tr.out.forEach((row, i) => row.forEach((e, j) => (stores += `  dw[((n * 9u + ${i * 3 + j}u) * u.K + k) / 4u] = ${e};\n`)));
-  return kernelSource({
+  return transformKernel({
+    name: 'winograd_grad_weights',
     title: `winograd_grad_weights F(${t.m}x${t.m}, 3x3)`,
-    uniforms: 'K: u32, Nout: u32, pad0: u32, pad1: u32',
-    input: 'dU: array<vec4<f32>>',
-    output: 'dw: array<vec4<f32>>',
+    uniforms: { K: 'u32', Nout: 'u32' },
+    inputs: { dU: 'array<vec4<f32>>' },
+    output: { dw: 'array<vec4<f32>>' },
     threads: '(u.K * u.Nout) / 4u',
     body: `  let k = 4u * (i % (u.K / 4u)); let n = i / (u.K / 4u);\n${loads}${tr.code}${stores}`,
   });
@@ -380,37 +385,32 @@ function gradWeightsCode(t: WinogradTile): string {
 // ---------------------------------------------------------------------------------------------
 // Dispatch
 
-export interface WinogradOperand {
-  buffer: GPUBuffer;
-  /** Offset in elements (a multiple of 4). */
-  offset: number;
-}
+/** A buffer view whose offset (in elements) is a multiple of 4. */
+type WinogradOperand = BufferView;
 
 /** U = the transformed kernel, in the pass's layout (winogradULayout(flip)). */
 export function runWinogradWeights(p: WinogradProblem, w: WinogradOperand, U: GPUBuffer, flip: boolean): void {
-  const k = getKernel(`winograd_weights${flip ? '_flip' : ''}`, weightsCode(p.tile, flip));
-  dispatch(k, [w.buffer, U], new Uint32Array([p.K, p.Nout, w.offset, 0]), grid1d((p.K * p.Nout) / 4, WG));
+  run(weightsKernel(p.tile, flip), { w: w.buffer, Uw: U }, { K: p.K, Nout: p.Nout, w_off: w.offset }, grid1d((p.K * p.Nout) / 4, WG));
 }
 
 /** V = the transformed input tiles, [(m+2)², P, K]. */
 export function runWinogradInput(p: WinogradProblem, x: WinogradOperand, V: GPUBuffer): void {
   const { TH, TW, P } = winogradTiles(p);
-  const words = new Uint32Array(12);
-  const i32 = new Int32Array(words.buffer);
-  words.set([p.H, p.W, p.K / 4, TH, TW, P]);
-  i32[6] = p.ph;
-  i32[7] = p.pw;
-  words[8] = x.offset / 4;
-  dispatch(getKernel('winograd_input', inputCode(p.tile)), [x.buffer, V], words, grid1d((P * p.K) / 4, WG));
+  const uniforms = { H: p.H, W: p.W, K4: p.K / 4, TH, TW, P, ph: p.ph, pw: p.pw, x_off4: x.offset / 4 };
+  run(inputKernel(p.tile), { x: x.buffer, V }, uniforms, grid1d((P * p.K) / 4, WG));
 }
 
 /** y (dense NHWC [N, OH, OW, Nout]) from the products M ([(m+2)², P, Nout]), with the epilogue. */
 export function runWinogradOutput(p: WinogradProblem, M: GPUBuffer, y: WinogradOperand, e: WinogradEpilogue): void {
   const { TH, TW, P } = winogradTiles(p);
   const [OH, OW] = winogradOutputSize(p);
-  const words = new Uint32Array([OH, OW, p.Nout / 4, TH, TW, P, y.offset / 4, (e.scale?.offset ?? 0) / 4, (e.bias?.offset ?? 0) / 4, (e.residual?.offset ?? 0) / 4, 0, 0]);
-  const buffers = [M, y.buffer, ...[e.scale, e.bias, e.residual].flatMap((b) => (b ? [b.buffer] : []))];
-  dispatch(getKernel('winograd_output', outputCode(p.tile, e)), buffers, words, grid1d((P * p.Nout) / 4, WG));
+  const uniforms = {
+    OH, OW, N4: p.Nout / 4, TH, TW, P,
+    y_off4: y.offset / 4, scale_off4: (e.scale?.offset ?? 0) / 4, bias_off4: (e.bias?.offset ?? 0) / 4, res_off4: (e.residual?.offset ?? 0) / 4,
+  };
+  // Buffers the epilogue does not use are not declared, so not bound.
+  const buffers = { M, y: y.buffer, scale: e.scale?.buffer ?? M, bias: e.bias?.buffer ?? M, res: e.residual?.buffer ?? M };
+  run(outputKernel(p.tile, e), buffers, uniforms, grid1d((P * p.Nout) / 4, WG));
 }
 
 /** The products M[ξ] = V[ξ] · U[ξ], ξ < (m+2)², as one batched GEMM; U in either layout. */
@@ -489,8 +489,8 @@ export function runWinogradConv(
 export function runWinogradGradOutput(p: WinogradProblem, dy: WinogradOperand, G: GPUBuffer): void {
   const { TH, TW, P } = winogradTiles(p);
   const [OH, OW] = winogradOutputSize(p);
-  const words = new Uint32Array([OH, OW, p.Nout / 4, TH, TW, P, dy.offset / 4, 0]);
-  dispatch(getKernel('winograd_grad_output', gradOutputCode(p.tile)), [dy.buffer, G], words, grid1d((P * p.Nout) / 4, WG));
+  const uniforms = { OH, OW, N4: p.Nout / 4, TH, TW, P, dy_off4: dy.offset / 4 };
+  run(gradOutputKernel(p.tile), { dy: dy.buffer, G }, uniforms, grid1d((P * p.Nout) / 4, WG));
 }
 
 /**
@@ -525,7 +525,7 @@ export function runWinogradGradProducts(p: WinogradProblem, V: GPUBuffer, G: GPU
 
 /** dw (OHWI [Nout, 3, 3, K]) from dU ([(m+2)², Nout, K]). */
 export function runWinogradGradWeights(p: WinogradProblem, dU: GPUBuffer, dw: GPUBuffer): void {
-  dispatch(getKernel('winograd_grad_weights', gradWeightsCode(p.tile)), [dU, dw], new Uint32Array([p.K, p.Nout, 0, 0]), grid1d((p.K * p.Nout) / 4, WG));
+  run(gradWeightsKernel(p.tile), { dU, dw }, { K: p.K, Nout: p.Nout }, grid1d((p.K * p.Nout) / 4, WG));
 }
 
 /**

@@ -7,7 +7,6 @@
 import { Tensor } from '../tensor.js';
 import { Node } from '../autograd/node.js';
 import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
-import { TesseraError } from '../runtime/errors.js';
 
 export interface ForwardContext {
   /** Keeps a tensor made by the forward for the backward (freed with the graph node). */
@@ -81,8 +80,4 @@ export function defineOp<A = undefined>(def: OpDef<A>): OpFn<A> {
 
 export function registeredOps(): string[] {
   return [...registry.keys()].sort();
-}
-
-export function opError(op: string, msg: string): TesseraError {
-  return new TesseraError(`${op}: ${msg}`);
 }

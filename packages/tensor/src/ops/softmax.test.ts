@@ -9,7 +9,7 @@
  * softmax; logSoftmax values are O(log n) so atol 1e-5 there.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, tensor, softmax, logSoftmax, transpose, sum, TesseraError } from '../index.js';
+import { initDevice, tensor, softmax, logSoftmax, sum, TesseraError } from '../index.js';
 import * as ref from '../reference/index.js';
 import { cpuTensor } from '../reference/cpu-tensor.js';
 import { expectClose, gradCheck, ints, uniform } from '../testing/index.js';

@@ -7,7 +7,6 @@
  */
 import type { DType } from '../dtype.js';
 import { contiguousStrides, numel, type Shape } from '../shape.js';
-import type { Tensor } from '../tensor.js';
 
 export type CpuDType = DType | 'f64';
 export type CpuData = Float64Array | Float32Array | Int32Array | Uint32Array;
@@ -115,10 +114,4 @@ export function unravel(i: number, shape: Shape): number[] {
     i = Math.floor(i / shape[d]!);
   }
   return out;
-}
-
-/** Reads a GPU tensor into a dense CPU tensor (same dtype). */
-export async function fromTensor(t: Tensor): Promise<CpuTensor> {
-  const data = await t.toArray();
-  return { data, shape: [...t.shape], strides: contiguousStrides(t.shape), offset: 0, dtype: t.dtype };
 }

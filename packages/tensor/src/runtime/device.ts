@@ -7,6 +7,7 @@
  */
 // Node's Dawn (`webgpu`) or nothing in a browser: package.json `imports` picks the file by
 // the `browser` condition, so browser bundles carry no Node built-ins and no `webgpu`.
+import { config } from '../config.js';
 import { platformGpu, platformGpuDriverChecked, platformGpuObject } from '#gpu-provider';
 import { DeviceError, OutOfMemoryError } from './errors.js';
 
@@ -118,7 +119,7 @@ async function createContext(opts: InitOptions): Promise<GpuContext> {
   // instructions per iteration, GALLIVM_DEBUG=asm). There we take the device from a Dawn
   // instance with its robustness pass off; memory safety stays with the driver.
   let driverBoundsChecksOnly = false;
-  const keep = opts.keepDawnRobustness || (typeof process !== 'undefined' && process.env?.TESSERA_DAWN_ROBUSTNESS === '1');
+  const keep = opts.keepDawnRobustness || config.dawnRobustness;
   if (!keep && checksEveryAccess(readInfo(adapter))) {
     const lean = await platformGpuDriverChecked()?.requestAdapter({ powerPreference });
     if (lean && checksEveryAccess(readInfo(lean))) {

@@ -8,8 +8,8 @@
  * command buffer of their own: a broken kernel then invalidates only its own
  * dispatch, not the whole batch of good work around it.
  */
+import { config } from '../config.js';
 import { gpu } from './device.js';
-import { DeviceError } from './errors.js';
 
 export interface Kernel {
   name: string;
@@ -28,9 +28,12 @@ export function getKernel(name: string, code: string, hasUniforms = true): Kerne
   const hit = cache.get(code);
   if (hit) return hit;
   const { device } = gpu();
+  const t0 = config.debugKernels ? performance.now() : 0;
   device.pushErrorScope('validation');
   const module = device.createShaderModule({ label: name, code });
   const pipeline = device.createComputePipeline({ label: name, layout: 'auto', compute: { module, entryPoint: 'main' } });
+  // TESSERA_DEBUG=kernels: the one place pipelines are made, so every new one is printed once.
+  if (config.debugKernels) console.error(`[tessera kernels] ${name}: pipeline made in ${(performance.now() - t0).toFixed(1)} ms\n${code}`);
   // Inside the scope too: on an invalid pipeline this call is one more (consequential) error.
   const layout = pipeline.getBindGroupLayout(0);
   const k: Kernel = { name, pipeline, layout, hasUniforms, verified: false };
@@ -59,14 +62,4 @@ export async function takeCompileFailures(): Promise<string[]> {
     for (const [code, k] of cache) if (!k.verified && bad.some((b) => b.includes(`"${k.name}"`))) cache.delete(code);
   }
   return bad;
-}
-
-/** Awaits pending compile checks; throws the failures as one DeviceError naming the kernels. */
-export async function checkCompiles(): Promise<void> {
-  const bad = await takeCompileFailures();
-  if (bad.length) throw new DeviceError(bad.join('\n'));
-}
-
-export function kernelCacheSize(): number {
-  return cache.size;
 }

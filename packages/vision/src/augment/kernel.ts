@@ -16,7 +16,7 @@
  * Workgroups: x (and z when huge) walk an image's output pixels, y is the image, so a whole
  * workgroup shares one image's parameters.
  */
-import { type Kernel, Tensor, dispatch, getKernel, gpu, uniformWords, writeBuffer } from '@tessera/tensor';
+import { Tensor, defineKernel, gpu, runKernel, writeBuffer } from '@tessera/tensor';
 import { type AugmentBatchParams, type NormalizeSpec, type PadMode, PARAM_FLOATS, packParams, resolveNormalization } from './params.js';
 
 const WG = 64;
@@ -60,20 +60,15 @@ function padWgsl(mode: PadMode): string {
   return clamp(select(hi - extra, extra, even), 0.0, hi);`;
 }
 
-/** WGSL source for one padding mode. */
-export function augmentWgsl(mode: PadMode): string {
-  return `// augment (pad ${mode})
-struct U {
-  srcW: u32, srcH: u32, outW: u32, pixels: u32,
-  groupsX: u32, _a: u32, _b: u32, _c: u32,
-  mean: vec4<f32>,
-  invStd: vec4<f32>,
-}
-const WG = ${WG}u;
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> src: array<u32>;
-@group(0) @binding(2) var<storage, read> prm: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+/** The kernel for one padding mode. */
+function augmentKernel(mode: PadMode) {
+  return defineKernel({
+    name: `augment_${mode}`,
+    uniforms: { srcW: 'u32', srcH: 'u32', outW: 'u32', pixels: 'u32', groupsX: 'u32', mean: 'vec4<f32>', invStd: 'vec4<f32>' },
+    inputs: { src: 'array<u32>', prm: 'array<vec4<f32>>' },
+    outputs: { out: 'array<f32>' },
+    workgroupSize: WG,
+    body: `// augment (pad ${mode})
 
 fn padCoord(c: f32, hi: f32) -> f32 {
   ${padWgsl(mode)}
@@ -102,7 +97,6 @@ fn loadPair(off: u32) -> Pair {
     vec3<f32>(f32(lo >> 24u), f32(hi & 255u), f32((hi >> 8u) & 255u)));
 }
 
-@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let img = wid.y;
   let p = (wid.z * u.groupsX + wid.x) * WG + lid.x;
@@ -147,11 +141,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   out[o + 1u] = v.y;
   out[o + 2u] = v.z;
 }
-`;
-}
-
-function kernelFor(mode: PadMode): Kernel {
-  return getKernel(`augment_${mode}`, augmentWgsl(mode));
+`,
+  });
 }
 
 export interface AugmentKernelOptions {
@@ -181,17 +172,8 @@ export function augmentBatch(images: PackedImages, params: AugmentBatchParams, o
   const groups = Math.ceil(pixels / WG);
   const gz = Math.ceil(groups / maxDim);
   const gx = Math.ceil(groups / gz);
-  const w = uniformWords(16);
-  w.u32[0] = W;
-  w.u32[1] = H;
-  w.u32[2] = OW;
-  w.u32[3] = pixels;
-  w.u32[4] = gx;
-  for (let c = 0; c < 3; c++) {
-    w.f32[8 + c] = norm.mean[c]!;
-    w.f32[12 + c] = 1 / norm.std[c]!;
-  }
-  dispatch(kernelFor(params.padMode), [images.words.buffer, prm.buffer, out.buffer], w.u32, [gx, B, gz]);
+  const uniforms = { srcW: W, srcH: H, outW: OW, pixels, groupsX: gx, mean: norm.mean, invStd: norm.std.map((s) => 1 / s) };
+  runKernel(augmentKernel(params.padMode), { src: images.words.buffer, prm: prm.buffer, out: out.buffer }, uniforms, [gx, B, gz]);
   prm.dispose();
   return out;
 }

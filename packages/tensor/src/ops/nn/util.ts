@@ -6,10 +6,6 @@ export function nnError(op: string, msg: string): TesseraError {
   return new TesseraError(`${op}: ${msg}`);
 }
 
-export function requireRank(op: string, x: Tensor, rank: number, what: string): void {
-  if (x.rank !== rank) throw nnError(op, `expected ${what} (rank ${rank}), got shape ${fmtShape(x.shape)}`);
-}
-
 export function requireF32(op: string, t: Tensor, role: string): void {
   if (t.dtype !== 'f32') throw nnError(op, `${role} must be f32, got ${t.dtype} of shape ${fmtShape(t.shape)}`);
 }
@@ -22,10 +18,4 @@ export function pair(op: string, name: string, v: number | readonly [number, num
     if (!Number.isInteger(d) || d < min) throw nnError(op, `${name} must be ${min === 0 ? 'non-negative' : 'positive'} integers, got ${fmtShape(p)}`);
   }
   return p;
-}
-
-/** The element offset to bind a tensor at: it must be dense (contiguous), possibly offset. */
-export function denseOffset(t: Tensor): number {
-  if (!t.isContiguous) throw new Error('internal: expected a contiguous tensor');
-  return t.offset;
 }
