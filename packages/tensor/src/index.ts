@@ -22,7 +22,7 @@ export * from './ops/matmul.js';
 export * from './ops/conv.js';
 export * from './ops/linear.js';
 // Kernel authoring: packages that bring their own WGSL (optimizers, augmentation) use these.
-export { getKernel, type Kernel } from './runtime/kernel.js';
+export { getKernel, kernelSources, pipelineStats, type Kernel, type KernelSource } from './runtime/kernel.js';
 export {
   recordGemms, tuneGemms, gemmTuning, setGemmTuning, adapterKey, gemmKey, GEMM_VARIANTS,
   type RecordedGemm, type TuneEntry, type TuneOptions,
@@ -35,3 +35,4 @@ export { dispatch, writeBuffer, readBuffer, copyBuffer, clearBuffer } from './ru
 export { grid1d, uniformWords, FLAT_INDEX } from './kernels/grid.js';
 export { HASH_WGSL, pcgHash, unitFromHash } from './kernels/random.js';
 export * from './ops/nn/index.js';
+export { declaredBindings, warmKernels } from './runtime/warmup.js';

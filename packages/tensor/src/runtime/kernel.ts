@@ -23,16 +23,21 @@ export interface Kernel {
 
 const cache = new Map<string, Kernel>();
 const compileChecks: Promise<string | null>[] = [];
+/** Pipelines created on demand (blocking the thread that asked) and the time they took. */
+const stats = { compiled: 0, compileMs: 0 };
 
 export function getKernel(name: string, code: string, hasUniforms = true): Kernel {
   const hit = cache.get(code);
   if (hit) return hit;
   const { device } = gpu();
+  const t0 = performance.now();
   device.pushErrorScope('validation');
   const module = device.createShaderModule({ label: name, code });
   const pipeline = device.createComputePipeline({ label: name, layout: 'auto', compute: { module, entryPoint: 'main' } });
   // Inside the scope too: on an invalid pipeline this call is one more (consequential) error.
   const layout = pipeline.getBindGroupLayout(0);
+  stats.compiled++;
+  stats.compileMs += performance.now() - t0;
   const k: Kernel = { name, pipeline, layout, hasUniforms, verified: false };
   compileChecks.push(
     device.popErrorScope().then((err) => {
@@ -69,4 +74,24 @@ export async function checkCompiles(): Promise<void> {
 
 export function kernelCacheSize(): number {
   return cache.size;
+}
+
+/**
+ * Pipelines created so far in this process and the time the calls blocked. On lavapipe that time is
+ * mostly waiting for its queue thread, which compiles each kernel at its first dispatch.
+ */
+export function pipelineStats(): { compiled: number; compileMs: number } {
+  return { ...stats };
+}
+
+/** What a warm-up needs to compile one kernel ahead: exactly getKernel's arguments. */
+export interface KernelSource {
+  name: string;
+  code: string;
+  hasUniforms: boolean;
+}
+
+/** Every kernel compiled so far in this process, in first-use order (a warm-up plan records these). */
+export function kernelSources(): KernelSource[] {
+  return [...cache].map(([code, k]) => ({ name: k.name, code, hasUniforms: k.hasUniforms }));
 }
