@@ -29,6 +29,7 @@ import { checkBatchFits, smallerBatch } from '../limits.js';
 import { acquireRunLock, type RunLock } from '../run-lock.js';
 import { inheritRunOptions, loadRunModel, readFinishedRun, readRunEpochs, readRunInfo, writeRunInfo, type RunInfo } from '../run-info.js';
 import { COUNTING_RECIPE, defaultCountingArch } from '../counting-recipe.js';
+import { Startup, startupLine } from '../startup.js';
 import type { Command } from './index.js';
 
 export const TRAIN_OPTIONS = {
@@ -71,6 +72,8 @@ export interface TrainSetup {
   badShareLimit: BadShareLimit;
   /** Files skipped so far: unusable when the folder was opened, or failing to decode since. */
   skippedFiles(): number;
+  /** Start-up phases and the kernels compiled ahead (startup.ts). */
+  startup: Startup;
   close(): Promise<void>;
 }
 
@@ -115,10 +118,15 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   if (!(maxBadPct >= 0 && maxBadPct <= 100)) throw new UsageError(`${command}: --max-bad-pct must be between 0 and 100, got ${maxBadPct}`);
   const maxBadFraction = maxBadPct / 100;
   manualSeed(seed);
+  // The device first: the kernels the last run of this model needed compile on worker threads while the data is scanned.
+  const startup = new Startup(command === 'train' ? `${command} ${arch} ${size}px bs${bs} ${synthetic ? 'counting' : 'images'}` : null);
+  const ctx = await initDevice();
+  startup.phase('device');
+  await startup.startCompileAhead();
   const data = await resolveDataset(datasetArg, {
     validPct, seed, perClass: o['per-class'] as number | undefined, countingSize: size, maxBadFraction, verify: o['verify-images'] === true,
   });
-  const ctx = await initDevice();
+  startup.phase('data scan');
   checkBatchFits(command, bs, size, ctx.limits);
   if (data.train.length < 2 || data.valid.length < 1) {
     throw new UsageError(
@@ -152,6 +160,7 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
   const skipping = { badShareLimit, onSkip: reportSkip };
   const trainSrc = new GpuBatches(data.train, { batchSize: bs, size, train: true, seed, normalize, threads: workerThreads, workers, workSize: data.synthetic ? size : undefined, augment, ...skipping });
   const validSrc = new GpuBatches(data.valid, { batchSize: bs, size, train: false, seed, normalize, threads: workerThreads, workers, ...skipping });
+  startup.phase('model');
   const learn = new Learner({ train: trainSrc, valid: validSrc, classes: data.classes }, model, { metrics: [errorRate], store: fileStore() });
   if (o.tune) {
     // Measures each GEMM variant for this model, batch and size once; later runs load the table.
@@ -173,6 +182,7 @@ export async function setupTraining(command: string, argv: string[], extra: Reco
       arch, size, bs, seed, learn, trainSrc, validSrc, data, pretrained: weights, from, normalize, augment, badShareLimit,
       runInfo: { version: 1, dataset: datasetArg, arch, size, bs, seed, validPct, perClass: data.perClass, classes: data.classes },
       skippedFiles: () => data.skipped + trainSrc.skipped.length + validSrc.skipped.length,
+      startup,
       async close() {
         await trainSrc.close();
         await validSrc.close();
@@ -227,6 +237,9 @@ export const trainCommand: Command = {
       if (s.from) await writeMetrics(out, log.epochs);
       if (resume) await log.resumeFrom(resume);
       s.learn.addCbs([log]);
+      await s.startup.ready();
+      s.startup.phase('show_batch and waiting for the kernels compiled ahead');
+      log.startup = (firstStepAt) => s.startup.report(firstStepAt);
       // --from: fastai's learn.fit_one_cycle(epochs, lr) after fine_tune (everything trainable).
       const fit = s.from
         ? () => s.learn.fitOneCycle(epochs, (o.lr as number | undefined) ?? 1e-3, { checkpoint: out })
@@ -234,6 +247,7 @@ export const trainCommand: Command = {
         ? () => s.learn.fineTune(epochs, (o.lr as number | undefined) ?? 2e-3, { freezeEpochs, checkpoint: out, resume })
         : () => s.learn.fitOneCycle(epochs, (o.lr as number | undefined) ?? 1e-3, { checkpoint: out, resume });
       await fit();
+      await s.startup.savePlan();
       const arch = s.arch;
       await saveModel(join(out, 'model.safetensors'), s.learn.model, {
         arch,
@@ -276,6 +290,9 @@ export const trainCommand: Command = {
         summary.push(line);
       }
       if (log.warnings.length) summary.push(`warning: ${log.warnings[log.warnings.length - 1]}`);
+      const times = [startupLine(s.startup.report(s.learn.timer.firstStepAt)), ...log.timingLines()];
+      for (const line of times) console.log(line);
+      summary.push(...times);
       summary.push(`total time: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
       await writeReport(out, `Tessera run: ${s.data.name} (${arch})`, summary, log.epochs, ['show_batch.png', 'losses.png', 'confusion.png', 'top_losses.png']);
       console.log(`wrote ${out}: model.safetensors, metrics.json, metrics.csv, show_batch.png, losses.png, confusion.png, top_losses.png, report.html`);
