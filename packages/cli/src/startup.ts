@@ -9,6 +9,7 @@
  * metrics.json (the `startup` of the run's first epoch row).
  */
 import { kernelSources, pipelineStats, warmKernels, type KernelSource } from '@tessera/tensor';
+import { Callback } from '@tessera/nn';
 import { compileAhead, readWarmupPlan, writeWarmupPlan, type CompileAheadResult } from '@tessera/tensor/node';
 
 export interface StartupReport {
@@ -72,7 +73,18 @@ export class Startup {
     const used = kernelSources();
     const had = new Set((this.plan ?? []).map((k) => k.code));
     if (used.length === had.size && used.every((k) => had.has(k.code))) return null;
+    this.plan = used;
     return writeWarmupPlan(this.planKey, used).catch(() => null); // only a cache: a failed write costs the next run time, nothing else
+  }
+
+  /** A callback that records the plan after every epoch, so that an interrupted run leaves one too. */
+  planSaver(): Callback {
+    const startup = this;
+    return new (class extends Callback {
+      override async afterEpoch(): Promise<void> {
+        if (!this.learn.lrFinding) await startup.savePlan();
+      }
+    })();
   }
 
   report(firstStepAtMs: number | null): StartupReport {

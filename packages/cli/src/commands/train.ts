@@ -236,7 +236,7 @@ export const trainCommand: Command = {
       log.skippedFiles = s.skippedFiles;
       if (s.from) await writeMetrics(out, log.epochs);
       if (resume) await log.resumeFrom(resume);
-      s.learn.addCbs([log]);
+      s.learn.addCbs([log, s.startup.planSaver()]);
       await s.startup.ready();
       s.startup.phase('show_batch and waiting for the kernels compiled ahead');
       log.startup = (firstStepAt) => s.startup.report(firstStepAt);
