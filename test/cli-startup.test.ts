@@ -23,7 +23,7 @@ describe.skipIf(!existsSync(CLI))('train start-up', () => {
     const args = ['train', 'counting-1-2', '--arch', 'darknet-tiny', '--no-pretrained', '--size', '16', '--per-class', '24', '--epochs', '1', '--bs', '8'];
     const a = tessera([...args, '--out', join(work, 'a')], { env });
     expect(a.code, a.stderr).toBe(0);
-    expect(a.stdout).toMatch(/start-up: device \d+\.\d s, data scan [\d.]+ s, model [\d.]+ s, .*; no kernels compiled ahead; \d+ pipelines created/);
+    expect(a.stdout).toMatch(/start-up: device \d+\.\d s, data scan [\d.]+ s, model [\d.]+ s, .*; no kernels compiled ahead \(warm-up plan: none recorded yet\); \d+ pipelines created/);
     expect(a.stdout).toMatch(/epoch 0: [\d.]+ s = [\d.]+× steps × median step; \d+ steps/);
     expect(readdirSync(join(work, 'cache', 'warmup'))).toHaveLength(1);
     const b = tessera([...args, '--out', join(work, 'b')], { env });

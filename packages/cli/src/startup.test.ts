@@ -58,6 +58,7 @@ describe('Startup', () => {
     const s = new Startup(key);
     await s.startCompileAhead();
     expect(s.note).toContain('is unreadable');
+    expect(startupLine(s.report(null))).toContain(`no kernels compiled ahead (warm-up plan: ${warmupPlanPath(key)} is unreadable`);
     expect(await s.savePlan()).toBe(warmupPlanPath(key));
     expect((await readWarmupPlan(key)).kernels).not.toBeNull();
   });

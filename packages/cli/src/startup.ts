@@ -17,6 +17,8 @@ export interface StartupReport {
   phases: Record<string, number>;
   /** Compiling the warm-up plan ahead (null: no plan yet for this model, size and batch). */
   compile_ahead: (CompileAheadResult & { waited_s: number }) | null;
+  /** Why nothing was compiled ahead (no plan yet, or an unreadable one), when nothing was. */
+  no_plan?: string;
   /** Pipelines the run created on demand, and the seconds those calls blocked. */
   pipelines_created: number;
   pipeline_create_s: number;
@@ -92,6 +94,7 @@ export class Startup {
     return {
       phases: Object.fromEntries(Object.entries(this.phases).map(([k, v]) => [k, r1(v)])),
       compile_ahead: this.result && { ...this.result, seconds: r1(this.result.seconds), waited_s: r1(this.result.waited_s) },
+      ...(this.note ? { no_plan: this.note } : {}),
       pipelines_created: p.compiled,
       pipeline_create_s: r1(p.compileMs / 1000),
       first_step_at_s: firstStepAtMs === null ? null : r1(firstStepAtMs / 1000),
@@ -104,7 +107,7 @@ export function startupLine(r: StartupReport): string {
   const phases = Object.entries(r.phases).map(([k, v]) => `${k} ${v.toFixed(1)} s`);
   const ahead = r.compile_ahead
     ? `${r.compile_ahead.kernels} kernels compiled ahead on ${r.compile_ahead.threads || 1} thread${r.compile_ahead.threads > 1 ? 's' : ''} in ${r.compile_ahead.seconds.toFixed(1)} s (training waited ${r.compile_ahead.waited_s.toFixed(1)} s for it)`
-    : 'no kernels compiled ahead';
+    : `no kernels compiled ahead${r.no_plan ? ` (warm-up plan: ${r.no_plan})` : ''}`;
   const first = r.first_step_at_s === null ? '' : `; first training step done ${r.first_step_at_s.toFixed(1)} s after start`;
   return `start-up: ${phases.join(', ')}; ${ahead}; ${r.pipelines_created} pipelines created (${r.pipeline_create_s.toFixed(1)} s)${first}`;
 }
