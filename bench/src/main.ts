@@ -216,6 +216,7 @@ async function modelBench(args: Args, load: () => string): Promise<void> {
     modes: args.modes,
     torch: !args.noTorch,
     tune: args.tune,
+    tfjs: !args.noTfjs,
     log: (m) => process.stderr.write(`${m}\n`),
   });
   console.log(`\n${formatModelTable(records)}\n`);

@@ -14,6 +14,7 @@ import { type Module, setConvBnFusion } from '@tessera/nn';
 import { median, textTable } from '../harness.js';
 import { type BenchModelName, buildNetwork, evalStepper, trainStepper } from './step.js';
 import { torchStep, type TorchResult } from './torch-ref.js';
+import { raceTfjs, type TfjsRace } from './tfjs-step.js';
 
 export interface ModelRecord {
   name: string;
@@ -37,6 +38,8 @@ export interface ModelRecord {
   unfused_imgs_per_s?: number;
   /** The slowest non-GEMM kernels of the profiled step: name → ms. */
   top_other?: Record<string, number>;
+  /** The same step in TF.js (tfjs-layers on tfjs-backend-webgpu, same adapter), timed alternately with ours; or why not. */
+  tfjs?: (TfjsRace & { model: BenchModelName; ratio: number }) | { skipped: string };
 }
 
 export interface ModelBenchOptions {
@@ -48,6 +51,8 @@ export interface ModelBenchOptions {
   torch: boolean;
   /** Tune the GEMMs of each configuration first (cached on disk, so only once per adapter). */
   tune: boolean;
+  /** Race the same step in TF.js (ResNets only; ResNet-18 stands in when TF.js cannot run ResNet-34). */
+  tfjs: boolean;
   log: (m: string) => void;
 }
 
@@ -127,6 +132,30 @@ async function measure(model: Module, mode: 'train' | 'eval', batch: number, siz
   };
 }
 
+/** The TF.js race for one configuration; ResNet-18 (ours and theirs) when TF.js cannot run ResNet-34. */
+async function tfjsRow(model: Module, name: BenchModelName, mode: 'train' | 'eval', batch: number, size: number, steps: number, log: (m: string) => void): Promise<ModelRecord['tfjs']> {
+  log(`  TF.js ${name} ${mode} ${size}² (alternating with ours) …`);
+  let r: TfjsRace | string = await raceTfjs(model, name, mode, batch, size, steps);
+  let used = name;
+  if (typeof r === 'string' && name === 'resnet34') {
+    log(`  TF.js could not run ResNet-34 (${r}); trying ResNet-18`);
+    const small = buildNetwork('resnet18');
+    try {
+      r = await raceTfjs(small, 'resnet18', mode, batch, size, steps);
+      used = 'resnet18';
+    } finally {
+      small.dispose();
+    }
+  }
+  if (typeof r === 'string') {
+    log(`  TF.js skipped: ${r}`);
+    return { skipped: r };
+  }
+  const row = { ...r, model: used, ratio: r.tfjs_ms / r.ours_ms };
+  log(`  TF.js ${used}: ${r.tfjs_ms.toFixed(0)} ms/step against ours ${r.ours_ms.toFixed(0)} (${row.ratio.toFixed(2)}× faster); TF.js peak ${MiB(r.tfjs_peak_bytes)}`);
+  return row;
+}
+
 const MiB = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 export async function runModelBench(o: ModelBenchOptions): Promise<ModelRecord[]> {
@@ -172,6 +201,7 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelRecord[]
           ...(unfused !== undefined ? { unfused_imgs_per_s: unfused } : {}),
           top_other: m.top,
         };
+        if (o.tfjs) rec.tfjs = await tfjsRow(model, name, mode, o.batch, size, o.steps, o.log);
         records.push(rec);
         o.log(
           `  ${rec.imgs_per_s.toFixed(2)} img/s, ${m.stepMs.toFixed(0)} ms/step (encoding ${m.encodeMs.toFixed(0)} ms); GEMM ${m.gemm.toFixed(0)} (Winograd transforms ${m.winograd.toFixed(0)}) of ${m.total.toFixed(0)} ms device time; ` +
@@ -187,7 +217,7 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelRecord[]
 }
 
 export function formatModelTable(records: ModelRecord[]): string {
-  const head = ['case', 'img/s', 'ms/step', 'GEMM ms', 'Winograd ms', 'kernels ms', 'step/GEMM', 'step/conv', 'dispatches', 'submits', 'peak', 'act/img', 'PyTorch img/s', 'ratio'];
+  const head = ['case', 'img/s', 'ms/step', 'GEMM ms', 'Winograd ms', 'kernels ms', 'step/GEMM', 'step/conv', 'dispatches', 'submits', 'peak', 'act/img', 'PyTorch img/s', 'ratio', 'TF.js ms/step', 'ours ms (alt.)', 'ours ÷ TF.js time', 'TF.js peak'];
   const rows = records.map((r) => {
     const ref = r.refs[0];
     return [
@@ -205,6 +235,9 @@ export function formatModelTable(records: ModelRecord[]): string {
       MiB(r.activation_bytes_per_image),
       ref ? ref.imgs_per_s.toFixed(2) : '—',
       ref ? `${(r.imgs_per_s / ref.imgs_per_s).toFixed(2)}x` : '—',
+      ...(r.tfjs && 'tfjs_ms' in r.tfjs
+        ? [`${r.tfjs.tfjs_ms.toFixed(0)}${r.tfjs.model !== r.name.split('-')[0] ? ` (${r.tfjs.model})` : ''}`, r.tfjs.ours_ms.toFixed(0), `${r.tfjs.ratio.toFixed(2)}x faster`, MiB(r.tfjs.tfjs_peak_bytes)]
+        : ['—', '—', '—', '—']),
     ];
   });
   return textTable([head, ...rows]);

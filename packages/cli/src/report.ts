@@ -17,6 +17,8 @@ export async function writeMetrics(dir: string, epochs: EpochRecord[]): Promise<
     epoch: e.epoch, train_loss: e.train_loss, valid_loss: e.valid_loss, error_rate: e.error_rate, seconds: Number(e.seconds.toFixed(2)),
     ...(e.skipped_files ? { skipped_files: e.skipped_files } : {}),
     ...(e.warning ? { warning: e.warning } : {}),
+    ...(e.timing ? { timing: e.timing } : {}),
+    ...(e.startup ? { startup: e.startup } : {}),
   }));
   await writeFileAtomic(join(dir, 'metrics.json'), `${JSON.stringify(rows, null, 2)}\n`);
   const csv = ['epoch,train_loss,valid_loss,error_rate,seconds', ...rows.map((r) => [r.epoch, fmt(r.train_loss), fmt(r.valid_loss), fmt(r.error_rate), r.seconds].join(','))];

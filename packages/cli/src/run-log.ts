@@ -6,10 +6,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Callback } from '@tessera/nn';
+import { Callback, type EpochTiming } from '@tessera/nn';
 import { readCheckpoint } from '@tessera/nn/node';
 import { writeMetrics } from './report.js';
 import { explodedLossWarning } from './loss-check.js';
+import type { StartupReport } from './startup.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -22,6 +23,22 @@ export interface EpochRecord {
   warning?: string;
   /** Files skipped by the end of this epoch (unusable, or failing to decode); absent when none. */
   skipped_files?: number;
+  /** Where the epoch's time went (the Learner's EpochTimer); filled in once the epoch's checkpoint is written. */
+  timing?: EpochTiming;
+  /** The run's start-up (on the first epoch this process trained). */
+  startup?: StartupReport;
+}
+
+const r3 = (s: number) => Math.round(s * 1000) / 1000;
+
+/** One epoch's time as a line: steps against the wall time, then what else it spent. */
+export function timingLine(epoch: number, t: EpochTiming): string {
+  const ideal = t.steps * t.step_median_s;
+  const ratio = ideal > 0 ? ` = ${(t.seconds / ideal).toFixed(2)}× steps × median step` : '';
+  return (
+    `epoch ${epoch}: ${t.seconds.toFixed(1)} s${ratio}; ${t.steps} steps ${t.step_s.toFixed(1)} s (median ${t.step_median_s.toFixed(3)} s, first ${t.first_step_s.toFixed(2)} s), ` +
+    `waiting for data ${t.data_wait_s.toFixed(1)} s, validation ${t.valid_s.toFixed(1)} s, metrics and logs ${(t.after_s - t.checkpoint_s).toFixed(2)} s, checkpoint ${t.checkpoint_s.toFixed(2)} s`
+  );
 }
 
 export class RunLog extends Callback {
@@ -35,6 +52,10 @@ export class RunLog extends Callback {
   readonly warnings: string[] = [];
   /** How many files the run has skipped so far (set by the train command). */
   skippedFiles: () => number = () => 0;
+  /** The run's start-up report, given the first step's end (set by the train command). */
+  startup: ((firstStepAtMs: number | null) => StartupReport) | null = null;
+  /** Rows of this process waiting for their timing: the EpochTimer closes an epoch after its checkpoint, after this callback. */
+  private untimed: { row: EpochRecord; at: number }[] = [];
 
   /**
    * `frozenEpochs`: how many leading epochs are fine-tuning's frozen stage (0 when training from
@@ -109,8 +130,34 @@ export class RunLog extends Callback {
     }
     const skipped = this.skippedFiles();
     if (skipped) rec.skipped_files = skipped;
+    if (this.startup) {
+      rec.startup = this.startup(this.learn.timer.firstStepAt);
+      this.startup = null;
+    }
+    this.attachTimings();
+    this.untimed.push({ row: rec, at: this.learn.timer.epochs.length });
     this.epochs.push(rec);
     if (rec.valid_loss !== null) this.validAt.push({ iter: this.trainLoss.length, loss: rec.valid_loss });
     await writeMetrics(this.dir, this.epochs);
+  }
+
+  override async afterFit(): Promise<void> {
+    if (this.untimed.length && this.attachTimings()) await writeMetrics(this.dir, this.epochs);
+  }
+
+  /** Gives each row whose epoch the timer has closed its timing; true when any got one. */
+  private attachTimings(): boolean {
+    const timed = this.untimed.filter((u) => this.learn.timer.epochs[u.at] !== undefined);
+    for (const u of timed) {
+      const t = this.learn.timer.epochs[u.at]!;
+      u.row.timing = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, r3(v)])) as unknown as EpochTiming;
+    }
+    this.untimed = this.untimed.filter((u) => !timed.includes(u));
+    return timed.length > 0;
+  }
+
+  /** The timing line of each epoch this process trained. */
+  timingLines(): string[] {
+    return this.epochs.filter((e) => e.timing).map((e) => timingLine(e.epoch, e.timing!));
   }
 }

@@ -89,8 +89,11 @@ export function loadStateDict(module: Module, sd: StateDict, opts: { strict?: bo
 /** Reads a module's parameters and buffers back as a PyTorch-layout state dict. */
 export async function exportStateDict(module: Module): Promise<StateDict> {
   const out: StateDict = new Map();
-  for (const [key, t] of module.stateDict()) {
-    const data = await t.toArray();
+  // Every readback queued at once: one wait for the device instead of one per tensor.
+  const entries = [...module.stateDict()];
+  const arrays = await Promise.all(entries.map(([, t]) => t.toArray()));
+  for (const [i, [key, t]] of entries.entries()) {
+    const data = arrays[i]!;
     const shape = [...t.shape];
     if (shape.length === 4) {
       out.set(key, permute({ dtype: 'f32', shape, data: data as Float32Array }, [0, 3, 1, 2]));

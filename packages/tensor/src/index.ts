@@ -32,6 +32,7 @@ export {
   defineKernel, run as runKernel, packUniforms,
   type KernelDef, type KernelSpec, type UniformType, type UniformValue, type BufferView,
 } from './kernels/define.js';
+export { kernelSources, pipelineStats, type KernelSource } from './runtime/kernel.js';
 export {
   recordGemms, tuneGemms, gemmTuning, setGemmTuning, adapterKey, gemmKey, GEMM_VARIANTS,
   type RecordedGemm, type TuneEntry, type TuneOptions,
@@ -44,3 +45,4 @@ export { writeBuffer, readBuffer, copyBuffer, clearBuffer } from './runtime/queu
 export { grid1d, FLAT_INDEX } from './kernels/grid.js';
 export { HASH_WGSL, pcgHash, unitFromHash } from './kernels/random.js';
 export * from './ops/nn/index.js';
+export { declaredBindings, warmKernels } from './runtime/warmup.js';

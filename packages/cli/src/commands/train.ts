@@ -24,6 +24,7 @@ import { acquireRunLock, type RunLock } from '../run-lock.js';
 import { inheritRunOptions, loadRunModel, readFinishedRun, readRunEpochs, readRunInfo, writeRunInfo, type RunInfo } from '../run-info.js';
 import { COUNTING_RECIPE, defaultCountingArch } from '../counting-recipe.js';
 import { graphPretrained } from '../graph-pretrained.js';
+import { Startup, startupLine } from '../startup.js';
 import type { Command } from './index.js';
 
 /** Defaults that depend on the run (fine-tuning or not, counting or a folder), stated once for the run and for `--help`. */
@@ -74,6 +75,8 @@ export interface TrainSetup {
   /** `--from`: the finished run this one continues, whose model.safetensors was loaded. */
   from: string | null;
   runInfo: RunInfo;
+  /** Start-up phases and the kernels compiled ahead (startup.ts). */
+  startup: Startup;
 }
 
 function positive(name: string, v: number | undefined, lo = 1): void {
@@ -115,7 +118,11 @@ export async function setupTraining(command: string, argv: string[], extra: Opti
   if (!(maxBadPct >= 0 && maxBadPct <= 100)) throw new UsageError(`${command}: --max-bad-pct must be between 0 and 100, got ${maxBadPct}`);
   manualSeed(seed);
   const dataset = await resolveDatasetArg(datasetArg);
+  // The device first: the kernels the last run of this model needed compile on worker threads while the data is scanned.
+  const startup = new Startup(command === 'train' ? `${command} ${arch} ${size}px bs${bs} ${synthetic ? 'counting' : 'images'}` : null);
   const ctx = await initDevice();
+  startup.phase('device');
+  await startup.startCompileAhead();
   checkBatchFits(command, bs, size, ctx.limits);
   let workers = o.workers as number | undefined;
   const cores = availableParallelism();
@@ -127,11 +134,13 @@ export async function setupTraining(command: string, argv: string[], extra: Opti
   const { dls, perClass } = await openDataset(command, dataset, {
     validPct, seed, bs, size, workers, maxBadPct, verify: o['verify-images'] === true, perClass: o['per-class'] as number | undefined,
   });
+  startup.phase('data scan');
   const tuned = await loadGemmTuningCache();
   // Weights: --pretrained FILE, else the lookup (required for a folder); none with --no-pretrained or --from.
   const noPretrained = o.pretrained === false;
   const weights = noPretrained || from || arch === 'graph' ? null : await findWeights(arch, typeof o.pretrained === 'string' ? o.pretrained : undefined);
   if (!weights && !graph && !noPretrained && !from && !synthetic) throw new UsageError(`${command}: ${missingWeightsMessage(arch as Arch)}`);
+  startup.phase('model');
   const learnerOpts = { metrics: [errorRate], store: fileStore() };
   const learn = arch === 'graph'
     ? await visionLearnerFor(dls, {
@@ -155,7 +164,7 @@ export async function setupTraining(command: string, argv: string[], extra: Opti
     `device: ${ctx.info.vendor || 'unknown'} ${ctx.info.architecture || ''}${ctx.info.isSoftware ? ' (software adapter)' : ''}; images ${size}px, batch ${bs}`,
   ];
   const setup: TrainSetup = {
-    name: datasetArg, synthetic, learn, dls, from,
+    name: datasetArg, synthetic, learn, dls, from, startup,
     runInfo: { version: 1, dataset: datasetArg, arch, size, bs, seed, validPct, perClass, classes: dls.classes },
   };
   return { o, setup, info };
@@ -212,11 +221,15 @@ export const trainCommand: Command = {
       log.skippedFiles = () => dls.skippedFiles();
       if (s.from) await writeMetrics(out, log.epochs);
       if (resume) await log.resumeFrom(resume);
-      learn.addCbs([log]);
+      learn.addCbs([log, s.startup.planSaver()]);
+      await s.startup.ready();
+      s.startup.phase('show_batch and waiting for the kernels compiled ahead');
+      log.startup = (firstStepAt) => s.startup.report(firstStepAt);
       const lr = o.lr as number | undefined;
       // --from: fastai's learn.fit_one_cycle(epochs, lr) after fine_tune (everything trainable).
       if (pretrained && !s.from) await learn.fineTune(epochs, lr ?? TRAIN_DEFAULTS.lr.fineTune, { freezeEpochs, checkpoint: out, resume });
       else await learn.fitOneCycle(epochs, lr ?? TRAIN_DEFAULTS.lr.fit, { checkpoint: out, resume: s.from ? undefined : resume });
+      await s.startup.savePlan();
       await learn.export(join(out, 'model.safetensors'));
       await writeLossChart(out, log);
       const interp = await ClassificationInterpretation.fromLearner(learn);
@@ -231,6 +244,9 @@ export const trainCommand: Command = {
       const skipped = dls.skippedFiles();
       if (skipped) say(summary, `skipped files: ${skipped} could not be decoded (named above; skipped_files in metrics.json)`);
       if (log.warnings.length) summary.push(`warning: ${log.warnings[log.warnings.length - 1]}`);
+      const times = [startupLine(s.startup.report(learn.timer.firstStepAt)), ...log.timingLines()];
+      for (const line of times) console.log(line);
+      summary.push(...times);
       summary.push(`total time: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
       await writeReport(out, `Tessera run: ${s.name} (${learn.arch})`, summary, log.epochs, ['show_batch.png', 'losses.png', 'confusion.png', 'top_losses.png']);
       console.log(`wrote ${out}: model.safetensors, metrics.json, metrics.csv, show_batch.png, losses.png, confusion.png, top_losses.png, report.html`);

@@ -111,6 +111,8 @@ export class CheckpointCallback extends Callback {
   override order = 65;
   /** Path of the last file written (kept when training later diverges). */
   lastSavedPath: string | null = null;
+  /** How long the last checkpoint took (state readback and the write) and when it ended, in seconds (EpochTimer reads it). */
+  lastWrite: { seconds: number; at: number } | null = null;
 
   constructor(
     readonly dir: string,
@@ -122,6 +124,7 @@ export class CheckpointCallback extends Callback {
   override async afterEpoch(): Promise<void> {
     const learn = this.learn;
     if (learn.lrFinding) return;
+    const t0 = performance.now();
     const state = await captureState(learn.model, learn.opt, true);
     const run: RunState = {
       phase: this.phase,
@@ -135,5 +138,7 @@ export class CheckpointCallback extends Callback {
     const path = checkpointPath(this.dir);
     await learn.store.write(path, encodeStateFile(state, run));
     this.lastSavedPath = path;
+    const t = performance.now();
+    this.lastWrite = { seconds: (t - t0) / 1000, at: t / 1000 };
   }
 }

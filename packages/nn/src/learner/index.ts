@@ -13,6 +13,7 @@ export { TrainingDivergedError, CheckpointError } from './errors.js';
 export { crossEntropyLoss } from './loss.js';
 export { type LrSlice, type LrSpec, lrSlice, lrRange, evenMults } from './lr-range.js';
 export { type Metric, type MetricFunc, AvgMetric, accuracy, errorRate, metricNameOf } from './metrics.js';
+export { EpochTimer, type EpochTiming } from './epoch-timer.js';
 export { Recorder, AvgSmoothLoss, formatTime, type EpochRow, type EpochLogger, type RecorderState } from './recorder.js';
 export { ParamScheduler, oneCycleSchedules, type HyperSchedules, type OneCycleSchedOptions } from './param-scheduler.js';
 export { TrainEvalCallback } from './train-eval.js';

@@ -26,6 +26,7 @@ import {
 import { ParamScheduler, oneCycleSchedules } from './param-scheduler.js';
 import { ProgressCallback } from './progress.js';
 import { type EpochLogger, Recorder } from './recorder.js';
+import { EpochTimer } from './epoch-timer.js';
 import { type TrainingState, captureState, clearOptimizerState, restoreState, setTrainableFlags } from './state.js';
 import { MemoryStore, type StateStore, joinPath } from './store.js';
 import { TrainEvalCallback } from './train-eval.js';
@@ -47,6 +48,8 @@ export class Learner {
   store: StateStore;
   opt: Optimizer | null = null;
   readonly recorder: Recorder;
+  /** Where each epoch's time went (steps, data waits, validation, checkpoint), and when the first step ended. */
+  readonly timer = new EpochTimer();
   /** Receives each epoch's row; the progress callback installs its table writer here. */
   logger: EpochLogger | null = null;
   /** Whether a non-finite training loss throws TrainingDivergedError (the LR finder turns it off). */
@@ -96,7 +99,7 @@ export class Learner {
     this.modelDir = opts.modelDir ?? 'models';
     this.store = opts.store ?? new MemoryStore();
     this.recorder = new Recorder();
-    const defaults: Callback[] = [new TrainEvalCallback(), this.recorder];
+    const defaults: Callback[] = [new TrainEvalCallback(), this.recorder, this.timer, this.timer.end];
     if (opts.progress !== false) defaults.push(new ProgressCallback(opts.progress === true ? {} : opts.progress));
     this.addCbs([...defaults, ...(opts.cbs ?? [])]);
   }

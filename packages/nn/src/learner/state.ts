@@ -52,7 +52,10 @@ export function clearOptimizerState(opt: Optimizer): void {
 
 export async function captureOptimizer(opt: Optimizer): Promise<{ tensors: Map<string, Float32Array>; meta: OptimizerMeta }> {
   const tensors = new Map<string, Float32Array>();
-  for (const [k, t] of opt.stateTensors()) tensors.set(k, (await t.toArray()) as Float32Array);
+  // Every readback queued at once (one wait for the device, not one per tensor).
+  const entries = [...opt.stateTensors()];
+  const arrays = await Promise.all(entries.map(([, t]) => t.toArray()));
+  entries.forEach(([k], i) => tensors.set(k, arrays[i] as Float32Array));
   const meta: OptimizerMeta = { stepCount: opt.stepCount, hypers: opt.groups.map((g) => ({ ...g.hyper })) };
   const stepped = paramStepped(opt);
   if (stepped) meta.paramSteps = stepped.paramSteps();

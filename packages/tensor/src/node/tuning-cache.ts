@@ -6,8 +6,8 @@
  * Location: $TESSERA_CACHE_DIR, else $XDG_CACHE_HOME/tessera, else ~/.cache/tessera.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { tesseraCacheDir } from './cache-dir.js';
 import { adapterKey, gemmTuning, setGemmTuning, type TuneEntry } from '../kernels/gemm-tuner.js';
 
 interface CacheFile {
@@ -16,8 +16,7 @@ interface CacheFile {
 }
 
 export function tuningCachePath(): string {
-  const dir = process.env.TESSERA_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'tessera');
-  return join(dir, 'gemm-tuning.json');
+  return join(tesseraCacheDir(), 'gemm-tuning.json');
 }
 
 async function readCache(path: string): Promise<CacheFile> {

@@ -23,12 +23,14 @@ export interface Kernel {
 
 const cache = new Map<string, Kernel>();
 const compileChecks: Promise<string | null>[] = [];
+/** Pipelines created on demand (blocking the thread that asked) and the time they took. */
+const stats = { compiled: 0, compileMs: 0 };
 
 export function getKernel(name: string, code: string, hasUniforms = true): Kernel {
   const hit = cache.get(code);
   if (hit) return hit;
   const { device } = gpu();
-  const t0 = config.debugKernels ? performance.now() : 0;
+  const t0 = performance.now();
   device.pushErrorScope('validation');
   const module = device.createShaderModule({ label: name, code });
   const pipeline = device.createComputePipeline({ label: name, layout: 'auto', compute: { module, entryPoint: 'main' } });
@@ -36,6 +38,8 @@ export function getKernel(name: string, code: string, hasUniforms = true): Kerne
   if (config.debugKernels) console.error(`[tessera kernels] ${name}: pipeline made in ${(performance.now() - t0).toFixed(1)} ms\n${code}`);
   // Inside the scope too: on an invalid pipeline this call is one more (consequential) error.
   const layout = pipeline.getBindGroupLayout(0);
+  stats.compiled++;
+  stats.compileMs += performance.now() - t0;
   const k: Kernel = { name, pipeline, layout, hasUniforms, verified: false };
   compileChecks.push(
     device.popErrorScope().then((err) => {
@@ -62,4 +66,24 @@ export async function takeCompileFailures(): Promise<string[]> {
     for (const [code, k] of cache) if (!k.verified && bad.some((b) => b.includes(`"${k.name}"`))) cache.delete(code);
   }
   return bad;
+}
+
+/**
+ * Pipelines created so far in this process and the time the calls blocked. On lavapipe that time is
+ * mostly waiting for its queue thread, which compiles each kernel at its first dispatch.
+ */
+export function pipelineStats(): { compiled: number; compileMs: number } {
+  return { ...stats };
+}
+
+/** What a warm-up needs to compile one kernel ahead: exactly getKernel's arguments. */
+export interface KernelSource {
+  name: string;
+  code: string;
+  hasUniforms: boolean;
+}
+
+/** Every kernel compiled so far in this process, in first-use order (a warm-up plan records these). */
+export function kernelSources(): KernelSource[] {
+  return [...cache].map(([code, k]) => ({ name: k.name, code, hasUniforms: k.hasUniforms }));
 }
