@@ -7,7 +7,7 @@
  * examples' README says, so nothing here needs `pnpm build`.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +37,13 @@ function lastTableError(stdout: string): number {
 }
 
 describe('examples', () => {
+  it("README's 'Use it from TypeScript' shows examples/lesson1.ts as it is", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Use it from TypeScript'));
+    const code = section.slice(section.indexOf('```ts\n') + 6, section.indexOf('\n```', section.indexOf('```ts\n')) + 1);
+    expect(code).toBe(readFileSync(join(EXAMPLES, 'lesson1.ts'), 'utf8'));
+  });
+
   // A small image folder: counting 1 or 2 discs, 48 pictures of each, 64 px (Tiny Darknet's
   // ImageNet features tell them apart after a frozen and an unfrozen epoch; at 32 px, or with
   // fewer images, the fine-tuned model stayed at chance in our runs).

@@ -154,7 +154,10 @@ describe('DataLoader with worker threads', () => {
         mkdirSync(dirname(target), { recursive: true });
         writeFileSync(target, outputText);
       }
-      writeFileSync(join(out, 'package.json'), JSON.stringify({ type: 'module' }));
+      // The package's own subpath imports (#inflate), pointed at the transpiled files as dist's are.
+      const manifest = JSON.parse(readFileSync(join(src, '..', 'package.json'), 'utf8')) as { imports: Record<string, { default: string }> };
+      const imports = Object.fromEntries(Object.entries(manifest.imports).map(([k, v]) => [k, v.default.replace(/^\.\/dist\//, './')]));
+      writeFileSync(join(out, 'package.json'), JSON.stringify({ type: 'module', imports }));
       const options = { batchSize: 7, size: 12, shuffle: true, seed: 2 };
       const script = `
         import { CountingDataset, DataLoader } from './index.js';

@@ -1,11 +1,7 @@
-// defineKernel's generated header and uniform layout (device-free), and the rule that no
-// kernel outside the generator writes its own uniform struct or binding list.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+// defineKernel's generated header and uniform layout (device-free; also in the browser project).
+// The rule that no kernel outside the generator writes its own header: test/kernel-headers.test.ts.
 import { describe, expect, it } from 'vitest';
 import { defineKernel, packUniforms } from './define.js';
-
-const ROOT = join(import.meta.dirname, '../../../..');
 
 describe('defineKernel', () => {
   const k = defineKernel({
@@ -53,32 +49,4 @@ describe('defineKernel', () => {
     expect(defineKernel({ name: 'x', outputs: { y: 'array<f32>' }, workgroupSize: [8, 8], body: 'fn main() { y[0] = 1.0; }' })).toBe(again);
     expect(() => defineKernel({ name: 'no_main', workgroupSize: 1, body: 'fn helper() {}' })).toThrow(/no fn main/);
   });
-});
-
-/** Source files of the packages and tools a kernel can live in. */
-function sources(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) sources(p, out);
-    else if (/\.(ts|js|wgsl)$/.test(name)) out.push(p);
-  }
-  return out;
-}
-
-// The generator itself, and the runtime tests that drive raw WebGPU below defineKernel on purpose
-// (a deliberately broken shader, a dispatch one binding short).
-const ALLOWED = new Set(['packages/tensor/src/kernels/define.ts', 'packages/tensor/src/kernels/define.test.ts', 'packages/tensor/src/runtime/runtime.test.ts', 'packages/tensor/src/runtime/adapter.test.ts']);
-
-it('no uniform struct or binding is written by hand outside defineKernel', () => {
-  const offenders: string[] = [];
-  for (const top of ['packages', 'bench', 'tools', 'apps']) {
-    for (const file of sources(join(ROOT, top))) {
-      const rel = relative(ROOT, file);
-      if (ALLOWED.has(rel)) continue;
-      const text = readFileSync(file, 'utf8');
-      if (/struct U\b|@binding\(/.test(text)) offenders.push(rel);
-    }
-  }
-  expect(offenders).toEqual([]);
 });
