@@ -10,8 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { encodeModel } from '@tessera/onnx';
-import { preparedImage, testImages, topK } from '../packages/onnx/src/testing/models.js';
+import { chainModel, preparedImage, testImages, topK } from '../packages/onnx/src/testing/models.js';
 import { CLI, tessera } from './support/cli.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -78,19 +77,10 @@ describe.skipIf(why !== null)('tessera convert / train --pretrained with an ONNX
 
   it('an unsupported graph is refused with every problem named, and nothing is written', () => {
     const bad = join(dir, 'bad.onnx');
-    writeFileSync(bad, encodeModel({
-      irVersion: 8,
-      opsetImport: [{ domain: '', version: 17 }],
-      graph: {
-        name: 'g',
-        input: [{ name: 'x' }],
-        output: [{ name: 'y' }],
-        node: [
-          { opType: 'Resize', name: 'up', input: ['x'], output: ['a'] },
-          { opType: 'HardSwish', name: 'act', input: ['a'], output: ['y'] },
-        ],
-      },
-    }));
+    writeFileSync(bad, chainModel([
+      { opType: 'Resize', name: 'up', input: ['x'], output: ['a'] },
+      { opType: 'HardSwish', name: 'act', input: ['a'], output: ['y'] },
+    ]));
     const out = join(dir, 'bad.safetensors');
     const r = tessera(['convert', bad, out]);
     expect(r.code).not.toBe(0);

@@ -13,8 +13,7 @@ import { Adam } from '@tessera/nn';
 import { initDevice, manualSeed, noGrad, softmax, softmaxCrossEntropy, tidy } from '@tessera/tensor';
 import { OnnxGraphModule, UnsupportedOnnxError, onnxVisionModel, parseOnnx } from '../index.js';
 import { readOnnxFile } from '../node/index.js';
-import { encodeModel } from '../proto/onnx.js';
-import { nhwcBatch, preparedImage, testImages, topK } from '../testing/models.js';
+import { chainModel, nhwcBatch, preparedImage, testImages, topK } from '../testing/models.js';
 
 const PYTHON = '/usr/bin/python3';
 const SIZE = 64;
@@ -129,21 +128,12 @@ describe.skipIf(why !== null)('torchvision models exported by torch.onnx import 
 describe('unsupported graphs', () => {
   it('lists every unsupported operator and attribute at once, before loading anything', async () => {
     await initDevice();
-    const bytes = encodeModel({
-      irVersion: 8,
-      opsetImport: [{ domain: '', version: 17 }],
-      graph: {
-        name: 'g',
-        input: [{ name: 'x' }],
-        output: [{ name: 'y' }],
-        node: [
-          { opType: 'Resize', name: 'up', input: ['x'], output: ['a'] },
-          { opType: 'MaxPool', name: 'pool', input: ['a'], output: ['b'], attribute: [{ name: 'kernel_shape', type: 7, ints: [3, 3] }, { name: 'dilations', type: 7, ints: [2, 2] }] },
-          { opType: 'Conv', name: 'conv', input: ['b', 'w'], output: ['c'], attribute: [{ name: 'pads', type: 7, ints: [0, 0, 1, 1] }] },
-          { opType: 'Gelu', name: 'act', input: ['c'], output: ['y'] },
-        ],
-      },
-    });
+    const bytes = chainModel([
+      { opType: 'Resize', name: 'up', input: ['x'], output: ['a'] },
+      { opType: 'MaxPool', name: 'pool', input: ['a'], output: ['b'], attribute: [{ name: 'kernel_shape', type: 7, ints: [3, 3] }, { name: 'dilations', type: 7, ints: [2, 2] }] },
+      { opType: 'Conv', name: 'conv', input: ['b', 'w'], output: ['c'], attribute: [{ name: 'pads', type: 7, ints: [0, 0, 1, 1] }] },
+      { opType: 'Gelu', name: 'act', input: ['c'], output: ['y'] },
+    ]);
     const g = parseOnnx(bytes, 'bad.onnx');
     let err: unknown;
     try {

@@ -9,6 +9,7 @@ import { type Tensor, rand, randn, tensor } from '@tessera/tensor';
 import type { Module, Preprocess } from '@tessera/nn';
 import { IMAGENET_STATS, centreCrop, resize, resizeShorterSide } from '@tessera/vision';
 import { decodeImageFile } from '@tessera/vision/node';
+import { encodeModel } from '../proto/onnx.js';
 
 /** Random running means and variances (and affine weights) in every BatchNorm of `model`. */
 export function perturbBatchNorm(model: Module): void {
@@ -67,4 +68,13 @@ export function nhwcBatch(images: { nhwc: Float32Array }[], size: number): Tenso
 
 export function topK(row: ArrayLike<number>, k: number): number[] {
   return [...Array(row.length).keys()].sort((a, b) => row[b]! - row[a]!).slice(0, k);
+}
+
+/** An opset-17 graph x → … → y of the given nodes (no weights): the importer's refusals are tested with these. */
+export function chainModel(node: { opType: string; name: string; input: string[]; output: string[]; attribute?: { name: string; type: number; ints: number[] }[] }[]): Uint8Array {
+  return encodeModel({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: { name: 'g', input: [{ name: 'x' }], output: [{ name: 'y' }], node },
+  });
 }
