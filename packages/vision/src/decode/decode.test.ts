@@ -186,17 +186,16 @@ describe('PNG', () => {
     const short = pngFile({ width: w, height: h, bitDepth: 8, colorType: 2 }, zlibSync(rows.subarray(0, rows.length / 2)));
     expect(decodeError(() => decodeImage(short, { file: 'short.png' })).reason).toMatch(/^truncated or corrupt image data \(unexpected end of image data/);
     for (const interlaced of [false, true]) {
-      // 16 MB of zeros where a 16x16 image's 784 bytes of rows belong, in a 16 KB file.
-      const bomb = pngFile({ width: w, height: h, bitDepth: 8, colorType: 2, interlaced }, zlibSync(new Uint8Array(16 << 20), { level: 1 }));
+      // 16 MB of zeros where a 16x16 image's 784 bytes of rows belong, in a 16 KB file, with the
+      // second half of the zlib stream garbage: inflating all of it (what the libraries do) fails
+      // there, so an image back proves the decoder stopped once it had the image's bytes (no timing).
+      const data = zlibSync(new Uint8Array(16 << 20), { level: 1 });
+      data.fill(0xff, data.length >> 1);
+      expect(() => unzlibSync(data)).toThrow(/invalid/);
+      const bomb = pngFile({ width: w, height: h, bitDepth: 8, colorType: 2, interlaced }, data);
       expect(bomb.length).toBeLessThan(20_000);
-      let started = performance.now();
       const img = decodeImage(bomb);
-      const ours = performance.now() - started;
       expect([img.width, img.height, Math.max(...img.data)]).toEqual([w, h, 0]); // the first rows' worth of zeros: black
-      // Ours stops within the first 1 MB; inflating all 16 MB (what the libraries do) takes far longer.
-      started = performance.now();
-      unzlibSync(bomb.subarray(41, bomb.length - 12));
-      expect(ours).toBeLessThan((performance.now() - started) / 4);
     }
   });
 
