@@ -33,8 +33,8 @@ const chromium: TestProjectInlineConfiguration = {
     // Every tensor op and kernel test file: forward and backward against the CPU twins,
     // and against PyTorch through browser commands that run Python on the test server.
     include: ['packages/tensor/src/**/*.test.ts'],
-    // @tessera/tensor/node (the tuning cache on disk) is the Node-only part of the package.
-    exclude: ['packages/tensor/src/node/**'],
+    // @tessera/tensor/node (the tuning cache on disk) and testing/node (the Python bridge) are Node-only.
+    exclude: ['packages/tensor/src/node/**', 'packages/tensor/src/testing/node/**'],
     // After the Node project, not beside it: both adapters are software rasterisers that
     // want both cores.
     sequence: { groupOrder: 1 },
