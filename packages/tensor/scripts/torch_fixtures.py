@@ -3,7 +3,7 @@
 
 Usage: torch_fixtures.py DIR
 
-DIR/manifest.json (written by packages/tensor/test-fixtures/nn-testing.ts):
+DIR/manifest.json (written by packages/tensor/test-fixtures/torch-bridge.ts):
   {"cases": [{"id", "op", "params", "inputs": {name: {"file", "shape", "dtype"}}, "grad": {...} | null}]}
 Inputs are raw little-endian f32 ("f32") or i32 ("i32") files in Tessera's layout:
 4-D activations are NHWC. Every op runs in float64 on PyTorch's NCHW layout (this

@@ -62,21 +62,65 @@ export function liveBytes(): number {
   return s.bytesLive + s.bytesReclaimedByGC;
 }
 
-/** ∂f/∂inputs[k] by central differences (inputs must be dense; perturbed in place and restored). */
-export function numericalGrad(f: (xs: CpuTensor[]) => number, inputs: CpuTensor[], k: number, h = 1e-4): Float64Array {
-  const x = inputs[k]!;
-  const out = new Float64Array(x.data.length);
-  for (let i = 0; i < x.data.length; i++) {
-    const v = x.data[i]!;
+/**
+ * ∂f/∂x by central differences, x flat (f is evaluated in float64 on a perturbed copy; it must
+ * be a pure function of its argument). The step is h·max(1, |xᵢ|).
+ */
+export function numericGrad(f: (x: Float64Array) => number, x: ArrayLike<number>, h = 1e-5): Float64Array {
+  const xv = Float64Array.from(x);
+  const g = new Float64Array(xv.length);
+  for (let i = 0; i < xv.length; i++) {
+    const v = xv[i]!;
     const step = h * Math.max(1, Math.abs(v));
-    x.data[i] = v + step;
-    const fp = f(inputs);
-    x.data[i] = v - step;
-    const fm = f(inputs);
-    x.data[i] = v;
-    out[i] = (fp - fm) / (2 * step);
+    xv[i] = v + step;
+    const fp = f(xv);
+    xv[i] = v - step;
+    const fm = f(xv);
+    xv[i] = v;
+    g[i] = (fp - fm) / (2 * step);
   }
-  return out;
+  return g;
+}
+
+/** Σ aᵢ·bᵢ: a vector-valued function as a scalar loss for `numericGrad` (b the upstream gradient). */
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+/** ∂f/∂inputs[k] for the twin: `numericGrad` over input k's (dense) data, written in place and restored. */
+function numericalGrad(f: (xs: CpuTensor[]) => number, inputs: CpuTensor[], k: number, h: number): Float64Array {
+  const data = inputs[k]!.data;
+  const saved = Float64Array.from(data);
+  const g = numericGrad((v) => {
+    data.set(v);
+    return f(inputs);
+  }, saved, h);
+  data.set(saved);
+  return g;
+}
+
+/**
+ * A normalisation's gradients (input, weight, bias) from the GPU against central differences
+ * of `loss(x, w, b)` (its float64 twin): within 2e-4 of each gradient's largest magnitude.
+ * Returns the numeric gradients, for checking the twin's analytic ones too.
+ */
+export function expectAffineGradsNumeric(
+  gpu: { dx: ArrayLike<number>; dw: ArrayLike<number> | null; db: ArrayLike<number> | null },
+  loss: (x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>) => number,
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  b: ArrayLike<number>,
+): { nx: Float64Array; nw: Float64Array; nb: Float64Array } {
+  const nx = numericGrad((v) => loss(v, w, b), x);
+  const nw = numericGrad((v) => loss(x, v, b), w);
+  const nb = numericGrad((v) => loss(x, w, v), b);
+  const tol = (n: Float64Array) => ({ atol: 2e-4 * Math.max(1, maxAbs(n)), rtol: 0 });
+  assertClose(gpu.dx, nx, tol(nx), 'dx (GPU)');
+  assertClose(gpu.dw!, nw, tol(nw), 'dweight (GPU)');
+  assertClose(gpu.db!, nb, tol(nb), 'dbias (GPU)');
+  return { nx, nw, nb };
 }
 
 /** Runs `expr` on the GPU with autograd and on the f64 twin; compares the forward values and every input's gradient. */

@@ -41,7 +41,7 @@ export function uniform(shape: Shape | number, seed: number, opts: UniformOption
   return out;
 }
 
-/** Standard normal f32 values (Box–Muller). */
+/** Normal f32 values (Box–Muller), mean then std as in torch.normal(mean, std). */
 export function normal(shape: Shape | number, seed: number, mean = 0, std = 1): Float32Array {
   const r = rng(seed);
   const out = new Float32Array(size(shape));

@@ -2,8 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initDevice, leakyRelu, queueStats, relu, reshape, slice, tensor, type Tensor } from '../../index.js';
 import { batchNorm2d, batchNormMaxPool2d, maxPool2d, type BatchNormMaxPoolOptions } from './index.js';
 import { batchNormMaxPoolBackwardRef, batchNormMaxPoolRef } from '../../reference/nn/index.js';
-import { dot, expectAffineGradsNumeric, expectClose, numel, randn } from '../../../test-fixtures/nn-testing.js';
-import { kernelsDispatched } from '../../testing/index.js';
+import { numel } from '../../shape.js';
+import { assertClose, dot, expectAffineGradsNumeric, kernelsDispatched, normal } from '../../testing/index.js';
 
 beforeAll(async () => {
   await initDevice();
@@ -23,12 +23,12 @@ interface Data {
 function data(shape: number[], seed: number, affine = true, running = true): Data {
   const [N, H, W, C] = shape as [number, number, number, number];
   return {
-    x: randn(numel(shape), seed),
-    w: affine ? randn(C, seed + 1, 0.5, 1) : null,
-    b: affine ? randn(C, seed + 2, 0.5) : null,
-    rm: running ? randn(C, seed + 3, 0.2) : null,
-    rv: running ? Float32Array.from(randn(C, seed + 4), (v) => 0.5 + Math.abs(v)) : null,
-    g: randn(N * (H >> 1) * (W >> 1) * C, seed + 5),
+    x: normal(numel(shape), seed),
+    w: affine ? normal(C, seed + 1, 1, 0.5) : null,
+    b: affine ? normal(C, seed + 2, 0, 0.5) : null,
+    rm: running ? normal(C, seed + 3, 0, 0.2) : null,
+    rv: running ? Float32Array.from(normal(C, seed + 4), (v) => 0.5 + Math.abs(v)) : null,
+    g: normal(N * (H >> 1) * (W >> 1) * C, seed + 5),
   };
 }
 
@@ -83,13 +83,13 @@ type Run = Awaited<ReturnType<typeof run>>;
 const bnKernelsRun = (fn: () => Promise<void>) => kernelsDispatched(fn, (n) => n.startsWith('bn_'));
 
 function checkTwin(r: Run, t: ReturnType<typeof twin>): void {
-  expectClose('y', r.y, t.ref.pooled, 3e-5, 1e-4);
-  expectClose('dx', r.dx, t.bw.dx, 1e-4 * Math.max(1, maxAbs(t.bw.dx)), 1e-4);
-  if (r.dw) expectClose('dweight', r.dw, t.bw.dweight, 1e-5 * Math.max(1, maxAbs(t.bw.dweight)) * Math.sqrt(t.M), 1e-4);
-  if (r.db) expectClose('dbias', r.db, t.bw.dbias, 1e-5 * Math.max(1, maxAbs(t.bw.dbias)) * Math.sqrt(t.M), 1e-4);
+  assertClose(r.y, t.ref.pooled, { atol: 3e-5, rtol: 1e-4 }, 'y');
+  assertClose(r.dx, t.bw.dx, { atol: 1e-4 * Math.max(1, maxAbs(t.bw.dx)), rtol: 1e-4 }, 'dx');
+  if (r.dw) assertClose(r.dw, t.bw.dweight, { atol: 1e-5 * Math.max(1, maxAbs(t.bw.dweight)) * Math.sqrt(t.M), rtol: 1e-4 }, 'dweight');
+  if (r.db) assertClose(r.db, t.bw.dbias, { atol: 1e-5 * Math.max(1, maxAbs(t.bw.dbias)) * Math.sqrt(t.M), rtol: 1e-4 }, 'dbias');
   if (r.rm) {
-    expectClose('runningMean', r.rm, t.ref.runningMean!, 1e-5, 1e-5);
-    expectClose('runningVar', r.rv!, t.ref.runningVar!, 1e-5, 1e-4);
+    assertClose(r.rm, t.ref.runningMean!, { atol: 1e-5, rtol: 1e-5 }, 'runningMean');
+    assertClose(r.rv!, t.ref.runningVar!, { atol: 1e-5, rtol: 1e-4 }, 'runningVar');
   }
 }
 
@@ -135,8 +135,8 @@ describe('batchNormMaxPool2d vs the float64 CPU twin', () => {
       const u = await run(shape, d, opts, true);
       const t = twin(shape, d, opts);
       checkTwin(r, t);
-      expectClose('y vs unfused', r.y, u.y, 0);
-      expectClose('dx vs unfused', r.dx, u.dx, 1e-5);
+      assertClose(r.y, u.y, { atol: 0, rtol: 0 }, 'y vs unfused');
+      assertClose(r.dx, u.dx, { atol: 1e-5, rtol: 0 }, 'dx vs unfused');
       // Routing a tie to its second element instead is caught.
       const second = t.ref.argmax.map((i) => ((((i / C) | 0) % W) % 2 === 0 && d.x[i + C] === d.x[i] ? i + C : i));
       expect(second.some((v, o) => v !== t.ref.argmax[o])).toBe(true);
@@ -175,7 +175,7 @@ describe('batchNormMaxPool2d propagates NaN like maxPool2d', () => {
       const nan = Array.from(r.y as Float32Array, (v, i) => (Number.isNaN(v) ? i : -1)).filter((i) => i >= 0);
       expect(nan, 'NaN exactly at window (0, 1), channel 1').toEqual([(0 * 2 + 1) * C + 1]);
       expect(Array.from(u.y as Float32Array, Number.isNaN)).toEqual(Array.from(r.y as Float32Array, Number.isNaN));
-      expectClose('y vs unfused outside the NaN', (r.y as Float32Array).map((v) => (Number.isNaN(v) ? 0 : v)), (u.y as Float32Array).map((v) => (Number.isNaN(v) ? 0 : v)), 0);
+      assertClose((r.y as Float32Array).map((v) => (Number.isNaN(v) ? 0 : v)), (u.y as Float32Array).map((v) => (Number.isNaN(v) ? 0 : v)), { atol: 0, rtol: 0 }, 'y vs unfused outside the NaN');
     });
   }
 });
@@ -223,12 +223,12 @@ describe('batchNormMaxPool2d vs batchNorm2d → activation → maxPool2d', () =>
       const d = data(shape, 900 + 10 * k);
       const r = await run(shape, d, opts);
       const u = await run(shape, d, opts, true);
-      expectClose('y', r.y, u.y, 0);
-      expectClose('dx', r.dx, u.dx, 1e-5 * Math.max(1, maxAbs(u.dx)), 1e-4);
-      expectClose('dweight', r.dw!, u.dw!, 1e-4 * Math.max(1, maxAbs(u.dw!)), 1e-4);
-      expectClose('dbias', r.db!, u.db!, 1e-4 * Math.max(1, maxAbs(u.db!)), 1e-4);
-      expectClose('runningMean', r.rm!, u.rm!, 0);
-      expectClose('runningVar', r.rv!, u.rv!, 0);
+      assertClose(r.y, u.y, { atol: 0, rtol: 0 }, 'y');
+      assertClose(r.dx, u.dx, { atol: 1e-5 * Math.max(1, maxAbs(u.dx)), rtol: 1e-4 }, 'dx');
+      assertClose(r.dw!, u.dw!, { atol: 1e-4 * Math.max(1, maxAbs(u.dw!)), rtol: 1e-4 }, 'dweight');
+      assertClose(r.db!, u.db!, { atol: 1e-4 * Math.max(1, maxAbs(u.db!)), rtol: 1e-4 }, 'dbias');
+      assertClose(r.rm!, u.rm!, { atol: 0, rtol: 0 }, 'runningMean');
+      assertClose(r.rv!, u.rv!, { atol: 0, rtol: 0 }, 'runningVar');
       expect(r.fwdDispatches).toBe(3);
     });
   });
@@ -249,14 +249,14 @@ describe('batchNormMaxPool2d gradients vs finite differences of the float64 twin
         dot(batchNormMaxPoolRef({ x, N, H, W, M: N * H * W, C, weight: w, bias: b, runningMean: d.rm, runningVar: d.rv, training: !!opts.training, activation: opts.activation }).pooled, d.g);
       const { nx } = expectAffineGradsNumeric(r, loss, d.x, d.w!, d.b!);
       const bw = twin(shape, d, opts).bw;
-      expectClose('dx (twin)', bw.dx, nx, 1e-7 * Math.max(1, maxAbs(nx)));
+      assertClose(bw.dx, nx, { atol: 1e-7 * Math.max(1, maxAbs(nx)), rtol: 0 }, 'dx (twin)');
     });
   });
 });
 
 describe('batchNormMaxPool2d errors', () => {
   it('names the op and the shapes', () => {
-    expect(() => batchNormMaxPool2d(tensor(randn(12, 1), [3, 4]), null, null, null, null, { training: true })).toThrow(/batchNormMaxPool2d.*rank 4/);
-    expect(() => batchNormMaxPool2d(tensor(randn(6, 1), [1, 1, 3, 2]), null, null, null, null, { training: true })).toThrow(/batchNormMaxPool2d.*1×3/);
+    expect(() => batchNormMaxPool2d(tensor(normal(12, 1), [3, 4]), null, null, null, null, { training: true })).toThrow(/batchNormMaxPool2d.*rank 4/);
+    expect(() => batchNormMaxPool2d(tensor(normal(6, 1), [1, 1, 3, 2]), null, null, null, null, { training: true })).toThrow(/batchNormMaxPool2d.*1×3/);
   });
 });

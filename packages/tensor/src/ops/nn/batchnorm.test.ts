@@ -2,8 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { add, initDevice, leakyRelu, queueStats, relu, reshape, slice, tensor, type Tensor } from '../../index.js';
 import { batchNorm1d, batchNorm2d, batchNormFold, type BatchNormOptions } from './index.js';
 import { batchNormBackwardRef, batchNormFoldRef, batchNormRef } from '../../reference/nn/index.js';
-import { dot, expectAffineGradsNumeric, expectClose, numel, numericGrad, randn } from '../../../test-fixtures/nn-testing.js';
-import { kernelsDispatched } from '../../testing/index.js';
+import { numel } from '../../shape.js';
+import { assertClose, dot, expectAffineGradsNumeric, kernelsDispatched, normal, numericGrad } from '../../testing/index.js';
 
 beforeAll(async () => {
   await initDevice();
@@ -51,13 +51,13 @@ function inputs(c: BnCase, seed: number) {
   const C = c.shape[c.shape.length - 1]!;
   const n = numel(c.shape);
   return {
-    x: randn(n, seed, c.std ?? 1, c.mean ?? 0),
-    w: c.affine === false ? null : randn(C, seed + 1, 0.5, 1),
-    b: c.affine === false ? null : randn(C, seed + 2, 0.5),
-    rm: c.running === false ? null : randn(C, seed + 3, 0.2, c.mean ?? 0),
-    rv: c.running === false ? null : Float32Array.from(randn(C, seed + 4), (v) => 0.5 + Math.abs(v) * (c.std ?? 1) ** 2),
-    g: randn(n, seed + 5),
-    r: c.residual ? randn(n, seed + 6, 0.8, 0.1) : null,
+    x: normal(n, seed, c.mean ?? 0, c.std ?? 1),
+    w: c.affine === false ? null : normal(C, seed + 1, 1, 0.5),
+    b: c.affine === false ? null : normal(C, seed + 2, 0, 0.5),
+    rm: c.running === false ? null : normal(C, seed + 3, c.mean ?? 0, 0.2),
+    rv: c.running === false ? null : Float32Array.from(normal(C, seed + 4), (v) => 0.5 + Math.abs(v) * (c.std ?? 1) ** 2),
+    g: normal(n, seed + 5),
+    r: c.residual ? normal(n, seed + 6, 0.1, 0.8) : null,
   };
 }
 
@@ -118,15 +118,15 @@ type GpuBn = Awaited<ReturnType<typeof gpuBn>>;
 /** Throws unless the GPU results match the twin's (forward, backward, running stats). */
 function checkTwin(r: GpuBn, ref: ReturnType<typeof batchNormRef>, bw: ReturnType<typeof batchNormBackwardRef>, M: number): void {
   // y is O(1): absolute 3e-5 plus 1e-4 relative; sums over M rows scale with the reference's magnitude.
-  expectClose('y', r.y, ref.y, 3e-5, 1e-4);
-  expectClose('dx', r.dx, bw.dx, 1e-4 * Math.max(1, maxAbs(bw.dx)), 1e-4);
-  if (r.dw) expectClose('dweight', r.dw, bw.dweight, 1e-5 * Math.max(1, maxAbs(bw.dweight)) * Math.sqrt(M), 1e-4);
-  if (r.db) expectClose('dbias', r.db, bw.dbias, 1e-5 * Math.max(1, maxAbs(bw.dbias)) * Math.sqrt(M), 1e-4);
+  assertClose(r.y, ref.y, { atol: 3e-5, rtol: 1e-4 }, 'y');
+  assertClose(r.dx, bw.dx, { atol: 1e-4 * Math.max(1, maxAbs(bw.dx)), rtol: 1e-4 }, 'dx');
+  if (r.dw) assertClose(r.dw, bw.dweight, { atol: 1e-5 * Math.max(1, maxAbs(bw.dweight)) * Math.sqrt(M), rtol: 1e-4 }, 'dweight');
+  if (r.db) assertClose(r.db, bw.dbias, { atol: 1e-5 * Math.max(1, maxAbs(bw.dbias)) * Math.sqrt(M), rtol: 1e-4 }, 'dbias');
   // g·act'(z): g itself or g·slope, rounded once in f32.
-  if (r.dr) expectClose('dresidual', r.dr, bw.dresidual, 1e-6, 1e-6);
+  if (r.dr) assertClose(r.dr, bw.dresidual, { atol: 1e-6, rtol: 1e-6 }, 'dresidual');
   if (r.rm) {
-    expectClose('runningMean', r.rm, ref.runningMean!, 1e-5 * Math.max(1, maxAbs(ref.runningMean!)), 1e-5);
-    expectClose('runningVar', r.rv!, ref.runningVar!, 1e-5, 1e-4);
+    assertClose(r.rm, ref.runningMean!, { atol: 1e-5 * Math.max(1, maxAbs(ref.runningMean!)), rtol: 1e-5 }, 'runningMean');
+    assertClose(r.rv!, ref.runningVar!, { atol: 1e-5, rtol: 1e-4 }, 'runningVar');
   }
 }
 
@@ -160,13 +160,13 @@ describe('batchNorm vs the float64 CPU twin', () => {
     expect(() => checkTwin(r, right.ref, noRes.bw, right.M)).toThrow(/^dx:/);
     // The right dx, dweight and dbias with one element of dr off by 1e-3: only the residual's check fails.
     const dresidual = right.bw.dresidual.map((v, i) => (i === 17 ? v + 1e-3 : v));
-    expect(() => checkTwin(r, right.ref, { ...right.bw, dresidual }, right.M)).toThrow(/^dresidual: element 17/);
+    expect(() => checkTwin(r, right.ref, { ...right.bw, dresidual }, right.M)).toThrow(/^dresidual: .*\n {2}worst at \[17\]/);
   });
 
   it('a strided residual (a permuted view) gives what its dense copy gives, forward and backward', async () => {
     const [N, H, W, C] = [2, 3, 4, 5];
     const d = inputs({ shape: [N, H, W, C], opts: {} }, 430);
-    const rData = randn(N * H * W * C, 431);
+    const rData = normal(N * H * W * C, 431);
     const run = async (strided: boolean) => {
       const xt = tensor(d.x, [N, H, W, C]).requireGrad();
       // [N, W, H, C] permuted to [N, H, W, C]: a view whose gradient flows back through the permute.
@@ -194,13 +194,13 @@ describe('batchNorm vs the float64 CPU twin', () => {
       (which === 'x' ? rt : xt).requireGrad();
       const y = batchNorm2d(xt, null, null, null, null, { ...c.opts, residual: rt });
       y.backward({ grad: tensor(d.g, c.shape) });
-      expectClose('y', await y.toArray(), ref.y, 3e-5, 1e-4);
+      assertClose(await y.toArray(), ref.y, { atol: 3e-5, rtol: 1e-4 }, 'y');
       if (which === 'x') {
         expect(xt.grad).toBeNull();
-        expectClose('dresidual', await rt.grad!.toArray(), bw.dresidual, 1e-6, 1e-6);
+        assertClose(await rt.grad!.toArray(), bw.dresidual, { atol: 1e-6, rtol: 1e-6 }, 'dresidual');
       } else {
         expect(rt.grad).toBeNull();
-        expectClose('dx', await xt.grad!.toArray(), bw.dx, 1e-4 * Math.max(1, maxAbs(bw.dx)), 1e-4);
+        assertClose(await xt.grad!.toArray(), bw.dx, { atol: 1e-4 * Math.max(1, maxAbs(bw.dx)), rtol: 1e-4 }, 'dx');
       }
       for (const t of [xt, rt, y, xt.grad, rt.grad]) t?.dispose();
     }
@@ -228,14 +228,14 @@ describe('batchNorm vs the float64 CPU twin', () => {
     const r = await gpuBn(shape, d.x, d.w, d.b, d.rm, d.rv, d.g, { training: true });
     const ref = batchNormRef({ x: d.x, M: 144, C: 3, weight: d.w, bias: d.b, runningMean: d.rm, runningVar: d.rv, training: true });
     const bw = batchNormBackwardRef(d.g, d.x, 144, 3, d.w, ref);
-    expectClose('y', r.y, ref.y, 3e-5 * maxAbs(ref.y), 1e-4);
-    expectClose('dx', r.dx, bw.dx, 1e-4 * Math.max(1, maxAbs(bw.dx)), 1e-4);
-    expectClose('runningVar', r.rv!, ref.runningVar!, 0, 1e-5);
+    assertClose(r.y, ref.y, { atol: 3e-5 * maxAbs(ref.y), rtol: 1e-4 }, 'y');
+    assertClose(r.dx, bw.dx, { atol: 1e-4 * Math.max(1, maxAbs(bw.dx)), rtol: 1e-4 }, 'dx');
+    assertClose(r.rv!, ref.runningVar!, { atol: 0, rtol: 1e-5 }, 'runningVar');
   });
 
   it('takes strided views (an NCHW tensor permuted to NHWC) and gives the same result', async () => {
     const [N, C, H, W] = [2, 5, 3, 4];
-    const xs = randn(N * C * H * W, 7);
+    const xs = normal(N * C * H * W, 7);
     const nchw = tensor(xs, [N, C, H, W]);
     const view = nchw.permute([0, 2, 3, 1]);
     expect(view.isContiguous).toBe(false);
@@ -252,20 +252,20 @@ describe('batchNorm vs the float64 CPU twin', () => {
     let refM: Float64Array = new Float64Array(4);
     let refV: Float64Array = new Float64Array(4).fill(1);
     for (let step = 0; step < 3; step++) {
-      const x = randn(numel(shape), 50 + step, 2, 1);
+      const x = normal(numel(shape), 50 + step, 1, 2);
       batchNorm2d(tensor(x, shape), null, null, rm, rv, { training: true, momentum: 0.25 }).dispose();
       const ref = batchNormRef({ x, M: 18, C: 4, runningMean: refM, runningVar: refV, training: true, momentum: 0.25 });
       refM = ref.runningMean!;
       refV = ref.runningVar!;
     }
-    expectClose('runningMean', await rm.toArray(), refM, 1e-5, 1e-5);
-    expectClose('runningVar', await rv.toArray(), refV, 1e-5, 1e-5);
+    assertClose(await rm.toArray(), refM, { atol: 1e-5, rtol: 1e-5 }, 'runningMean');
+    assertClose(await rv.toArray(), refV, { atol: 1e-5, rtol: 1e-5 }, 'runningVar');
   });
 
   it('leaves the running stats alone in eval', async () => {
     const rm = tensor([0.5, -0.5]);
     const rv = tensor([2, 3]);
-    batchNorm1d(tensor(randn(8, 3), [4, 2]), null, null, rm, rv, { training: false }).dispose();
+    batchNorm1d(tensor(normal(8, 3), [4, 2]), null, null, rm, rv, { training: false }).dispose();
     expect(Array.from(await rm.toArray())).toEqual([0.5, -0.5]);
     expect(Array.from(await rv.toArray())).toEqual([2, 3]);
   });
@@ -390,12 +390,12 @@ describe('batchNorm gradients vs finite differences of the float64 twin', () => 
       const { nx, nw } = expectAffineGradsNumeric(r, (x, w, b) => loss(x, w, b), d.x, d.w!, d.b!);
       // The twin's analytic backward, in float64, agrees tightly.
       const bw = batchNormBackwardRef(d.g, d.x, M, C, d.w, fwd(d.x, d.w!, d.b!, d.r));
-      expectClose('dx (twin)', bw.dx, nx, 1e-7 * Math.max(1, maxAbs(nx)));
-      expectClose('dweight (twin)', bw.dweight, nw, 1e-7 * Math.max(1, maxAbs(nw)));
+      assertClose(bw.dx, nx, { atol: 1e-7 * Math.max(1, maxAbs(nx)), rtol: 0 }, 'dx (twin)');
+      assertClose(bw.dweight, nw, { atol: 1e-7 * Math.max(1, maxAbs(nw)), rtol: 0 }, 'dweight (twin)');
       if (d.r) {
         const nr = numericGrad((res) => loss(d.x, d.w!, d.b!, res), d.r);
-        expectClose('dresidual (GPU)', r.dr!, nr, 2e-4 * Math.max(1, maxAbs(nr)));
-        expectClose('dresidual (twin)', bw.dresidual, nr, 1e-7 * Math.max(1, maxAbs(nr)));
+        assertClose(r.dr!, nr, { atol: 2e-4 * Math.max(1, maxAbs(nr)), rtol: 0 }, 'dresidual (GPU)');
+        assertClose(bw.dresidual, nr, { atol: 1e-7 * Math.max(1, maxAbs(nr)), rtol: 0 }, 'dresidual (twin)');
       }
     });
   });
@@ -432,7 +432,7 @@ describe('batchNorm with a fused activation vs BatchNorm then the activation op'
       const fused = await run(true);
       const layers = await run(false);
       // The same arithmetic in the same order: equal to rounding.
-      for (const k of ['y', 'dx', 'dw', 'db'] as const) expectClose(k, fused[k], layers[k], 1e-6 * Math.max(1, maxAbs(layers[k])), 1e-6);
+      for (const k of ['y', 'dx', 'dw', 'db'] as const) assertClose(fused[k], layers[k], { atol: 1e-6 * Math.max(1, maxAbs(layers[k])), rtol: 1e-6 }, k);
       // The activation forward and its backward are the two dispatches saved.
       expect(fused.dispatches).toBe(layers.dispatches - 2);
     });
@@ -464,7 +464,7 @@ describe('batchNorm with a fused activation vs BatchNorm then the activation op'
       };
       const fused = await run(true);
       const layers = await run(false);
-      for (const k of ['y', 'dx', 'dw', 'db', 'dr'] as const) expectClose(k, fused[k], layers[k], 1e-6 * Math.max(1, maxAbs(layers[k])), 1e-6);
+      for (const k of ['y', 'dx', 'dw', 'db', 'dr'] as const) assertClose(fused[k], layers[k], { atol: 1e-6 * Math.max(1, maxAbs(layers[k])), rtol: 1e-6 }, k);
       // Saved: the add and the activation forward; the activation's gradient and the copy
       // that gives add's two inputs their own gradient, backward.
       expect(fused.dispatches).toBe(layers.dispatches - 4);
@@ -475,16 +475,16 @@ describe('batchNorm with a fused activation vs BatchNorm then the activation op'
 describe('batchNormFold (eval-mode BatchNorm as scale and shift) vs the float64 twin', () => {
   for (const C of [1, 7, 64, 130]) {
     it(`C = ${C}, with and without a conv bias`, async () => {
-      const w = randn(C, 31);
-      const b = randn(C, 32);
-      const rm = randn(C, 33);
-      const rv = randn(C, 34).map((v) => v * v + 0.1);
-      const cb = randn(C, 35);
+      const w = normal(C, 31);
+      const b = normal(C, 32);
+      const rm = normal(C, 33);
+      const rv = normal(C, 34).map((v) => v * v + 0.1);
+      const cb = normal(C, 35);
       const t = (d: Float32Array) => tensor(d, [C]);
       const fold = await batchNormFold(t(w), t(b), t(rm), t(rv), 1e-3).toArray();
-      expectClose('fold', fold, batchNormFoldRef(w, b, rm, rv, 1e-3), 1e-5, 1e-5);
+      assertClose(fold, batchNormFoldRef(w, b, rm, rv, 1e-3), { atol: 1e-5, rtol: 1e-5 }, 'fold');
       const withBias = await batchNormFold(t(w), t(b), t(rm), t(rv), 1e-5, t(cb)).toArray();
-      expectClose('fold with conv bias', withBias, batchNormFoldRef(w, b, rm, rv, 1e-5, cb), 1e-5, 1e-5);
+      assertClose(withBias, batchNormFoldRef(w, b, rm, rv, 1e-5, cb), { atol: 1e-5, rtol: 1e-5 }, 'fold with conv bias');
     });
   }
   it('rejects vectors of different lengths, naming the op', () => {

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initDevice, mul, sum, tensor } from '../../index.js';
 import { checkLabelErrors, softmaxCrossEntropy, type Reduction } from './index.js';
 import { softmaxCrossEntropyBackwardRef, softmaxCrossEntropyRef } from '../../reference/nn/index.js';
-import { dot, expectClose, numericGrad, randInts, randn } from '../../../test-fixtures/nn-testing.js';
+import { assertClose, dot, ints, normal, numericGrad } from '../../testing/index.js';
 
 beforeAll(async () => {
   await initDevice();
@@ -28,17 +28,17 @@ describe('softmaxCrossEntropy vs the float64 CPU twin', () => {
     for (const reduction of ['mean', 'sum', 'none'] as const) {
       for (const eps of [0, 0.1]) {
         it(`[${N}, ${C}] logits·${std}, ${reduction}, smoothing ${eps}`, async () => {
-          const z = randn(N * C, N * 7 + C, std);
-          const y = randInts(N, C, N + C);
-          const g = reduction === 'none' ? randn(N, 11) : Float32Array.of(1.5);
+          const z = normal(N * C, N * 7 + C, 0, std);
+          const y = ints(N, N + C, 0, C);
+          const g = reduction === 'none' ? normal(N, 11) : Float32Array.of(1.5);
           const r = await gpuXent(N, C, z, y, reduction, eps, g);
           expect(r.shape).toEqual(reduction === 'none' ? [N] : []);
           const ref = softmaxCrossEntropyRef(z, y, N, C, reduction, eps);
           const dz = softmaxCrossEntropyBackwardRef(z, y, N, C, g, reduction, eps);
           // Losses: 2e-6 relative to the loss scale (log-sum-exp in f32); gradients 1e-6 absolute.
           const scale = Math.max(1, ...Array.from(ref.loss, Math.abs));
-          expectClose('loss', r.loss, ref.loss, 2e-6 * scale * (reduction === 'sum' ? Math.sqrt(N) : 1), 2e-6);
-          expectClose('dlogits', r.dz, dz, 1e-6 * Math.max(1, ...Array.from(g, Math.abs)), 1e-5);
+          assertClose(r.loss, ref.loss, { atol: 2e-6 * scale * (reduction === 'sum' ? Math.sqrt(N) : 1), rtol: 2e-6 }, 'loss');
+          assertClose(r.dz, dz, { atol: 1e-6 * Math.max(1, ...Array.from(g, Math.abs)), rtol: 1e-5 }, 'dlogits');
         });
       }
     }
@@ -53,8 +53,8 @@ describe('softmaxCrossEntropy vs the float64 CPU twin', () => {
       const g = new Float32Array(N).fill(1);
       const r = await gpuXent(N, C, z, y, 'none', eps, g);
       const ref = softmaxCrossEntropyRef(z, y, N, C, 'none', eps);
-      expectClose(`loss, smoothing ${eps}`, r.loss, ref.loss, 2e-6, 2e-6);
-      expectClose(`dlogits, smoothing ${eps}`, r.dz, softmaxCrossEntropyBackwardRef(z, y, N, C, g, 'none', eps), 1e-6, 1e-5);
+      assertClose(r.loss, ref.loss, { atol: 2e-6, rtol: 2e-6 }, `loss, smoothing ${eps}`);
+      assertClose(r.dz, softmaxCrossEntropyBackwardRef(z, y, N, C, g, 'none', eps), { atol: 1e-6, rtol: 1e-5 }, `dlogits, smoothing ${eps}`);
       // The issue's row: PyTorch's 1.3133, not NaN (without smoothing); finite gradients on the −Inf rows.
       if (eps === 0) expect(r.loss[0]).toBeCloseTo(Math.log(1 + Math.exp(1)), 5);
       expect(r.loss[2]).toBe(Infinity);
@@ -67,17 +67,17 @@ describe('softmaxCrossEntropy vs the float64 CPU twin', () => {
     const z = Float32Array.from([1e4, -1e4, 5e3, 0, 3e4, 3e4 - 1]);
     const r = await gpuXent(2, 3, z, Int32Array.of(1, 2), 'none', 0.1, Float32Array.of(1, 1));
     const ref = softmaxCrossEntropyRef(z, [1, 2], 2, 3, 'none', 0.1);
-    expectClose('loss', r.loss, ref.loss, 1e-3, 1e-6);
+    assertClose(r.loss, ref.loss, { atol: 1e-3, rtol: 1e-6 }, 'loss');
     expect(r.dz.every(Number.isFinite)).toBe(true);
   });
 
   it('takes labels from the CPU (number[] / Int32Array), strided logits, and a strided per-sample gradient', async () => {
     const [N, C] = [6, 5];
-    const z = randn(N * C, 3);
+    const z = normal(N * C, 3);
     const labels = [0, 4, 2, 2, 1, 3];
     const ref = softmaxCrossEntropyRef(z, labels, N, C, 'mean', 0);
-    expectClose('number[]', await softmaxCrossEntropy(tensor(z, [N, C]), labels).toArray(), ref.loss, 1e-6, 1e-6);
-    expectClose('Int32Array', await softmaxCrossEntropy(tensor(z, [N, C]), Int32Array.from(labels)).toArray(), ref.loss, 1e-6, 1e-6);
+    assertClose(await softmaxCrossEntropy(tensor(z, [N, C]), labels).toArray(), ref.loss, { atol: 1e-6, rtol: 1e-6 }, 'number[]');
+    assertClose(await softmaxCrossEntropy(tensor(z, [N, C]), Int32Array.from(labels)).toArray(), ref.loss, { atol: 1e-6, rtol: 1e-6 }, 'Int32Array');
     // Logits stored [C, N] and transposed: a strided view.
     const zT = new Float32Array(N * C);
     for (let r = 0; r < N; r++) for (let c = 0; c < C; c++) zT[c * N + r] = z[r * C + c]!;
@@ -89,24 +89,24 @@ describe('softmaxCrossEntropy vs the float64 CPU twin', () => {
     const dz = softmaxCrossEntropyBackwardRef(z, labels, N, C, [1, 2, 3, 4, 5, 6], 'none', 0);
     const dzT = new Float64Array(N * C);
     for (let r = 0; r < N; r++) for (let c = 0; c < C; c++) dzT[c * N + r] = dz[r * C + c]!;
-    expectClose('per-sample loss', await loss.toArray(), ref.perSample, 1e-6, 1e-6);
-    expectClose('dlogits through the view', await leaf.grad!.toArray(), dzT, 1e-6, 1e-5);
+    assertClose(await loss.toArray(), ref.perSample, { atol: 1e-6, rtol: 1e-6 }, 'per-sample loss');
+    assertClose(await leaf.grad!.toArray(), dzT, { atol: 1e-6, rtol: 1e-5 }, 'dlogits through the view');
     const plain = tensor(z, [N, C]).requireGrad();
     sum(softmaxCrossEntropy(plain, labels, { reduction: 'none' })).backward();
-    expectClose('stride-0 gradient', await plain.grad!.toArray(), softmaxCrossEntropyBackwardRef(z, labels, N, C, new Array(N).fill(1), 'none', 0), 1e-6, 1e-5);
+    assertClose(await plain.grad!.toArray(), softmaxCrossEntropyBackwardRef(z, labels, N, C, new Array(N).fill(1), 'none', 0), { atol: 1e-6, rtol: 1e-5 }, 'stride-0 gradient');
   });
 });
 
 describe('softmaxCrossEntropy gradients vs finite differences of the float64 twin', () => {
   for (const [reduction, eps] of [['mean', 0], ['sum', 0.2], ['none', 0.1]] as const) {
     it(`[3, 4], ${reduction}, smoothing ${eps}`, async () => {
-      const z = randn(12, 40, 2);
+      const z = normal(12, 40, 0, 2);
       const y = Int32Array.of(3, 0, 2);
-      const g = reduction === 'none' ? randn(3, 41) : Float32Array.of(0.7);
+      const g = reduction === 'none' ? normal(3, 41) : Float32Array.of(0.7);
       const r = await gpuXent(3, 4, z, y, reduction, eps, g);
       const num = numericGrad((zv) => dot(softmaxCrossEntropyRef(zv, y, 3, 4, reduction, eps).loss, g), z);
-      expectClose('dlogits (GPU vs numeric)', r.dz, num, 2e-6);
-      expectClose('dlogits (twin vs numeric)', softmaxCrossEntropyBackwardRef(z, y, 3, 4, g, reduction, eps), num, 1e-8);
+      assertClose(r.dz, num, { atol: 2e-6, rtol: 0 }, 'dlogits (GPU vs numeric)');
+      assertClose(softmaxCrossEntropyBackwardRef(z, y, 3, 4, g, reduction, eps), num, { atol: 1e-8, rtol: 0 }, 'dlogits (twin vs numeric)');
     });
   }
 });
@@ -128,7 +128,7 @@ describe('softmaxCrossEntropy errors', () => {
   });
   it('clamps and records out-of-range labels that live on the GPU', async () => {
     await checkLabelErrors(); // clean slate
-    const zt = tensor(randn(12, 5), [3, 4]);
+    const zt = tensor(normal(12, 5), [3, 4]);
     const perSample = await softmaxCrossEntropy(zt, tensor([1, 7, -2], [3], 'i32'), { reduction: 'none' }).toArray();
     expect(Number.isFinite(perSample[0]!)).toBe(true);
     expect(Number.isNaN(perSample[1]!)).toBe(true);
@@ -137,7 +137,7 @@ describe('softmaxCrossEntropy errors', () => {
     await expect(checkLabelErrors()).rejects.toThrow(/softmaxCrossEntropy: 3 label\(s\) out of range for 4 classes \[0, 4\); the first at sample 1/);
     await expect(checkLabelErrors()).resolves.toBeUndefined(); // cleared by the report
     // The backward stays finite (clamped label) so one bad batch does not poison the weights with NaN gradients.
-    const leaf = tensor(randn(12, 5), [3, 4]).requireGrad();
+    const leaf = tensor(normal(12, 5), [3, 4]).requireGrad();
     softmaxCrossEntropy(leaf, tensor([1, 9, 0], [3], 'i32')).backward();
     expect((await leaf.grad!.toArray()).every(Number.isFinite)).toBe(true);
     await checkLabelErrors().catch(() => undefined);

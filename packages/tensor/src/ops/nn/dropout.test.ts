@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initDevice, manualSeed, rand, tensor } from '../../index.js';
 import { dropout } from './index.js';
 import { dropoutMaskRef, dropoutRef } from '../../reference/nn/index.js';
-import { dot, expectClose, numericGrad, randn } from '../../../test-fixtures/nn-testing.js';
+import { assertClose, dot, normal, numericGrad } from '../../testing/index.js';
 
 beforeAll(async () => {
   await initDevice();
@@ -12,8 +12,8 @@ describe('dropout', () => {
   it('matches the CPU twin bit for bit (mask and 1/(1−p) scaling), forward and backward', async () => {
     const shape = [4, 5, 7, 9];
     const n = 4 * 5 * 7 * 9;
-    const x = randn(n, 1);
-    const g = randn(n, 2);
+    const x = normal(n, 1);
+    const g = normal(n, 2);
     const xt = tensor(x, shape).requireGrad();
     const y = dropout(xt, 0.3, true, 1234);
     y.backward({ grad: tensor(g, shape) });
@@ -24,7 +24,7 @@ describe('dropout', () => {
     expect(Array.from(await y.toArray())).toEqual(Array.from(ey));
     expect(Array.from(await xt.grad!.toArray())).toEqual(Array.from(edx));
     // The twin's float64 version agrees to f32 rounding.
-    expectClose('y vs dropoutRef', await y.toArray(), dropoutRef(x, 0.3, 1234), 1e-6, 1e-6);
+    assertClose(await y.toArray(), dropoutRef(x, 0.3, 1234), { atol: 1e-6, rtol: 1e-6 }, 'y vs dropoutRef');
   });
 
   it('draws the same mask as rand(shape, 0, 1, { seed }) >= p', async () => {
@@ -62,7 +62,7 @@ describe('dropout', () => {
   });
 
   it('is the identity in eval and for p = 0 (gradient passes through); p = 1 gives zeros', async () => {
-    const x = randn(24, 3);
+    const x = normal(24, 3);
     for (const [p, training] of [[0.5, false], [0, true]] as const) {
       const xt = tensor(x, [2, 3, 4]).requireGrad();
       const y = dropout(xt, p, training);
@@ -78,7 +78,7 @@ describe('dropout', () => {
   });
 
   it('masks a strided view by logical index', async () => {
-    const x = randn(6 * 8, 4);
+    const x = normal(6 * 8, 4);
     const t = tensor(x, [6, 8]).transpose();
     const y = await dropout(t, 0.4, true, 31).toArray();
     const dense = await dropout(t.contiguous(), 0.4, true, 31).toArray();
@@ -86,12 +86,12 @@ describe('dropout', () => {
   });
 
   it('gradient matches finite differences of the float64 twin', async () => {
-    const x = randn(40, 6);
-    const g = randn(40, 7);
+    const x = normal(40, 6);
+    const g = normal(40, 7);
     const xt = tensor(x, [5, 8]).requireGrad();
     dropout(xt, 0.25, true, 99).backward({ grad: tensor(g, [5, 8]) });
     const num = numericGrad((xv) => dot(dropoutRef(xv, 0.25, 99), g), x);
-    expectClose('dx', await xt.grad!.toArray(), num, 1e-5);
+    assertClose(await xt.grad!.toArray(), num, { atol: 1e-5, rtol: 0 }, 'dx');
   });
 
   it('rejects bad p, seeds and dtypes, naming the op', () => {

@@ -1,22 +1,22 @@
 import { beforeAll, expect, it } from 'vitest';
 import { initDevice, memoryStats, sum, sync, tensor, type Tensor } from '../../index.js';
 import { adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, batchNorm1d, batchNorm2d, batchNormMaxPool2d, dropout, maxPool2d, softmaxCrossEntropy } from './index.js';
-import { randn } from '../../../test-fixtures/nn-testing.js';
+import { normal } from '../../testing/index.js';
 
 beforeAll(async () => {
   await initDevice();
 });
 
 it('nn ops free every temporary, saved tensor and view after forward + backward', async () => {
-  const x = tensor(randn(2 * 5 * 6 * 3, 1), [2, 5, 6, 3]).requireGrad().keep();
+  const x = tensor(normal(2 * 5 * 6 * 3, 1), [2, 5, 6, 3]).requireGrad().keep();
   const w = tensor([1, 2, 3]).requireGrad().keep();
   const b = tensor([0, 1, 0]).requireGrad().keep();
   const rm = tensor([0, 0, 0]).keep();
   const rv = tensor([1, 1, 1]).keep();
-  const z = tensor(randn(12, 2), [3, 4]).requireGrad().keep();
-  const res = tensor(randn(2 * 5 * 6 * 3, 3), [2, 5, 6, 3]).requireGrad().keep();
-  const resT = tensor(randn(2 * 5 * 6 * 3, 4), [2, 6, 5, 3]).requireGrad().keep();
-  const resNoGrad = tensor(randn(2 * 5 * 6 * 3, 5), [2, 5, 6, 3]).keep();
+  const z = tensor(normal(12, 2), [3, 4]).requireGrad().keep();
+  const res = tensor(normal(2 * 5 * 6 * 3, 3), [2, 5, 6, 3]).requireGrad().keep();
+  const resT = tensor(normal(2 * 5 * 6 * 3, 4), [2, 6, 5, 3]).requireGrad().keep();
+  const resNoGrad = tensor(normal(2 * 5 * 6 * 3, 5), [2, 5, 6, 3]).keep();
   const leaves = [x, w, b, z, res, resT];
   // No tidy(): every tensor the test creates is disposed by hand, so anything an op
   // forgets to free (temporaries, saved tensors, views) shows up in bytesLive.

@@ -3,8 +3,8 @@ import { initDevice, tensor, type Tensor } from '../../index.js';
 import { runPoolBackward, runPoolForward, type PoolGeometry } from '../../kernels/pool.js';
 import { adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, maxPool2d } from './index.js';
 import { pool2dBackwardRef, pool2dRef, poolOutSize, type PoolRefGeometry } from '../../reference/nn/index.js';
-import { dot, expectClose, numel, numericGrad, randn } from '../../../test-fixtures/nn-testing.js';
-import { kernelsDispatched } from '../../testing/index.js';
+import { numel } from '../../shape.js';
+import { assertClose, dot, kernelsDispatched, normal, numericGrad } from '../../testing/index.js';
 
 beforeAll(async () => {
   await initDevice();
@@ -101,8 +101,8 @@ describe('pooling vs the float64 CPU twin (forward and input gradient)', () => {
   POOL_CASES.forEach((c, k) => {
     it(c.name, async () => {
       const geo = geometry(c);
-      const x = randn(numel(c.shape), 500 + k);
-      const g = randn(geo.N * geo.OH * geo.OW * geo.C, 900 + k);
+      const x = normal(numel(c.shape), 500 + k);
+      const g = normal(geo.N * geo.OH * geo.OW * geo.C, 900 + k);
       const r = await gpuPool(c, x, g);
       expect(r.shape).toEqual([geo.N, geo.OH, geo.OW, geo.C]);
       // Dense tensors (offset 0): the width follows C alone.
@@ -110,8 +110,8 @@ describe('pooling vs the float64 CPU twin (forward and input gradient)', () => {
       const ref = pool2dRef(c.kind, x, geo);
       const dx = pool2dBackwardRef(c.kind, g, geo, ref.idx);
       // Max is exact (a selection); averages divide once: 1e-6 relative.
-      expectClose('y', r.y, ref.y, c.kind === 'max' ? 0 : 1e-6, 1e-6);
-      expectClose('dx', r.dx, dx, c.kind === 'max' ? 1e-6 : 1e-6, 1e-6);
+      assertClose(r.y, ref.y, { atol: c.kind === 'max' ? 0 : 1e-6, rtol: 1e-6 }, 'y');
+      assertClose(r.dx, dx, { atol: c.kind === 'max' ? 1e-6 : 1e-6, rtol: 1e-6 }, 'dx');
     });
   });
 });
@@ -133,20 +133,20 @@ describe('max pooling with a NaN or a tie in one channel only (C = 8: vec4 compo
     const c: PoolCase = { ...c0, shape: [c0.shape[0], c0.shape[1], c0.shape[2], C] };
     it(`${c.name}, C=${C}`, async () => {
       const geo = geometry(c);
-      const x = randn(numel(c.shape), 300 + k);
+      const x = normal(numel(c.shape), 300 + k);
       for (let i = 0; i < x.length; i++) {
         const ch = i % C;
         if (ch % 4 === 1) x[i] = Math.round(x[i]!);
         if (ch % 4 === 2 && Math.floor(i / C) % 5 === 0) x[i] = NaN;
       }
-      const g = randn(geo.N * geo.OH * geo.OW * C, 400 + k);
+      const g = normal(geo.N * geo.OH * geo.OW * C, 400 + k);
       for (let o = 3; o < g.length; o += 3 * C) g[o] = NaN;
       const r = await gpuPool(c, x, g);
       expectWidths(r.names, C === 8, C === 8);
       const ref = pool2dRef('max', x, geo);
       expect(ref.y.some(Number.isNaN)).toBe(true);
-      expectClose('y', r.y, ref.y, 0);
-      expectClose('dx', r.dx, pool2dBackwardRef('max', g, geo, ref.idx), 1e-6, 1e-6);
+      assertClose(r.y, ref.y, { atol: 0, rtol: 0 }, 'y');
+      assertClose(r.dx, pool2dBackwardRef('max', g, geo, ref.idx), { atol: 1e-6, rtol: 1e-6 }, 'dx');
     });
   });
 });
@@ -177,8 +177,8 @@ describe('pooling kernel width: vec4 when C and the offset a kernel adds are mul
         const geo = kernelGeometry(c);
         const nx = numel(c.shape);
         const ny = geo.N * geo.OH * geo.OW * geo.C;
-        const x = randn(nx, 50 + xOff);
-        const g = randn(ny, 60 + gOff);
+        const x = normal(nx, 50 + xOff);
+        const g = normal(ny, 60 + gOff);
         const xb = at(x, xOff);
         const gb = at(g, gOff);
         const y = tensor(new Float32Array(ny), [ny]);
@@ -194,10 +194,10 @@ describe('pooling kernel width: vec4 when C and the offset a kernel adds are mul
         for (const t of [xb, gb, y, idx, dx]) t.dispose();
         expectWidths(names, xOff % 4 === 0, gOff % 4 === 0);
         const ref = pool2dRef(c.kind, x, geometry(c));
-        expectClose('y', out.y, ref.y, max ? 0 : 1e-6, 1e-6);
+        assertClose(out.y, ref.y, { atol: max ? 0 : 1e-6, rtol: 1e-6 }, 'y');
         // The argmax, flat h·W + w per channel, whichever width wrote it.
         if (max) expect(Array.from(out.idx)).toEqual(Array.from(ref.idx));
-        expectClose('dx', out.dx, pool2dBackwardRef(c.kind, g, geometry(c), ref.idx), 1e-6, 1e-6);
+        assertClose(out.dx, pool2dBackwardRef(c.kind, g, geometry(c), ref.idx), { atol: 1e-6, rtol: 1e-6 }, 'dx');
       });
     }
   }
@@ -208,12 +208,12 @@ describe('pooling on tall inputs (N·rows beyond one dispatch: launched in slabs
     it(`${kind} 2×1 on [1, 70001, 1, 2]`, async () => {
       const c: PoolCase = { name: '', kind, shape: [1, 70001, 1, 2], kernel: [2, 1], stride: [1, 1] };
       const geo = geometry(c);
-      const x = randn(numel(c.shape), 41);
-      const g = randn(geo.N * geo.OH * geo.OW * geo.C, 42);
+      const x = normal(numel(c.shape), 41);
+      const g = normal(geo.N * geo.OH * geo.OW * geo.C, 42);
       const r = await gpuPool(c, x, g);
       const ref = pool2dRef(kind, x, geo);
-      expectClose('y', r.y, ref.y, 1e-6, 1e-6);
-      expectClose('dx', r.dx, pool2dBackwardRef(kind, g, geo, ref.idx), 1e-6, 1e-6);
+      assertClose(r.y, ref.y, { atol: 1e-6, rtol: 1e-6 }, 'y');
+      assertClose(r.dx, pool2dBackwardRef(kind, g, geo, ref.idx), { atol: 1e-6, rtol: 1e-6 }, 'dx');
     });
   }
 });
@@ -228,11 +228,11 @@ describe('pooling gradients vs finite differences of the float64 twin', () => {
   tiny.forEach((c, k) => {
     it(c.name, async () => {
       const geo = geometry(c);
-      const x = randn(numel(c.shape), 700 + k);
-      const g = randn(geo.N * geo.OH * geo.OW * geo.C, 800 + k);
+      const x = normal(numel(c.shape), 700 + k);
+      const g = normal(geo.N * geo.OH * geo.OW * geo.C, 800 + k);
       const r = await gpuPool(c, x, g);
       const num = numericGrad((xv) => dot(pool2dRef(c.kind, xv, geo).y, g), x, 1e-6);
-      expectClose('dx (GPU vs numeric)', r.dx, num, 1e-5 * Math.max(1, ...num.map(Math.abs)));
+      assertClose(r.dx, num, { atol: 1e-5 * Math.max(1, ...num.map(Math.abs)), rtol: 0 }, 'dx (GPU vs numeric)');
     });
   });
 });

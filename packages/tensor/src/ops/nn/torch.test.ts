@@ -20,7 +20,8 @@ import {
   type Reduction,
 } from './index.js';
 import { pool2dRef, poolOutSize } from '../../reference/nn/index.js';
-import { expectClose, numel, randInts, randn } from '../../../test-fixtures/nn-testing.js';
+import { numel } from '../../shape.js';
+import { assertClose, ints, normal } from '../../testing/index.js';
 import { runTorch, torchAvailable, type TensorData, type TorchCase, type TorchResult } from '../../../test-fixtures/torch.js';
 
 /** [atol relative to the reference's max |value| (at least 1), rtol] per compared name. */
@@ -79,22 +80,22 @@ function bnCase(id: string, shape: number[], opts: BnTorchOpts, seed: number) {
   const n = numel(shape);
   const affine = opts.affine ?? true;
   const running = opts.running ?? true;
-  const x = td(randn(n, seed, 1.5, 0.3), shape);
+  const x = td(normal(n, seed, 0.3, 1.5), shape);
   for (const k of opts.nanAt ?? []) x.data[k] = NaN;
   const inputs: Record<string, TensorData> = { x };
   if (affine) {
-    inputs.weight = td(randn(C, seed + 1, 0.5, 1), [C]);
-    inputs.bias = td(randn(C, seed + 2, 0.5), [C]);
+    inputs.weight = td(normal(C, seed + 1, 1, 0.5), [C]);
+    inputs.bias = td(normal(C, seed + 2, 0, 0.5), [C]);
   }
-  const rm = running ? randn(C, seed + 3, 0.2) : null;
-  const rv = running ? Float32Array.from(randn(C, seed + 4), (v) => 0.5 + Math.abs(v)) : null;
+  const rm = running ? normal(C, seed + 3, 0, 0.2) : null;
+  const rv = running ? Float32Array.from(normal(C, seed + 4), (v) => 0.5 + Math.abs(v)) : null;
   if (rm && rv) {
     inputs.runningMean = td(rm, [C]);
     inputs.runningVar = td(rv, [C]);
   }
-  if (opts.residual) inputs.residual = td(randn(n, seed + 6, 0.8), shape);
+  if (opts.residual) inputs.residual = td(normal(n, seed + 6, 0, 0.8), shape);
   const outShape = opts.pool ? [shape[0]!, shape[1]! >> 1, shape[2]! >> 1, C] : shape;
-  const grad = td(randn(numel(outShape), seed + 5), outShape);
+  const grad = td(normal(numel(outShape), seed + 5), outShape);
   const fn = opts.pool ? batchNormMaxPool2d : shape.length === 4 ? batchNorm2d : batchNorm1d;
   const { residual: _, pool: __, nanAt: ___, ...bnOpts } = opts;
   const leaves = Object.fromEntries(Object.entries(inputs).filter(([k]) => k !== 'runningMean' && k !== 'runningVar'));
@@ -154,8 +155,8 @@ function poolCase(op: PoolOp, shape: [number, number, number, number], p: { kern
   const s = p.stride ?? k;
   const pad = p.padding ?? [0, 0];
   const [OH, OW] = adaptive ? p.out! : [poolOutSize(H, k[0], s[0], pad[0]), poolOutSize(W, k[1], s[1], pad[1])];
-  const x = td(randn(numel(shape), seed), shape);
-  const grad = td(randn(N * OH * OW * C, seed + 1), [N, OH, OW, C]);
+  const x = td(normal(numel(shape), seed), shape);
+  const grad = td(normal(N * OH * OW * C, seed + 1), [N, OH, OW, C]);
   const desc = adaptive ? `→ ${OH}×${OW}` : `k${k.join('×')} s${s.join(',')} p${pad.join(',')}${p.countIncludePad === false ? ' exclude pad' : ''}`;
   const isMax = op.toLowerCase().includes('max');
   const avgTol: [number, number] = [1e-6, 1e-6];
@@ -201,9 +202,9 @@ poolCase('adaptiveMaxPool2d', [1, 13, 11, 3], { out: [4, 5] }, 240);
 
 // ------------------------------------------------------------------ cross-entropy
 function xentCase(N: number, C: number, reduction: Reduction, eps: number, seed: number, std = 2) {
-  const logits = td(randn(N * C, seed, std), [N, C]);
-  const labels = randInts(N, C, seed + 1);
-  const grad = reduction === 'none' ? td(randn(N, seed + 2), [N]) : td(Float32Array.of(1.3), []);
+  const logits = td(normal(N * C, seed, 0, std), [N, C]);
+  const labels = ints(N, seed + 1, 0, C);
+  const grad = reduction === 'none' ? td(normal(N, seed + 2), [N]) : td(Float32Array.of(1.3), []);
   cases.push({
     id: `softmaxCrossEntropy [${N},${C}] ${reduction}, smoothing ${eps}`,
     op: 'softmaxCrossEntropy',
@@ -213,7 +214,7 @@ function xentCase(N: number, C: number, reduction: Reduction, eps: number, seed:
     tols: { y: [2e-6, 2e-6], grad_logits: [1e-6, 1e-5] },
     gpu: () => withGrads({ logits }, (t) => softmaxCrossEntropy(t.logits!, tensor(labels, [N], 'i32'), { reduction, labelSmoothing: eps }), grad),
     // PyTorch's label_smoothing and fastai's LabelSmoothingCrossEntropy formula agree.
-    extra: (t) => expectClose('fastai formula vs F.cross_entropy', t.fastai!.data, t.y!.data, 1e-12, 1e-12),
+    extra: (t) => assertClose(t.fastai!.data, t.y!.data, { atol: 1e-12, rtol: 1e-12 }, 'fastai formula vs F.cross_entropy'),
   });
 }
 
@@ -259,10 +260,10 @@ function convCase(id: string, x: [number, number, number, number], w: [number, n
   const groups = p.groups ?? 1;
   const OH = Math.floor((x[1] + 2 * padding - dilation * (w[1] - 1) - 1) / stride) + 1;
   const OW = Math.floor((x[2] + 2 * padding - dilation * (w[2] - 1) - 1) / stride) + 1;
-  const inputs: Record<string, TensorData> = { x: td(randn(numel(x), seed), x), w: td(randn(numel(w), seed + 1, 0.3), w) };
-  if (p.bias) inputs.b = td(randn(w[0], seed + 2), [w[0]]);
+  const inputs: Record<string, TensorData> = { x: td(normal(numel(x), seed), x), w: td(normal(numel(w), seed + 1, 0, 0.3), w) };
+  if (p.bias) inputs.b = td(normal(w[0], seed + 2), [w[0]]);
   const yShape = [x[0], OH, OW, w[0]];
-  const grad = td(randn(numel(yShape), seed + 3), yShape);
+  const grad = td(normal(numel(yShape), seed + 3), yShape);
   cases.push({
     id,
     op: 'conv2d',
@@ -283,9 +284,9 @@ convCase('conv2d dilation 2', [2, 10, 9, 4], [6, 3, 3, 4], { padding: 2, dilatio
 convCase('conv2d groups 3 bias', [2, 8, 8, 6], [9, 3, 3, 2], { padding: 1, groups: 3, bias: true }, 460);
 
 function linearCase(id: string, n: number, inF: number, outF: number, bias: boolean, seed: number) {
-  const inputs: Record<string, TensorData> = { x: td(randn(n * inF, seed), [n, inF]), w: td(randn(outF * inF, seed + 1, 0.2), [outF, inF]) };
-  if (bias) inputs.b = td(randn(outF, seed + 2), [outF]);
-  const grad = td(randn(n * outF, seed + 3), [n, outF]);
+  const inputs: Record<string, TensorData> = { x: td(normal(n * inF, seed), [n, inF]), w: td(normal(outF * inF, seed + 1, 0, 0.2), [outF, inF]) };
+  if (bias) inputs.b = td(normal(outF, seed + 2), [outF]);
+  const grad = td(normal(n * outF, seed + 3), [n, outF]);
   cases.push({
     id,
     op: 'linear',
@@ -326,7 +327,7 @@ describe.skipIf(!torch.ok)(`nn ops vs PyTorch (${torch.reason}, float64 referenc
         expect(t[name], `${name} missing in PyTorch's results`).toBeDefined();
         const [atol, rtol] = c.tols[name]!;
         const scale = t[name]!.data.reduce((m, v) => (Number.isFinite(v) ? Math.max(m, Math.abs(v)) : m), 1);
-        const worst = expectClose(name, o[name]!, t[name]!.data, atol * scale, rtol);
+        const worst = assertClose(o[name]!, t[name]!.data, { atol: atol * scale, rtol: rtol }, name);
         if (globalThis.process?.env?.TESSERA_NN_VERBOSE) console.log(`${c.id} | ${name}: max |diff| ${worst.toExponential(2)} (ref max |v| ${scale.toPrecision(3)})`);
       }
       c.extra?.(t);
