@@ -10,14 +10,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ModelRecord } from '../bench/src/model/run.js';
+import { findPython } from '@tessera/tensor/testing/node';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BENCH = join(ROOT, 'bench/dist/main.js');
 const work = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const torch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
-const torchMissing = torch.status === 0 ? null : 'Debian python3-torch is not installed (scripts/setup.sh --with-torch)';
+const torch = findPython(['torch', 'torchvision']);
+const torchMissing = torch.ok ? null : torch.reason;
 if (torchMissing) console.log(`[bench --model] PyTorch reference not checked: ${torchMissing}`);
 
 /** The records `--json` writes. */

@@ -4,34 +4,32 @@
 // small folder, and the run's model predicts and exports back to ONNX for onnxruntime-node.
 // An unsupported graph is refused in one message that lists its operators, writing nothing.
 // Needs Debian's PyTorch and the built CLI; skips, saying why, without them.
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
+import { runPython, scratchDir, torchOrSkip } from '@tessera/tensor/testing/node';
 import { chainModel, preparedImage, testImages, topK } from '../packages/onnx/src/testing/models.js';
 import { CLI, tessera } from './support/cli.js';
 
-const PYTHON = '/usr/bin/python3';
 const FIXTURES = resolve(import.meta.dirname, '../packages/onnx/src/testing/torch_onnx_fixtures.py');
 const images = testImages(1);
-const torchOk = spawnSync(PYTHON, ['-c', 'import torch, torchvision, onnx'], { encoding: 'utf8' }).status === 0;
-const why = !torchOk ? `${PYTHON} cannot import torch, torchvision and onnx (scripts/setup.sh --with-torch)`
-  : 'missing' in images ? images.missing : !existsSync(CLI) ? `${CLI} not built (pnpm -s build)` : null;
-if (why) console.log(`[onnx-import cli] skipped: ${why}`);
+const torch = torchOrSkip('onnx-import cli', ['torch', 'torchvision', 'onnx']);
+const why = !torch.ok ? torch.reason : 'missing' in images ? images.missing : !existsSync(CLI) ? `${CLI} not built (pnpm -s build)` : null;
+if (torch.ok && why) console.log(`[onnx-import cli] skipped: ${why}`);
 
 describe.skipIf(why !== null)('tessera convert / train --pretrained with an ONNX model', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-onnx-cli-'));
-  const onnx = join(dir, 'squeezenet1_1.onnx');
+  const scratch = scratchDir('onnx-cli');
+  let dir = '';
+  let onnx = '';
   const cat = 'files' in images ? images.files[0]! : '';
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => scratch.remove());
 
   beforeAll(async () => {
+    dir = scratch.dir;
+    onnx = join(dir, 'squeezenet1_1.onnx');
     const x = await preparedImage(cat, { size: 64, normalize: 'imagenet', resize: 'crop' });
-    writeFileSync(join(dir, 'input.bin'), x.nchw);
-    const r = spawnSync(PYTHON, [FIXTURES, dir, '64', join(dir, 'input.bin'), 'squeezenet1_1'], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`torch_onnx_fixtures.py failed: ${r.stderr}`);
+    await runPython(FIXTURES, { args: [dir, 64, scratch.write('input.bin', x.nchw), 'squeezenet1_1'] });
   }, 300_000);
 
   it('convert model.onnx → a model file that predicts PyTorch’s top-5', () => {
@@ -42,7 +40,7 @@ describe.skipIf(why !== null)('tessera convert / train --pretrained with an ONNX
     const p = tessera(['predict', model, cat, '--json']);
     expect(p.code).toBe(0);
     const ours = (JSON.parse(p.stdout) as { top: { index: number }[] }[])[0]!.top.map((t) => t.index);
-    const theirs = new Float64Array(Uint8Array.from(readFileSync(join(dir, 'squeezenet1_1.probs.bin'))).buffer);
+    const theirs = scratch.f64('squeezenet1_1.probs.bin');
     expect(ours).toEqual(topK(theirs, 5));
   });
 

@@ -4,7 +4,7 @@
 // real loop with its callbacks) and, from the very same initial weights and batches, by a
 // PyTorch twin (train_parity.py) that writes fastai's Adam and fit_one_cycle out from
 // fastai's source. Per-step losses, learning rates and momenta, and (after the first step and
-// at the end) every BatchNorm's running statistics and the weights must agree. Skips, saying why, when /usr/bin/python3 cannot import torch.
+// at the end) every BatchNorm's running statistics and the weights must agree. Skips, saying why, when Python cannot import torch.
 //
 // What "the same" can mean here: this training run is chaotic in float32. PyTorch itself,
 // run once in float32 and once in float64 from the same start (the twin does both), drifts
@@ -28,10 +28,6 @@
 // With setConvAlgorithm('gemm') the step-0 difference is 6e-6, and from step 7 on Tessera's
 // difference tracks PyTorch's own f32-vs-f64 one within 2×.
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initDevice, manualSeed, tensor } from '@tessera/tensor';
@@ -39,11 +35,9 @@ import {
   type Batch, type BatchSource, Callback, type Module, DARKNET_TINY_LAYOUT, Learner, createVisionModel, darknetTiny, exportStateDict, io,
 } from '@tessera/nn';
 import { mulberry32 } from '@tessera/vision';
-import { PYTHON, torchAvailable } from '../packages/tensor/test-fixtures/torch-bridge.js';
+import { runPython, type Scratch, scratchDir, torchOrSkip } from '@tessera/tensor/testing/node';
 
-const torch = torchAvailable();
-const torchMissing = torch.ok ? undefined : torch.reason;
-if (torchMissing) console.log(`[train-parity] ${torchMissing}`);
+const torch = torchOrSkip('train-parity');
 
 const SIZE = 32;
 const BS = 8;
@@ -107,8 +101,8 @@ class LossTap extends Callback {
   }
 }
 
-function readState(dir: string, name: string): io.StateDict {
-  return io.parseSafetensors(readFileSync(join(dir, `${name}.safetensors`)), `${name}.safetensors`).tensors;
+function readState(scratch: Scratch, name: string): io.StateDict {
+  return io.parseSafetensors(scratch.bytes(`${name}.safetensors`), `${name}.safetensors`).tensors;
 }
 
 interface Compared {
@@ -148,18 +142,18 @@ function compareStates(a: io.StateDict, b: io.StateDict, c: io.StateDict): { tes
   return { tessera: compare(a, b), floor: compare(b, c) };
 }
 
-function runPython(dir: string): Promise<{ torch: string; losses: number[]; losses64: number[]; lrs: number[]; moms: number[] }> {
-  const script = fileURLToPath(new URL('./train_parity.py', import.meta.url));
-  return new Promise((resolve, reject) => {
-    const p = spawn(PYTHON, [script, dir], { env: { ...process.env, OMP_NUM_THREADS: '1' } });
-    let err = '';
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`train_parity.py failed (${code}): ${err}`));
-      resolve(JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')) as Awaited<ReturnType<typeof runPython>>);
-    });
-  });
+interface TwinRun {
+  torch: string;
+  losses: number[];
+  losses64: number[];
+  lrs: number[];
+  moms: number[];
+}
+
+/** The PyTorch twin, on one core, asynchronously (Tessera trains meanwhile). */
+async function runTwin(scratch: Scratch): Promise<TwinRun> {
+  await runPython(fileURLToPath(new URL('./train_parity.py', import.meta.url)), { args: [scratch.dir] });
+  return scratch.json<TwinRun>('out.json');
 }
 
 /** How many times PyTorch's own float32-vs-float64 difference Tessera may differ by. */
@@ -192,25 +186,22 @@ const floats = (t: io.RawTensor | undefined): Float32Array | Float64Array => {
   return t.data;
 };
 
-describe.skipIf(torchMissing !== undefined)('training parity with PyTorch (Tiny Darknet + fastai head, fitOneCycle, fastai Adam)', () => {
-  let dir = '';
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+describe.skipIf(!torch.ok)('training parity with PyTorch (Tiny Darknet + fastai head, fitOneCycle, fastai Adam)', () => {
+  const scratch = scratchDir('parity');
+  afterAll(() => scratch.remove());
 
   it('gives the same losses, BatchNorm statistics and weights as the PyTorch twin', async () => {
     await initDevice();
     manualSeed(15);
-    dir = mkdtempSync(join(tmpdir(), 'tessera-parity-'));
     const model = createVisionModel(darknetTiny(), CLASSES, { hidden: HIDDEN, psLast: 0 });
     const { x, y } = makeBatches();
-    writeFileSync(join(dir, 'x.f32'), new Uint8Array(x.buffer));
-    writeFileSync(join(dir, 'y.i32'), new Uint8Array(y.buffer));
-    writeFileSync(join(dir, 'init.safetensors'), io.serializeSafetensors(await exportStateDict(model)));
+    scratch.write('x.f32', x);
+    scratch.write('y.i32', y);
+    scratch.write('init.safetensors', io.serializeSafetensors(await exportStateDict(model)));
     const config = { layout: DARKNET_TINY_LAYOUT, hidden: HIDDEN, classes: CLASSES, size: SIZE, bs: BS, batches: BATCHES, epochs: EPOCHS, lrMax: LR_MAX, wd: WD, snapshotAfter: SNAPSHOT_AFTER };
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    scratch.write('config.json', config);
     // PyTorch trains on one core while Tessera trains beside it.
-    const torchRun = runPython(dir);
+    const torchRun = runTwin(scratch);
     torchRun.catch(() => {}); // awaited below; keep an early failure from being "unhandled"
 
     const tap = new LossTap(model);
@@ -239,8 +230,8 @@ describe.skipIf(torchMissing !== undefined)('training parity with PyTorch (Tiny 
     console.log(`[train-parity]                               PyTorch f32 vs f64:     ${show(lossFloor)} (max ${Math.max(...lossFloor).toExponential(2)})`);
 
     // The state early on (before the trajectories' rounding differences grow), and at the end.
-    const early = compareStates(tap.early!, readState(dir, 'early'), readState(dir, 'early64'));
-    const final = compareStates(mine, readState(dir, 'final'), readState(dir, 'final64'));
+    const early = compareStates(tap.early!, readState(scratch, 'early'), readState(scratch, 'early64'));
+    const final = compareStates(mine, readState(scratch, 'final'), readState(scratch, 'final64'));
     for (const [when, c] of [[`after step ${SNAPSHOT_AFTER}`, early], ['at the end', final]] as const) {
       console.log(
         `[train-parity] ${when}: ${c.tessera.statsCount} BatchNorm statistics differ by ${c.tessera.stats.toExponential(2)} (${c.tessera.statsKey}; PyTorch f32 vs f64 ${c.floor.stats.toExponential(2)}), ` +

@@ -168,7 +168,7 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelRecord[]
       let refs: TorchResult[] | string = 'disabled by --no-torch';
       if (o.torch) {
         o.log(`${name} ${size}²: PyTorch CPU reference …`);
-        refs = torchStep(name, size, o.batch, o.steps, o.modes);
+        refs = await torchStep(name, size, o.batch, o.steps, o.modes);
         if (typeof refs === 'string') o.log(`  PyTorch reference skipped: ${refs}`);
       }
       for (const mode of o.modes) {

@@ -1,11 +1,11 @@
 // Module API on the real models: state-dict keys and parameter counts (torchvision's),
 // summaries, train/eval, freeze (fastai's train_bn), fastai's head and splitter.
-// The torchvision key list comes from /usr/bin/python3 when it has torchvision (skipped,
-// saying why, otherwise); the parameter counts are torchvision's published numbers.
+// The torchvision key list comes from Python when it has torchvision (the one bridge,
+// @tessera/tensor/testing/node; skipped, saying why, otherwise); the parameter counts are torchvision's published numbers.
 
-import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Tensor, backward, initDevice, mean, noGrad, randn } from '@tessera/tensor';
+import { runPython, torchOrSkip } from '@tessera/tensor/testing/node';
 import { Sequential } from './module.js';
 import { BatchNorm2d } from './layers/batchnorm.js';
 import { Conv2d } from './layers/conv.js';
@@ -16,7 +16,6 @@ import { resnet18, resnet34, resnet50 } from './models/resnet.js';
 import { darknetTiny } from './models/darknet.js';
 import { createVisionModel } from './models/vision-model.js';
 
-const PYTHON = '/usr/bin/python3';
 const KEYS_SCRIPT = `
 import json, torchvision
 out = {}
@@ -26,14 +25,8 @@ for a in ('resnet18', 'resnet34', 'resnet50'):
 print(json.dumps(out))
 `;
 
-let torchvision: Record<string, { keys: string[]; numParams: number }> | undefined;
-let torchMissing: string | undefined;
-{
-  const r = spawnSync(PYTHON, ['-c', KEYS_SCRIPT], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
-  if (r.status === 0) torchvision = JSON.parse(r.stdout) as typeof torchvision;
-  else torchMissing = `${PYTHON} cannot run torchvision (${r.error?.message ?? r.stderr.trim().split('\n').pop()})`;
-  if (torchMissing) console.log(`[module] torchvision key comparison skipped: ${torchMissing}`);
-}
+const torch = torchOrSkip('module: torchvision key comparison', ['torch', 'torchvision']);
+const torchvision = torch.ok ? (JSON.parse(await runPython({ code: KEYS_SCRIPT })) as Record<string, { keys: string[]; numParams: number }>) : undefined;
 
 async function values(t: Tensor): Promise<number[]> {
   return Array.from(await t.toArray());
@@ -44,7 +37,7 @@ beforeAll(async () => {
 });
 
 describe('state dict and parameter counts', () => {
-  it.skipIf(torchMissing !== undefined)("resnet18/34/50 state-dict keys equal torchvision's, in order", () => {
+  it.skipIf(!torch.ok)("resnet18/34/50 state-dict keys equal torchvision's, in order", () => {
     for (const [arch, make] of [['resnet18', resnet18], ['resnet34', resnet34], ['resnet50', resnet50]] as const) {
       const net = make();
       expect([...net.stateDict().keys()], arch).toEqual(torchvision![arch]!.keys);

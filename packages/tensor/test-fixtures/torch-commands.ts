@@ -17,8 +17,8 @@ const unwire = (t: { data: WireArray; shape: number[] }): TensorData => ({ data:
 
 const torchAvailableCommand: BrowserCommand<[]> = () => torchAvailable();
 
-const runTorchCommand: BrowserCommand<[WireCase[]]> = (_ctx, cases) => {
-  const results = runTorch(
+const runTorchCommand: BrowserCommand<[WireCase[]]> = async (_ctx, cases) => {
+  const results = await runTorch(
     cases.map((c) => ({
       ...c,
       inputs: Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, unwire(v)])),

@@ -21,7 +21,7 @@ async function commands(): Promise<Commands> {
   return mod.commands;
 }
 
-/** Whether /usr/bin/python3 can import torch; the reason when not (printed once by callers). */
+/** Whether the bridge's Python can import torch; the reason when not (printed once by callers). */
 export async function torchAvailable(): Promise<{ ok: boolean; reason: string }> {
   if (inBrowser) return (await commands()).torchAvailable();
   return (await import('./torch-bridge.js')).torchAvailable();

@@ -1,8 +1,8 @@
-// ResNet-18/34/50 against torchvision: Debian's PyTorch (/usr/bin/python3) builds seeded
+// ResNet-18/34/50 against torchvision: Debian's PyTorch (through the one Python bridge) builds seeded
 // random-init models with non-trivial BatchNorm statistics, saves their state dicts with
 // torch.save, and runs them in eval mode on a fixed input. Tessera reads the .pth files
 // (io.readTorch), loads them into its own resnets (loadStateDict: OIHW → OHWI) and must give
-// the same logits. Skips, saying why, when /usr/bin/python3 cannot import torchvision.
+// the same logits. Skips, saying why, when Python cannot import torchvision.
 //
 // Tolerance: everything runs in float32; the two engines sum convolutions in different orders,
 // so rounding differences (~1e-7 relative per op) grow through 18–50 layers. Observed on
@@ -11,53 +11,38 @@
 // enough to catch subtle errors (a BatchNorm eps of 1e-3 instead of 1e-5 shifts resnet18's
 // logits by 3e-2 relative).
 
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initDevice, noGrad, tensor } from '@tessera/tensor';
+import { runPython, scratchDir, torchOrSkip } from '@tessera/tensor/testing/node';
 import { readTorch } from '../node/weight-files.js';
 import { loadStateDict } from '../weights.js';
 import { type ResNet, type ResNetArch, resnet18, resnet34, resnet50 } from './resnet.js';
 
-const PYTHON = '/usr/bin/python3';
-const probe = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
-const torchMissing =
-  probe.status === 0 ? undefined : `${PYTHON} cannot import torch + torchvision (${probe.error?.message ?? probe.stderr.trim().split('\n').pop()})`;
-if (torchMissing) console.log(`[resnet vs torchvision] skipped: ${torchMissing}`);
+const torch = torchOrSkip('resnet vs torchvision', ['torch', 'torchvision']);
 
 const BATCH = 2;
 const SIZE = 64;
 const BUILD: Record<ResNetArch, () => ResNet> = { resnet18, resnet34, resnet50 };
 
-function readF32(path: string): Float32Array {
-  const b = readFileSync(path);
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-}
-
-describe.skipIf(torchMissing !== undefined)('ResNet logits against torchvision', () => {
-  let dir = '';
+describe.skipIf(!torch.ok)('ResNet logits against torchvision', () => {
+  const scratch = scratchDir('resnet');
   let input: Float32Array;
   let meta: Record<string, { keys: string[]; numParams: number }> = {};
 
   beforeAll(async () => {
     await initDevice();
-    dir = mkdtempSync(join(tmpdir(), 'tessera-resnet-'));
     const script = fileURLToPath(new URL('./testing/torchvision_fixtures.py', import.meta.url));
-    const args = [script, dir, '--size', String(SIZE), '--batch', String(BATCH), '--half', 'resnet18', 'resnet18', 'resnet34', 'resnet50'];
-    const version = execFileSync(PYTHON, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    const args = [scratch.dir, '--size', SIZE, '--batch', BATCH, '--half', 'resnet18', 'resnet18', 'resnet34', 'resnet50'];
+    const version = await runPython(script, { args });
     console.log(`[resnet vs torchvision] fixtures written by torch ${version.trim()}`);
-    input = readF32(join(dir, 'input.f32'));
-    meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as typeof meta;
+    input = scratch.f32('input.f32');
+    meta = scratch.json<typeof meta>('meta.json');
   });
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => scratch.remove());
 
   async function compare(arch: ResNetArch, file: string): Promise<void> {
-    const sd = await readTorch(join(dir, `${file}.pth`));
+    const sd = await readTorch(scratch.path(`${file}.pth`));
     const net = BUILD[arch]();
     try {
       // The state dict keys are torchvision's, in torchvision's order.
@@ -74,7 +59,7 @@ describe.skipIf(torchMissing !== undefined)('ResNet logits against torchvision',
       x.dispose();
       expect(y.shape).toEqual([BATCH, 1000]);
       y.dispose();
-      const want = readF32(join(dir, `${file}.logits.f32`));
+      const want = scratch.f32(`${file}.logits.f32`);
       let maxDiff = 0;
       let maxRef = 0;
       for (let i = 0; i < want.length; i++) {
@@ -102,7 +87,7 @@ describe.skipIf(torchMissing !== undefined)('ResNet logits against torchvision',
   it('resnet34: torch.save state dict → same eval logits', () => compare('resnet34', 'resnet34'));
   it('resnet50: torch.save state dict → same eval logits', () => compare('resnet50', 'resnet50'));
   it('resnet18 saved with float16 storages → logits of PyTorch float32 on the half-rounded weights', async () => {
-    const sd = await readTorch(join(dir, 'resnet18-half.pth'));
+    const sd = await readTorch(scratch.path('resnet18-half.pth'));
     expect(sd.get('conv1.weight')!.dtype).toBe('f16');
     expect(sd.get('bn1.num_batches_tracked')!.dtype).toBe('i64');
     await compare('resnet18', 'resnet18-half');

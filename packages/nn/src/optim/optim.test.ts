@@ -3,16 +3,13 @@
 // weight decay, none on rank-1 parameters), written out here on the CPU in float64, over
 // several steps with a learning-rate schedule and two parameter groups with their own lr.
 // Also against torch.optim.SGD / torch.optim.AdamW (fastai's Adam is AdamW's formula) when
-// /usr/bin/python3 has torch (skipped, saying why, otherwise), and counts dispatches.
+// PyTorch is installed (the one Python bridge; skipped, saying why, otherwise), and counts dispatches.
 // Both update paths are checked: the flat one (the default: a group packed into one
 // buffer, one dispatch per group) and the per-parameter one (`flat: false`), which
 // flat.test.ts uses as the reference for everything the formulas here do not cover.
 
 import { rng as unitRng } from '@tessera/tensor/testing';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { runPython, scratchDir, torchOrSkip } from '@tessera/tensor/testing/node';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Tensor, initDevice, queueStats, sync, tensor, zeros } from '@tessera/tensor';
@@ -264,13 +261,10 @@ describe('dispatches', () => {
   });
 });
 
-const PYTHON = '/usr/bin/python3';
-const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
-const torchMissing = probe.status === 0 ? undefined : `${PYTHON} cannot import torch (${probe.error?.message ?? probe.stderr.trim().split('\n').pop()})`;
-if (torchMissing) console.log(`[optim] torch.optim comparison skipped: ${torchMissing}`);
+const torch = torchOrSkip('optim: torch.optim comparison');
 
-describe.skipIf(torchMissing !== undefined)('against torch.optim (SGD, AdamW = fastai Adam)', () => {
-  let dir = '';
+describe.skipIf(!torch.ok)('against torch.optim (SGD, AdamW = fastai Adam)', () => {
+  const scratch = scratchDir('optim');
   let torchOut: Record<string, number[][]> = {};
   const pr = makeProblem(4);
   const runs = [
@@ -278,26 +272,18 @@ describe.skipIf(torchMissing !== undefined)('against torch.optim (SGD, AdamW = f
     { name: 'adam', optim: 'adamw', groups: LR.map((lr) => ({ lr, ...ADAM_HYPER })) },
   ];
 
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tessera-optim-'));
+  beforeAll(async () => {
     const problem = {
       params: pr.params.map((d, k) => ({ shape: SPECS[k]!.shape, group: SPECS[k]!.group, data: Array.from(d) })),
       grads: pr.grads.map((gs) => gs.map((g) => Array.from(g))),
       runs: runs.map((r) => ({ ...r, lrScale: LR_SCALE, noDecayRank1: true })),
     };
-    writeFileSync(join(dir, 'problem.json'), JSON.stringify(problem));
     const script = fileURLToPath(new URL('./testing/torch_optim.py', import.meta.url));
-    const r = spawnSync(PYTHON, [script, join(dir, 'problem.json'), join(dir, 'out.json')], {
-      encoding: 'utf8',
-      env: { ...process.env, OMP_NUM_THREADS: '1' },
-    });
-    if (r.status !== 0) throw new Error(`torch_optim.py failed: ${r.stderr}`);
-    console.log(`[optim] torch.optim reference from torch ${r.stdout.trim()}`);
-    torchOut = JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')) as typeof torchOut;
+    const version = await runPython(script, { args: [scratch.write('problem.json', problem), scratch.path('out.json')] });
+    console.log(`[optim] torch.optim reference from torch ${version.trim()}`);
+    torchOut = scratch.json<typeof torchOut>('out.json');
   });
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => scratch.remove());
 
   for (const run of runs) {
     for (const { path, flat } of PATHS) {

@@ -4,45 +4,40 @@
 // with fixed random weights and BatchNorm statistics moved away from (0, 1) (torch folds them
 // into the convolutions when it exports in eval mode), on the sample cat at 64 px.
 // Needs Debian's PyTorch (scripts/setup.sh --with-torch); skips, saying why, without it.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Adam } from '@tessera/nn';
 import { initDevice, manualSeed, noGrad, softmax, softmaxCrossEntropy, tidy } from '@tessera/tensor';
+import { runPython, scratchDir, torchOrSkip } from '@tessera/tensor/testing/node';
 import { OnnxGraphModule, UnsupportedOnnxError, onnxVisionModel, parseOnnx } from '../index.js';
 import { readOnnxFile } from '../node/index.js';
 import { chainModel, nhwcBatch, preparedImage, testImages, topK } from '../testing/models.js';
 
-const PYTHON = '/usr/bin/python3';
 const SIZE = 64;
-const torchCheck = spawnSync(PYTHON, ['-c', 'import torch, torchvision, onnx'], { encoding: 'utf8' });
+const torch = torchOrSkip('onnx import', ['torch', 'torchvision', 'onnx']);
 const images = testImages(9);
-const why = torchCheck.status !== 0
-  ? `${PYTHON} cannot import torch, torchvision and onnx (scripts/setup.sh --with-torch installs them)`
-  : 'missing' in images ? images.missing : null;
-if (why) console.log(`[onnx import] skipped: ${why}`);
+const why = !torch.ok ? torch.reason : 'missing' in images ? images.missing : null;
+if (torch.ok && why) console.log(`[onnx import] skipped: ${why}`);
 
 const MODELS = ['resnet18', 'mobilenet_v2', 'squeezenet1_1'] as const;
 const PREPROCESS = { size: SIZE, normalize: 'imagenet', resize: 'crop' } as const;
 
 describe.skipIf(why !== null)('torchvision models exported by torch.onnx import into Tessera', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-onnx-torch-'));
+  const scratch = scratchDir('onnx-torch');
   const files = 'files' in images ? images.files : [];
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => scratch.remove());
 
   beforeAll(async () => {
     await initDevice();
     const cat = await preparedImage(files[0]!, PREPROCESS);
-    writeFileSync(join(dir, 'input.bin'), cat.nchw);
-    const r = spawnSync(PYTHON, [join(import.meta.dirname, '../testing/torch_onnx_fixtures.py'), dir, String(SIZE), join(dir, 'input.bin')], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`torch_onnx_fixtures.py failed: ${r.stderr}`);
+    const input = scratch.write('input.bin', cat.nchw);
+    await runPython(join(import.meta.dirname, '../testing/torch_onnx_fixtures.py'), { args: [scratch.dir, SIZE, input] });
   }, 300_000);
 
   for (const name of MODELS) {
     it(`${name}: same top-5 as PyTorch, |Δp| ≤ 1e-5`, async () => {
-      const g = await readOnnxFile(join(dir, `${name}.onnx`));
+      const g = await readOnnxFile(scratch.path(`${name}.onnx`));
       const model = new OnnxGraphModule(g, { source: name }).eval();
       const x = nhwcBatch([await preparedImage(files[0]!, PREPROCESS)], SIZE);
       const p = noGrad(() => tidy(() => softmax(model.call(x), -1)));
@@ -50,7 +45,7 @@ describe.skipIf(why !== null)('torchvision models exported by torch.onnx import 
       p.dispose();
       x.dispose();
       model.dispose();
-      const theirs = new Float64Array(Uint8Array.from(readFileSync(join(dir, `${name}.probs.bin`))).buffer);
+      const theirs = scratch.f64(`${name}.probs.bin`);
       let maxDiff = 0;
       for (let i = 0; i < theirs.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ours[i]! - theirs[i]!));
       console.log(`[onnx import] ${name}: max |Δp| ${maxDiff.toExponential(2)}, top-5 ${topK(theirs, 5)}`);
@@ -60,13 +55,14 @@ describe.skipIf(why !== null)('torchvision models exported by torch.onnx import 
   }
 
   it('a model saved with external data (weights in a file beside it) loads and predicts the same', async () => {
-    const r = spawnSync(PYTHON, ['-c', [
-      'import onnx, sys',
-      `m = onnx.load(${JSON.stringify(join(dir, 'squeezenet1_1.onnx'))})`,
-      `onnx.save_model(m, ${JSON.stringify(join(dir, 'ext.onnx'))}, save_as_external_data=True, all_tensors_to_one_file=True, location='ext.weights', size_threshold=0)`,
-    ].join('\n')], { encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
-    expect(statSync(join(dir, 'ext.onnx')).size).toBeLessThan(100_000);
+    await runPython({
+      code: [
+        'import onnx, sys',
+        `m = onnx.load(${JSON.stringify(scratch.path('squeezenet1_1.onnx'))})`,
+        `onnx.save_model(m, ${JSON.stringify(scratch.path('ext.onnx'))}, save_as_external_data=True, all_tensors_to_one_file=True, location='ext.weights', size_threshold=0)`,
+      ].join('\n'),
+    });
+    expect(statSync(scratch.path('ext.onnx')).size).toBeLessThan(100_000);
     const x = nhwcBatch([await preparedImage(files[0]!, PREPROCESS)], SIZE);
     const run = async (file: string) => {
       const m = new OnnxGraphModule(await readOnnxFile(file), { source: file }).eval();
@@ -76,17 +72,17 @@ describe.skipIf(why !== null)('torchvision models exported by torch.onnx import 
       m.dispose();
       return v;
     };
-    expect(await run(join(dir, 'ext.onnx'))).toEqual(await run(join(dir, 'squeezenet1_1.onnx')));
+    expect(await run(scratch.path('ext.onnx'))).toEqual(await run(scratch.path('squeezenet1_1.onnx')));
     x.dispose();
     // Without the data file: one line saying where the weights should be.
-    rmSync(join(dir, 'ext.weights'));
-    await expect(readOnnxFile(join(dir, 'ext.onnx'))).rejects.toThrow(/ext\.weights' beside it, which cannot be read/);
+    rmSync(scratch.path('ext.weights'));
+    await expect(readOnnxFile(scratch.path('ext.onnx'))).rejects.toThrow(/ext\.weights' beside it, which cannot be read/);
   });
 
   for (const name of MODELS) {
     it(`${name}: body + fastai head, one fine-tuning epoch lowers the training loss`, async () => {
       manualSeed(1);
-      const g = await readOnnxFile(join(dir, `${name}.onnx`));
+      const g = await readOnnxFile(scratch.path(`${name}.onnx`));
       // No dropout in the head, so that the loss before and after is measured without noise.
       const model = onnxVisionModel(g, 2, { source: name, psLast: 0 });
       model.freezeBody();
