@@ -45,13 +45,15 @@ const probed = new Map<string, PythonCheck>();
 
 /**
  * Whether `python` can import every one of `modules` (default torch). Probed once per
- * interpreter and module list in this process (an import of torch takes seconds).
+ * interpreter and module list in this process (an import of torch takes seconds). No time
+ * limit: on a loaded machine importing torch + torchvision + onnx has taken over two minutes,
+ * and a probe that gave up would skip a comparison that should have run.
  */
 export function findPython(modules: readonly string[] = ['torch'], python = PYTHON): PythonCheck {
   const key = `${python}\0${modules.join(',')}`;
   const known = probed.get(key);
   if (known) return known;
-  const r = spawnSync(python, ['-c', PROBE, ...modules], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  const r = spawnSync(python, ['-c', PROBE, ...modules], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
   let check: PythonCheck;
   if (r.error || r.status !== 0) {
     const why = r.error?.message ?? lastLine(r.stderr) ?? `exit ${r.status}`;
