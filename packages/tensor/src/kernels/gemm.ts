@@ -29,25 +29,30 @@
  * implicit-im2col one) passes `runGemm({ name, M, N, K, batch, a, b, c, buffers,
  * params })`: hooks, the buffers for their bindings in order (A's, B's, C's) and the
  * values of their uniform params by name. Names the generator uses itself, which hooks
- * must not declare: `u`, `bw`, `part`, `packed`, `sA`, `sB`, `accs`, `main`, `out4`, `ra0`…,
+ * must not declare: `u`, `bw`, `part`, `packed`, `sA`, `sB`, `accs`, `main`, `out4`, `fillA`, `fillB`, `ra0`…,
  * and the uniform fields M, N, K, batch, tilesN, tilesM, kBegin, kEnd, nBase, zBase,
  * mode, nAcc.
  *
  * Variants (`GemmVariant`), all computing the same thing:
  *  - 'portable':         64×64 workgroup tiles through workgroup memory, 4×4 register
  *                        blocking per thread; correct on every adapter.
- *  - 'subgroup':         one 8-lane subgroup per workgroup; each lane loads a different
- *                        vec4 of A and `subgroupBroadcast` shares it with the others; each
- *                        lane owns 32 rows × 4 columns (`SgTile`), B rows come from storage
- *                        as vec4. Built for lavapipe's cost model (every load is one
- *                        instruction per lane and component, a broadcast is ~free).
+ *  - 'register-tiled':   the published WebGPU design (tfjs's matmul_packed, the "1 TFLOP/s"
+ *                        write-ups): 64×64 tiles, 8×8 outputs per thread as vec4s, A and B
+ *                        staged k-major as vec4 in two stages, vec4 loads from the hooks.
+ *                        A tuner candidate on every adapter (docs/performance.md).
+ *  - 'subgroup':         one subgroup of `lanes` lanes per workgroup; each lane loads a
+ *                        different vec4 of A and `subgroupBroadcast` shares it with the
+ *                        others; each lane owns 32 rows × 4 columns (`SgTile`), B rows come
+ *                        from storage as vec4. Built for lavapipe's cost model (every load
+ *                        is one instruction per lane and component, a broadcast is ~free).
  *  - 'subgroup-uniform': the same, but B is first packed (by a kernel generated from
  *                        the B hook) into 64 KiB windows that the GEMM reads as a
  *                        UNIFORM buffer (branch-free loads on lavapipe); one dispatch per
  *                        window, K split across windows through a partial-sum buffer.
- * The subgroup variants assume a subgroup size of exactly 8 (lavapipe on AVX2); they
- * run only when the adapter reports subgroupMinSize === subgroupMaxSize === 8 (and the
- * optional probe, when run, saw 8). See `chooseGemmVariant`.
+ * The subgroup variants are generated for any power-of-two lane count up to the adapter's
+ * smallest subgroup size (`gemmSubgroupLanes`; 4 on SwiftShader, 8 on lavapipe, 16 with
+ * LP_NATIVE_VECTOR_WIDTH=512); the default variant comes from the adapter profile
+ * (runtime/adapter-profile.ts), see `chooseGemmVariant`.
  *
  * Whatever changes the WGSL (variant, tile, hook code, layout flags) is the pipeline
  * cache key (kernels are keyed by source, define.ts); shapes and offsets travel in uniforms.
