@@ -273,3 +273,45 @@ describe('subgroup lane counts', () => {
     expect(gemmSubgroupLanes()).toBe(min);
   });
 });
+
+/**
+ * The register-tiled variant's k-slice is a loop on CPU rasterisers (compile time) and
+ * unrolled on GPUs (the adapter profile's unrollRegisterTiled): both forms, one product with
+ * ragged edges, A read along k by vec4 runs and B by scalar loads.
+ */
+describe('register-tiled, looped and unrolled', () => {
+  const [M, K, N] = [70, 36, 67];
+  const ad = uniform([M, K], 31);
+  const bd = uniform([K, N], 32);
+  const expected = ref(ad, bd, M, K, N);
+  for (const profile of ['lavapipe', 'gpu'] as const) {
+    it(`the ${profile} profile's form`, async () => {
+      config.adapterProfile = profile;
+      const A = tensor(ad, [M, K]);
+      const B = tensor(bd, [K, N]);
+      const C = Tensor.empty([M, N]);
+      try {
+        const call = {
+          name: 'rt_test',
+          M, N, K, batch: 1,
+          a: stridedOperand('A', { contiguous: 'rows', batchRank: MAX_BATCH_RANK, vec4: true }),
+          b: stridedOperand('B', { contiguous: 'rows', batchRank: MAX_BATCH_RANK, vec4: false }),
+          c: stridedEpilogue({ batchRank: MAX_BATCH_RANK }),
+          buffers: [A.buffer, A.buffer, B.buffer, C.buffer],
+          params: {
+            ...stridedParamValues('a', { offset: 0, ld: K, ...noBatch }),
+            ...stridedParamValues('b', { offset: 0, ld: N, ...noBatch }),
+            ...stridedParamValues('c', { offset: 0, ld: N, ...noBatch }),
+          },
+          variant: 'register-tiled' as const,
+        };
+        expect(gemmSource(call, 'register-tiled').includes('for (var kk = 0u;')).toBe(profile !== 'gpu');
+        expect(runGemm(call)).toBe('register-tiled');
+        assertClose(await C.toArray(), expected, tol(K, expected), [M, N], `register-tiled (${profile})`);
+      } finally {
+        config.adapterProfile = null;
+        for (const t of [A, B, C]) t.dispose();
+      }
+    });
+  }
+});

@@ -506,23 +506,28 @@ function rtFill(role: 'A' | 'B', h: OperandHook): string {
 
 function genRegisterTiled(call: GemmCall): { def: KernelDef; fields: Field[] } {
   const fields = [...GEN_FIELDS, ...hookFields(call)];
+  const unroll = adapterProfile().gemm.unrollRegisterTiled;
   const R = 8; // rows per thread: 4 at 4·ty and 4 at 32 + 4·ty; columns likewise (two vec4s)
   let accDecl = '';
   for (let r = 0; r < R; r++) accDecl += `  var acc${r}_0 = vec4<f32>(0.0); var acc${r}_1 = vec4<f32>(0.0);\n`;
-  let fma = '';
-  for (let kk = 0; kk < RT_BK; kk++) {
-    const row = `cur + ${kk * RT_ROW4}u`;
-    fma += `    { let a0 = sA[${row} + ty]; let a1 = sA[${row} + ${RT_ROW4 / 2}u + ty]; let b0 = sB[${row} + tx]; let b1 = sB[${row} + ${RT_ROW4 / 2}u + tx];\n`;
+  // One k row of the stage: 4 workgroup loads, 64 multiply-adds. Unrolled over the slice
+  // where the profile says so (GPUs: what the write-ups gain from); a loop elsewhere
+  // (llvmpipe took ~8× longer to compile the unrolled kernel, for a variant it does not pick).
+  const step = (row: string): string => {
+    let f = `    { let a0 = sA[${row} + ty]; let a1 = sA[${row} + ${RT_ROW4 / 2}u + ty]; let b0 = sB[${row} + tx]; let b1 = sB[${row} + ${RT_ROW4 / 2}u + tx];\n`;
     for (let r = 0; r < R; r++) {
       const a = `a${r >> 2}[${r & 3}]`;
-      fma += `      acc${r}_0 = acc${r}_0 + ${a} * b0; acc${r}_1 = acc${r}_1 + ${a} * b1;\n`;
+      f += `      acc${r}_0 = acc${r}_0 + ${a} * b0; acc${r}_1 = acc${r}_1 + ${a} * b1;\n`;
     }
-    fma += '    }\n';
-  }
+    return `${f}    }\n`;
+  };
+  let fma = '';
+  if (unroll) for (let kk = 0; kk < RT_BK; kk++) fma += step(`cur + ${kk * RT_ROW4}u`);
+  else fma = `    for (var kk = 0u; kk < ${RT_BK}u; kk++) {\n${step(`cur + kk * ${RT_ROW4}u`)}    }\n`;
   // Through an array and a loop with a uniform trip count (see genSubgroup's store).
   let gather = `  var accs: array<vec4<f32>, ${2 * R}>;\n`;
   for (let r = 0; r < R; r++) gather += `  accs[${2 * r}] = acc${r}_0; accs[${2 * r + 1}] = acc${r}_1;\n`;
-  const code = `// gemm ${call.name} (register-tiled: ${RT_TILE}x${RT_TILE} tile, ${R}x${R} per thread, k-step ${RT_BK}, two stages, A ${call.a.vec4 ?? 'scalar'}, B ${call.b.vec4 ?? 'scalar'})
+  const code = `// gemm ${call.name} (register-tiled: ${RT_TILE}x${RT_TILE} tile, ${R}x${R} per thread, k-step ${RT_BK}${unroll ? ' unrolled' : ''}, two stages, A ${call.a.vec4 ?? 'scalar'}, B ${call.b.vec4 ?? 'scalar'})
 ${call.a.code}
 ${call.b.code}
 ${call.c.code}

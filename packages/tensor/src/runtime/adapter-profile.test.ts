@@ -25,7 +25,7 @@ describe('adapter profile', () => {
     const p = profileFor(LLVMPIPE);
     expect(p.kind).toBe('lavapipe');
     expect(p.driverChecksEveryAccess).toBe(true);
-    expect(p.gemm).toEqual({ defaultVariant: 'subgroup', subgroupRows: 32, subgroupCols: 1, subgroupKUnroll: 1 });
+    expect(p.gemm).toEqual({ defaultVariant: 'subgroup', subgroupRows: 32, subgroupCols: 1, subgroupKUnroll: 1, unrollRegisterTiled: false });
     expect(p.conv).toEqual({ winogradMinChannels: 16, winogradF4MinOutput: 6 });
   });
 
@@ -35,6 +35,7 @@ describe('adapter profile', () => {
       expect(p.driverChecksEveryAccess).toBe(false);
       expect(p.gemm.defaultVariant).toBe('portable');
     }
+    expect(profileFor(NVIDIA).gemm.unrollRegisterTiled).toBe(true);
   });
 
   it('config.adapterProfile overrides the detected kind', () => {

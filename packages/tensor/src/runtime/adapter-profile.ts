@@ -41,6 +41,8 @@ export interface AdapterProfile {
     /** vec4 column groups per lane (cn) and k-chunks per loop iteration (ku). */
     subgroupCols: number;
     subgroupKUnroll: number;
+    /** Unroll the register-tiled variant's k-slice (GPUs) or keep it a loop (CPU rasterisers: compile time). */
+    unrollRegisterTiled: boolean;
   };
   conv: {
     /** Below this many channels Winograd's transforms cost more than its products save. */
@@ -53,7 +55,7 @@ export interface AdapterProfile {
 const LAVAPIPE: AdapterProfile = {
   kind: 'lavapipe',
   driverChecksEveryAccess: true,
-  gemm: { defaultVariant: 'subgroup', subgroupRows: 32, subgroupCols: 1, subgroupKUnroll: 1 },
+  gemm: { defaultVariant: 'subgroup', subgroupRows: 32, subgroupCols: 1, subgroupKUnroll: 1, unrollRegisterTiled: false },
   // Measured on ResNet-34's layers at batch 16 (kernels/conv.ts): F(4×4) forward + both
   // gradients took 1.5× F(2×2)'s time at 4×4 outputs, F(2×2) 1.4× F(4×4)'s at 7×7.
   conv: { winogradMinChannels: 16, winogradF4MinOutput: 6 },
@@ -62,7 +64,7 @@ const LAVAPIPE: AdapterProfile = {
 const PROFILES: Record<AdapterKind, AdapterProfile> = {
   lavapipe: LAVAPIPE,
   swiftshader: { ...LAVAPIPE, kind: 'swiftshader', driverChecksEveryAccess: false, gemm: { ...LAVAPIPE.gemm, defaultVariant: 'portable' } },
-  gpu: { ...LAVAPIPE, kind: 'gpu', driverChecksEveryAccess: false, gemm: { ...LAVAPIPE.gemm, defaultVariant: 'portable' } },
+  gpu: { ...LAVAPIPE, kind: 'gpu', driverChecksEveryAccess: false, gemm: { ...LAVAPIPE.gemm, defaultVariant: 'portable', unrollRegisterTiled: true } },
 };
 
 /** What identifies the adapter: its info as WebGPU reports it. */
