@@ -67,6 +67,7 @@ const fast: TestProjectInlineConfiguration = {
       'packages/nn/src/optim/{flat-layout,schedules}.test.ts',
       'packages/onnx/src/proto/onnx.test.ts',
       'packages/tensor/src/kernels/define.test.ts',
+      'packages/tensor/src/runtime/adapter-profile.test.ts',
       'packages/tensor/src/reference/reference.test.ts',
       'packages/vision/src/augment/{params,reference}.test.ts',
       'packages/vision/src/datasets/{counting,counting-augment,memory-folder}.test.ts',

@@ -52,7 +52,15 @@ if [ "$QUICK" = 1 ]; then
 else
   step ops npx vitest run --project node packages/tensor
   step bench node bench/dist/main.js --json "$OUTDIR/bench.json"
-  step bench-model node bench/dist/main.js --model resnet34,resnet18 --sizes 128,224 --json "$OUTDIR/bench-model.json"
+  # Each GEMM variant forced on the matmul shapes (the subgroup ones at the adapter's smallest
+  # subgroup size; a variant the adapter cannot run fails its step, saying why).
+  for v in portable register-tiled subgroup subgroup-uniform; do
+    step "bench-gemm-$v" node bench/dist/main.js --filter matmul --no-tfjs --gemm-variant "$v" --json "$OUTDIR/bench-gemm-$v.json"
+  done
+  # --tune: the autotuner measures every variant per GEMM call first, so the model rows run
+  # on this adapter's winners (the table is saved in gemm-tuning.json, copied below).
+  step bench-model node bench/dist/main.js --model resnet34,resnet18 --sizes 128,224 --tune --json "$OUTDIR/bench-model.json"
+  cp "${TESSERA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tessera}/gemm-tuning.json" "$OUTDIR/" 2>/dev/null || true
 fi
 ls -l "$OUTDIR"
 [ -z "$FAILED" ] || { echo "[gpu-check] failed:$FAILED" >&2; exit 1; }

@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { chooseGemmVariant, gemmVariantUnsupported, gpu, initDevice, probeGemmSubgroupSize, setConvAlgorithm, setGemmVariant, type ConvAlgorithm, type GemmVariant } from '@tessera/tensor';
+import { adapterProfile, chooseGemmVariant, gemmSubgroupLanes, gemmVariantUnsupported, gpu, initDevice, probeGemmSubgroupSize, setConvAlgorithm, setGemmVariant, type ConvAlgorithm, type GemmVariant } from '@tessera/tensor';
 import { loadGemmTuningCache, tuningCachePath } from '@tessera/tensor/node';
 import { configureTfjs } from './baselines/tfjs.js';
 import { ALL_CASES } from './cases/index.js';
@@ -43,7 +43,7 @@ const USAGE = `usage: pnpm bench [--filter <word>] [--json <file>] [--reps <n>] 
   --browser             also run the matmul and convolution cases in headless Chromium (its WebGPU:
                         SwiftShader here) and print them beside the Node figures; slow there, so
                         combine with --filter (e.g. --filter 1024)
-  --gemm-variant <v>    force every GEMM (matmul, conv) to portable | subgroup | subgroup-uniform
+  --gemm-variant <v>    force every GEMM (matmul, conv) to portable | register-tiled | subgroup | subgroup-uniform
   --conv-algorithm <a>  force convolutions to gemm | winograd-2x2 | winograd-4x4 (default: Winograd for
                         3×3 stride-1 convolutions with ≥ 16 channels, F(4×4) from 6×6 outputs, F(2×2)
                         below; the implicit GEMM otherwise)
@@ -79,7 +79,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--browser') args.browser = true;
     else if (a === '--gemm-variant') {
       const v = value();
-      if (!['portable', 'subgroup', 'subgroup-uniform'].includes(v)) throw new Error(`--gemm-variant: unknown variant ${v}\n${USAGE}`);
+      if (!['portable', 'register-tiled', 'subgroup', 'subgroup-uniform'].includes(v)) throw new Error(`--gemm-variant: unknown variant ${v}\n${USAGE}`);
       args.variant = v as GemmVariant;
     } else if (a === '--conv-algorithm') {
       const v = value();
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   console.log(`adapter: ${info.vendor} ${info.architecture} — ${info.description}${info.driverBoundsChecksOnly ? "; Dawn's shader bounds checks off (the driver checks every access; TESSERA_DAWN_ROBUSTNESS=1 keeps them)" : ''}`);
   console.log(
     `subgroups: ${ctx.hasSubgroups ? `${info.subgroupMinSize}..${info.subgroupMaxSize} (probe saw ${sg})` : 'none'}; ` +
-      `GEMM variant: ${chooseGemmVariant()}`,
+      `GEMM variant: ${chooseGemmVariant()}; adapter profile: ${adapterProfile().kind}${ctx.hasSubgroups ? `; subgroup GEMM lanes: ${gemmSubgroupLanes()}` : ''}`,
   );
   if (args.variant) {
     const why = gemmVariantUnsupported(args.variant);

@@ -4,7 +4,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { config, configFromEnv, initDevice, setConvAlgorithm, setGemmVariant, sync, tensor } from './index.js';
 import { defineKernel, run } from './kernels/define.js';
 
-const KEYS = ['TESSERA_GEMM_VARIANT', 'TESSERA_CONV_ALGORITHM', 'TESSERA_CONV_BN_FUSION', 'TESSERA_MAX_WORKGROUPS', 'TESSERA_DAWN_ROBUSTNESS', 'TESSERA_DEBUG'];
+const KEYS = ['TESSERA_GEMM_VARIANT', 'TESSERA_GEMM_LANES', 'TESSERA_ADAPTER_PROFILE', 'TESSERA_CONV_ALGORITHM', 'TESSERA_CONV_BN_FUSION', 'TESSERA_MAX_WORKGROUPS', 'TESSERA_DAWN_ROBUSTNESS', 'TESSERA_DEBUG'];
 
 function withEnv<T>(vars: Record<string, string>, f: () => T): T {
   const saved = KEYS.map((k) => [k, process.env[k]] as const);
@@ -24,20 +24,22 @@ if (!hasEnv) console.log('[config] environment overrides not tested: this runtim
 describe.skipIf(!hasEnv)('configFromEnv', () => {
   it('defaults without variables', () => {
     expect(withEnv({}, configFromEnv)).toEqual({
-      gemmVariant: null, convAlgorithm: null, convBnFusion: true, maxWorkgroupsPerDimension: undefined, dawnRobustness: false, debugKernels: false,
+      gemmVariant: null, gemmSubgroupLanes: null, adapterProfile: null, convAlgorithm: null, convBnFusion: true, maxWorkgroupsPerDimension: undefined, dawnRobustness: false, debugKernels: false,
     });
   });
 
   it('reads every override', () => {
     const c = withEnv(
-      { TESSERA_GEMM_VARIANT: 'portable', TESSERA_CONV_ALGORITHM: 'winograd-2x2', TESSERA_CONV_BN_FUSION: '0', TESSERA_MAX_WORKGROUPS: '7', TESSERA_DAWN_ROBUSTNESS: '1', TESSERA_DEBUG: 'other,kernels' },
+      { TESSERA_GEMM_VARIANT: 'portable', TESSERA_GEMM_LANES: '16', TESSERA_ADAPTER_PROFILE: 'gpu', TESSERA_CONV_ALGORITHM: 'winograd-2x2', TESSERA_CONV_BN_FUSION: '0', TESSERA_MAX_WORKGROUPS: '7', TESSERA_DAWN_ROBUSTNESS: '1', TESSERA_DEBUG: 'other,kernels' },
       configFromEnv,
     );
-    expect(c).toEqual({ gemmVariant: 'portable', convAlgorithm: 'winograd-2x2', convBnFusion: false, maxWorkgroupsPerDimension: 7, dawnRobustness: true, debugKernels: true });
+    expect(c).toEqual({ gemmVariant: 'portable', gemmSubgroupLanes: 16, adapterProfile: 'gpu', convAlgorithm: 'winograd-2x2', convBnFusion: false, maxWorkgroupsPerDimension: 7, dawnRobustness: true, debugKernels: true });
   });
 
   it('a bad value is one line naming the variable and what it takes', () => {
-    expect(() => withEnv({ TESSERA_GEMM_VARIANT: 'fast' }, configFromEnv)).toThrow('TESSERA_GEMM_VARIANT=fast: expected one of portable, subgroup, subgroup-uniform (or unset it)');
+    expect(() => withEnv({ TESSERA_GEMM_VARIANT: 'fast' }, configFromEnv)).toThrow('TESSERA_GEMM_VARIANT=fast: expected one of portable, register-tiled, subgroup, subgroup-uniform (or unset it)');
+    expect(() => withEnv({ TESSERA_GEMM_LANES: '12' }, configFromEnv)).toThrow('TESSERA_GEMM_LANES=12: expected a power of two, at least 4');
+    expect(() => withEnv({ TESSERA_ADAPTER_PROFILE: 'nvidia' }, configFromEnv)).toThrow('TESSERA_ADAPTER_PROFILE=nvidia: expected one of lavapipe, swiftshader, gpu');
     expect(() => withEnv({ TESSERA_CONV_BN_FUSION: 'yes' }, configFromEnv)).toThrow('TESSERA_CONV_BN_FUSION=yes: expected 0 or 1');
     expect(() => withEnv({ TESSERA_MAX_WORKGROUPS: '-1' }, configFromEnv)).toThrow('TESSERA_MAX_WORKGROUPS=-1: expected a positive integer');
   });

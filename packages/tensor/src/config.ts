@@ -7,10 +7,19 @@
  */
 import type { GemmVariant } from './kernels/gemm.js';
 import type { ConvAlgorithm } from './kernels/conv.js';
+import type { AdapterKind } from './runtime/adapter-profile.js';
 
 export interface TesseraConfig {
   /** Forces one GEMM variant for every product; null: the tuner's or the default choice. TESSERA_GEMM_VARIANT. */
   gemmVariant: GemmVariant | null;
+  /**
+   * Lanes per workgroup of the subgroup GEMM variants; null: the adapter's smallest subgroup
+   * size (subgroupMinSize), the widest a workgroup can be and still sit in one subgroup.
+   * A power of two from 4 to that size. TESSERA_GEMM_LANES.
+   */
+  gemmSubgroupLanes: number | null;
+  /** Forces the adapter profile (runtime/adapter-profile.ts); null: detected from the adapter. TESSERA_ADAPTER_PROFILE. */
+  adapterProfile: AdapterKind | null;
   /** Forces the convolution algorithm; null: Winograd where it pays, else the implicit GEMM. TESSERA_CONV_ALGORITHM. */
   convAlgorithm: ConvAlgorithm | null;
   /** Conv → BatchNorm → activation as one kernel (@tessera/nn's layers). TESSERA_CONV_BN_FUSION=0 turns it off. */
@@ -48,10 +57,19 @@ function positiveInt(name: string): number | undefined {
   return n;
 }
 
+function powerOfTwo(name: string): number | null {
+  const n = positiveInt(name);
+  if (n === undefined) return null;
+  if (n < 4 || (n & (n - 1)) !== 0) throw new Error(`${name}=${n}: expected a power of two, at least 4 (or unset it)`);
+  return n;
+}
+
 /** The configuration from an environment (exported for tests). */
 export function configFromEnv(): TesseraConfig {
   return {
-    gemmVariant: oneOf('TESSERA_GEMM_VARIANT', ['portable', 'subgroup', 'subgroup-uniform']),
+    gemmVariant: oneOf('TESSERA_GEMM_VARIANT', ['portable', 'register-tiled', 'subgroup', 'subgroup-uniform']),
+    gemmSubgroupLanes: powerOfTwo('TESSERA_GEMM_LANES'),
+    adapterProfile: oneOf('TESSERA_ADAPTER_PROFILE', ['lavapipe', 'swiftshader', 'gpu']),
     convAlgorithm: oneOf('TESSERA_CONV_ALGORITHM', ['gemm', 'winograd-2x2', 'winograd-4x4']),
     convBnFusion: flag('TESSERA_CONV_BN_FUSION', true),
     maxWorkgroupsPerDimension: positiveInt('TESSERA_MAX_WORKGROUPS'),

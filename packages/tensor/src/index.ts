@@ -4,7 +4,8 @@
  */
 // Declarations name WebGPU types (GPUBuffer, GPUDevice): a consumer compiling against them needs these.
 /// <reference types="@webgpu/types" preserve="true" />
-export { initDevice, gpu, hasDevice, gpuObject, type GpuContext, type DeviceInfo } from './runtime/device.js';
+export { initDevice, gpu, hasDevice, gpuObject, adapterProfile, type GpuContext, type DeviceInfo } from './runtime/device.js';
+export { ADAPTER_KINDS, detectAdapterKind, profileFor, type AdapterKind, type AdapterProfile } from './runtime/adapter-profile.js';
 export { TesseraError, DeviceError, OutOfMemoryError } from './runtime/errors.js';
 export { memoryStats, resetPeak, trimPool, type MemoryStats } from './runtime/pool.js';
 export { flush, sync, queueStats, type QueueStats } from './runtime/queue.js';
@@ -38,7 +39,7 @@ export {
   type RecordedGemm, type TuneEntry, type TuneOptions,
 } from './kernels/gemm-tuner.js';
 export {
-  runGemm, stridedEpilogue, stridedParamValues, MAX_BATCH_RANK,
+  runGemm, stridedEpilogue, stridedParamValues, gemmSubgroupLanes, MAX_BATCH_RANK,
   type GemmCall, type OperandHook, type EpilogueHook, type HookBinding, type HookParam,
 } from './kernels/gemm.js';
 export { writeBuffer, readBuffer, copyBuffer, clearBuffer } from './runtime/queue.js';

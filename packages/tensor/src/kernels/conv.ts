@@ -21,6 +21,7 @@ import { runMap } from './elementwise.js';
 import type { BufferBinding } from '../runtime/queue.js';
 import type { BufferView } from './define.js';
 import { config } from '../config.js';
+import { adapterProfile } from '../runtime/device.js';
 
 export interface ConvGeometry {
   N: number;
@@ -200,21 +201,14 @@ export type ConvAlgorithm = 'gemm' | 'winograd-2x2' | 'winograd-4x4';
  * Forces the algorithm (tests, benchmarks): a Winograd one wherever it applies (3×3,
  * stride 1, no dilation or groups, channels multiples of 4), 'gemm' everywhere; null
  * restores the default: Winograd where it applies and both channel counts are at least
- * WINOGRAD_MIN_CHANNELS, F(4×4) from F4_MIN_OUTPUT outputs per side, else F(2×2).
+ * the profile's winogradMinChannels, F(4×4) from winogradF4MinOutput outputs per side, else F(2×2).
  */
 export function setConvAlgorithm(a: ConvAlgorithm | null): void {
   config.convAlgorithm = a;
 }
 
-/** Below this many channels the transforms (memory passes) cost more than the products save. */
-const WINOGRAD_MIN_CHANNELS = 16;
-/**
- * F(4×4) below this output size wastes too much of its 4×4 tiles (a 4×4 map is one tile
- * per image, and the products' 32-row GEMM tiles run half empty): F(2×2) there. Measured
- * on ResNet-34's 4×4×512 layer (batch 16, lavapipe): F(4×4) forward + both gradients took
- * 1.5× as long as F(2×2); at 7×7, F(2×2) took 1.4× as long as F(4×4).
- */
-const F4_MIN_OUTPUT = 6;
+// The thresholds (fewest channels for Winograd, smallest output side for F(4×4)) are the
+// adapter profile's `conv` fields (runtime/adapter-profile.ts, with the measurements).
 
 /**
  * The Winograd problem for this convolution's forward or input gradient (the gradient
@@ -224,14 +218,15 @@ const F4_MIN_OUTPUT = 6;
 function winogradProblem(g: ConvGeometry, pass: 'forward' | 'input', offsets: number[]): WinogradProblem | null {
   if (config.convAlgorithm === 'gemm') return null;
   if (g.KH !== 3 || g.KW !== 3 || g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1 || g.groups !== 1) return null;
-  const algo = config.convAlgorithm ?? (Math.min(g.OH, g.OW) >= F4_MIN_OUTPUT ? 'winograd-4x4' : 'winograd-2x2');
+  const { conv: costs } = adapterProfile();
+  const algo = config.convAlgorithm ?? (Math.min(g.OH, g.OW) >= costs.winogradF4MinOutput ? 'winograd-4x4' : 'winograd-2x2');
   const tile = algo === 'winograd-2x2' ? F2x2 : F4x4;
   const p: WinogradProblem =
     pass === 'forward'
       ? { N: g.N, H: g.H, W: g.W, K: g.C, Nout: g.O, ph: g.ph, pw: g.pw, tile }
       : { N: g.N, H: g.OH, W: g.OW, K: g.O, Nout: g.C, ph: 2 - g.ph, pw: 2 - g.pw, tile };
   if (p.ph < 0 || p.pw < 0 || winogradUnsupported(p, offsets) !== null) return null;
-  if (!config.convAlgorithm && Math.min(p.K, p.Nout) < WINOGRAD_MIN_CHANNELS) return null;
+  if (!config.convAlgorithm && Math.min(p.K, p.Nout) < costs.winogradMinChannels) return null;
   return p;
 }
 

@@ -14,9 +14,38 @@
 import { gpu } from '../runtime/device.js';
 import { canProfile, startProfile, stopProfile } from '../runtime/profiler.js';
 import { readBuffer, sync, writeBuffer, type BufferBinding } from '../runtime/queue.js';
-import { type GemmCall, type GemmVariant, chooseGemmVariant, gemmVariantUnsupported, runGemm } from './gemm.js';
+import { type GemmCall, type GemmVariant, chooseGemmVariant, gemmSubgroupLanes, gemmVariantUnsupported, runGemm } from './gemm.js';
 
-export const GEMM_VARIANTS: readonly GemmVariant[] = ['portable', 'subgroup', 'subgroup-uniform'];
+export const GEMM_VARIANTS: readonly GemmVariant[] = ['portable', 'register-tiled', 'subgroup', 'subgroup-uniform'];
+
+/** One thing the tuner measures: a variant, and for the subgroup ones a lane count. */
+interface Candidate {
+  variant: GemmVariant;
+  lanes?: number;
+  /** Its key in `TuneEntry.ms`: the variant, `@lanes` added where the lanes differ from the default. */
+  label: string;
+}
+
+/**
+ * What the tuner tries on this adapter: every variant it can run, the subgroup ones at the
+ * default lane count (the adapter's smallest subgroup) and at half of it where that is
+ * still 8 or more (a narrower tile with more workgroups; a GPU reporting 32..64 lanes
+ * gets 32 and 16). The adapter's properties bound the lanes, the measurement picks.
+ */
+function candidates(): Candidate[] {
+  const dflt = gemmSubgroupLanes();
+  const out: Candidate[] = [];
+  for (const v of GEMM_VARIANTS) {
+    if (!v.startsWith('subgroup')) {
+      if (gemmVariantUnsupported(v) === null) out.push({ variant: v, label: v });
+      continue;
+    }
+    for (const lanes of dflt / 2 >= 8 ? [dflt, dflt / 2] : [dflt]) {
+      if (gemmVariantUnsupported(v, lanes) === null) out.push({ variant: v, lanes, label: lanes === dflt ? v : `${v}@${lanes}` });
+    }
+  }
+  return out;
+}
 
 /** A recorded call: the call itself (hooks, params) and the sizes of its buffers, by identity. */
 export interface RecordedGemm {
@@ -33,8 +62,13 @@ export interface RecordedGemm {
 
 export interface TuneEntry {
   variant: GemmVariant;
-  /** Median ms per variant measured (NaN: failed the output check; absent: cannot run here). */
-  ms: Partial<Record<GemmVariant, number>>;
+  /** Lanes of a subgroup winner when not the default lane count. */
+  lanes?: number;
+  /**
+   * Median ms per candidate measured, keyed by variant (`variant@lanes` for a non-default
+   * lane count); NaN: failed the output check; absent: cannot run here.
+   */
+  ms: Record<string, number>;
 }
 
 const table = new Map<string, TuneEntry>();
@@ -44,11 +78,13 @@ export function gemmKey(call: Pick<GemmCall, 'name' | 'M' | 'N' | 'K' | 'batch'>
   return `${call.name}|${call.M}x${call.N}x${call.K}|${call.batch}`;
 }
 
-/** The tuned variant for a call, if it was tuned and can run here. */
-export function tunedVariant(call: GemmCall): GemmVariant | undefined {
+/** The tuned variant (and lanes) for a call, if it was tuned and can run here. */
+export function tunedVariant(call: GemmCall): { variant: GemmVariant; lanes?: number } | undefined {
   if (table.size === 0) return undefined;
   const e = table.get(gemmKey(call));
-  return e && gemmVariantUnsupported(e.variant) === null ? e.variant : undefined;
+  if (!e) return undefined;
+  const lanes = e.variant.startsWith('subgroup') ? (e.lanes ?? gemmSubgroupLanes()) : undefined;
+  return gemmVariantUnsupported(e.variant, lanes) === null ? { variant: e.variant, lanes } : undefined;
 }
 
 /** Called by runGemm for every call while recording. */
@@ -157,14 +193,14 @@ function maxRelDiff(a: Float32Array, b: Float32Array): number {
  */
 export async function tuneGemms(calls: readonly RecordedGemm[], opts: TuneOptions = {}): Promise<Record<string, TuneEntry>> {
   const reps = Math.max(1, opts.reps ?? 3);
-  const variants = GEMM_VARIANTS.filter((v) => gemmVariantUnsupported(v) === null);
+  const cands = candidates();
   const out: Record<string, TuneEntry> = {};
   const { device } = gpu();
   for (const rec of calls) {
     if (!opts.retune && table.has(rec.key)) continue;
-    if (variants.length < 2) {
+    if (cands.length < 2) {
       // Nothing to choose between on this adapter: record the only variant, unmeasured.
-      const only: TuneEntry = { variant: variants[0] ?? 'portable', ms: {} };
+      const only: TuneEntry = { variant: cands[0]?.variant ?? 'portable', ms: {} };
       table.set(rec.key, only);
       out[rec.key] = only;
       continue;
@@ -180,42 +216,42 @@ export async function tuneGemms(calls: readonly RecordedGemm[], opts: TuneOption
     };
     const zero = new Float32Array(Math.max(...rec.outputs.map((s) => rec.sizes[s]! / 4), 1));
     const clearOutputs = () => rec.outputs.forEach((s) => writeBuffer(bufs[s]!, 0, zero.subarray(0, rec.sizes[s]! / 4)));
-    const ms: Partial<Record<GemmVariant, number>> = {};
+    const ms: Record<string, number> = {};
     let reference: Float32Array[] | null = null;
     try {
-      for (const v of variants) {
+      for (const { variant: v, lanes, label } of cands) {
         clearOutputs();
-        runGemm({ ...call, variant: v }); // compiles, and gives the output to check
+        runGemm({ ...call, variant: v, lanes }); // compiles, and gives the output to check
         await sync();
         const got = await Promise.all(rec.outputs.map(async (s) => new Float32Array(await readBuffer(bufs[s]!, 0, rec.sizes[s]!))));
         if (!reference) reference = got;
         else if (got.some((g, i) => !(maxRelDiff(g, reference![i]!) <= 1e-3))) {
-          ms[v] = Number.NaN;
-          opts.log?.(`  ${rec.key}: ${v} gives different results from ${variants[0]} — not used`);
+          ms[label] = Number.NaN;
+          opts.log?.(`  ${rec.key}: ${label} gives different results from ${cands[0]!.label} — not used`);
           continue;
         }
         const times: number[] = [];
-        const best = Math.min(...variants.map((x) => ms[x] ?? Infinity));
+        const best = Math.min(...cands.map((x) => ms[x.label] ?? Infinity));
         for (let r = 0; r < reps; r++) {
           clearOutputs();
-          times.push(await timeOnce(() => runGemm({ ...call, variant: v })));
+          times.push(await timeOnce(() => runGemm({ ...call, variant: v, lanes })));
           if (times[0]! > 2 * best) break; // clearly slower: one sample says enough
         }
         times.sort((a, b) => a - b);
-        ms[v] = times[times.length >> 1]!;
+        ms[label] = times[times.length >> 1]!;
       }
     } finally {
       for (const b of bufs) b.destroy();
     }
-    const ok = variants.filter((v) => Number.isFinite(ms[v]));
-    const fastest = ok.reduce((best, v) => (ms[v]! < ms[best]! ? v : best), ok[0]!);
-    // Keep the default unless another variant is clearly faster: small calls time noisily.
-    const dflt = chooseGemmVariant();
-    const variant = ok.includes(dflt) && ms[fastest]! > ms[dflt]! / (1 + SWITCH_MARGIN) ? dflt : fastest;
-    const entry = { variant, ms };
+    const ok = cands.filter((c) => Number.isFinite(ms[c.label]));
+    const fastest = ok.reduce((best, c) => (ms[c.label]! < ms[best.label]! ? c : best), ok[0]!);
+    // Keep the default unless another candidate is clearly faster: small calls time noisily.
+    const dflt = ok.find((c) => c.label === chooseGemmVariant());
+    const pick = dflt && ms[fastest.label]! > ms[dflt.label]! / (1 + SWITCH_MARGIN) ? dflt : fastest;
+    const entry: TuneEntry = pick.label === pick.variant ? { variant: pick.variant, ms } : { variant: pick.variant, lanes: pick.lanes, ms };
     table.set(rec.key, entry);
     out[rec.key] = entry;
-    opts.log?.(`  ${rec.key}: ${variants.map((v) => `${v} ${Number.isFinite(ms[v]) ? ms[v]!.toFixed(1) : 'x'} ms`).join(', ')} → ${variant}`);
+    opts.log?.(`  ${rec.key}: ${cands.map((c) => `${c.label} ${Number.isFinite(ms[c.label]) ? ms[c.label]!.toFixed(1) : 'x'} ms`).join(', ')} → ${pick.label}`);
   }
   return out;
 }

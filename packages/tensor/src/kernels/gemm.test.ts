@@ -8,9 +8,10 @@
  * Tolerance: as in ops/matmul.test.ts, 1e-5·√K relative to max(1, max|C|).
  */
 import { describe, expect, it } from 'vitest';
-import { initDevice, tensor, Tensor } from '../index.js';
+import { config, gpu, initDevice, tensor, Tensor } from '../index.js';
 import {
   gemmSource,
+  gemmSubgroupLanes,
   gemmVariantUnsupported,
   runGemm,
   stridedEpilogue,
@@ -24,7 +25,7 @@ import { assertClose, uniform } from '../testing/index.js';
 
 await initDevice();
 
-const VARIANTS: GemmVariant[] = ['portable', 'subgroup', 'subgroup-uniform'];
+const VARIANTS: GemmVariant[] = ['portable', 'register-tiled', 'subgroup', 'subgroup-uniform'];
 const supported = (v: GemmVariant) => gemmVariantUnsupported(v) === null;
 for (const v of VARIANTS) {
   const why = gemmVariantUnsupported(v);
@@ -191,11 +192,126 @@ describe('caller-written operand hooks', () => {
       // a tail of one), the portable one keeps loadA; both must give the same result.
       const rowCall = { ...call, name: 'conv1d_row_test', a: conv1dRowOperand() };
       const src = gemmSource(rowCall, variant);
-      expect(src.includes('rowA(aB, mr0)')).toBe(variant !== 'portable');
+      expect(src.includes('rowA(aB, mr0)')).toBe(variant.startsWith('subgroup'));
       Y.load(new Float32Array(NB * outLen * F).fill(Number.NaN));
       expect(runGemm(rowCall)).toBe(variant);
       assertClose(await Y.toArray(), expected, tol(T, expected), [NB, outLen, F], 'conv1d row form');
       for (const t of [X, W, Y]) t.dispose();
+    });
+  }
+});
+
+/**
+ * The subgroup variants are generated for the lane count the adapter reports, not for a
+ * fixed 8: forced at the adapter's smallest subgroup size (4 on SwiftShader, 8 on lavapipe,
+ * 16 on lavapipe with LP_NATIVE_VECTOR_WIDTH=512), A read by scalar loads and as vec4 runs
+ * along m, every tile edge ragged; and the storage-B variant at half of it (a workgroup
+ * narrower than the subgroup: idle lanes). Each form is a pipeline of its own, seconds to
+ * compile on lavapipe, hence no more.
+ */
+describe('subgroup lane counts', () => {
+  const min = gpu().info.subgroupMinSize;
+  const laneCounts = [min, min / 2].filter((l) => l >= 4);
+  const why = gemmVariantUnsupported('subgroup', min);
+  if (why) console.log(`[gemm.test] subgroup lane counts not tested on this adapter: ${why}`);
+  const [M, K, N] = [44, 27, 36];
+  const ad = uniform([M, K], 21);
+  const bd = uniform([K, N], 22);
+  const expected = ref(ad, bd, M, K, N);
+  const at = new Float32Array(K * M);
+  for (let i = 0; i < M; i++) for (let p = 0; p < K; p++) at[p * M + i] = ad[i * K + p]!;
+  const runs = laneCounts.flatMap((lanes) => (lanes === min ? (['subgroup', 'subgroup-uniform'] as const) : (['subgroup'] as const)).map((variant) => ({ lanes, variant })));
+  for (const { lanes, variant } of runs) {
+    it.skipIf(why !== null)(`${variant} at ${lanes} lanes${lanes === min ? " (the adapter's subgroup size)" : ''}`, async () => {
+      const A = tensor(ad, [M, K]);
+      const AT = tensor(at, [K, M]);
+      const B = tensor(bd, [K, N]);
+      const C = Tensor.empty([M, N]);
+      // A scalar (row-major, K = 27 is no multiple of 4), and A stored transposed read as vec4
+      // runs along m (M = 44); runs along k are covered by ops/matmul.test.ts at every lane count.
+      const forms = [
+        { a: A, layout: { contiguous: 'rows' as const, vec4: false }, ld: K },
+        { a: AT, layout: { contiguous: 'cols' as const, vec4: true, mnMultipleOf4: true }, ld: M },
+      ];
+      for (const f of lanes === min && variant === 'subgroup' ? forms : forms.slice(0, 1)) {
+        const call = {
+          name: 'lanes_test',
+          M, N, K, batch: 1,
+          a: stridedOperand('A', { ...f.layout, batchRank: MAX_BATCH_RANK }),
+          b: stridedOperand('B', { contiguous: 'rows', batchRank: MAX_BATCH_RANK, vec4: true, mnMultipleOf4: true }),
+          c: stridedEpilogue({ batchRank: MAX_BATCH_RANK, vec4: true }),
+          buffers: [...(f.layout.vec4 ? [f.a.buffer, f.a.buffer] : [f.a.buffer]), B.buffer, B.buffer, C.buffer],
+          params: {
+            ...stridedParamValues('a', { offset: 0, ld: f.ld, ...noBatch }),
+            ...stridedParamValues('b', { offset: 0, ld: N, ...noBatch }),
+            ...stridedParamValues('c', { offset: 0, ld: N, ...noBatch }),
+          },
+          variant,
+          lanes,
+        };
+        const src = gemmSource(call, variant, lanes);
+        expect(src).toContain(`@workgroup_size(${lanes})`);
+        expect(src).toContain(`subgroupBroadcast(ar0_0, ${lanes - 1}u)`);
+        expect(src).not.toContain(`subgroupBroadcast(ar0_0, ${lanes}u)`);
+        C.load(new Float32Array(M * N).fill(Number.NaN));
+        expect(runGemm(call)).toBe(variant);
+        assertClose(await C.toArray(), expected, tol(K, expected), [M, N], `${variant} at ${lanes} lanes, A ${f.layout.contiguous}`);
+      }
+      for (const t of [A, AT, B, C]) t.dispose();
+    });
+  }
+
+  it.skipIf(why !== null)('refuses lane counts wider than the smallest subgroup, or not a power of two', () => {
+    expect(gemmVariantUnsupported('subgroup', 2 * min)).toMatch(/do not fit the adapter's smallest subgroup/);
+    expect(gemmVariantUnsupported('subgroup', 6)).toMatch(/power of two/);
+    config.gemmSubgroupLanes = min / 2 >= 4 ? min / 2 : min;
+    try {
+      expect(gemmSubgroupLanes()).toBe(config.gemmSubgroupLanes);
+    } finally {
+      config.gemmSubgroupLanes = null;
+    }
+    expect(gemmSubgroupLanes()).toBe(min);
+  });
+});
+
+/**
+ * The register-tiled variant's k-slice is a loop on CPU rasterisers (compile time) and
+ * unrolled on GPUs (the adapter profile's unrollRegisterTiled): both forms, one product with
+ * ragged edges, A read along k by vec4 runs and B by scalar loads.
+ */
+describe('register-tiled, looped and unrolled', () => {
+  const [M, K, N] = [70, 36, 67];
+  const ad = uniform([M, K], 31);
+  const bd = uniform([K, N], 32);
+  const expected = ref(ad, bd, M, K, N);
+  for (const profile of ['lavapipe', 'gpu'] as const) {
+    it(`the ${profile} profile's form`, async () => {
+      config.adapterProfile = profile;
+      const A = tensor(ad, [M, K]);
+      const B = tensor(bd, [K, N]);
+      const C = Tensor.empty([M, N]);
+      try {
+        const call = {
+          name: 'rt_test',
+          M, N, K, batch: 1,
+          a: stridedOperand('A', { contiguous: 'rows', batchRank: MAX_BATCH_RANK, vec4: true }),
+          b: stridedOperand('B', { contiguous: 'rows', batchRank: MAX_BATCH_RANK, vec4: false }),
+          c: stridedEpilogue({ batchRank: MAX_BATCH_RANK }),
+          buffers: [A.buffer, A.buffer, B.buffer, C.buffer],
+          params: {
+            ...stridedParamValues('a', { offset: 0, ld: K, ...noBatch }),
+            ...stridedParamValues('b', { offset: 0, ld: N, ...noBatch }),
+            ...stridedParamValues('c', { offset: 0, ld: N, ...noBatch }),
+          },
+          variant: 'register-tiled' as const,
+        };
+        expect(gemmSource(call, 'register-tiled').includes('for (var kk = 0u;')).toBe(profile !== 'gpu');
+        expect(runGemm(call)).toBe('register-tiled');
+        assertClose(await C.toArray(), expected, tol(K, expected), [M, N], `register-tiled (${profile})`);
+      } finally {
+        config.adapterProfile = null;
+        for (const t of [A, B, C]) t.dispose();
+      }
     });
   }
 });

@@ -29,25 +29,30 @@
  * implicit-im2col one) passes `runGemm({ name, M, N, K, batch, a, b, c, buffers,
  * params })`: hooks, the buffers for their bindings in order (A's, B's, C's) and the
  * values of their uniform params by name. Names the generator uses itself, which hooks
- * must not declare: `u`, `bw`, `part`, `packed`, `sA`, `sB`, `accs`, `main`, `out4`, `ra0`…,
+ * must not declare: `u`, `bw`, `part`, `packed`, `sA`, `sB`, `accs`, `main`, `out4`, `fillA`, `fillB`, `ra0`…,
  * and the uniform fields M, N, K, batch, tilesN, tilesM, kBegin, kEnd, nBase, zBase,
  * mode, nAcc.
  *
  * Variants (`GemmVariant`), all computing the same thing:
  *  - 'portable':         64×64 workgroup tiles through workgroup memory, 4×4 register
  *                        blocking per thread; correct on every adapter.
- *  - 'subgroup':         one 8-lane subgroup per workgroup; each lane loads a different
- *                        vec4 of A and `subgroupBroadcast` shares it with the others; each
- *                        lane owns 32 rows × 4 columns (`SgTile`), B rows come from storage
- *                        as vec4. Built for lavapipe's cost model (every load is one
- *                        instruction per lane and component, a broadcast is ~free).
+ *  - 'register-tiled':   the published WebGPU design (tfjs's matmul_packed, the "1 TFLOP/s"
+ *                        write-ups): 64×64 tiles, 8×8 outputs per thread as vec4s, A and B
+ *                        staged k-major as vec4 in two stages, vec4 loads from the hooks.
+ *                        A tuner candidate on every adapter (docs/performance.md).
+ *  - 'subgroup':         one subgroup of `lanes` lanes per workgroup; each lane loads a
+ *                        different vec4 of A and `subgroupBroadcast` shares it with the
+ *                        others; each lane owns 32 rows × 4 columns (`SgTile`), B rows come
+ *                        from storage as vec4. Built for lavapipe's cost model (every load
+ *                        is one instruction per lane and component, a broadcast is ~free).
  *  - 'subgroup-uniform': the same, but B is first packed (by a kernel generated from
  *                        the B hook) into 64 KiB windows that the GEMM reads as a
  *                        UNIFORM buffer (branch-free loads on lavapipe); one dispatch per
  *                        window, K split across windows through a partial-sum buffer.
- * The subgroup variants assume a subgroup size of exactly 8 (lavapipe on AVX2); they
- * run only when the adapter reports subgroupMinSize === subgroupMaxSize === 8 (and the
- * optional probe, when run, saw 8). See `chooseGemmVariant`.
+ * The subgroup variants are generated for any power-of-two lane count up to the adapter's
+ * smallest subgroup size (`gemmSubgroupLanes`; 4 on SwiftShader, 8 on lavapipe, 16 with
+ * LP_NATIVE_VECTOR_WIDTH=512); the default variant comes from the adapter profile
+ * (runtime/adapter-profile.ts), see `chooseGemmVariant`.
  *
  * Whatever changes the WGSL (variant, tile, hook code, layout flags) is the pipeline
  * cache key (kernels are keyed by source, define.ts); shapes and offsets travel in uniforms.
@@ -55,7 +60,7 @@
  * hooks' params and bindings.
  */
 import { config } from '../config.js';
-import { gpu } from '../runtime/device.js';
+import { adapterProfile, gpu } from '../runtime/device.js';
 import { TesseraError } from '../runtime/errors.js';
 import { readBuffer, type BufferBinding } from '../runtime/queue.js';
 import { type KernelDef, type UniformType, defineKernel, run } from './define.js';
@@ -102,7 +107,7 @@ export interface EpilogueHook {
   code: string;
 }
 
-export type GemmVariant = 'portable' | 'subgroup' | 'subgroup-uniform';
+export type GemmVariant = 'portable' | 'register-tiled' | 'subgroup' | 'subgroup-uniform';
 
 export interface GemmCall {
   /** For kernel labels. */
@@ -121,36 +126,36 @@ export interface GemmCall {
   params?: Record<string, number>;
   /** Force a variant (tests, benchmarks); otherwise `chooseGemmVariant`. */
   variant?: GemmVariant;
+  /** Lanes of a subgroup variant (the tuner's candidates); otherwise `gemmSubgroupLanes()`. */
+  lanes?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Variant selection
 
-/** The subgroup size the fast variants are written for. */
-export const FAST_SUBGROUP_SIZE = 8;
-const SG = FAST_SUBGROUP_SIZE;
 /** 64 KiB of vec4s: one uniform window of packed B. */
 const WINDOW_BYTES = 65536;
 const WINDOW_VEC4 = WINDOW_BYTES / 16;
 
 /**
- * Register tile of the subgroup variants: each lane owns `rm` rows × `4·cn` columns
- * (a subgroup tile is rm × 32·cn) and the K loop advances 4·ku per iteration (each
- * accumulator written once per iteration: llvmpipe blends every loop-carried write).
+ * Register tile of the subgroup variants: a workgroup is one subgroup of `lanes` lanes;
+ * each lane owns `rm` rows × `4·cn` columns (a subgroup tile is rm × 4·lanes·cn) and the
+ * K loop advances 4·ku per iteration (each accumulator written once per iteration:
+ * llvmpipe blends every loop-carried write). rm is a multiple of `lanes`.
  */
 export interface SgTile {
+  lanes: number;
   rm: number;
   cn: number;
   ku: number;
 }
 
-const sgTile: SgTile = { rm: 32, cn: 1, ku: 1 };
-
 /** Columns per subgroup tile. */
-const tileN = (t: SgTile): number => 4 * SG * t.cn;
+const tileN = (t: SgTile): number => 4 * t.lanes * t.cn;
 /** k rows per uniform window. */
 const windowRows = (t: SgTile): number => WINDOW_VEC4 / (tileN(t) / 4);
 
+/** What the probe kernel saw: the subgroup size, -1 for an inconsistent one, 0 without subgroups; null: not run. */
 let probed: number | null = null;
 
 /** Forces one variant for every GEMM (tests, benchmarks); null restores automatic choice. */
@@ -158,60 +163,88 @@ export function setGemmVariant(v: GemmVariant | null): void {
   config.gemmVariant = v;
 }
 
-/** Why a variant cannot run on this adapter, or null when it can. */
-export function gemmVariantUnsupported(v: GemmVariant): string | null {
-  if (v === 'portable') return null;
+/**
+ * Lanes of the subgroup variants when nothing asks for others: `config.gemmSubgroupLanes`,
+ * else the adapter's smallest subgroup size. A workgroup that narrow is one subgroup whatever
+ * size the driver picks within [subgroupMinSize, subgroupMaxSize] (a wider subgroup just runs
+ * it with idle lanes), so the broadcasts from lanes 0…lanes−1 are always defined.
+ */
+export function gemmSubgroupLanes(): number {
+  return config.gemmSubgroupLanes ?? gpu().info.subgroupMinSize;
+}
+
+/** The subgroup tile for a lane count: the adapter profile's rows and columns per lane. */
+function subgroupTile(lanes: number): SgTile {
+  const g = adapterProfile().gemm;
+  return { lanes, rm: Math.max(g.subgroupRows, lanes), cn: g.subgroupCols, ku: g.subgroupKUnroll };
+}
+
+/** Why a variant cannot run on this adapter (at `lanes` for the subgroup ones), or null when it can. */
+export function gemmVariantUnsupported(v: GemmVariant, lanes = v.startsWith('subgroup') ? gemmSubgroupLanes() : 0): string | null {
   const ctx = gpu();
+  if (v === 'portable') return null;
+  if (v === 'register-tiled') {
+    const need = 2 * 2 * RT_BK * RT_TILE * 4;
+    const have = ctx.limits.maxComputeWorkgroupStorageSize;
+    return have < need ? `maxComputeWorkgroupStorageSize is ${have} < ${need}` : null;
+  }
   if (!ctx.hasSubgroups) return 'the adapter has no subgroups feature';
-  const { subgroupMinSize: lo, subgroupMaxSize: hi } = ctx.info;
-  if (lo !== SG || hi !== SG) return `the subgroup size is ${lo}..${hi}, not exactly ${SG}`;
-  if (probed !== null && probed !== SG) return `the probe kernel saw subgroup_size ${probed}, not ${SG}`;
+  const lo = ctx.info.subgroupMinSize;
+  if (lanes < 4 || (lanes & (lanes - 1)) !== 0) return `${lanes} lanes: the subgroup variants need a power of two, at least 4`;
+  if (lanes > lo) return `${lanes} lanes do not fit the adapter's smallest subgroup (${lo} lanes)`;
+  if (probed !== null && probed < lanes) return `${lanes} lanes: the probe kernel saw ${probed < 0 ? 'inconsistent subgroups' : `subgroup_size ${probed}`}`;
   if (v === 'subgroup-uniform' && ctx.limits.maxUniformBufferBindingSize < WINDOW_BYTES) {
     return `maxUniformBufferBindingSize is ${ctx.limits.maxUniformBufferBindingSize} < ${WINDOW_BYTES}`;
   }
   return null;
 }
 
+const PROBE_LANES = 64;
 const PROBE = defineKernel({
   name: 'gemm_probe_subgroup',
   enable: 'enable subgroups;',
   outputs: { out: 'array<u32>' },
-  workgroupSize: [SG],
-  body: `fn main(@builtin(subgroup_size) sz: u32, @builtin(local_invocation_index) i: u32) {
+  workgroupSize: [PROBE_LANES],
+  body: `fn main(@builtin(subgroup_size) sz: u32, @builtin(subgroup_invocation_id) lane: u32, @builtin(local_invocation_index) i: u32) {
   out[i] = sz;
+  out[${PROBE_LANES}u + i] = lane;
 }
 `,
 });
 
 /**
- * Dispatches a one-workgroup probe that records the subgroup size the fast variants
- * would really run with; if it differs from the adapter's claim they are disabled.
- * Optional (ops are synchronous and rely on the adapter info); returns the size seen.
+ * Dispatches a one-workgroup probe that records the subgroup size and lane numbering the
+ * subgroup variants would really run with: if the size varies, or a lane's id is not its
+ * index within its subgroup (what the broadcasts assume), they are disabled; lane counts
+ * above the size seen are refused. Optional (ops are synchronous and rely on the adapter
+ * info); returns the size seen.
  */
 export async function probeGemmSubgroupSize(): Promise<number> {
   const ctx = gpu();
   if (!ctx.hasSubgroups) return (probed = 0);
-  const buf = ctx.device.createBuffer({ size: 4 * SG, usage: 0x80 | 0x4 | 0x8, label: 'gemm-probe' });
+  const buf = ctx.device.createBuffer({ size: 8 * PROBE_LANES, usage: 0x80 | 0x4 | 0x8, label: 'gemm-probe' });
   run(PROBE, { out: buf }, {}, [1]);
-  const data = new Uint32Array(await readBuffer(buf, 0, 4 * SG));
+  const data = new Uint32Array(await readBuffer(buf, 0, 8 * PROBE_LANES));
   buf.destroy();
-  probed = data.every((v) => v === data[0]) ? data[0]! : -1;
+  const sz = data[0]!;
+  const ok = sz > 0 && data.subarray(0, PROBE_LANES).every((v) => v === sz) && data.subarray(PROBE_LANES).every((lane, i) => lane === i % sz);
+  probed = ok ? sz : -1;
   return probed;
 }
 
 /**
  * The default variant for a problem (calls the autotuner measured use its winner
- * instead, see gemm-tuner.ts): the forced one if set; else portable without a
- * (verified) subgroup size of 8; else the storage-B subgroup variant. (With 32 rows per
- * lane the B loads are amortised over enough rows that the packed uniform windows
+ * instead, see gemm-tuner.ts): the forced one if set; else the adapter profile's default
+ * where it runs (lavapipe: the storage-B subgroup variant), else portable. (With 32 rows
+ * per lane the B loads are amortised over enough rows that the packed uniform windows
  * measured no faster on lavapipe — 10.5 vs 10.4 GFLOP per CPU-second at 1024³ — while
  * costing a packing pass, more dispatches and a slower pipeline compile; the tuner
  * still picks them per call where they win.)
  */
 export function chooseGemmVariant(): GemmVariant {
   if (config.gemmVariant) return config.gemmVariant;
-  if (gemmVariantUnsupported('subgroup') !== null) return 'portable';
-  return 'subgroup';
+  const dflt = adapterProfile().gemm.defaultVariant;
+  return gemmVariantUnsupported(dflt) === null ? dflt : 'portable';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -413,6 +446,146 @@ function runPortable(call: GemmCall): void {
   run(def, bindByName([call.a, call.b, call.c], call.buffers), uni, [x, y, call.batch]);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Register-tiled variant: the published WebGPU matmul design (tfjs's matmul_packed_webgpu.ts,
+// the "1 TFLOP/s WebGPU matmul" write-ups): 64×64 workgroup tiles, 8×8 outputs per thread held
+// as 16 vec4 registers, operands staged k-major in workgroup memory as vec4 (A transposed, so
+// a thread reads its rows as vec4 too), two stages (the next k-slice is loaded while this
+// one is multiplied: one barrier per slice), vec4 loads from memory wherever the hooks have them.
+
+/** Workgroup tile side, threads per side, k per stage. */
+const RT_TILE = 64;
+const RT_T = 8;
+const RT_BK = 8;
+/** vec4s per k row of a stage, and per stage. */
+const RT_ROW4 = RT_TILE / 4;
+const RT_STAGE4 = RT_BK * RT_ROW4;
+
+/**
+ * WGSL filling one stage of sX (k-major, vec4 along m or n) for operand X = A or B, from
+ * the hook's vec4 form when it has one (runs along m/n stored whole; runs along k
+ * scattered by component), else from scalar loads. Out-of-range elements are zero.
+ */
+function rtFill(role: 'A' | 'B', h: OperandHook): string {
+  const [MN, base] = role === 'A' ? ['M', 'aB'] : ['N', 'bB'];
+  const org = role === 'A' ? 'm0' : 'n0';
+  const load = (i: string, k: string) => (role === 'A' ? `load${role}(${base}, ${i}, ${k})` : `load${role}(${base}, ${k}, ${i})`);
+  const load4 = (i: string, k: string) => (role === 'A' ? `load${role}4(${base}, ${i}, ${k})` : `load${role}4(${base}, ${k}, ${i})`);
+  const scalar = (i: string, k: string) => `select(0.0, ${load(`min(${i}, u.${MN} - 1u)`, `min(${k}, u.K - 1u)`)}, ${i} < u.${MN} && ${k} < u.K)`;
+  const runs = (RT_STAGE4 * 4) / 4 / (RT_T * RT_T); // vec4 runs per thread
+  let s = '';
+  if (h.vec4 === 'mn') {
+    // Run q: k row kk, elements g..g+3 along m/n (g a multiple of 4: the hook's contract).
+    const whole = h.mnMultipleOf4 ? `g < u.${MN}` : `g + 3u < u.${MN}`;
+    for (let q = 0; q < runs; q++) {
+      s += `  { let e = tid + ${q * RT_T * RT_T}u; let kk = e / ${RT_ROW4}u; let g = ${org} + 4u * (e % ${RT_ROW4}u); let gk = k0 + kk;
+    var v: vec4<f32>;
+    if (gk < u.K && ${whole}) { v = ${load4('g', 'gk')}; } else { v = vec4<f32>(${[0, 1, 2, 3].map((c) => scalar(`g + ${c}u`, 'gk')).join(', ')}); }
+    s${role}[st + e] = v; }
+`;
+    }
+  } else if (h.vec4 === 'k') {
+    // Run q: element i along m/n, k4..k4+3 along k, scattered into four k rows.
+    for (let q = 0; q < runs; q++) {
+      s += `  { let e = tid + ${q * RT_T * RT_T}u; let i = e % ${RT_TILE}u; let gi = ${org} + i; let gk = k0 + 4u * (e / ${RT_TILE}u);
+    var v: vec4<f32>;
+    if (gi < u.${MN} && gk + 3u < u.K) { v = ${load4('gi', 'gk')}; } else { v = vec4<f32>(${[0, 1, 2, 3].map((c) => scalar('gi', `gk + ${c}u`)).join(', ')}); }
+    let o = st + (gk - k0) * ${RT_ROW4}u + i / 4u; let c = i % 4u;
+    s${role}[o][c] = v.x; s${role}[o + ${RT_ROW4}u][c] = v.y; s${role}[o + ${2 * RT_ROW4}u][c] = v.z; s${role}[o + ${3 * RT_ROW4}u][c] = v.w; }
+`;
+    }
+  } else {
+    for (let q = 0; q < runs * 4; q++) {
+      s += `  { let e = tid + ${q * RT_T * RT_T}u; let i = e % ${RT_TILE}u; let kk = e / ${RT_TILE}u;
+    s${role}[st + kk * ${RT_ROW4}u + i / 4u][i % 4u] = ${scalar(`${org} + i`, 'k0 + kk')}; }
+`;
+    }
+  }
+  return s;
+}
+
+function genRegisterTiled(call: GemmCall): { def: KernelDef; fields: Field[] } {
+  const fields = [...GEN_FIELDS, ...hookFields(call)];
+  const unroll = adapterProfile().gemm.unrollRegisterTiled;
+  const R = 8; // rows per thread: 4 at 4·ty and 4 at 32 + 4·ty; columns likewise (two vec4s)
+  let accDecl = '';
+  for (let r = 0; r < R; r++) accDecl += `  var acc${r}_0 = vec4<f32>(0.0); var acc${r}_1 = vec4<f32>(0.0);\n`;
+  // One k row of the stage: 4 workgroup loads, 64 multiply-adds. Unrolled over the slice
+  // where the profile says so (GPUs: what the write-ups gain from); a loop elsewhere
+  // (llvmpipe took ~8× longer to compile the unrolled kernel, for a variant it does not pick).
+  const step = (row: string): string => {
+    let f = `    { let a0 = sA[${row} + ty]; let a1 = sA[${row} + ${RT_ROW4 / 2}u + ty]; let b0 = sB[${row} + tx]; let b1 = sB[${row} + ${RT_ROW4 / 2}u + tx];\n`;
+    for (let r = 0; r < R; r++) {
+      const a = `a${r >> 2}[${r & 3}]`;
+      f += `      acc${r}_0 = acc${r}_0 + ${a} * b0; acc${r}_1 = acc${r}_1 + ${a} * b1;\n`;
+    }
+    return `${f}    }\n`;
+  };
+  let fma = '';
+  if (unroll) for (let kk = 0; kk < RT_BK; kk++) fma += step(`cur + ${kk * RT_ROW4}u`);
+  else fma = `    for (var kk = 0u; kk < ${RT_BK}u; kk++) {\n${step(`cur + kk * ${RT_ROW4}u`)}    }\n`;
+  // Through an array and a loop with a uniform trip count (see genSubgroup's store).
+  let gather = `  var accs: array<vec4<f32>, ${2 * R}>;\n`;
+  for (let r = 0; r < R; r++) gather += `  accs[${2 * r}] = acc${r}_0; accs[${2 * r + 1}] = acc${r}_1;\n`;
+  const code = `// gemm ${call.name} (register-tiled: ${RT_TILE}x${RT_TILE} tile, ${R}x${R} per thread, k-step ${RT_BK}${unroll ? ' unrolled' : ''}, two stages, A ${call.a.vec4 ?? 'scalar'}, B ${call.b.vec4 ?? 'scalar'})
+${call.a.code}
+${call.b.code}
+${call.c.code}
+${hookPrelude(call.a, call.b, call.c)}
+var<workgroup> sA: array<vec4<f32>, ${2 * RT_STAGE4}>;
+var<workgroup> sB: array<vec4<f32>, ${2 * RT_STAGE4}>;
+fn fillA(st: u32, k0: u32, m0: u32, aB: u32, tid: u32) {
+${rtFill('A', call.a)}}
+fn fillB(st: u32, k0: u32, n0: u32, bB: u32, tid: u32) {
+${rtFill('B', call.b)}}
+fn out4(cB: u32, m: u32, n: u32, v: vec4<f32>) {
+  if (n + 4u <= u.N) { epilogue4(cB, m, n, v); return; }
+  if (n < u.N) { epilogue(cB, m, n, v.x); }
+  if (n + 1u < u.N) { epilogue(cB, m, n + 1u, v.y); }
+  if (n + 2u < u.N) { epilogue(cB, m, n + 2u, v.z); }
+}
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+${touchBindings([call.a, call.b, call.c])}  let tile = wid.y * nwg.x + wid.x;
+  if (tile >= u.tilesN * u.tilesM) { return; }
+  let n0 = (tile % u.tilesN) * ${RT_TILE}u;
+  let m0 = (tile / u.tilesN) * ${RT_TILE}u;
+  let zb = wid.z;
+  let aB = batchA(zb); let bB = batchB(zb); let cB = batchC(zb);
+  let tx = lid.x; let ty = lid.y;
+  let tid = ty * ${RT_T}u + tx;
+${accDecl}  let slices = (u.K + ${RT_BK - 1}u) / ${RT_BK}u;
+  fillA(0u, 0u, m0, aB, tid); fillB(0u, 0u, n0, bB, tid);
+  workgroupBarrier();
+  for (var t = 0u; t < slices; t++) {
+    // Stage t & 1 is read while the other is filled: the barrier ending the previous
+    // slice separates its reads of that stage from these writes.
+    let cur = (t & 1u) * ${RT_STAGE4}u;
+    if (t + 1u < slices) {
+      let nxt = ${RT_STAGE4}u - cur;
+      fillA(nxt, (t + 1u) * ${RT_BK}u, m0, aB, tid); fillB(nxt, (t + 1u) * ${RT_BK}u, n0, bB, tid);
+    }
+${fma}    workgroupBarrier();
+  }
+${gather}  for (var i = 0u; i < u.nAcc; i++) {
+    let r = i / 2u;
+    let m = m0 + (r / 4u) * ${RT_TILE / 2}u + 4u * ty + r % 4u;
+    if (m < u.M) { out4(cB, m, n0 + (i % 2u) * ${RT_TILE / 2}u + 4u * tx, accs[i]); }
+  }
+}
+`;
+  return { def: gemmKernel(`gemm_${call.name}_register_tiled`, fields, [call.a, call.b, call.c], {}, [RT_T, RT_T], code), fields };
+}
+
+function runRegisterTiled(call: GemmCall): void {
+  const { def, fields } = genRegisterTiled(call);
+  const tilesN = Math.ceil(call.N / RT_TILE);
+  const tilesM = Math.ceil(call.M / RT_TILE);
+  checkBatchGrid(call, call.batch);
+  const uni = uniformValues(fields, { ...genValues(call), tilesN, tilesM, nAcc: 16, ...(call.params ?? {}) });
+  const [x, y] = tileGrid(tilesN * tilesM);
+  run(def, bindByName([call.a, call.b, call.c], call.buffers), uni, [x, y, call.batch]);
+}
+
 function genValues(call: GemmCall): Record<string, number> {
   return {
     M: call.M, N: call.N, K: call.K, batch: call.batch, tilesN: 0, tilesM: 0,
@@ -437,7 +610,7 @@ const kAt = (c: number): string => (c === 0 ? 'k' : `k + ${4 * c}u`);
  * run is broadcast to all lanes. `at(r, kk)` is the broadcast value A[m0 + r, k + 4c + kk].
  */
 function aChunk(a: OperandHook, t: SgTile, c: number): { code: string; at: (r: number, kk: number) => string } {
-  const regs = t.rm / SG;
+  const regs = t.rm / t.lanes;
   const k0 = kAt(c);
   let code = '';
   let at: (r: number, kk: number) => string;
@@ -446,7 +619,7 @@ function aChunk(a: OperandHook, t: SgTile, c: number): { code: string; at: (r: n
     for (let i = 0; i < regs; i++) code += `    let ar${c}_${i} = loadA4(aB, mq${i}, ${k0} + kq${i});\n`;
     at = (r, kk) => {
       const j = kk * (t.rm / 4) + Math.floor(r / 4);
-      return `ab${c}_${Math.floor(j / SG)}_${j % SG}[${r % 4}]`;
+      return `ab${c}_${Math.floor(j / t.lanes)}_${j % t.lanes}[${r % 4}]`;
     };
   } else {
     // Runs along k: register i of lane l holds A[m0 + 8i + l, k..k+3].
@@ -457,10 +630,10 @@ function aChunk(a: OperandHook, t: SgTile, c: number): { code: string; at: (r: n
         code += `    let ar${c}_${i} = vec4<f32>(${[0, 1, 2, 3].map((q) => loadAOne(a, i, `${k0} + ${q}u`)).join(', ')});\n`;
       }
     }
-    at = (r, kk) => `ab${c}_${Math.floor(r / SG)}_${r % SG}[${kk}]`;
+    at = (r, kk) => `ab${c}_${Math.floor(r / t.lanes)}_${r % t.lanes}[${kk}]`;
   }
   for (let i = 0; i < regs; i++) {
-    for (let l = 0; l < SG; l++) code += `    let ab${c}_${i}_${l} = subgroupBroadcast(ar${c}_${i}, ${l}u);\n`;
+    for (let l = 0; l < t.lanes; l++) code += `    let ab${c}_${i}_${l} = subgroupBroadcast(ar${c}_${i}, ${l}u);\n`;
   }
   return { code, at };
 }
@@ -481,17 +654,17 @@ function loadAOne(a: OperandHook, i: number, kExpr: string): string {
 /** The per-workgroup values aChunk/bChunk index with (hoisted out of the K loop). */
 function sgPrologue(a: OperandHook, b: OperandHook, t: SgTile, uniformB: boolean): string {
   let s = '';
-  const regs = t.rm / SG;
-  for (let i = 0; i < regs; i++) s += `  let mr${i} = min(m0 + ${i * SG}u + lane, u.M - 1u);\n`;
+  const regs = t.rm / t.lanes;
+  for (let i = 0; i < regs; i++) s += `  let mr${i} = min(m0 + ${i * t.lanes}u + lane, u.M - 1u);\n`;
   if (rowForm(a)) for (let i = 0; i < regs; i++) s += `  let ra${i} = rowA(aB, mr${i});\n`;
   if (a.vec4 === 'mn' && a.mnMultipleOf4) {
     for (let i = 0; i < regs; i++) {
-      s += `  let mq${i} = min(m0 + 4u * ((${i * SG}u + lane) % ${t.rm / 4}u), u.M - 4u);\n`;
-      s += `  let kq${i} = (${i * SG}u + lane) / ${t.rm / 4}u;\n`;
+      s += `  let mq${i} = min(m0 + 4u * ((${i * t.lanes}u + lane) % ${t.rm / 4}u), u.M - 4u);\n`;
+      s += `  let kq${i} = (${i * t.lanes}u + lane) / ${t.rm / 4}u;\n`;
     }
   }
   for (let c = 0; c < t.cn; c++) {
-    s += `  let n${c} = n + ${c * 4 * SG}u;\n`;
+    s += `  let n${c} = n + ${c * 4 * t.lanes}u;\n`;
     if (uniformB) continue;
     if (b.vec4 === 'mn' && b.mnMultipleOf4) s += `  let nv${c} = min(n${c}, u.N - 4u);\n`;
     for (let q = 0; q < 4; q++) s += `  let nq${c}_${q} = min(n${c} + ${q}u, u.N - 1u);\n`;
@@ -525,7 +698,7 @@ function bChunkUniform(t: SgTile, c: number): string {
   const rowVec4 = tileN(t) / 4;
   let s = '';
   for (let j = 0; j < t.cn; j++) {
-    for (let kk = 0; kk < 4; kk++) s += `    let b${c}_${kk}_${j} = bw[wi + ${(4 * c + kk) * rowVec4 + j * SG}u];\n`;
+    for (let kk = 0; kk < 4; kk++) s += `    let b${c}_${kk}_${j} = bw[wi + ${(4 * c + kk) * rowVec4 + j * t.lanes}u];\n`;
   }
   return s;
 }
@@ -555,17 +728,17 @@ function sgBlock(call: GemmCall, g: SgGen, chunks: number): string {
 function sgTail(call: GemmCall, g: SgGen): string {
   const { t } = g;
   let s = '';
-  for (let i = 0; i < t.rm / SG; i++) {
+  for (let i = 0; i < t.rm / t.lanes; i++) {
     s += `    let as${i} = ${loadAOne(call.a, i, 'k')};\n`;
-    for (let l = 0; l < SG; l++) s += `    let xs${i}_${l} = subgroupBroadcast(as${i}, ${l}u);\n`;
+    for (let l = 0; l < t.lanes; l++) s += `    let xs${i}_${l} = subgroupBroadcast(as${i}, ${l}u);\n`;
   }
   for (let j = 0; j < t.cn; j++) {
     s += g.uniformB
-      ? `    let bs${j} = bw[wi + ${j * SG}u];\n`
+      ? `    let bs${j} = bw[wi + ${j * t.lanes}u];\n`
       : `    let bs${j} = vec4<f32>(${[0, 1, 2, 3].map((q) => `loadB(bB, k, nq${j}_${q})`).join(', ')});\n`;
   }
   for (let r = 0; r < t.rm; r++) {
-    for (let j = 0; j < t.cn; j++) s += `    acc${r}_${j} = acc${r}_${j} + xs${Math.floor(r / SG)}_${r % SG} * bs${j};\n`;
+    for (let j = 0; j < t.cn; j++) s += `    acc${r}_${j} = acc${r}_${j} + xs${Math.floor(r / t.lanes)}_${r % t.lanes} * bs${j};\n`;
   }
   return s;
 }
@@ -595,7 +768,7 @@ function genSubgroup(call: GemmCall, g: SgGen): { def: KernelDef; fields: Field[
     partial = `  if (u.mode != 0u) {
     let pz = wid.z * u.tilesM * ${t.rm}u + m0;
     for (var i = 0u; i < u.nAcc; i++) {
-      let p = (pz + i / ${t.cn}u) * ${WN / 4}u + (i % ${t.cn}u) * ${SG}u + lane;
+      let p = (pz + i / ${t.cn}u) * ${WN / 4}u + (i % ${t.cn}u) * ${t.lanes}u + lane;
       if (u.mode == 1u) { part[p] = accs[i]; } else { let v = accs[i] + part[p]; accs[i] = v; if (u.mode == 2u) { part[p] = v; } }
     }
     if (u.mode != 3u) { return; }
@@ -606,10 +779,10 @@ function genSubgroup(call: GemmCall, g: SgGen): { def: KernelDef; fields: Field[
   // the loop and a fused epilogue (bias, residual, ReLU) took llvmpipe ~30 s to compile.
   const store = `  for (var i = 0u; i < u.nAcc; i++) {
     let m = m0 + i / ${t.cn}u;
-    if (m < u.M) { out4(cB, m, n + (i % ${t.cn}u) * ${4 * SG}u, accs[i]); }
+    if (m < u.M) { out4(cB, m, n + (i % ${t.cn}u) * ${4 * t.lanes}u, accs[i]); }
   }
 `;
-  const desc = `${uniformB ? 'subgroup-uniform' : 'subgroup'}: ${SG} lanes x ${t.rm} rows x ${4 * t.cn} cols, k step ${ks}, A ${call.a.vec4 ?? 'scalar'}${call.a.vec4 === 'mn' && call.a.mnMultipleOf4 ? '4' : ''}, B ${uniformB ? 'packed' : (call.b.vec4 ?? 'scalar') + (call.b.vec4 === 'mn' && call.b.mnMultipleOf4 ? '4' : '')}`;
+  const desc = `${uniformB ? 'subgroup-uniform' : 'subgroup'}: ${t.lanes} lanes x ${t.rm} rows x ${4 * t.cn} cols, k step ${ks}, A ${call.a.vec4 ?? 'scalar'}${call.a.vec4 === 'mn' && call.a.mnMultipleOf4 ? '4' : ''}, B ${uniformB ? 'packed' : (call.b.vec4 ?? 'scalar') + (call.b.vec4 === 'mn' && call.b.mnMultipleOf4 ? '4' : '')}`;
   const code = `// gemm ${call.name} (${desc})
 ${call.a.code}
 ${uniformB ? '' : call.b.code}
@@ -633,7 +806,7 @@ ${sgPrologue(call.a, call.b, t, uniformB)}${accDecl}  var k = u.kBegin;
 ${uniformB ? '  var wi = lane;\n' : ''}${loop}${gather}${partial}${store}}
 `;
   const name = `gemm_${call.name}_${uniformB ? 'subgroup_uniform' : 'subgroup'}`;
-  return { def: gemmKernel(name, fields, hooks, own, [SG], code, 'enable subgroups;'), fields };
+  return { def: gemmKernel(name, fields, hooks, own, [t.lanes], code, 'enable subgroups;'), fields };
 }
 
 function runSubgroup(call: GemmCall, t: SgTile): void {
@@ -772,19 +945,23 @@ export function runGemm(call: GemmCall): GemmVariant {
     throw new Error(`internal: gemm ${call.name} with empty shape ${call.M}x${call.N}x${call.K} (batch ${call.batch})`);
   }
   if (!call.variant) noteGemm(call);
-  const v = call.variant ?? (config.gemmVariant ? null : tunedVariant(call)) ?? chooseGemmVariant();
-  const why = gemmVariantUnsupported(v);
+  const tuned = call.variant || config.gemmVariant ? undefined : tunedVariant(call);
+  const v = call.variant ?? tuned?.variant ?? chooseGemmVariant();
+  const lanes = call.lanes ?? tuned?.lanes ?? gemmSubgroupLanes();
+  const why = gemmVariantUnsupported(v, lanes);
   if (why) throw new TesseraError(`${call.name}: the GEMM variant '${v}' cannot run on this adapter: ${why}`);
   if (v === 'portable') runPortable(call);
-  else if (v === 'subgroup') runSubgroup(call, sgTile);
-  else runSubgroupUniform(call, sgTile);
+  else if (v === 'register-tiled') runRegisterTiled(call);
+  else if (v === 'subgroup') runSubgroup(call, subgroupTile(lanes));
+  else runSubgroupUniform(call, subgroupTile(lanes));
   return v;
 }
 
 /** The WGSL a call would compile to (for inspection and tests). */
-export function gemmSource(call: GemmCall, variant: GemmVariant): string {
+export function gemmSource(call: GemmCall, variant: GemmVariant, lanes = gemmSubgroupLanes()): string {
   if (variant === 'portable') return genPortable(call).def.code;
-  return genSubgroup(call, { t: sgTile, uniformB: variant === 'subgroup-uniform' }).def.code;
+  if (variant === 'register-tiled') return genRegisterTiled(call).def.code;
+  return genSubgroup(call, { t: subgroupTile(lanes), uniformB: variant === 'subgroup-uniform' }).def.code;
 }
 
 // ---------------------------------------------------------------------------------------------

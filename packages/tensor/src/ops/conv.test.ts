@@ -75,9 +75,14 @@ const attrsOf = (c: Case): ConvAttrs => ({
 const variants: GemmVariant[] = ['portable', 'subgroup', 'subgroup-uniform'];
 
 describe('conv2d vs CPU twin', () => {
-  const runs = variants.flatMap((v) =>
-    ALGORITHMS.flatMap((algo) => CASES.filter((c) => algo === 'gemm' || winogradCase(c)).map((c) => ({ v, algo, c }))),
-  );
+  const runs = [
+    ...variants.flatMap((v) =>
+      ALGORITHMS.flatMap((algo) => CASES.filter((c) => algo === 'gemm' || winogradCase(c)).map((c) => ({ v, algo, c }))),
+    ),
+    // The register-tiled GEMM (a tuner candidate) through the implicit GEMM's three products, forward
+    // and both gradients: vec4 and scalar operands, groups (batched products), split-K accumulation.
+    ...CASES.filter((c) => /^(3x3\/2 odd input|odd channels|groups 2|split-K)/.test(c.name)).map((c) => ({ v: 'register-tiled' as GemmVariant, algo: 'gemm' as ConvAlgorithm, c })),
+  ];
   it('at least four cases are Winograd-eligible (each then runs under both tiles)', () => {
     expect(CASES.filter(winogradCase).length).toBeGreaterThanOrEqual(4);
   });

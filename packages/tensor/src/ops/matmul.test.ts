@@ -2,8 +2,8 @@
  * matmul against its CPU twin (reference/matmul.ts, f64 accumulation): awkward and
  * prime sizes that are not multiples of any tile, 1×1×1, batch 1, broadcast batch
  * dims, 1-D operands, transposed views read in place — on every GEMM variant this
- * adapter can run (portable always; the subgroup variants where the subgroup size is
- * exactly 8) — then gradients against the analytical CPU gradients and a
+ * adapter can run (portable and register-tiled always; the subgroup variants where the
+ * adapter has subgroups, at its smallest subgroup size) — then gradients against the analytical CPU gradients and a
  * finite-difference check of a composite.
  *
  * Tolerance (fp32): each output is a K-term dot product; with round-to-nearest the
@@ -38,7 +38,7 @@ import { assertClose, cpuOps, gradCheck, uniform, type OpSet } from '../testing/
 await initDevice();
 const probed = await probeGemmSubgroupSize();
 
-const VARIANTS: GemmVariant[] = ['portable', 'subgroup', 'subgroup-uniform'];
+const VARIANTS: GemmVariant[] = ['portable', 'register-tiled', 'subgroup', 'subgroup-uniform'];
 const supported = (v: GemmVariant) => gemmVariantUnsupported(v) === null;
 for (const v of VARIANTS) {
   const why = gemmVariantUnsupported(v);
@@ -112,19 +112,26 @@ async function checkForward(c: Case, variant: GemmVariant | undefined, seed: num
 }
 
 describe('variant selection', () => {
-  it('probes the subgroup size and picks the fast variant only where it is exactly 8', async () => {
-    const info = (await import('../index.js')).gpu().info;
-    const fast = info.subgroupMinSize === 8 && info.subgroupMaxSize === 8 && probed === 8;
-    expect(supported('subgroup')).toBe(fast);
-    expect(chooseGemmVariant()).toBe(fast ? 'subgroup' : 'portable');
+  it("probes the subgroup size; the subgroup variants run at the adapter's smallest subgroup size, the profile picks the default", async () => {
+    const { gpu, adapterProfile } = await import('../index.js');
+    const { info, hasSubgroups } = gpu();
+    const lanes = info.subgroupMinSize;
+    const runs = hasSubgroups && lanes >= 4 && (lanes & (lanes - 1)) === 0 && probed >= lanes;
+    expect(supported('subgroup')).toBe(runs);
+    const dflt = adapterProfile().gemm.defaultVariant;
+    expect(chooseGemmVariant()).toBe(supported(dflt) ? dflt : 'portable');
+    // lavapipe keeps the subgroup variant as its default, as before the profile (at 8 lanes, or 16).
+    if (info.description.startsWith('llvmpipe')) expect(chooseGemmVariant()).toBe('subgroup');
     expect(supported('portable')).toBe(true);
+    expect(supported('register-tiled')).toBe(true);
   });
 
   it('tuneGemm measures every runnable variant of the call, checks them against each other and records the winner', async () => {
     const r = await tuneGemm(96, 64, 80, 1);
     const runnable = VARIANTS.filter((v) => supported(v));
-    if (runnable.length > 1) expect(Object.keys(r.ms).sort()).toEqual([...runnable].sort());
-    for (const v of Object.keys(r.ms) as GemmVariant[]) expect(Number.isFinite(r.ms[v]), `${v} agrees with portable`).toBe(true);
+    // Keys are variants, `variant@lanes` for a subgroup variant at a lane count other than the default.
+    if (runnable.length > 1) expect([...new Set(Object.keys(r.ms).map((k) => k.split('@')[0]))].sort()).toEqual([...runnable].sort());
+    for (const v of Object.keys(r.ms)) expect(Number.isFinite(r.ms[v]), `${v} agrees with portable`).toBe(true);
     const table = gemmTuning();
     const key = Object.keys(table).find((k) => k.endsWith('|96x64x80|1'));
     expect(key, 'the call is in the tuning table').toBeDefined();
@@ -148,7 +155,7 @@ describe('matmul forward vs the CPU twin', () => {
   }
 
   it('larger product crossing several K windows of the packed-B variant', async () => {
-    for (const variant of ['subgroup', 'subgroup-uniform'] as const) {
+    for (const variant of ['register-tiled', 'subgroup', 'subgroup-uniform'] as const) {
       if (!supported(variant)) continue;
       await checkForward({ name: '150x1100x70', a: [150, 1100], b: [1100, 70] }, variant, 7);
     }
@@ -271,7 +278,7 @@ describe('matmul gradients vs the analytical CPU gradients', () => {
     { name: 'matrix @ vector', a: [6, 8], b: [8] },
     { name: 'vector @ vector', a: [8], b: [8] },
   ];
-  for (const variant of [undefined, 'portable'] as const) {
+  for (const variant of [undefined, 'portable', 'register-tiled'] as const) {
     GRADS.forEach((c, i) => {
       it(`${c.name} (${variant ?? 'auto'})`, async () => {
         await checkGrad(c.a, c.b, { ta: c.ta, tb: c.tb, variant }, 300 + 11 * i);

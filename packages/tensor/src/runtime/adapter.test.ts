@@ -5,7 +5,7 @@
  * tested and printed by ops/matmul.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
-import { gpu, initDevice, type GpuContext } from '../index.js';
+import { adapterProfile, gpu, initDevice, type GpuContext } from '../index.js';
 
 const ctx: GpuContext = await initDevice();
 const where =
@@ -18,7 +18,8 @@ const summary =
   `max ${limits.maxComputeInvocationsPerWorkgroup} invocations/workgroup, ` +
   `${limits.maxComputeWorkgroupStorageSize / 1024} KiB workgroup storage, ` +
   `${Math.round(limits.maxStorageBufferBindingSize / 2 ** 20)} MiB storage binding; ` +
-  `bounds checks: ${info.driverBoundsChecksOnly ? "the driver's only (Dawn's robustness off)" : "Dawn's and the driver's"}`;
+  `bounds checks: ${info.driverBoundsChecksOnly ? "the driver's only (Dawn's robustness off)" : "Dawn's and the driver's"}; ` +
+  `profile ${adapterProfile().kind}`;
 console.log(`[adapter] ${where}: ${summary}`);
 
 describe(`the adapter: ${info.vendor} ${info.architecture}`, () => {

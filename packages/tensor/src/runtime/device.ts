@@ -9,6 +9,7 @@
 // the `browser` condition, so browser bundles carry no Node built-ins and no `webgpu`.
 import { config } from '../config.js';
 import { platformGpu, platformGpuDriverChecked, platformGpuObject } from '#gpu-provider';
+import { type AdapterProfile, profileFor } from './adapter-profile.js';
 import { DeviceError, OutOfMemoryError } from './errors.js';
 
 export interface DeviceInfo {
@@ -105,8 +106,8 @@ export function initDevice(opts: InitOptions = {}): Promise<GpuContext> {
   return pending;
 }
 
-/** llvmpipe (lavapipe): its generated code compares every storage-buffer access with the buffer's size. */
-const checksEveryAccess = (info: Omit<DeviceInfo, 'driverBoundsChecksOnly'>): boolean => /^llvmpipe/.test(info.description);
+/** Whether the driver compares every storage-buffer access with the buffer's size (the adapter profile says: llvmpipe). */
+const checksEveryAccess = (info: Omit<DeviceInfo, 'driverBoundsChecksOnly'>): boolean => profileFor(info).driverChecksEveryAccess;
 
 async function createContext(opts: InitOptions): Promise<GpuContext> {
   const gpu = await getGpu();
@@ -162,6 +163,11 @@ async function createContext(opts: InitOptions): Promise<GpuContext> {
     hasTimestamps: features.has('timestamp-query'),
   };
   return current;
+}
+
+/** The cost choices for this device's adapter (runtime/adapter-profile.ts; `config.adapterProfile` forces one). */
+export function adapterProfile(): AdapterProfile {
+  return profileFor(gpu().info);
 }
 
 /** The initialised context; ops are synchronous, so `await initDevice()` must come first. */
