@@ -50,6 +50,13 @@ describe.skipIf(!existsSync(BENCH))('pnpm bench --model', () => {
       }
     }
     expect(recs[1]!.unfused_imgs_per_s).toBeGreaterThan(0);
+    // The TF.js row is off by default on a software adapter (a TF.js ResNet step takes minutes
+    // there; --tfjs runs it), and says so in every record.
+    const adapter = /^adapter: (.*)$/m.exec(r.stdout)?.[1] ?? '';
+    const software = /llvmpipe|lavapipe|swiftshader|software/i.test(adapter);
+    for (const x of recs) {
+      expect(x.tfjs).toEqual({ skipped: software ? expect.stringMatching(/^off on a software adapter .*--tfjs runs it$/) : 'no tfjs-layers version of darknet-tiny in the bench' });
+    }
     // Eval fuses conv → BatchNorm → LeakyReLU: far fewer dispatches than training's forward alone.
     expect(recs[1]!.dispatches).toBeLessThan(recs[0]!.dispatches / 3);
   });

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--filter <word>] [--json <file>] [--reps <n>] [--no-tfjs] [--gemm-variant <v>] [--tfjs-flags <json>]`: runs the benchmark
+ * `pnpm bench [--filter <word>] [--json <file>] [--reps <n>] [--tfjs | --no-tfjs] [--gemm-variant <v>] [--tfjs-flags <json>]`: runs the benchmark
  * cases (cases/index.ts) on this machine's WebGPU adapter, each against baselines
  * measured in the same run, prints a table and optionally writes the records as JSON:
  * [{ name, shape, ms, rate, unit, gflops?, refs: [{ name, ms, note? }], skipped?, extra? }]
@@ -13,14 +13,15 @@ import { configureTfjs } from './baselines/tfjs.js';
 import { ALL_CASES } from './cases/index.js';
 import { benchRecord, textTable, type BenchRecord } from './harness.js';
 import { runBrowserBench } from './browser/index.js';
-import { formatModelTable, runModelBench } from './model/run.js';
+import { formatModelTable, runModelBench, tfjsRowSetting } from './model/run.js';
 import { BENCH_MODELS, type BenchModelName } from './model/step.js';
 
 interface Args {
   filter?: string;
   json?: string;
   reps: number;
-  noTfjs: boolean;
+  /** --tfjs (true), --no-tfjs (false), or neither: the default of the mode (see tfjsDefault). */
+  tfjs?: boolean;
   browser: boolean;
   variant?: GemmVariant;
   convAlgorithm?: ConvAlgorithm;
@@ -34,12 +35,14 @@ interface Args {
   tune: boolean;
 }
 
-const USAGE = `usage: pnpm bench [--filter <word>] [--json <file>] [--reps <n>] [--no-tfjs] [--browser] [--gemm-variant <v>] [--conv-algorithm <a>] [--tfjs-flags <json>]
-       pnpm bench --model <name[,name…]> [--sizes 128,224] [--batch 16] [--steps 3] [--modes train,eval] [--no-torch] [--tune] [--json <file>]
+const USAGE = `usage: pnpm bench [--filter <word>] [--json <file>] [--reps <n>] [--tfjs | --no-tfjs] [--browser] [--gemm-variant <v>] [--conv-algorithm <a>] [--tfjs-flags <json>]
+       pnpm bench --model <name[,name…]> [--sizes 128,224] [--batch 16] [--steps 3] [--modes train,eval] [--no-torch] [--tfjs] [--tune] [--json <file>]
   --filter <word>       run only the cases whose name or shape contains <word>
   --json <file>         also write the results as JSON records
   --reps <n>            timed repetitions of our kernels (median kept; default 5)
   --no-tfjs             skip the TensorFlow.js baselines (quick kernel iteration)
+  --tfjs                run them even where they are off by default: the --model row on a
+                        software adapter (TF.js's filter gradients make a ResNet step minutes long there)
   --browser             also run the matmul and convolution cases in headless Chromium (its WebGPU:
                         SwiftShader here) and print them beside the Node figures; slow there, so
                         combine with --filter (e.g. --filter 1024)
@@ -64,7 +67,7 @@ function intList(flag: string, v: string): number[] {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { reps: 5, noTfjs: false, browser: false, sizes: [128, 224], batch: 16, steps: 3, modes: ['train', 'eval'], noTorch: false, tune: false };
+  const args: Args = { reps: 5, browser: false, sizes: [128, 224], batch: 16, steps: 3, modes: ['train', 'eval'], noTorch: false, tune: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -75,7 +78,8 @@ function parseArgs(argv: string[]): Args {
     if (a === '--filter') args.filter = value();
     else if (a === '--json') args.json = value();
     else if (a === '--reps') args.reps = Math.max(1, Number.parseInt(value(), 10) || 5);
-    else if (a === '--no-tfjs') args.noTfjs = true;
+    else if (a === '--no-tfjs') args.tfjs = false;
+    else if (a === '--tfjs') args.tfjs = true;
     else if (a === '--browser') args.browser = true;
     else if (a === '--gemm-variant') {
       const v = value();
@@ -141,7 +145,7 @@ async function main(): Promise<void> {
     setConvAlgorithm(args.convAlgorithm);
     console.log(`convolutions forced to ${args.convAlgorithm}`);
   }
-  configureTfjs({ disabled: args.noTfjs ? 'disabled by --no-tfjs' : undefined, flags: args.tfjsFlags });
+  configureTfjs({ disabled: args.tfjs === false ? 'disabled by --no-tfjs' : undefined, flags: args.tfjsFlags });
   if (args.tfjsFlags) console.log(`tfjs flags: ${JSON.stringify(args.tfjsFlags)}`);
   // The machine may be shared: the load says how many cores the adapter's threads competed for.
   const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -208,6 +212,8 @@ async function modelBench(args: Args, load: () => string): Promise<void> {
   const t0 = performance.now();
   const cached = await loadGemmTuningCache();
   console.log(`GEMM tuning: ${cached ? `${cached} tuned calls loaded from ${tuningCachePath()}` : 'none cached for this adapter (default variants)'}`);
+  const tfjs = tfjsRowSetting(args.tfjs, gpu().info.isSoftware);
+  if (tfjs !== true) console.log(`TF.js row: ${tfjs}`);
   const records = await runModelBench({
     models: args.models!,
     sizes: args.sizes,
@@ -216,7 +222,7 @@ async function modelBench(args: Args, load: () => string): Promise<void> {
     modes: args.modes,
     torch: !args.noTorch,
     tune: args.tune,
-    tfjs: !args.noTfjs,
+    tfjs,
     log: (m) => process.stderr.write(`${m}\n`),
   });
   console.log(`\n${formatModelTable(records)}\n`);

@@ -12,6 +12,8 @@ export interface TfjsHandle {
   tf: Tf;
   /** Submits tfjs's pending commands and waits until its device has finished them. */
   settle(): Promise<void>;
+  /** The programs (pipelines) tfjs has compiled so far, and the ms its pipeline-creation calls blocked. */
+  compiled(): { programs: number; createMs: number };
 }
 
 let loading: Promise<TfjsHandle | string> | undefined;
@@ -27,6 +29,8 @@ interface WebGpuBackendLike {
   submitQueue?(): void;
   commandEncoder?: GPUCommandEncoder | null;
   device?: GPUDevice;
+  /** shaderKey → pipeline: one entry per program tfjs compiled (its keys carry ranks, not shapes). */
+  pipelineCache?: Record<string, unknown>;
 }
 
 /** Loads tfjs on the WebGPU backend once; a string says why it is unavailable. */
@@ -51,7 +55,22 @@ export function loadTfjs(): Promise<TfjsHandle | string> {
       if (!ok || tf.getBackend() !== 'webgpu') return 'tfjs could not initialise its webgpu backend';
       for (const [k, v] of Object.entries(config.flags ?? {})) tf.env().set(k, v as never);
       const backend = tf.backend() as unknown as WebGpuBackendLike;
+      // Time tfjs's pipeline creation: on lavapipe it blocks while the driver compiles.
+      let createMs = 0;
+      const device = backend.device;
+      if (device) {
+        const create = device.createComputePipeline.bind(device);
+        device.createComputePipeline = (d) => {
+          const t0 = performance.now();
+          try {
+            return create(d);
+          } finally {
+            createMs += performance.now() - t0;
+          }
+        };
+      }
       return {
+        compiled: () => ({ programs: Object.keys(backend.pipelineCache ?? {}).length, createMs }),
         tf,
         async settle() {
           // As tfjs does before a readback: close its open pass, submit its encoder.

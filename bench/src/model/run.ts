@@ -42,6 +42,17 @@ export interface ModelRecord {
   tfjs?: (TfjsRace & { model: BenchModelName; ratio: number }) | { skipped: string };
 }
 
+/**
+ * Whether the TF.js row runs: `--tfjs` / `--no-tfjs` when given; otherwise on for a hardware
+ * adapter and off for a software one, where TF.js's ResNet step takes minutes (its filter
+ * gradient is a direct loop per weight, 44–79× slower than ours: docs/performance.md).
+ */
+export function tfjsRowSetting(flag: boolean | undefined, isSoftware: boolean): true | string {
+  if (flag === true) return true;
+  if (flag === false) return 'disabled by --no-tfjs';
+  return isSoftware ? 'off on a software adapter (a TF.js ResNet step takes minutes there); --tfjs runs it' : true;
+}
+
 export interface ModelBenchOptions {
   models: BenchModelName[];
   sizes: number[];
@@ -51,8 +62,11 @@ export interface ModelBenchOptions {
   torch: boolean;
   /** Tune the GEMMs of each configuration first (cached on disk, so only once per adapter). */
   tune: boolean;
-  /** Race the same step in TF.js (ResNets only; ResNet-18 stands in when TF.js cannot run ResNet-34). */
-  tfjs: boolean;
+  /**
+   * Race the same step in TF.js (ResNets only; ResNet-18 stands in when TF.js cannot run ResNet-34),
+   * or the reason it is off, which each record's `tfjs.skipped` repeats.
+   */
+  tfjs: true | string;
   log: (m: string) => void;
 }
 
@@ -152,7 +166,10 @@ async function tfjsRow(model: Module, name: BenchModelName, mode: 'train' | 'eva
     return { skipped: r };
   }
   const row = { ...r, model: used, ratio: r.tfjs_ms / r.ours_ms };
-  log(`  TF.js ${used}: ${r.tfjs_ms.toFixed(0)} ms/step against ours ${r.ours_ms.toFixed(0)} (${row.ratio.toFixed(2)}× faster); TF.js peak ${MiB(r.tfjs_peak_bytes)}`);
+  log(
+    `  TF.js ${used}: ${r.tfjs_ms.toFixed(0)} ms/step against ours ${r.ours_ms.toFixed(0)} (${row.ratio.toFixed(2)}× faster); TF.js peak ${MiB(r.tfjs_peak_bytes)}; ` +
+      `its first step ${(r.tfjs_warmup_ms / 1000).toFixed(1)} s with ${r.tfjs_programs} programs compiled (pipeline creation blocked ${(r.tfjs_compile_ms / 1000).toFixed(1)} s)`,
+  );
   return row;
 }
 
@@ -201,7 +218,7 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelRecord[]
           ...(unfused !== undefined ? { unfused_imgs_per_s: unfused } : {}),
           top_other: m.top,
         };
-        if (o.tfjs) rec.tfjs = await tfjsRow(model, name, mode, o.batch, size, o.steps, o.log);
+        rec.tfjs = o.tfjs === true ? await tfjsRow(model, name, mode, o.batch, size, o.steps, o.log) : { skipped: o.tfjs };
         records.push(rec);
         o.log(
           `  ${rec.imgs_per_s.toFixed(2)} img/s, ${m.stepMs.toFixed(0)} ms/step (encoding ${m.encodeMs.toFixed(0)} ms); GEMM ${m.gemm.toFixed(0)} (Winograd transforms ${m.winograd.toFixed(0)}) of ${m.total.toFixed(0)} ms device time; ` +

@@ -51,6 +51,10 @@ export interface TfjsRace {
   tfjs_ms: number;
   /** Most tensor memory tfjs held during one step (tf.profile's peakBytes). */
   tfjs_peak_bytes: number;
+  /** tfjs's first step (it compiles its programs), its programs, and the ms its pipeline creation blocked in it. */
+  tfjs_warmup_ms: number;
+  tfjs_programs: number;
+  tfjs_compile_ms: number;
 }
 
 /**
@@ -85,11 +89,13 @@ export async function raceTfjs(model: Module, name: BenchModelName, mode: 'train
       await (h as TfjsHandle).settle();
       return performance.now() - t0;
     };
+    let warmup: number;
     try {
-      await timeTf(); // warm-up: compiles tfjs's shaders
+      warmup = await timeTf(); // warm-up: compiles tfjs's shaders
     } catch (e) {
       return `tfjs failed: ${(e as Error).message}`;
     }
+    const compiled = h.compiled();
     ours.step();
     await sync();
     const a: number[] = [];
@@ -105,7 +111,14 @@ export async function raceTfjs(model: Module, name: BenchModelName, mode: 'train
       tfStep();
       await (h as TfjsHandle).settle();
     });
-    return { ours_ms: median(a), tfjs_ms: median(b), tfjs_peak_bytes: prof.peakBytes };
+    return {
+      ours_ms: median(a),
+      tfjs_ms: median(b),
+      tfjs_peak_bytes: prof.peakBytes,
+      tfjs_warmup_ms: warmup,
+      tfjs_programs: compiled.programs,
+      tfjs_compile_ms: compiled.createMs,
+    };
   } finally {
     ours.dispose();
     x.dispose();

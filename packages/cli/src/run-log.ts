@@ -37,7 +37,7 @@ export function timingLine(epoch: number, t: EpochTiming): string {
   const ratio = ideal > 0 ? ` = ${(t.seconds / ideal).toFixed(2)}× steps × median step` : '';
   return (
     `epoch ${epoch}: ${t.seconds.toFixed(1)} s${ratio}; ${t.steps} steps ${t.step_s.toFixed(1)} s (median ${t.step_median_s.toFixed(3)} s, first ${t.first_step_s.toFixed(2)} s), ` +
-    `waiting for data ${t.data_wait_s.toFixed(1)} s, validation ${t.valid_s.toFixed(1)} s, metrics and logs ${(t.after_s - t.checkpoint_s).toFixed(2)} s, checkpoint ${t.checkpoint_s.toFixed(2)} s`
+    `waiting for data ${t.data_wait_s.toFixed(1)} s (${t.valid_data_wait_s.toFixed(1)} s of it in validation), validation ${t.valid_s.toFixed(1)} s, metrics and logs ${(t.after_s - t.checkpoint_s).toFixed(2)} s, checkpoint ${t.checkpoint_s.toFixed(2)} s`
   );
 }
 

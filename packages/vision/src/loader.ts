@@ -57,6 +57,12 @@ export interface DataLoaderOptions {
   /** Batches requested ahead of the one being consumed. Default 2 per worker. */
   prefetch?: number;
   /**
+   * With workers: once an epoch has requested all its batches, fill the prefetch window with the
+   * next epoch's first ones (default true), so they are ready when it starts. Asking for another
+   * epoch than the next withdraws them (those a worker has started are decoded for nothing).
+   */
+  prefetchNextEpoch?: boolean;
+  /**
    * An item that cannot be decoded: 'replace' it with another item (training: batch sizes stay
    * constant) or 'drop' it (evaluation: nothing counted twice). Default 'replace' when shuffling.
    */
@@ -81,6 +87,16 @@ export interface LoaderStats {
   workMs: number;
 }
 
+/** One epoch's batches being requested: its plan, the requests in flight, how to withdraw them. */
+interface Fetching {
+  epoch: number;
+  plan: number[][];
+  pending: Promise<BatchPixels>[];
+  requested: number;
+  abandon: AbortController;
+  produce: (indices: number[]) => Promise<BatchPixels>;
+}
+
 /** In-thread loading gives the event loop a turn at least this often (ms). */
 const IN_THREAD_SLICE_MS = 30;
 /** Salt of the replacement draws, so they are not the epoch's own order. */
@@ -103,6 +119,9 @@ export class DataLoader {
   readonly skipRecord: SkippedItems;
   private pool: WorkerPool | null = null;
   private nextEpoch = 0;
+  /** The next epoch's first batches, requested once the current epoch has asked for all of its own. */
+  private ahead: Fetching | null = null;
+  private readonly prefetchNextEpoch: boolean;
   private active = false;
   private closed = false;
   private readonly totals: LoaderStats = { epochs: 0, batches: 0, items: 0, waitMs: 0, workMs: 0 };
@@ -129,6 +148,7 @@ export class DataLoader {
     }
     this.workers = workers;
     this.prefetch = positiveInteger('prefetch', options.prefetch ?? Math.max(1, 2 * workers));
+    this.prefetchNextEpoch = options.prefetchNextEpoch ?? true;
     this.badItems = options.badItems ?? (this.sampler.shuffle ? 'replace' : 'drop');
     this.skipRecord = options.skipped ?? new SkippedItems(options.onSkip);
     this.badShareLimit = options.badShareLimit ?? new BadShareLimit(dataset.length, options.maxBadFraction ?? DEFAULT_MAX_BAD_FRACTION);
@@ -160,28 +180,28 @@ export class DataLoader {
     if (this.closed) throw new TesseraVisionError('the DataLoader was closed');
     if (this.active) throw new TesseraVisionError('a DataLoader epoch is still being iterated; finish it or break out of it first');
     this.active = true;
-    const plan = epochBatches(this.dataset.length, epoch, this.sampler);
-    const abandon = new AbortController();
-    const produce = this.producer(abandon.signal);
-    const pending: Promise<BatchPixels>[] = [];
-    let requested = 0;
-    const request = () => {
-      const b = requested++;
-      const p = this.loadPlanned(produce, plan[b]!, epoch, b);
-      p.catch(() => {}); // handled when awaited; avoids an unhandled rejection while queued
-      pending.push(p);
-    };
+    // The batches the last epoch already asked for, when it is this epoch; anything else is withdrawn.
+    const fetch = this.ahead?.epoch === epoch ? this.ahead : this.fetching(epoch);
+    if (fetch !== this.ahead) this.dropAhead();
+    this.ahead = null;
     const topUp = () => {
-      while (requested < plan.length && pending.length < this.prefetch) request();
+      while (fetch.requested < fetch.plan.length && fetch.pending.length < this.prefetch) this.request(fetch);
+      // The window runs on into the next epoch: its first batches decode during this epoch's last
+      // steps and whatever runs between two epochs (validation, metrics, a checkpoint), so the next
+      // epoch does not start by waiting for data.
+      if (fetch.requested < fetch.plan.length || !this.prefetchNextEpoch) return;
+      const next = (this.ahead ??= this.fetching(epoch + 1));
+      while (next.requested < next.plan.length && fetch.pending.length + next.pending.length < this.prefetch) this.request(next);
     };
+    let finished = false;
     try {
       this.totals.epochs++;
-      for (let b = 0; b < plan.length; b++) {
+      for (let b = 0; b < fetch.plan.length; b++) {
         // In-thread mode produces on demand: nothing could run ahead of the consumer anyway.
         if (this.workers > 0) topUp();
-        else request();
+        else this.request(fetch);
         const started = performance.now();
-        const pixels = await pending.shift()!;
+        const pixels = await fetch.pending.shift()!;
         this.totals.waitMs += performance.now() - started;
         this.totals.workMs += pixels.workMs;
         if (this.workers > 0) topUp(); // refill before handing control to the consumer
@@ -196,10 +216,32 @@ export class DataLoader {
           shape: [indices.length, this.target.height, this.target.width, 3] as const,
         };
       }
+      finished = true;
     } finally {
-      abandon.abort(); // withdraws prefetched requests no worker has started (early break, error)
+      fetch.abandon.abort(); // withdraws prefetched requests no worker has started (early break, error)
+      if (!finished) this.dropAhead();
       this.active = false;
     }
+  }
+
+  /** Withdraws the next epoch's requests (those not started yet). */
+  private dropAhead(): void {
+    this.ahead?.abandon.abort();
+    this.ahead = null;
+  }
+
+  /** An epoch's plan with nothing requested yet. */
+  private fetching(epoch: number): Fetching {
+    const abandon = new AbortController();
+    return { epoch, plan: epochBatches(this.dataset.length, epoch, this.sampler), pending: [], requested: 0, abandon, produce: this.producer(abandon.signal) };
+  }
+
+  /** Asks for the next planned batch of `f`. */
+  private request(f: Fetching): void {
+    const b = f.requested++;
+    const p = this.loadPlanned(f.produce, f.plan[b]!, f.epoch, b);
+    p.catch(() => {}); // handled when awaited; avoids an unhandled rejection while queued
+    f.pending.push(p);
   }
 
   /**
@@ -242,6 +284,7 @@ export class DataLoader {
   /** Stops the workers. The loader cannot be used afterwards. */
   async close(): Promise<void> {
     this.closed = true;
+    this.dropAhead();
     const pool = this.pool;
     this.pool = null;
     await pool?.close();

@@ -49,6 +49,9 @@ describe('EpochTimer', () => {
       expect(e.steps).toBe(4);
       // 6 batches each 40 ms late (timers may fire a little early).
       expect(e.data_wait_s).toBeGreaterThan(6 * 0.035);
+      // Of which the 2 validation batches' waits.
+      expect(e.valid_data_wait_s).toBeGreaterThan(2 * 0.035);
+      expect(e.valid_data_wait_s).toBeLessThan(e.data_wait_s - 3 * 0.035);
       expect(e.after_s).toBeGreaterThan(0.055);
       expect(e.checkpoint_s).toBeGreaterThan(0);
       expect(e.checkpoint_s).toBeLessThan(e.after_s);

@@ -20,6 +20,8 @@ export interface EpochTiming {
   first_step_s: number;
   /** Waiting for the next batch, in training and validation. */
   data_wait_s: number;
+  /** Of data_wait_s, the waits for validation batches. */
+  valid_data_wait_s: number;
   /** Validation batches and the readback of the validation loss and metrics. */
   valid_s: number;
   /** After validation: the epoch row, metrics files and progress, then the checkpoint. */
@@ -73,7 +75,7 @@ export class EpochTimer extends Callback {
   }
 
   private static empty(): EpochTiming {
-    return { seconds: 0, steps: 0, step_s: 0, step_median_s: 0, first_step_s: 0, data_wait_s: 0, valid_s: 0, after_s: 0, checkpoint_s: 0 };
+    return { seconds: 0, steps: 0, step_s: 0, step_median_s: 0, first_step_s: 0, data_wait_s: 0, valid_data_wait_s: 0, valid_s: 0, after_s: 0, checkpoint_s: 0 };
   }
 
   override beforeEpoch(): void {
@@ -118,6 +120,7 @@ export class EpochTimer extends Callback {
     this.validEnd = now();
     // Its waits for batches are counted once, as data waits.
     this.cur.valid_s += this.validEnd - this.validStart - this.validWait;
+    this.cur.valid_data_wait_s += this.validWait;
   }
 
   /** Closes the epoch after its last callback (the checkpoint included). */
