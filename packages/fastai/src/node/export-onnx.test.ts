@@ -1,7 +1,7 @@
 // learn.exportOnnx(path) / exportOnnxBytes(): a learner trained through the API, exported, run
 // in ONNX Runtime (onnxruntime-node, CPU provider): the same logits as the learner's model
 // (max |Δlogit| ≤ 1e-4) and the same classes as learn.predict; the metadata carries the class
-// names and the preprocessing; loadLearner of the same model exports the same bytes.
+// names and the preprocessing. (InferenceLearner's export, the web app's path, is in test/web-app.test.ts.)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,26 +9,20 @@ import { afterAll, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { manualSeed, noGrad } from '@tessera/tensor';
 import { decodeModel } from '@tessera/onnx';
-import { ImageDataLoaders, loadLearner, prepareImage, toBatch, visionLearner } from './index.js';
+import { ImageDataLoaders, prepareImage, toBatch, visionLearner } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-fastai-onnx-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it('exports a trained learner to ONNX that ONNX Runtime runs with the learner’s logits and predictions', async () => {
   manualSeed(1);
-  const t0 = performance.now();
   const dls = await ImageDataLoaders.counting({ range: [1, 3], perClass: 8, size: 32, bs: 4, seed: 1, workers: 0 });
   try {
     const learn = await visionLearner(dls, 'darknet-tiny', { pretrained: false, progress: false });
-    console.log(`[fastai exportOnnx] learner ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    let t = performance.now();
     await learn.fitOneCycle(1, 3e-3); // BatchNorm statistics and the head move away from their initial values
-    console.log(`[fastai exportOnnx] fit ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    t = performance.now();
     const file = join(dir, 'model.onnx');
     await learn.exportOnnx(file);
     const bytes = new Uint8Array(readFileSync(file));
-    console.log(`[fastai exportOnnx] export ${((performance.now() - t) / 1000).toFixed(1)} s`);
     expect(new Uint8Array(await learn.exportOnnxBytes())).toEqual(bytes);
     await expect(learn.exportOnnx(join(dir, 'model.bin'))).rejects.toThrow(/exportOnnx: the path '.*model\.bin' must end in \.onnx/);
 
@@ -39,7 +33,8 @@ it('exports a trained learner to ONNX that ONNX Runtime runs with the learner’
     expect(JSON.parse(props['classes']!)).toEqual(['1', '2', '3']);
     expect(JSON.parse(props['tessera.preprocess']!)).toEqual(learn.preprocess);
 
-    const images = await Promise.all([...Array(dls.validDs.length).keys()].map((i) => dls.validDs.load(i, 32)));
+    // One batch of the validation loader's size: a shape the fit's validation already compiled kernels for.
+    const images = await Promise.all([0, 1, 2, 3].map((i) => dls.validDs.load(i, 32)));
     const p = learn.preprocess;
     const x = toBatch(images.map((img) => prepareImage(img, p)), p);
     learn.model.eval();
@@ -52,22 +47,20 @@ it('exports a trained learner to ONNX that ONNX Runtime runs with the learner’
     const s = p.size;
     const nchw = new Float32Array(nhwc.length);
     for (let b = 0; b < n; b++) for (let i = 0; i < s * s; i++) for (let c = 0; c < 3; c++) nchw[((b * 3 + c) * s * s) + i] = nhwc[(b * s * s + i) * 3 + c]!;
-    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] });
+    // One thread: ONNX Runtime's spinning workers would fight the GPU emulation for the cores.
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 });
     const theirs = (await session.run({ input: new ort.Tensor('float32', nchw, [n, 3, s, s]) }))['logits']!.data as Float32Array;
     await session.release();
     let maxDiff = 0;
     for (let i = 0; i < ours.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ours[i]! - theirs[i]!));
-    console.log(`[fastai exportOnnx] ${((performance.now() - t) / 1000).toFixed(1)} s, ${bytes.length} bytes, max |Δlogit| ${maxDiff.toExponential(2)}`);
+    console.log(`[fastai exportOnnx] ${bytes.length} bytes, max |Δlogit| ${maxDiff.toExponential(2)}`);
     expect(Math.max(...ours) - Math.min(...ours)).toBeGreaterThan(0.05); // not a constant output
     expect(maxDiff).toBeLessThanOrEqual(1e-4);
-    for (const [b, img] of images.entries()) {
+    for (const [b, img] of images.slice(0, 2).entries()) {
       const row = theirs.subarray(b * 3, b * 3 + 3);
       expect((await learn.predict(img)).index).toBe(row.indexOf(Math.max(...row)));
     }
 
-    // The same model through loadLearner (an InferenceLearner) exports the same ONNX bytes.
-    const again = await loadLearner(await learn.exportBytes());
-    expect(new Uint8Array(await again.exportOnnxBytes())).toEqual(bytes);
   } finally {
     await dls.close();
   }
