@@ -270,7 +270,7 @@ it.skipIf(!!missing)('trains on the counting task in the page, predicts, and rou
   console.log(`[web-app] ONNX Runtime agrees with the page on the downloaded model.onnx (${elapsed()})`);
   await page.screenshot({ path: join(OUT, 'web-app.png'), fullPage: true });
   expect(pageErrors).toEqual([]);
-}, 900_000);
+}, 1_800_000);
 
 it.skipIf(!!missing)('loads a model trained by the CLI and predicts the classes the CLI predicts', async () => {
   const run = join(work, 'cli-run');
