@@ -146,6 +146,10 @@ describe.skipIf(!existsSync(CLI))('the packed packages, installed outside the mo
     it('npx tessera predict darknet-tiny classifies with the weights inside the nn tarball', () => {
       const list = ok(run('npx', ['--no-install', 'tessera', 'weights', 'list'], project, userEnv()), 'npx tessera weights list');
       expect(list).toMatch(new RegExp(`darknet-tiny +bundled +${join(project, 'node_modules/@tessera/nn/weights/darknet-tiny/model.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      // With nothing cached, a ResNet's hint names the command this install has (no pnpm scripts here).
+      const empty = mkdtempSync(join(work, 'cache-'));
+      const none = ok(run('npx', ['--no-install', 'tessera', 'weights', 'list'], project, { ...userEnv(), XDG_CACHE_HOME: empty }), 'npx tessera weights list (empty cache)');
+      expect(none).toMatch(/^resnet34 +\(none\) +run 'npx tessera weights get resnet34'$/m);
       const out = ok(run('npx', ['--no-install', 'tessera', 'predict', 'darknet-tiny', SAMPLE, '--json'], project, userEnv()), 'npx tessera predict');
       const [result] = JSON.parse(out) as { top: { label: string; index: number; prob: number }[] }[];
       expect(result!.top).toHaveLength(5);

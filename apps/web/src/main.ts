@@ -3,7 +3,7 @@
  * training, prediction, model files — happens in the worker (worker.ts), so the page
  * stays responsive while a model trains.
  */
-import type { Arch, DataSource, EpochEvent, ModelInfo, Picture, Replies, Reply, Request, TopClass, WorkerEvent } from './protocol.js';
+import type { Arch, DataSource, EpochEvent, ModelFormat, ModelInfo, ModelRequest, Picture, Replies, Reply, Request, TopClass, WorkerEvent } from './protocol.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -157,6 +157,10 @@ async function loadData(): Promise<void> {
     setStatus('data-status', `${r.describe}; classes ${r.classes.join(', ')}`);
     dataReady = true;
     $('train').removeAttribute('disabled');
+    $('lr-find').removeAttribute('disabled');
+    // TTA is for the model trained on the data just replaced.
+    $('tta').setAttribute('disabled', '');
+    $('interpretation').hidden = true;
   } finally {
     $('load-data').removeAttribute('disabled');
   }
@@ -207,45 +211,98 @@ function onEvent(ev: WorkerEvent): void {
 function showModel(m: ModelInfo): void {
   setStatus('model-status', `model: ${m.arch}, ${m.size}px, classes ${m.classes.join(', ')} (${m.origin})`);
   $('download').removeAttribute('disabled');
+  $('download-onnx').removeAttribute('disabled');
 }
 
-async function trainModel(): Promise<void> {
+/** The architecture and weights chosen in the page. */
+function modelRequest(): ModelRequest {
   if (!dataReady) throw new Error('load the data first');
-  const lr = Number(input('lr').value);
-  if (!(lr > 0)) throw new Error(`the learning rate must be a positive number, got '${input('lr').value}'`);
   const pretrained = input('weights-pretrained').checked;
   const weightFiles = [...(input('weights-input').files ?? [])];
   if (pretrained && weightFiles.length === 0) throw new Error('select the ImageNet weight files, or train from scratch');
+  return {
+    arch: $<HTMLSelectElement>('arch').value as Arch,
+    weights: pretrained ? weightFiles.map((file) => ({ name: file.name, file })) : undefined,
+  };
+}
+
+/** Buttons that start GPU work, disabled while one runs. */
+const JOB_BUTTONS = ['train', 'lr-find', 'load-data', 'tta'];
+
+async function job<T>(state: string, run: () => Promise<T>): Promise<T> {
+  const enabled = JOB_BUTTONS.filter((id) => !$(id).hasAttribute('disabled'));
+  for (const id of JOB_BUTTONS) $(id).setAttribute('disabled', '');
+  $('stop').removeAttribute('disabled');
+  document.body.dataset.state = state;
+  try {
+    return await run();
+  } finally {
+    setStatus('progress', '');
+    for (const id of enabled) $(id).removeAttribute('disabled');
+    $('stop').setAttribute('disabled', '');
+  }
+}
+
+/** fastai's lr_find: the curve, and its valley as the learning rate to train with. */
+async function findLr(): Promise<void> {
+  const req = modelRequest();
+  const numIt = Number(input('lr-iters').value);
+  if (!(Number.isInteger(numIt) && numIt >= 5)) throw new Error(`the LR finder needs a whole number of at least 5 batches, got '${input('lr-iters').value}'`);
+  setStatus('lr-status', 'finding a learning rate…');
+  try {
+    const r = await job('lr-finding', () => call('lrFind', { req, numIt }));
+    draw($<HTMLImageElement>('lr-chart'), r.chart);
+    $('lr-chart').hidden = false;
+    input('lr').value = r.valley.toExponential(1);
+    setStatus('lr-status', `valley ${r.valley.toExponential(2)}: the learning rate is set to ${input('lr').value}`);
+    document.body.dataset.state = 'ready';
+  } catch (e) {
+    document.body.dataset.state = 'failed';
+    throw e;
+  }
+}
+
+$('lr-find').addEventListener('click', () => void findLr().catch((e) => fail('lr-status', e)));
+
+async function trainModel(): Promise<void> {
+  const lr = Number(input('lr').value);
+  if (!(lr > 0)) throw new Error(`the learning rate must be a positive number, got '${input('lr').value}'`);
+  const model = modelRequest();
   $('epochs-table').querySelector('tbody')!.replaceChildren();
   lastStage = null;
-  document.body.dataset.state = 'training';
-  $('train').setAttribute('disabled', '');
-  $('load-data').setAttribute('disabled', '');
-  $('stop').removeAttribute('disabled');
+  $('interpretation').hidden = true;
+  setStatus('tta-status', '');
   setStatus('train-status', 'starting…');
   try {
-    const r = await call('train', {
-      req: {
-        arch: $<HTMLSelectElement>('arch').value as Arch,
-        epochs: Number(input('epochs').value),
-        lr,
-        freezeEpochs: Number(input('freeze-epochs').value),
-        weights: pretrained ? weightFiles.map((file) => ({ name: file.name, file })) : undefined,
-      },
-    });
+    const r = await job('training', () => call('train', {
+      req: { ...model, epochs: Number(input('epochs').value), lr, freezeEpochs: Number(input('freeze-epochs').value) },
+    }));
     setStatus('train-status', r.stopped ? 'stopped; the model as it was is ready below' : 'done; the model is ready below');
     showModel(r.model);
+    if (r.confusion) {
+      draw($<HTMLImageElement>('confusion'), r.confusion);
+      $('most-confused').textContent = r.mostConfused.length
+        ? `most confused (actual → predicted, images): ${r.mostConfused.map(([a, p, n]) => `${a} → ${p} (${n})`).join(', ')}`
+        : 'no validation image was misclassified';
+      $('interpretation').hidden = false;
+      $('tta').removeAttribute('disabled');
+    }
     document.body.dataset.state = 'trained';
   } catch (e) {
     document.body.dataset.state = 'failed';
     throw e;
-  } finally {
-    setStatus('progress', '');
-    $('train').removeAttribute('disabled');
-    $('load-data').removeAttribute('disabled');
-    $('stop').setAttribute('disabled', '');
   }
 }
+
+/** fastai's tta: the validation error with test-time augmentation, beside the epoch table's. */
+async function runTta(): Promise<void> {
+  setStatus('tta-status', 'TTA: predicting the validation set with augmentation…');
+  const r = await job('tta', () => call('tta', {}));
+  document.body.dataset.state = 'trained';
+  setStatus('tta-status', `TTA error rate: ${cell(r.errorRate)}`);
+}
+
+$('tta').addEventListener('click', () => void runTta().catch((e) => fail('tta-status', e)));
 
 $('train').addEventListener('click', () => void trainModel().catch((e) => fail('train-status', e)));
 $('stop').addEventListener('click', () => void call('stop', {}));
@@ -294,8 +351,9 @@ input('image-input').addEventListener('change', () => {
   if (file) void predictImage(file).catch(predictError);
 });
 
-$('download').addEventListener('click', () => {
-  void call('export', {})
+/** Downloads the current model as Tessera's model file or as ONNX (with classes and preprocessing in its metadata). */
+function download(format: ModelFormat): void {
+  void call('export', { format })
     .then(({ bytes, fileName }) => {
       const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
       const a = document.createElement('a');
@@ -307,7 +365,10 @@ $('download').addEventListener('click', () => {
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
     })
     .catch((e) => fail('model-status', e));
-});
+}
+
+$('download').addEventListener('click', () => download('safetensors'));
+$('download-onnx').addEventListener('click', () => download('onnx'));
 
 input('model-input').addEventListener('change', () => {
   const file = input('model-input').files?.[0];

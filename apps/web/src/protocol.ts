@@ -21,12 +21,16 @@ export interface DataRequest {
 
 export type Arch = 'darknet-tiny' | 'resnet18' | 'resnet34' | 'resnet50';
 
-export interface TrainRequest {
+/** The model to build: the architecture, and the pretrained body weights if any. */
+export interface ModelRequest {
   arch: Arch;
-  epochs: number;
-  lr: number;
   /** Pretrained body weights: a TF.js model (model.json + shards) or a single weights file. */
   weights?: { name: string; file: Blob }[];
+}
+
+export interface TrainRequest extends ModelRequest {
+  epochs: number;
+  lr: number;
   /** Frozen epochs before unfreezing (fine-tuning only). */
   freezeEpochs: number;
 }
@@ -52,19 +56,28 @@ export interface TopClass {
   prob: number;
 }
 
+/** The model downloads: Tessera's model file, or a standard ONNX model for ONNX Runtime. */
+export type ModelFormat = 'safetensors' | 'onnx';
+
 export type Request =
   | { id: number; type: 'init' }
   | { id: number; type: 'data'; req: DataRequest }
   | { id: number; type: 'train'; req: TrainRequest }
   | { id: number; type: 'stop' }
   | { id: number; type: 'predict'; file: Blob; topk: number }
-  | { id: number; type: 'export' }
+  /** `numIt`: fastai's num_it, the training batches the LR finder runs (default 100). */
+  | { id: number; type: 'lrFind'; req: ModelRequest; numIt: number }
+  | { id: number; type: 'tta' }
+  | { id: number; type: 'export'; format: ModelFormat }
   | { id: number; type: 'load'; file: Blob; name: string };
 
 export interface Replies {
   init: { device: string };
   data: { describe: string; classes: string[]; showBatch: Picture };
-  train: { stopped: boolean; model: ModelInfo };
+  /** `confusion`: the validation set's confusion matrix (null when stopped before an epoch ended). */
+  train: { stopped: boolean; model: ModelInfo; confusion: Picture | null; mostConfused: [string, string, number][] };
+  lrFind: { valley: number; chart: Picture };
+  tta: { errorRate: number };
   stop: Record<string, never>;
   predict: { top: TopClass[] };
   export: { bytes: Uint8Array<ArrayBuffer>; fileName: string };

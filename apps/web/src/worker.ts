@@ -1,17 +1,20 @@
 /**
- * The training worker: owns the WebGPU device, the data, the model and the Learner,
- * so the page never waits on a batch. It is wiring only — the same calls the CLI's
- * `train` and `predict` commands make (packages/cli/src/commands), with the results
- * posted to the page instead of printed.
+ * The training worker: owns the WebGPU device, the data loaders, the learner and the model,
+ * so the page never waits on a batch. It is wiring only: @tessera/fastai's calls, as a
+ * TypeScript user (or the CLI) makes them — ImageDataLoaders, visionLearner, lrFind, fineTune,
+ * tta, ClassificationInterpretation, predict, export — with the results posted to the page.
  */
 import { initDevice, manualSeed } from '@tessera/tensor';
+import { CancelFitException, Callback, type EpochRow } from '@tessera/nn';
 import {
-  CancelFitException, Callback, Learner, createNetwork, createVisionModel, errorRate, loadPretrained,
-  modelFromBytes, modelToBytes, predict, type EpochRow, type ModelMeta, type Module,
-} from '@tessera/nn';
-import { COUNTING_AUGMENT, GpuBatches, IMAGENET_STATS, renderBatchGrid, renderLineChart, webWorkers, type SkippedItem } from '@tessera/vision';
-import { decodeBytes, loadData, prepareInput, readWeights, type LoadedData } from './engine.js';
-import type { DataRequest, EpochEvent, ModelInfo, Picture, Replies, Reply, Request, TopClass, TrainRequest, WorkerEvent } from './protocol.js';
+  ClassificationInterpretation, ImageDataLoaders, InferenceLearner, augTransforms, errorRate, loadLearner, plotLoss, plotLrFind,
+  resize, visionLearner, webWorkers, type VisionLearner,
+} from '@tessera/fastai';
+import type { SkippedItem } from '@tessera/vision';
+import { readWeights } from './weight-files.js';
+import type {
+  DataRequest, EpochEvent, ModelFormat, ModelInfo, ModelRequest, Picture, Replies, Reply, Request, TopClass, TrainRequest, WorkerEvent,
+} from './protocol.js';
 
 interface WorkerScope {
   onmessage: ((ev: MessageEvent<Request>) => void) | null;
@@ -30,32 +33,33 @@ function toPicture(p: { svg: string; width: number; height: number }): Picture {
 
 // ---- state ------------------------------------------------------------------------
 
-interface Data extends LoadedData {
-  req: DataRequest;
-  trainSrc: GpuBatches;
-  validSrc: GpuBatches;
-  normalize: 'imagenet' | 'none';
-}
-
-let data: Data | null = null;
-let current: { model: Module; meta: ModelMeta; origin: string } | null = null;
+let data: { dls: ImageDataLoaders; req: DataRequest } | null = null;
+/** The model predictions and downloads use: trained here or loaded from a file. */
+let current: { learner: InferenceLearner; origin: string } | null = null;
+/** The learner that trained `current` on the loaded data (what TTA needs); null for a loaded model. */
+let trained: VisionLearner | null = null;
 let stopRequested = false;
-let training = false;
+let busy = false;
 
 function modelInfo(): ModelInfo {
-  const c = current!;
-  return { arch: c.meta.arch, classes: c.meta.classes, size: c.meta.preprocess.size, origin: c.origin };
+  const { learner, origin } = current!;
+  return { arch: learner.meta.arch, classes: [...learner.meta.classes], size: learner.meta.preprocess.size, origin };
+}
+
+/** Runs `fn` as the one GPU job at a time (training, the LR finder, TTA). */
+async function exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  if (busy) throw new Error(`${what}: training is running; wait for it or stop it`);
+  busy = true;
+  stopRequested = false;
+  try {
+    return await fn();
+  } finally {
+    busy = false;
+    stopRequested = false;
+  }
 }
 
 // ---- data and show_batch ----------------------------------------------------------
-
-async function closeData(): Promise<void> {
-  if (!data) return;
-  const d = data;
-  data = null;
-  await d.trainSrc.close();
-  await d.validSrc.close();
-}
 
 /** Decoding threads for the loaders: Web Workers of their own, so decoding overlaps the GPU's work. */
 const threads = webWorkers(() => new Worker(new URL('./loader-worker.ts', import.meta.url), { type: 'module', name: 'tessera-loader' }));
@@ -65,61 +69,65 @@ function reportSkip(s: SkippedItem): void {
   emit({ type: 'log', text: `skipped ${s.file}: ${s.reason}` });
 }
 
-/** `prev`: the sources being replaced, whose record of undecodable images carries over (each is named once). */
-function batchSources(d: LoadedData, req: DataRequest, normalize: 'imagenet' | 'none', prev?: { trainSrc: GpuBatches; validSrc: GpuBatches }) {
-  // As the CLI: counting images are drawn at `size` and augmented only in ways that keep every
-  // disc in the picture; real photos get fastai's presizing and aug_transforms.
-  const augment = d.synthetic ? { ...COUNTING_AUGMENT } : { crop: 'resize' as const };
-  const common = { batchSize: req.bs, size: req.size, seed: req.seed, normalize, threads, onSkip: reportSkip };
-  return {
-    trainSrc: new GpuBatches(d.train, { ...common, train: true, workSize: d.synthetic ? req.size : undefined, augment, skipped: prev?.trainSrc.skipRecord }),
-    validSrc: new GpuBatches(d.valid, { ...common, train: false, skipped: prev?.validSrc.skipRecord }),
-  };
-}
-
-async function showBatch(d: Data): Promise<Picture> {
-  const { mean, std } = d.normalize === 'imagenet' ? IMAGENET_STATS : { mean: [0, 0, 0], std: [1, 1, 1] };
-  for await (const b of d.trainSrc.batches(0)) {
-    try {
-      const x = (await b.x.toArray()) as Float32Array;
-      const y = (await b.y.toArray()) as Int32Array;
-      const labels = Array.from(y, (i) => d.classes[i]!);
-      const grid = renderBatchGrid({ data: x, shape: b.x.shape }, labels, { mean, std, maxN: 9, ncols: 3 });
-      return toPicture(grid);
-    } finally {
-      b.x.dispose();
-      b.y.dispose();
-    }
-  }
-  throw new Error('the training set has no batch to show (too few images for one batch?)');
-}
-
 async function setData(req: DataRequest): Promise<Replies['data']> {
-  if (training) throw new Error('training is running; stop it first');
-  await closeData();
+  if (busy) throw new Error('training is running; stop it first');
+  const old = data;
+  data = null;
+  trained = null;
+  await old?.dls.close();
   manualSeed(req.seed);
-  const loaded = await loadData(req);
-  if (loaded.train.length === 0 || loaded.valid.length === 0) {
-    throw new Error(`need images for both training and validation (got ${loaded.train.length} and ${loaded.valid.length})`);
+  const { source, size, validPct, seed, bs } = req;
+  const common = { validPct, seed, bs, threads, onSkip: reportSkip };
+  let dls: ImageDataLoaders;
+  let describe: string;
+  if (source.kind === 'counting') {
+    // Drawn at `size` and squished, augmented only in ways that keep every disc in the picture.
+    const [lo, hi] = source.range;
+    dls = await ImageDataLoaders.counting({ ...common, range: [lo, hi], perClass: source.perClass, size });
+    describe = `synthetic counting ${lo}-${hi}: ${dls.trainDs.length} training and ${dls.validDs.length} validation images (${source.perClass} per class, ${size} px)`;
+  } else {
+    // A dropped or picked folder, as from_folder: class = parent folder; train/ and valid/ give the split.
+    const files = source.files.map(({ path, file }) => ({ name: path.split('/').pop()!, webkitRelativePath: path, arrayBuffer: () => file.arrayBuffer() }));
+    dls = await ImageDataLoaders.fromFiles(files, { ...common, itemTfms: resize(size), batchTfms: augTransforms() });
+    describe = dls.description;
   }
-  // Normalisation follows the architecture (Tiny Darknet was trained on [0, 1] RGB); the
-  // batches are rebuilt when training starts with another one.
-  const normalize = 'none';
-  data = { ...loaded, req, normalize, ...batchSources(loaded, req, normalize) };
-  return {
-    describe: loaded.describe,
-    classes: loaded.classes,
-    showBatch: await showBatch(data),
-  };
+  data = { dls, req };
+  return { describe, classes: [...dls.classes], showBatch: toPicture(await dls.showBatch()) };
 }
 
-// ---- training ---------------------------------------------------------------------
+// ---- the learner ------------------------------------------------------------------
+
+/** visionLearner on the loaded data, with the weights the person selected (else from scratch). */
+async function makeLearner(req: ModelRequest): Promise<{ learn: VisionLearner; pretrained: string | null }> {
+  if (!data) throw new Error('load the data first');
+  manualSeed(data.req.seed);
+  const w = req.weights?.length ? await readWeights(req.weights) : null;
+  const learn = await visionLearner(data.dls, req.arch, {
+    pretrained: w ? w.weights : false, pretrainedSource: w?.source, metrics: [errorRate], progress: false,
+  });
+  return { learn, pretrained: w?.source ?? null };
+}
+
+async function lrFind(req: ModelRequest, numIt: number): Promise<Replies['lrFind']> {
+  return exclusive('the LR finder', async () => {
+    const { learn } = await makeLearner(req);
+    try {
+      const r = await learn.lrFind({ numIt });
+      if (!Number.isFinite(r.valley)) throw new Error('the LR finder found no valley (the loss never fell): try more images or another architecture');
+      return { valley: r.valley, chart: toPicture(await plotLrFind(r)) };
+    } finally {
+      learn.opt?.dispose();
+      learn.model.dispose();
+    }
+  });
+}
 
 /** Posts every epoch row and the live loss chart; stops the fit when the page asks. */
 class PageLog extends Callback {
   override order = 64;
+  /** Across fine-tuning's two fits (the Recorder starts again at each). */
   readonly trainLoss: number[] = [];
-  readonly validAt: { iter: number; loss: number }[] = [];
+  readonly validLoss: { at: number; loss: number }[] = [];
   private epochsDone = 0;
   private lastChart = 0;
 
@@ -137,80 +145,51 @@ class PageLog extends Callback {
     const l = this.learn;
     if (l.training && l.recorder.losses.length) this.trainLoss.push(l.recorder.losses[l.recorder.losses.length - 1]!);
     emit({ type: 'progress', phase: l.training ? 'train' : 'valid', epoch: l.epoch, nEpoch: l.nEpoch, iter: l.iter + 1, nIter: l.nIter, smoothLoss: l.smoothLoss });
-    if (l.training && performance.now() - this.lastChart > 1000) this.chart();
+    if (l.training && performance.now() - this.lastChart > 1000) void this.chart();
     if (stopRequested) throw new CancelFitException('stopped from the page');
   }
 
   /** The Recorder's row for the epoch just finished (the CLI's columns). */
   row(r: EpochRow): void {
     const names = this.learn.recorder.metricNames.slice(1, -1);
-    const get = (n: string) => {
-      const v = r.values[names.indexOf(n)];
-      return v === undefined ? null : v;
-    };
+    const get = (n: string) => r.values[names.indexOf(n)] ?? null;
     const ev: EpochEvent = {
       type: 'epoch', epoch: r.epoch, stage: this.stage, time: r.time, seconds: r.seconds,
       train_loss: get('train_loss'), valid_loss: get('valid_loss'), error_rate: get('error_rate'),
     };
-    if (ev.valid_loss !== null) this.validAt.push({ iter: this.trainLoss.length, loss: ev.valid_loss });
+    if (ev.valid_loss !== null) this.validLoss.push({ at: this.trainLoss.length, loss: ev.valid_loss });
     this.epochsDone++;
     emit(ev);
-    this.chart();
+    void this.chart();
   }
 
-  chart(): void {
+  async chart(): Promise<void> {
     this.lastChart = performance.now();
     if (this.trainLoss.length < 2) return;
-    const chart = renderLineChart(
-      [
-        { name: 'train (smoothed)', x: this.trainLoss.map((_, i) => i + 1), y: this.trainLoss },
-        ...(this.validAt.length ? [{ name: 'valid', x: this.validAt.map((v) => v.iter), y: this.validAt.map((v) => v.loss) }] : []),
-      ],
-      { title: 'Loss', xLabel: 'batches processed', yLabel: 'loss', width: 560, height: 320 },
-    );
-    emit({ type: 'chart', chart: toPicture(chart) });
+    emit({ type: 'chart', chart: toPicture(await plotLoss({ train: this.trainLoss, valid: this.validLoss })) });
   }
 }
 
 async function train(req: TrainRequest): Promise<Replies['train']> {
-  if (!data) throw new Error('load the data first');
-  if (training) throw new Error('training is already running');
-  training = true;
-  stopRequested = false;
-  try {
+  return exclusive('training', async () => {
     const d = data;
-    const { seed, size } = d.req;
-    manualSeed(seed);
-    const normalize = req.arch === 'darknet-tiny' ? 'none' : 'imagenet';
-    if (normalize !== d.normalize) {
-      await d.trainSrc.close();
-      await d.validSrc.close();
-      Object.assign(d, { normalize, ...batchSources(d, d.req, normalize, d) });
-    }
-    const net = createNetwork(req.arch);
-    const pretrained = req.weights?.length ? await readWeights(req.weights) : null;
-    if (pretrained) loadPretrained(net, req.arch, pretrained.weights, pretrained.source);
-    const model = createVisionModel(net, d.classes.length);
-    const learn = new Learner({ train: d.trainSrc, valid: d.validSrc, classes: d.classes }, model, { metrics: [errorRate], progress: false });
+    const { learn, pretrained } = await makeLearner(req);
     const log = new PageLog(pretrained ? req.freezeEpochs : 0);
     learn.addCbs([log]);
     learn.logger = (row) => log.row(row);
     emit({
       type: 'log',
-      text: `model: ${req.arch} with fastai's head, ${pretrained ? `ImageNet weights from ${pretrained.source}` : 'trained from scratch'}; ` +
-        `images ${size}px, batch ${d.req.bs}`,
+      text: `model: ${req.arch} with fastai's head, ${pretrained ? `ImageNet weights from ${pretrained}` : 'trained from scratch'}; ` +
+        `images ${d!.dls.size}px, batch ${d!.dls.bs}`,
     });
     let stopped = false;
     try {
-      if (pretrained) {
-        // fastai's fine_tune: the frozen epoch(s), then the unfrozen ones with discriminative rates.
-        await learn.fineTune(req.epochs, req.lr, { freezeEpochs: req.freezeEpochs });
-      } else {
-        await learn.fitOneCycle(req.epochs, req.lr);
-      }
+      // fastai's fine_tune (the frozen epoch(s), then the unfrozen ones with discriminative rates), or fit_one_cycle from scratch.
+      if (pretrained) await learn.fineTune(req.epochs, req.lr, { freezeEpochs: req.freezeEpochs });
+      else await learn.fitOneCycle(req.epochs, req.lr);
     } catch (e) {
       if (!(e instanceof CancelFitException)) {
-        model.dispose();
+        learn.model.dispose();
         throw e;
       }
       stopped = true;
@@ -219,53 +198,60 @@ async function train(req: TrainRequest): Promise<Replies['train']> {
       learn.opt?.dispose();
     }
     stopped ||= stopRequested;
-    current?.model.dispose();
-    // The model file's preprocessing, as the CLI's train writes it, except for generated data:
-    // counting images are drawn at the model's size and trained uncropped ('squish'), and the
-    // 'crop' transform (shorter side to size·256/224, centre crop) would cut off circles near
-    // the edges and undercount; 'align-corners' at the same size leaves them as they are.
-    const resize = d.synthetic ? 'align-corners' : 'crop';
-    current = {
-      model,
-      meta: { arch: req.arch, kind: 'vision', classes: [...d.classes], preprocess: { size, normalize, resize } },
-      origin: 'trained here',
-    };
-    return { stopped, model: modelInfo() };
-  } finally {
-    training = false;
-    stopRequested = false;
-  }
+    current?.learner.model.dispose();
+    current = { learner: new InferenceLearner(learn.model, learn.meta), origin: 'trained here' };
+    trained = learn;
+    // fastai's ClassificationInterpretation on the validation set, once training has seen an epoch.
+    let confusion: Picture | null = null;
+    let mostConfused: [string, string, number][] = [];
+    if (log.validLoss.length) {
+      const interp = await ClassificationInterpretation.fromLearner(learn);
+      confusion = toPicture(await interp.plotConfusionMatrix());
+      mostConfused = interp.mostConfused(1).slice(0, 5);
+    }
+    return { stopped, model: modelInfo(), confusion, mostConfused };
+  });
+}
+
+/** fastai's tta on the validation set with the model trained here. */
+async function tta(): Promise<Replies['tta']> {
+  return exclusive('TTA', async () => {
+    const learn = trained;
+    if (!learn || !current || current.learner.model !== learn.model) throw new Error('TTA needs a model trained here on the loaded data');
+    const r = await learn.tta();
+    return { errorRate: r.errorRate };
+  });
 }
 
 // ---- prediction, download, upload -------------------------------------------------
 
-async function predictFile(file: Blob, topk: number): Promise<Replies['predict']> {
+function ready(): InferenceLearner {
   if (!current) throw new Error('train a model or load a model file first');
-  if (training) throw new Error('training is running; wait for it or stop it');
-  const img = decodeBytes(new Uint8Array(await file.arrayBuffer()), (file as File).name ?? 'image');
-  const x = prepareInput(img, current.meta.preprocess);
-  try {
-    const p = await predict(current.model, x, current.meta.classes);
-    const order = [...p.probs.keys()].sort((a, b) => p.probs[b]! - p.probs[a]!).slice(0, Math.max(1, topk));
-    const top: TopClass[] = order.map((i) => ({ label: current!.meta.classes[i]!, index: i, prob: p.probs[i]! }));
-    return { top };
-  } finally {
-    x.dispose();
-  }
+  if (busy) throw new Error('training is running; wait for it or stop it');
+  return current.learner;
 }
 
-async function exportModel(): Promise<Replies['export']> {
-  if (!current) throw new Error('there is no model yet: train one or load a model file');
-  if (training) throw new Error('training is running; wait for it or stop it');
-  const bytes = (await modelToBytes(current.model, current.meta)) as Uint8Array<ArrayBuffer>;
-  return { bytes, fileName: 'model.safetensors' };
+async function predictFile(file: Blob, topk: number): Promise<Replies['predict']> {
+  const learner = ready();
+  const { probs } = await learner.predict(file);
+  const order = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!).slice(0, Math.max(1, topk));
+  const top: TopClass[] = order.map((i) => ({ label: learner.classes[i]!, index: i, prob: probs[i]! }));
+  return { top };
+}
+
+async function exportModel(format: ModelFormat): Promise<Replies['export']> {
+  const learner = ready();
+  const bytes = format === 'onnx' ? await learner.exportOnnxBytes() : await learner.exportBytes();
+  // A buffer of its own, so that it can be transferred to the page.
+  const own = (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()) as Uint8Array<ArrayBuffer>;
+  return { bytes: own, fileName: format === 'onnx' ? 'model.onnx' : 'model.safetensors' };
 }
 
 async function loadModel(file: Blob, name: string): Promise<Replies['load']> {
-  if (training) throw new Error('training is running; wait for it or stop it');
-  const { model, meta } = modelFromBytes(new Uint8Array(await file.arrayBuffer()), name);
-  current?.model.dispose();
-  current = { model, meta, origin: name };
+  if (busy) throw new Error('training is running; wait for it or stop it');
+  const learner = await loadLearner(new Uint8Array(await file.arrayBuffer()), name);
+  current?.learner.model.dispose();
+  current = { learner, origin: name };
   return { model: modelInfo() };
 }
 
@@ -278,19 +264,21 @@ async function handle(msg: Request): Promise<{ value: unknown; transfer?: Transf
       const i = ctx.info;
       return { value: { device: `${[i.vendor, i.architecture].filter(Boolean).join(' ') || 'unknown adapter'}${i.isSoftware ? ' (software adapter)' : ''}` } };
     }
-    case 'data': {
-      const v = await setData(msg.req);
-      return { value: v };
-    }
+    case 'data':
+      return { value: await setData(msg.req) };
+    case 'lrFind':
+      return { value: await lrFind(msg.req, msg.numIt) };
     case 'train':
       return { value: await train(msg.req) };
+    case 'tta':
+      return { value: await tta() };
     case 'stop':
-      if (training) stopRequested = true;
+      if (busy) stopRequested = true;
       return { value: {} };
     case 'predict':
       return { value: await predictFile(msg.file, msg.topk) };
     case 'export': {
-      const v = await exportModel();
+      const v = await exportModel(msg.format);
       return { value: v, transfer: [v.bytes.buffer] };
     }
     case 'load':

@@ -1,9 +1,10 @@
 // The browser entry of @tessera/fastai (no Node platform registered in this file): loaders from
 // `File`-like objects, a vision learner, fit, the LR finder's suggestions, TTA's error rate,
-// interpretation's pictures as SVG, export to bytes and loadLearner from them.
+// interpretation's pictures as SVG, export to bytes (Tessera's file and ONNX) and loadLearner from them.
 import { describe, expect, it, vi } from 'vitest';
 import { manualSeed } from '@tessera/tensor';
 import { createImage, encodePng, type FileLike } from '@tessera/vision';
+import { decodeModel } from '@tessera/onnx';
 // Test-only broken files from @tessera/vision's sources (not part of its published entries).
 import { shortPng } from '../../vision/src/testing/bad-files.js';
 import {
@@ -74,6 +75,11 @@ describe('@tessera/fastai in a browser', () => {
       const after = await learn2.predict(image);
       expect(after.label).toBe(before.label);
       for (let k = 0; k < 2; k++) expect(after.probs[k]).toBeCloseTo(before.probs[k]!, 5);
+
+      // ONNX as bytes (a browser's download); a path needs Node and says what to use instead.
+      const onnx = decodeModel(await learn.exportOnnxBytes());
+      expect(JSON.parse(onnx.metadataProps!.find((e) => e.key === 'classes')!.value!)).toEqual(['blue', 'red']);
+      await expect(learn.exportOnnx('model.onnx')).rejects.toThrow(/^exportOnnx\(path\) needs Node: .*use exportOnnxBytes\(\) and save the bytes$/);
     } finally {
       await dls.close();
     }

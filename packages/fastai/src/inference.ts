@@ -6,6 +6,7 @@
 import { type Tensor, initDevice, tensor } from '@tessera/tensor';
 import { type ModelMeta, type Module, type Prediction, type Preprocess, modelFromBytes, modelToBytes, predictBatch } from '@tessera/nn';
 import { IMAGENET_STATS, centreCrop, decodeImage, resize, resizeShorterSide, type RgbImage } from '@tessera/vision';
+import { onnxBytes, saveOnnxFile } from './onnx-export.js';
 import { requireNode } from './platform.js';
 
 /** What predict() takes: an image file's path (Node), its bytes, a Blob/File (browser), or a decoded image. */
@@ -77,6 +78,16 @@ export class InferenceLearner {
 
   async export(path: string): Promise<void> {
     await requireNode('export(path)', 'use exportBytes() and save the bytes').saveModel(path, this.model, this.meta);
+  }
+
+  /** The model as an ONNX file's bytes, classes and preprocessing in its metadata (as VisionLearner's). */
+  exportOnnxBytes(): Promise<Uint8Array> {
+    return onnxBytes(this.model, this.meta);
+  }
+
+  /** Writes the ONNX model at `path` (atomically). Node only. */
+  exportOnnx(path = 'model.onnx'): Promise<void> {
+    return saveOnnxFile(path, this.model, this.meta);
   }
 }
 

@@ -23,6 +23,8 @@ export interface NodePlatform {
   decodeImageFile(path: string): Promise<RgbImage>;
   readFile(path: string): Promise<Uint8Array>;
   saveModel(path: string, model: Module, meta: ModelMeta): Promise<void>;
+  /** The model as an ONNX file (@tessera/onnx/node's saveOnnx: atomic). */
+  saveOnnx(path: string, model: Module, meta: ModelMeta): Promise<void>;
   loadModel(path: string): Promise<{ model: Module; meta: ModelMeta }>;
   fileStore(): StateStore;
   findWeights(arch: Arch, explicit?: string): Promise<string | null>;

@@ -13,6 +13,7 @@ import {
 import { renderLineChart, type LineChartOptions, type LineSeries } from '@tessera/vision';
 import type { ImageDataLoaders } from './data-loaders.js';
 import { type ImageInput, predictImage } from './inference.js';
+import { onnxBytes, saveOnnxFile } from './onnx-export.js';
 import { nodePlatform, requireNode } from './platform.js';
 import { picture, type Picture } from './pictures.js';
 
@@ -24,6 +25,8 @@ export interface VisionLearnerOptions extends LearnerOptions {
    * A path (Node) or a state dict (e.g. io.parseStateDict of a picked file): those weights.
    */
   pretrained?: boolean | string | io.StateDict;
+  /** Names a `pretrained` state dict in messages and in `learn.pretrained` (e.g. the picked file's name). */
+  pretrainedSource?: string;
 }
 
 /**
@@ -126,6 +129,19 @@ export class VisionLearner extends Learner {
   async export(path = 'export.safetensors'): Promise<void> {
     await requireNode('export(path)', 'use exportBytes() and save the bytes').saveModel(path, this.model, this.meta);
   }
+
+  /**
+   * The model as a standard ONNX file's bytes (what `tessera export` writes), the class names and
+   * preprocessing in its metadata_props: for ONNX Runtime (Web, Node, mobile) or a download.
+   */
+  exportOnnxBytes(): Promise<Uint8Array> {
+    return onnxBytes(this.model, this.meta);
+  }
+
+  /** Writes the ONNX model at `path` (a `.onnx` name; atomically). Node only. */
+  exportOnnx(path = 'model.onnx'): Promise<void> {
+    return saveOnnxFile(path, this.model, this.meta);
+  }
 }
 
 /** The LR finder's curve, the valley marked (as `tessera lr-find` draws lr_find.png). */
@@ -138,6 +154,23 @@ export function plotLrFind(r: LrFindResult, opts: { file?: string } = {}): Promi
     ...(Number.isFinite(vx) ? { mark: { x: vx, y: vy, label: `valley ${fmt(vx)}` } } : {}),
   };
   return picture('lrFind', opts.file, (p, file) => p.lineChart(file, series, chart), () => renderLineChart(series, chart));
+}
+
+/**
+ * fastai's recorder.plot_loss: the training loss per batch and the validation loss at each
+ * epoch's end (`at`: training batches seen by then), as the CLI's losses.png draws them.
+ */
+export function plotLoss(
+  loss: { train: readonly number[]; valid?: readonly { at: number; loss: number }[] },
+  opts: { file?: string; width?: number; height?: number } = {},
+): Promise<Picture> {
+  const valid = loss.valid ?? [];
+  const series: LineSeries[] = [
+    { name: 'train (smoothed)', x: loss.train.map((_, i) => i + 1), y: [...loss.train] },
+    ...(valid.length ? [{ name: 'valid', x: valid.map((v) => v.at), y: valid.map((v) => v.loss) }] : []),
+  ];
+  const chart: LineChartOptions = { title: 'Loss', xLabel: 'batches processed', yLabel: 'loss', width: opts.width ?? 560, height: opts.height ?? 320 };
+  return picture('plotLoss', opts.file, (p, file) => p.lineChart(file, series, chart), () => renderLineChart(series, chart));
 }
 
 async function bodyWeights(arch: Arch, pretrained: VisionLearnerOptions['pretrained']): Promise<string | io.StateDict | null> {
@@ -161,15 +194,15 @@ async function bodyWeights(arch: Arch, pretrained: VisionLearnerOptions['pretrai
 export async function visionLearner(dls: ImageDataLoaders, arch: Arch | string, opts: VisionLearnerOptions = {}): Promise<VisionLearner> {
   const a = checkArch(arch);
   await initDevice();
-  const { pretrained, ...learnerOpts } = opts;
+  const { pretrained, pretrainedSource, ...learnerOpts } = opts;
   const weights = await bodyWeights(a, pretrained);
   if (typeof weights === 'string') await requireNode('pretrained: path', 'pass the weights as a state dict').findWeights(a, weights);
   const net = createNetwork(a);
   if (typeof weights === 'string') await nodePlatform()!.loadPretrainedFile(net, a, weights);
-  else if (weights) loadPretrained(net, a, weights, 'the given state dict');
+  else if (weights) loadPretrained(net, a, weights, pretrainedSource ?? 'the given state dict');
   const model = createVisionModel(net, dls.classes.length);
   await dls.setNormalize(a === 'darknet-tiny' ? 'none' : 'imagenet');
-  const learn = new VisionLearner(dls, model, a, typeof weights === 'string' ? weights : weights ? 'state dict' : null, learnerOpts);
+  const learn = new VisionLearner(dls, model, a, typeof weights === 'string' ? weights : weights ? (pretrainedSource ?? 'state dict') : null, learnerOpts);
   if (weights) learn.freeze();
   return learn;
 }

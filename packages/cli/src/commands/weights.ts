@@ -6,6 +6,7 @@
 import { access, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ARCHS, checkArch } from '@tessera/nn';
+import { cliCommand } from '@tessera/nn/node';
 import { UsageError, parseArgs, type OptionTable } from '../args.js';
 import { formatMB } from '../download.js';
 import { fetchWeights } from '../fetch-weights.js';
@@ -65,7 +66,7 @@ async function list(): Promise<number> {
       console.log(`${(shown ? '' : arch).padEnd(13)} ${c.place.padEnd(16)} ${c.path} (${formatMB(size)})${shown ? '' : '  ← used'}`);
       shown = true;
     }
-    if (!shown) console.log(`${arch.padEnd(13)} ${'(none)'.padEnd(16)} run 'pnpm weights get ${arch}'`);
+    if (!shown) console.log(`${arch.padEnd(13)} ${'(none)'.padEnd(16)} run '${cliCommand(`weights get ${arch}`)}'`);
   }
   return 0;
 }

@@ -3,6 +3,7 @@ import { readFileChecked } from '@tessera/tensor/node';
 import {
   fileStore, findWeights, loadModel, loadPretrainedFile, missingWeightsMessage, saveModel, tfjsClassifier,
 } from '@tessera/nn/node';
+import { saveOnnx } from '@tessera/onnx/node';
 import { ImageFolder, confusionMatrix, decodeImageFile, lineChart, showBatch, workerThreads } from '@tessera/vision/node';
 import type { NodePlatform } from '../platform.js';
 
@@ -30,6 +31,7 @@ export const nodePlatformImpl: NodePlatform = {
   decodeImageFile: (path) => decodeImageFile(path),
   readFile: (path) => readFileChecked(path),
   saveModel,
+  saveOnnx,
   // A TF.js model.json (Tiny Darknet) converts on the fly; anything else is a Tessera model file.
   loadModel: (path) => (path.endsWith('.json') ? tfjsClassifier(path) : loadModel(path)),
   fileStore,

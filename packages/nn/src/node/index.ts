@@ -9,6 +9,7 @@ export { saveModel, saveStateDictAsModel, loadModel } from './model-files.js';
 export { fileStore, hasCheckpoint, readCheckpoint, readStateFile, writeStateFile } from './file-store.js';
 export { writeChunksAtomic } from './atomic-write.js';
 export { BUNDLED_WEIGHTS_DIR, bundledWeights } from './bundled-weights.js';
+export { cliCommand, isInstalledPackage } from './cli-command.js';
 export {
   TORCHVISION_BASE_URL, TORCHVISION_FILES, cachedWeightsPath, hashPrefixOf, torchvisionSource, weightsCacheDir, type WeightsSource,
 } from './weights-cache.js';

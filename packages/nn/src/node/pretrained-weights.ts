@@ -18,6 +18,7 @@ import {
 import type { ResNet } from '../models/resnet.js';
 import type { DarknetTiny } from '../models/darknet.js';
 import type { Module } from '../module.js';
+import { cliCommand } from './cli-command.js';
 import { loadStateDict } from '../weights.js';
 import * as io from '../io/node.js';
 import { bundledWeights } from './bundled-weights.js';
@@ -64,7 +65,7 @@ export function describeWeights(arch: Arch, path: string): string {
 export function missingWeightsMessage(arch: Arch, forTraining = true): string {
   const looked = weightsCandidates(arch).map((c) => c.path).join(', ');
   const how = TORCHVISION_FILES[arch]
-    ? `run 'pnpm weights get ${arch}' (downloads torchvision's file once and caches it)`
+    ? `run '${cliCommand(`weights get ${arch}`)}' (downloads torchvision's file once and caches it)`
     : `put the TF.js Tiny Darknet (model.json + shards) in ${resolve('weights', 'darknet-tiny')}`;
   const or = forTraining ? ', pass --pretrained FILE, or train from scratch with --no-pretrained' : '';
   return `no ImageNet weights for ${arch} (looked in ${looked}): ${how}${or}`;
