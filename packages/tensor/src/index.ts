@@ -21,7 +21,7 @@ export * from './ops/reduce.js';
 export * from './ops/views.js';
 export * from './ops/create.js';
 export * from './ops/gather.js';
-export * from './ops/softmax.js';
+export * from './ops/softmax/op.js';
 export * from './ops/inplace.js';
 export * from './ops/matmul.js';
 export * from './ops/conv.js';

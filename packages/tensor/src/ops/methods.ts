@@ -10,7 +10,7 @@ import * as ew from './elementwise.js';
 import * as red from './reduce.js';
 import * as views from './views.js';
 import * as idx from './gather.js';
-import * as sm from './softmax.js';
+import * as sm from './softmax/op.js';
 import { matmul } from './matmul.js';
 import { onesLike } from './create.js';
 import { copyInto, uploadInto } from './inplace.js';

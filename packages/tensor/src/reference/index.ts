@@ -8,5 +8,5 @@ export * from './elementwise.js';
 export * from './reduce.js';
 export * from './views.js';
 export * from './gather.js';
-export * from './softmax.js';
+export * from '../ops/softmax/twin.js';
 export * as random from './random.js';

@@ -10,7 +10,7 @@ import * as ew from '../ops/elementwise.js';
 import * as red from '../ops/reduce.js';
 import * as views from '../ops/views.js';
 import * as idx from '../ops/gather.js';
-import * as sm from '../ops/softmax.js';
+import * as sm from '../ops/softmax/op.js';
 import type { Tensor } from '../tensor.js';
 import * as ref from '../reference/index.js';
 import type { CpuTensor } from '../reference/cpu-tensor.js';

@@ -13,9 +13,9 @@
  * Variants: thread (one thread loops over a short row) and group (a 64-thread
  * workgroup per row, tree reductions in workgroup memory) for long rows or few rows.
  */
-import { type BufferView, type UniformValue, defineKernel, run } from './define.js';
-import { FLAT_INDEX, MAX_RANK, dimRef, grid1d } from './grid.js';
-import { EXPF_WGSL, LOGF_WGSL } from './wgsl-float.js';
+import { type BufferView, type UniformValue, defineKernel, run } from '../../kernels/define.js';
+import { FLAT_INDEX, MAX_RANK, dimRef, grid1d } from '../../kernels/grid.js';
+import { EXPF_WGSL, LOGF_WGSL } from '../../kernels/wgsl-float.js';
 
 export type SoftmaxKind = 'softmax' | 'logSoftmax';
 

@@ -1,15 +1,15 @@
 /**
  * softmax and logSoftmax along one axis: one fused, numerically stable row kernel
- * each way (kernels/softmax.ts), so a backward is one dispatch, not a chain of
+ * each way (kernel.ts), so a backward is one dispatch, not a chain of
  * reductions and broadcasts. Backwards use the forward's output, which the graph
  * keeps alive: softmax gx = y·(g − Σ g·y), logSoftmax gx = g − exp(y)·Σ g.
  */
-import { runSoftmax, runSoftmaxBackward, type RowOperand, type SoftmaxKind } from '../kernels/softmax.js';
-import { TesseraError } from '../runtime/errors.js';
-import { normAxis } from '../shape.js';
-import type { Tensor } from '../tensor.js';
-import { defineOp } from './registry.js';
-import { newTensor, requireDtype } from './util.js';
+import { runSoftmax, runSoftmaxBackward, type RowOperand, type SoftmaxKind } from './kernel.js';
+import { TesseraError } from '../../runtime/errors.js';
+import { normAxis } from '../../shape.js';
+import type { Tensor } from '../../tensor.js';
+import { defineOp } from '../registry.js';
+import { newTensor, requireDtype } from '../util.js';
 
 const row = (t: Tensor): RowOperand => ({ buffer: t.buffer, offset: t.offset, strides: t.strides });
 

@@ -1,6 +1,6 @@
 /** CPU twins of softmax and logSoftmax along an axis (max-shifted, accumulated in float64). */
-import { contiguousStrides, normAxis, numel } from '../shape.js';
-import { type CpuTensor, allocData, unravel } from './cpu-tensor.js';
+import { contiguousStrides, normAxis, numel } from '../../shape.js';
+import { type CpuTensor, allocData, unravel } from '../../reference/cpu-tensor.js';
 
 /** For each row along `axis`: out[row] = f(values of the row). One pass per row, O(n) each. */
 function rows(x: CpuTensor, axis: number, f: (row: Float64Array, out: Float64Array) => void): CpuTensor {

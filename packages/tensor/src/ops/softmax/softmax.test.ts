@@ -9,10 +9,10 @@
  * softmax; logSoftmax values are O(log n) so atol 1e-5 there.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, tensor, softmax, logSoftmax, sum, TesseraError } from '../index.js';
-import * as ref from '../reference/index.js';
-import { cpuTensor } from '../reference/cpu-tensor.js';
-import { expectClose, gradCheck, ints, uniform } from '../testing/index.js';
+import { initDevice, tensor, softmax, logSoftmax, sum, TesseraError } from '../../index.js';
+import * as ref from '../../reference/index.js';
+import { cpuTensor } from '../../reference/cpu-tensor.js';
+import { expectClose, gradCheck, ints, uniform } from '../../testing/index.js';
 
 beforeAll(async () => {
   await initDevice();
