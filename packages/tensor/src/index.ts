@@ -20,7 +20,7 @@ export * from './ops/elementwise.js';
 export * from './ops/reduce.js';
 export * from './ops/views.js';
 export * from './ops/create.js';
-export * from './ops/gather.js';
+export * from './ops/gather/op.js';
 export * from './ops/softmax/op.js';
 export * from './ops/inplace.js';
 export * from './ops/matmul.js';

@@ -9,7 +9,7 @@ import type { DType } from '../dtype.js';
 import * as ew from './elementwise.js';
 import * as red from './reduce.js';
 import * as views from './views.js';
-import * as idx from './gather.js';
+import * as idx from './gather/op.js';
 import * as sm from './softmax/op.js';
 import { matmul } from './matmul.js';
 import { onesLike } from './create.js';

@@ -7,6 +7,6 @@ export * from './cpu-tensor.js';
 export * from './elementwise.js';
 export * from './reduce.js';
 export * from './views.js';
-export * from './gather.js';
+export * from '../ops/gather/twin.js';
 export * from '../ops/softmax/twin.js';
 export * as random from './random.js';

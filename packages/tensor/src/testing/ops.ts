@@ -9,7 +9,7 @@ import type { CompareName } from '../ops/elementwise.js';
 import * as ew from '../ops/elementwise.js';
 import * as red from '../ops/reduce.js';
 import * as views from '../ops/views.js';
-import * as idx from '../ops/gather.js';
+import * as idx from '../ops/gather/op.js';
 import * as sm from '../ops/softmax/op.js';
 import type { Tensor } from '../tensor.js';
 import * as ref from '../reference/index.js';

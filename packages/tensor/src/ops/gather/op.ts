@@ -7,14 +7,14 @@
  * a TesseraError naming the op, the shapes and the bad value (runtime/checks.ts).
  * Everything knowable from shapes and dtypes is checked here, at the call.
  */
-import { runGather, runGatherBackward, runOneHot, type StridedRef } from '../kernels/gather.js';
-import { checkSlot } from '../runtime/checks.js';
-import { TesseraError, fmtShape } from '../runtime/errors.js';
-import { normAxis } from '../shape.js';
-import type { Tensor } from '../tensor.js';
-import { defineOp } from './registry.js';
-import { newTensor } from './util.js';
-import { expand, reshape } from './views.js';
+import { runGather, runGatherBackward, runOneHot, type StridedRef } from './kernel.js';
+import { checkSlot } from '../../runtime/checks.js';
+import { TesseraError, fmtShape } from '../../runtime/errors.js';
+import { normAxis } from '../../shape.js';
+import type { Tensor } from '../../tensor.js';
+import { defineOp } from '../registry.js';
+import { newTensor } from '../util.js';
+import { expand, reshape } from '../views.js';
 
 const ref = (t: Tensor): StridedRef => ({ buffer: t.buffer, dtype: t.dtype, offset: t.offset, shape: t.shape, strides: t.strides });
 

@@ -5,10 +5,10 @@
  * shapes and the value — and only once. Gathers move values, so forward is exact.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, tensor, gather, indexSelect, oneHot, transpose, sync, sum, TesseraError } from '../index.js';
-import * as ref from '../reference/index.js';
-import { cpuTensor } from '../reference/cpu-tensor.js';
-import { expectClose, gradCheck, ints, uniform } from '../testing/index.js';
+import { initDevice, tensor, gather, indexSelect, oneHot, transpose, sync, sum, TesseraError } from '../../index.js';
+import * as ref from '../../reference/index.js';
+import { cpuTensor } from '../../reference/cpu-tensor.js';
+import { expectClose, gradCheck, ints, uniform } from '../../testing/index.js';
 
 beforeAll(async () => {
   await initDevice();

@@ -2,8 +2,8 @@
  * CPU twins of the index ops: gather, indexSelect, oneHot. Out-of-range indices
  * throw at once here (the GPU clamps them and reports at the next readback).
  */
-import { normAxis, numel } from '../shape.js';
-import { type CpuTensor, at, fromFn, unravel } from './cpu-tensor.js';
+import { normAxis, numel } from '../../shape.js';
+import { type CpuTensor, at, fromFn, unravel } from '../../reference/cpu-tensor.js';
 
 function checkIndex(op: string, j: number, size: number): number {
   if (!Number.isInteger(j) || j < 0 || j >= size) throw new Error(`${op}: index ${j} is out of range for size ${size}`);

@@ -12,9 +12,9 @@
  * label-picking gathers (a handful of entries per row); a very long index along
  * the axis (large embedding lookups) would want a sort-based scatter instead.
  */
-import type { DType } from '../dtype.js';
-import { defineKernel, run } from './define.js';
-import { FLAT_INDEX, MAX_RANK, dimRef, grid1d } from './grid.js';
+import type { DType } from '../../dtype.js';
+import { defineKernel, run } from '../../kernels/define.js';
+import { FLAT_INDEX, MAX_RANK, dimRef, grid1d } from '../../kernels/grid.js';
 
 export interface StridedRef {
   buffer: GPUBuffer;
