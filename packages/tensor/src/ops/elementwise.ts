@@ -15,7 +15,7 @@ import { broadcastShapes } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { defineOp, type OpFn } from './registry.js';
 import { newTensor, operand, requireDtype, requireSameDtype } from './util.js';
-import { sumToShape } from './reduce.js';
+import { sumToShape } from './reduce/op.js';
 import { TesseraError, fmtShape } from '../runtime/errors.js';
 import { isNanWgsl, powfCpu, powfScalarCpu } from '../kernels/wgsl-float.js';
 

@@ -22,7 +22,7 @@ import type { Tensor } from '../tensor.js';
 import { defineOp } from './registry.js';
 import { newTensor, requireDtype } from './util.js';
 import { tensor } from './create.js';
-import { sumToShape } from './reduce.js';
+import { sumToShape } from './reduce/op.js';
 import { reshape, transpose, contiguous } from './views.js';
 
 export { setGemmVariant, chooseGemmVariant, probeGemmSubgroupSize, gemmVariantUnsupported, type GemmVariant } from '../kernels/gemm.js';

@@ -7,7 +7,7 @@ import { registerEngineOps } from '../autograd/ops-hook.js';
 import { backward, type BackwardOptions } from '../autograd/engine.js';
 import type { DType } from '../dtype.js';
 import * as ew from './elementwise.js';
-import * as red from './reduce.js';
+import * as red from './reduce/op.js';
 import * as views from './views.js';
 import * as idx from './gather/op.js';
 import * as sm from './softmax/op.js';

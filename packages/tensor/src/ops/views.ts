@@ -10,7 +10,7 @@ import type { Tensor } from '../tensor.js';
 import { defineOp } from './registry.js';
 import { newTensor, operand, requireSameDtype } from './util.js';
 import { copy } from './elementwise.js';
-import { sumToShape } from './reduce.js';
+import { sumToShape } from './reduce/op.js';
 
 function inferShape(op: string, x: Tensor, shape: readonly number[]): number[] {
   const out = [...shape];

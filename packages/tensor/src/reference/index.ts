@@ -5,7 +5,7 @@
  */
 export * from './cpu-tensor.js';
 export * from './elementwise.js';
-export * from './reduce.js';
+export * from '../ops/reduce/twin.js';
 export * from './views.js';
 export * from '../ops/gather/twin.js';
 export * from '../ops/softmax/twin.js';

@@ -18,7 +18,7 @@ import { tidy } from '../autograd/scope.js';
 import { backward } from '../autograd/engine.js';
 import { tensor } from '../ops/create.js';
 import { mul } from '../ops/elementwise.js';
-import { sum } from '../ops/reduce.js';
+import { sum } from '../ops/reduce/op.js';
 import type { Tensor } from '../tensor.js';
 import { type CpuTensor, cpuTensor, denseData } from '../reference/cpu-tensor.js';
 import { assertClose, type Tolerance } from './check.js';

@@ -7,7 +7,7 @@
 import type { DType } from '../dtype.js';
 import type { CompareName } from '../ops/elementwise.js';
 import * as ew from '../ops/elementwise.js';
-import * as red from '../ops/reduce.js';
+import * as red from '../ops/reduce/op.js';
 import * as views from '../ops/views.js';
 import * as idx from '../ops/gather/op.js';
 import * as sm from '../ops/softmax/op.js';

@@ -10,11 +10,11 @@
  * relative 1e-5 on means. max/min/argmax are exact (no arithmetic).
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, tensor, transpose, slice, reshape, sum, mean, max, min, argmax, argmin, variance, full, arange } from '../index.js';
-import * as ref from '../reference/index.js';
-import { cpuTensor } from '../reference/cpu-tensor.js';
-import { setMaxWorkgroupsPerDimensionForTesting } from '../kernels/grid.js';
-import { distinct, expectClose, gradCheck, uniform } from '../testing/index.js';
+import { initDevice, tensor, transpose, slice, reshape, sum, mean, max, min, argmax, argmin, variance, full, arange } from '../../index.js';
+import * as ref from '../../reference/index.js';
+import { cpuTensor } from '../../reference/cpu-tensor.js';
+import { setMaxWorkgroupsPerDimensionForTesting } from '../../kernels/grid.js';
+import { distinct, expectClose, gradCheck, uniform } from '../../testing/index.js';
 
 beforeAll(async () => {
   await initDevice();

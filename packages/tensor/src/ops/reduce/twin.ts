@@ -4,9 +4,9 @@
  * Accumulation is in float64, so the twin is the more accurate side of a comparison.
  * max/min/argmax/argmin propagate NaN as PyTorch (the first NaN's index).
  */
-import { normAxes, numel } from '../shape.js';
-import { type CpuDType, type CpuTensor, allocData, isFloat } from './cpu-tensor.js';
-import { reshape } from './views.js';
+import { normAxes, numel } from '../../shape.js';
+import { type CpuDType, type CpuTensor, allocData, isFloat } from '../../reference/cpu-tensor.js';
+import { reshape } from '../../reference/views.js';
 
 type Axes = number | number[] | undefined;
 

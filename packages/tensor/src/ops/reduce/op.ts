@@ -4,15 +4,15 @@
  * elements equal to the result (split evenly on ties, like torch.amax), and where the
  * result is NaN to the NaNs (like torch.max: split evenly between them).
  */
-import { runReduce, type ReduceKind } from '../kernels/reduce.js';
-import { normAxes, sameShape } from '../shape.js';
-import { Tensor } from '../tensor.js';
-import { defineOp } from './registry.js';
-import { newTensor, requireDtype } from './util.js';
-import { TesseraError } from '../runtime/errors.js';
-import { isNanWgsl } from '../kernels/wgsl-float.js';
-import { mapKernel, mul, sub, mulScalar } from './elementwise.js';
-import { expand, reshape } from './views.js';
+import { runReduce, type ReduceKind } from '../../kernels/reduce.js';
+import { normAxes, sameShape } from '../../shape.js';
+import { Tensor } from '../../tensor.js';
+import { defineOp } from '../registry.js';
+import { newTensor, requireDtype } from '../util.js';
+import { TesseraError } from '../../runtime/errors.js';
+import { isNanWgsl } from '../../kernels/wgsl-float.js';
+import { mapKernel, mul, sub, mulScalar } from '../elementwise.js';
+import { expand, reshape } from '../views.js';
 
 export interface ReduceAttrs {
   axes: number[];
