@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, tensor, type Tensor } from '../../index.js';
-import { runPoolBackward, runPoolForward, type PoolGeometry } from '../../kernels/pool.js';
-import { adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, maxPool2d } from './index.js';
-import { pool2dBackwardRef, pool2dRef, poolOutSize, type PoolRefGeometry } from '../../reference/nn/index.js';
-import { dot, expectClose, numel, numericGrad, randn } from '../../../test-fixtures/nn-testing.js';
-import { kernelsDispatched } from '../../testing/index.js';
+import { initDevice, tensor, type Tensor } from '../../../index.js';
+import { runPoolBackward, runPoolForward, type PoolGeometry } from './kernel.js';
+import { adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, maxPool2d } from '../index.js';
+import { pool2dBackwardRef, pool2dRef, poolOutSize, type PoolRefGeometry } from '../../../reference/nn/index.js';
+import { dot, expectClose, numel, numericGrad, randn } from '../../../../test-fixtures/nn-testing.js';
+import { kernelsDispatched } from '../../../testing/index.js';
 
 beforeAll(async () => {
   await initDevice();

@@ -4,13 +4,13 @@
  * bins). Max pools save the argmax (flat h·W + w per plane) and route the gradient
  * to it; average pools spread it over each window.
  */
-import { runPoolBackward, runPoolForward, type PoolGeometry, type PoolKind } from '../../kernels/pool.js';
-import { fmtShape } from '../../runtime/errors.js';
-import type { Tensor } from '../../tensor.js';
-import { defineOp, type OpFn } from '../registry.js';
-import { newTensor } from '../util.js';
-import { contiguous } from '../views.js';
-import { nnError, pair, requireF32 } from './util.js';
+import { runPoolBackward, runPoolForward, type PoolGeometry, type PoolKind } from './kernel.js';
+import { fmtShape } from '../../../runtime/errors.js';
+import type { Tensor } from '../../../tensor.js';
+import { defineOp, type OpFn } from '../../registry.js';
+import { newTensor } from '../../util.js';
+import { contiguous } from '../../views.js';
+import { nnError, pair, requireF32 } from '../util.js';
 
 export type Size2 = number | readonly [number, number];
 

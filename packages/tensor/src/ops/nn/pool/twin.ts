@@ -1,5 +1,5 @@
 /**
- * CPU twin of kernels/pool.ts, in float64: max/avg pooling of NHWC [N, H, W, C]
+ * CPU twin of kernel.ts, in float64: max/avg pooling of NHWC [N, H, W, C]
  * with fixed windows or PyTorch's adaptive bins, and the backwards.
  */
 export interface PoolRefGeometry {

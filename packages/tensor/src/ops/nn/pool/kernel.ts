@@ -29,9 +29,9 @@
  * kernel's expression — a comparison per channel, selects instead of branches — so NaNs,
  * ties and argmaxes stay per channel. Otherwise the scalar kernels, chosen per dispatch.
  */
-import { gpu } from '../runtime/device.js';
-import { type KernelDef, defineKernel, run } from './define.js';
-import { isNanWgsl } from './wgsl-float.js';
+import { gpu } from '../../../runtime/device.js';
+import { type KernelDef, defineKernel, run } from '../../../kernels/define.js';
+import { isNanWgsl } from '../../../kernels/wgsl-float.js';
 
 const LANES = 64;
 
