@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, leakyRelu, queueStats, relu, reshape, slice, tensor, type Tensor } from '../../index.js';
-import { batchNorm2d, batchNormMaxPool2d, maxPool2d, type BatchNormMaxPoolOptions } from './index.js';
-import { batchNormMaxPoolBackwardRef, batchNormMaxPoolRef } from '../../reference/nn/index.js';
-import { dot, expectAffineGradsNumeric, expectClose, numel, randn } from '../../../test-fixtures/nn-testing.js';
-import { kernelsDispatched } from '../../testing/index.js';
+import { initDevice, leakyRelu, queueStats, relu, reshape, slice, tensor, type Tensor } from '../../../index.js';
+import { batchNorm2d, batchNormMaxPool2d, maxPool2d, type BatchNormMaxPoolOptions } from '../index.js';
+import { batchNormMaxPoolBackwardRef, batchNormMaxPoolRef } from '../../../reference/nn/index.js';
+import { dot, expectAffineGradsNumeric, expectClose, numel, randn } from '../../../../test-fixtures/nn-testing.js';
+import { kernelsDispatched } from '../../../testing/index.js';
 
 beforeAll(async () => {
   await initDevice();

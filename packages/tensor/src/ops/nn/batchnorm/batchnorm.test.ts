@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { add, initDevice, leakyRelu, queueStats, relu, reshape, slice, tensor, type Tensor } from '../../index.js';
-import { batchNorm1d, batchNorm2d, batchNormFold, type BatchNormOptions } from './index.js';
-import { batchNormBackwardRef, batchNormFoldRef, batchNormRef } from '../../reference/nn/index.js';
-import { dot, expectAffineGradsNumeric, expectClose, numel, numericGrad, randn } from '../../../test-fixtures/nn-testing.js';
-import { kernelsDispatched } from '../../testing/index.js';
+import { add, initDevice, leakyRelu, queueStats, relu, reshape, slice, tensor, type Tensor } from '../../../index.js';
+import { batchNorm1d, batchNorm2d, batchNormFold, type BatchNormOptions } from '../index.js';
+import { batchNormBackwardRef, batchNormFoldRef, batchNormRef } from '../../../reference/nn/index.js';
+import { dot, expectAffineGradsNumeric, expectClose, numel, numericGrad, randn } from '../../../../test-fixtures/nn-testing.js';
+import { kernelsDispatched } from '../../../testing/index.js';
 
 beforeAll(async () => {
   await initDevice();

@@ -1,5 +1,5 @@
 /**
- * CPU twin of kernels/batchnorm.ts, in float64: batch norm over a channels-last
+ * CPU twin of kernel.ts, in float64: batch norm over a channels-last
  * matrix x [M, C] (M = N·H·W for NHWC), its running-stat update, the residual and
  * the activation fused after it, and its backward.
  */

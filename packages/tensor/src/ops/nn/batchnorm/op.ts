@@ -1,7 +1,7 @@
 /**
  * Batch normalisation for channels-last activations: batchNorm2d over NHWC
  * [N, H, W, C] and batchNorm1d over [N, C] share one op and its fused kernels
- * (kernels/batchnorm.ts), treating the input as a matrix [M, C]. The op can apply
+ * (kernel.ts), treating the input as a matrix [M, C]. The op can apply
  * ReLU or LeakyReLU to its output in the same pass (`activation`), and its backward
  * then masks the gradient inside BatchNorm's own backward kernels: Conv → BatchNorm →
  * activation in training costs no activation pass in either direction. It can also add
@@ -21,14 +21,14 @@ import {
   runBatchNormForward,
   runBatchNormPoolBackward,
   runBatchNormPoolForward,
-} from '../../kernels/batchnorm.js';
-import { fmtShape } from '../../runtime/errors.js';
-import { sameShape } from '../../shape.js';
-import { Tensor } from '../../tensor.js';
-import { defineOp } from '../registry.js';
-import { newTensor } from '../util.js';
-import { contiguous } from '../views.js';
-import { nnError, requireF32 } from './util.js';
+} from './kernel.js';
+import { fmtShape } from '../../../runtime/errors.js';
+import { sameShape } from '../../../shape.js';
+import { Tensor } from '../../../tensor.js';
+import { defineOp } from '../../registry.js';
+import { newTensor } from '../../util.js';
+import { contiguous } from '../../views.js';
+import { nnError, requireF32 } from '../util.js';
 
 export interface BatchNormOptions {
   /** Batch statistics (and a running-stats update) when true; running statistics when false. Default false. */
@@ -129,7 +129,7 @@ const batchNormOp = defineOp<BnAttrs>({
     const { xc, stats } = f.release();
     // saved[0]: the [STATS_ROWS, C] statistics; then the dense copy of x, when x was a view
     // (saved[1]), and of the residual, when it was a view and the mask needs it (the last).
-    // Not y: the backward recomputes the activation's mask from x and r (see kernels/batchnorm.ts).
+    // Not y: the backward recomputes the activation's mask from x and r (see kernel.ts).
     ctx.save(stats);
     if (xc !== x) ctx.save(xc);
     if (rc && rc !== r) {
@@ -336,7 +336,7 @@ const batchNormMaxPoolOp = defineOp<BnAttrs & { geo: BnPoolGeometry }>({
     runBatchNormPoolForward(f.args, a.geo, y.buffer);
     const { xc, stats } = f.release();
     // saved[0]: the statistics; saved[1]: x's dense copy when x was a view. No argmax and
-    // no activation: the backward recomputes both from x (see kernels/batchnorm.ts).
+    // no activation: the backward recomputes both from x (see kernel.ts).
     ctx.save(stats);
     if (xc !== x) ctx.save(xc);
     return y;

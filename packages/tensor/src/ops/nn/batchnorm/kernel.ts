@@ -62,8 +62,8 @@
  * Otherwise, and for the O(C) kernels (finalize, grad finalize, fold), one channel per
  * thread; the partials keep one layout ([chunks, C] pairs) for both widths.
  */
-import { isNanWgsl } from './wgsl-float.js';
-import { type BufferView, defineKernel, run } from './define.js';
+import { isNanWgsl } from '../../../kernels/wgsl-float.js';
+import { type BufferView, defineKernel, run } from '../../../kernels/define.js';
 
 const WG = 64;
 const MAX_CHUNKS = 256;
