@@ -10,5 +10,5 @@
  */
 export { batchNorm2d, batchNorm1d, batchNormFold, batchNormMaxPool2d, type BatchNormOptions, type BatchNormMaxPoolOptions, type BnActivation } from './batchnorm/op.js';
 export { maxPool2d, avgPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d, type MaxPool2dOptions, type AvgPool2dOptions, type Size2 } from './pool/op.js';
-export { dropout } from './dropout.js';
-export { softmaxCrossEntropy, checkLabelErrors, type CrossEntropyOptions, type Reduction } from './cross-entropy.js';
+export { dropout } from './dropout/op.js';
+export { softmaxCrossEntropy, checkLabelErrors, type CrossEntropyOptions, type Reduction } from './cross-entropy/op.js';

@@ -1,5 +1,5 @@
 /**
- * CPU twin of kernels/cross-entropy.ts, in float64: softmax cross-entropy with
+ * CPU twin of kernel.ts, in float64: softmax cross-entropy with
  * fastai-style label smoothing, loss_r = (1 − ε)(lse_r − z_{r,y}) + ε(lse_r − mean_c z_{r,c}).
  */
 export type ReductionRef = 'mean' | 'sum' | 'none';

@@ -1,5 +1,5 @@
-/** CPU twin of kernels/dropout.ts: the mask is a pure function of (seed, index), bit-identical to the GPU's. */
-import { pcgHash, unitFromHash } from '../../kernels/random.js';
+/** CPU twin of kernel.ts: the mask is a pure function of (seed, index), bit-identical to the GPU's. */
+import { pcgHash, unitFromHash } from '../../../kernels/random.js';
 
 /** keep[i] = 1 where element i survives dropout with probability p under `seed`. */
 export function dropoutMaskRef(n: number, p: number, seed: number): Uint8Array {

@@ -1,19 +1,19 @@
 /**
  * Softmax cross-entropy with optional label smoothing, fused: one kernel for the
  * forward (log-sum-exp, per-sample loss, reduction) and one for the backward
- * (softmax − smoothed one-hot). See kernels/cross-entropy.ts.
+ * (softmax − smoothed one-hot). See kernel.ts.
  */
-import { runCrossEntropyBackward, runCrossEntropyForward, type Reduction } from '../../kernels/cross-entropy.js';
-import { gpu } from '../../runtime/device.js';
-import { TesseraError, fmtShape } from '../../runtime/errors.js';
-import { STORAGE_USAGE } from '../../runtime/pool.js';
-import { readBuffer, writeBuffer } from '../../runtime/queue.js';
-import { Tensor } from '../../tensor.js';
-import { tensor } from '../create.js';
-import { defineOp } from '../registry.js';
-import { newTensor } from '../util.js';
-import { contiguous } from '../views.js';
-import { nnError } from './util.js';
+import { runCrossEntropyBackward, runCrossEntropyForward, type Reduction } from './kernel.js';
+import { gpu } from '../../../runtime/device.js';
+import { TesseraError, fmtShape } from '../../../runtime/errors.js';
+import { STORAGE_USAGE } from '../../../runtime/pool.js';
+import { readBuffer, writeBuffer } from '../../../runtime/queue.js';
+import { Tensor } from '../../../tensor.js';
+import { tensor } from '../../create.js';
+import { defineOp } from '../../registry.js';
+import { newTensor } from '../../util.js';
+import { contiguous } from '../../views.js';
+import { nnError } from '../util.js';
 
 export type { Reduction };
 

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, mul, sum, tensor } from '../../index.js';
-import { checkLabelErrors, softmaxCrossEntropy, type Reduction } from './index.js';
-import { softmaxCrossEntropyBackwardRef, softmaxCrossEntropyRef } from '../../reference/nn/index.js';
-import { dot, expectClose, numericGrad, randInts, randn } from '../../../test-fixtures/nn-testing.js';
+import { initDevice, mul, sum, tensor } from '../../../index.js';
+import { checkLabelErrors, softmaxCrossEntropy, type Reduction } from '../index.js';
+import { softmaxCrossEntropyBackwardRef, softmaxCrossEntropyRef } from '../../../reference/nn/index.js';
+import { dot, expectClose, numericGrad, randInts, randn } from '../../../../test-fixtures/nn-testing.js';
 
 beforeAll(async () => {
   await initDevice();

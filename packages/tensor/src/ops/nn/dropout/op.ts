@@ -5,13 +5,13 @@
  * `rand(x.shape, 0, 1, { seed }) >= p` — so the backward regenerates it from the
  * seed instead of storing it.
  */
-import { runDropout } from '../../kernels/dropout.js';
-import type { Tensor } from '../../tensor.js';
-import { nextSeed } from '../create.js';
-import { defineOp } from '../registry.js';
-import { newTensor } from '../util.js';
-import { contiguous, reshape } from '../views.js';
-import { nnError, requireF32 } from './util.js';
+import { runDropout } from './kernel.js';
+import type { Tensor } from '../../../tensor.js';
+import { nextSeed } from '../../create.js';
+import { defineOp } from '../../registry.js';
+import { newTensor } from '../../util.js';
+import { contiguous, reshape } from '../../views.js';
+import { nnError, requireF32 } from '../util.js';
 
 interface DropoutAttrs {
   p: number;

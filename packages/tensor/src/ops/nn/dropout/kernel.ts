@@ -5,9 +5,9 @@
  * The forward applies it to x, the backward to the incoming gradient with the same
  * seed: the mask is regenerated, never stored.
  */
-import { defineKernel, run } from './define.js';
-import { FLAT_INDEX, grid1d } from './grid.js';
-import { HASH_WGSL } from './random.js';
+import { defineKernel, run } from '../../../kernels/define.js';
+import { FLAT_INDEX, grid1d } from '../../../kernels/grid.js';
+import { HASH_WGSL } from '../../../kernels/random.js';
 
 const WG = 256;
 

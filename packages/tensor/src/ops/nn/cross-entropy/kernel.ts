@@ -16,9 +16,9 @@
  *
  * Backward (one dispatch, thread per logit): dz = g_r · (exp(z − lse_r) − (1 − ε)[c = y] − ε/C).
  */
-import { defineKernel, run } from './define.js';
-import { FLAT_INDEX, grid1d } from './grid.js';
-import { EXPF_WGSL, LOGF_WGSL } from './wgsl-float.js';
+import { defineKernel, run } from '../../../kernels/define.js';
+import { FLAT_INDEX, grid1d } from '../../../kernels/grid.js';
+import { EXPF_WGSL, LOGF_WGSL } from '../../../kernels/wgsl-float.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, manualSeed, rand, tensor } from '../../index.js';
-import { dropout } from './index.js';
-import { dropoutMaskRef, dropoutRef } from '../../reference/nn/index.js';
-import { dot, expectClose, numericGrad, randn } from '../../../test-fixtures/nn-testing.js';
+import { initDevice, manualSeed, rand, tensor } from '../../../index.js';
+import { dropout } from '../index.js';
+import { dropoutMaskRef, dropoutRef } from '../../../reference/nn/index.js';
+import { dot, expectClose, numericGrad, randn } from '../../../../test-fixtures/nn-testing.js';
 
 beforeAll(async () => {
   await initDevice();
