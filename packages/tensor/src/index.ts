@@ -16,7 +16,7 @@ export { noGrad, isGradEnabled } from './autograd/grad-mode.js';
 export { backward, type BackwardOptions } from './autograd/engine.js';
 export { defineOp, registeredOps, type OpDef, type ForwardContext, type BackwardContext } from './ops/registry.js';
 import './ops/methods.js';
-export * from './ops/elementwise.js';
+export * from './ops/elementwise/op.js';
 export * from './ops/reduce/op.js';
 export * from './ops/views.js';
 export * from './ops/create.js';

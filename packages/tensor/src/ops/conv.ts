@@ -14,7 +14,7 @@ import { TesseraError, fmtShape } from '../runtime/errors.js';
 import { Tensor } from '../tensor.js';
 import { defineOp } from './registry.js';
 import { requireDtype } from './util.js';
-import { add, mul } from './elementwise.js';
+import { add, mul } from './elementwise/op.js';
 import { contiguous } from './views.js';
 
 export interface Conv2dOptions {

@@ -5,7 +5,7 @@
  */
 import { TesseraError, fmtShape } from '../runtime/errors.js';
 import type { Tensor } from '../tensor.js';
-import { add } from './elementwise.js';
+import { add } from './elementwise/op.js';
 import { matmul } from './matmul.js';
 import { transpose } from './views.js';
 

@@ -6,7 +6,7 @@ import { Tensor } from '../tensor.js';
 import { registerEngineOps } from '../autograd/ops-hook.js';
 import { backward, type BackwardOptions } from '../autograd/engine.js';
 import type { DType } from '../dtype.js';
-import * as ew from './elementwise.js';
+import * as ew from './elementwise/op.js';
 import * as red from './reduce/op.js';
 import * as views from './views.js';
 import * as idx from './gather/op.js';

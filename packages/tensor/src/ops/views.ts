@@ -9,7 +9,7 @@ import { checkShape, isContiguous, normAxis, numel } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { defineOp } from './registry.js';
 import { newTensor, operand, requireSameDtype } from './util.js';
-import { copy } from './elementwise.js';
+import { copy } from './elementwise/op.js';
 import { sumToShape } from './reduce/op.js';
 
 function inferShape(op: string, x: Tensor, shape: readonly number[]): number[] {

@@ -4,7 +4,7 @@
  * both (see testing/ops.ts). Import as a namespace: `import * as ref from './reference/index.js'`.
  */
 export * from './cpu-tensor.js';
-export * from './elementwise.js';
+export * from '../ops/elementwise/twin.js';
 export * from '../ops/reduce/twin.js';
 export * from './views.js';
 export * from '../ops/gather/twin.js';

@@ -17,7 +17,7 @@ import { memoryStats } from '../runtime/pool.js';
 import { tidy } from '../autograd/scope.js';
 import { backward } from '../autograd/engine.js';
 import { tensor } from '../ops/create.js';
-import { mul } from '../ops/elementwise.js';
+import { mul } from '../ops/elementwise/op.js';
 import { sum } from '../ops/reduce/op.js';
 import type { Tensor } from '../tensor.js';
 import { type CpuTensor, cpuTensor, denseData } from '../reference/cpu-tensor.js';

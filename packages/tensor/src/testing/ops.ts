@@ -5,8 +5,8 @@
  * and the finite-difference gradient check then test the same formula.
  */
 import type { DType } from '../dtype.js';
-import type { CompareName } from '../ops/elementwise.js';
-import * as ew from '../ops/elementwise.js';
+import type { CompareName } from '../ops/elementwise/op.js';
+import * as ew from '../ops/elementwise/op.js';
 import * as red from '../ops/reduce/op.js';
 import * as views from '../ops/views.js';
 import * as idx from '../ops/gather/op.js';

@@ -11,7 +11,7 @@ import { defineOp } from '../registry.js';
 import { newTensor, requireDtype } from '../util.js';
 import { TesseraError } from '../../runtime/errors.js';
 import { isNanWgsl } from '../../kernels/wgsl-float.js';
-import { mapKernel, mul, sub, mulScalar } from '../elementwise.js';
+import { mapKernel, mul, sub, mulScalar } from '../elementwise/op.js';
 import { expand, reshape } from '../views.js';
 
 export interface ReduceAttrs {

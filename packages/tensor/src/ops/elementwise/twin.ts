@@ -1,14 +1,14 @@
 /**
  * CPU twins of the elementwise ops. The per-element functions are not written
  * here: they are the `cpu`/`cpuInt` fields of the op declarations in
- * ops/elementwise.ts, so the GPU expression and its twin sit side by side. This
+ * op.ts, so the GPU expression and its twin sit side by side. This
  * file only adds broadcasting, views and dtype handling, with the same signatures
  * as the GPU functional API.
  */
-import type { DType } from '../dtype.js';
-import { BINARY, COMPARE, UNARY, type BinaryDecl, type BinaryName, type CompareName, type UnaryDecl, type UnaryName } from '../ops/elementwise.js';
-import { broadcastShapes, broadcastStrides, contiguousStrides, numel } from '../shape.js';
-import { type CpuDType, type CpuTensor, allocData, forEachOffset, isFloat } from './cpu-tensor.js';
+import type { DType } from '../../dtype.js';
+import { BINARY, COMPARE, UNARY, type BinaryDecl, type BinaryName, type CompareName, type UnaryDecl, type UnaryName } from './op.js';
+import { broadcastShapes, broadcastStrides, contiguousStrides, numel } from '../../shape.js';
+import { type CpuDType, type CpuTensor, allocData, forEachOffset, isFloat } from '../../reference/cpu-tensor.js';
 
 type Operand = CpuTensor | number;
 

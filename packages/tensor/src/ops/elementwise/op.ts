@@ -9,15 +9,15 @@
  * WGSL); their scalar parameters must then be integers and travel as exact integer
  * words. Everything else is f32 only and says so.
  */
-import { type DType } from '../dtype.js';
-import { runMap } from '../kernels/elementwise.js';
-import { broadcastShapes } from '../shape.js';
-import { Tensor } from '../tensor.js';
-import { defineOp, type OpFn } from './registry.js';
-import { newTensor, operand, requireDtype, requireSameDtype } from './util.js';
-import { sumToShape } from './reduce/op.js';
-import { TesseraError, fmtShape } from '../runtime/errors.js';
-import { isNanWgsl, powfCpu, powfScalarCpu } from '../kernels/wgsl-float.js';
+import { type DType } from '../../dtype.js';
+import { runMap } from '../../kernels/elementwise.js';
+import { broadcastShapes } from '../../shape.js';
+import { Tensor } from '../../tensor.js';
+import { defineOp, type OpFn } from '../registry.js';
+import { newTensor, operand, requireDtype, requireSameDtype } from '../util.js';
+import { sumToShape } from '../reduce/op.js';
+import { TesseraError, fmtShape } from '../../runtime/errors.js';
+import { isNanWgsl, powfCpu, powfScalarCpu } from '../../kernels/wgsl-float.js';
 
 const ALL: readonly DType[] = ['f32', 'i32', 'u32'];
 const SIGNED: readonly DType[] = ['f32', 'i32'];

@@ -9,12 +9,12 @@
  * leaves a 10× margin and still catches any wrong formula (errors ≥ 1e-3).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, tensor, transpose, slice, expand, add, sub, mul, div, pow, maximum, minimum, where, cast, compare, TesseraError } from '../index.js';
-import * as ref from '../reference/index.js';
-import { cpuTensor } from '../reference/cpu-tensor.js';
-import { UNARY, type UnaryName } from './elementwise.js';
-import { expectClose, gradCheck, uniform, ints } from '../testing/index.js';
-import type { Tensor } from '../tensor.js';
+import { initDevice, tensor, transpose, slice, expand, add, sub, mul, div, pow, maximum, minimum, where, cast, compare, TesseraError } from '../../index.js';
+import * as ref from '../../reference/index.js';
+import { cpuTensor } from '../../reference/cpu-tensor.js';
+import { UNARY, type UnaryName } from './op.js';
+import { expectClose, gradCheck, uniform, ints } from '../../testing/index.js';
+import type { Tensor } from '../../tensor.js';
 
 beforeAll(async () => {
   await initDevice();
