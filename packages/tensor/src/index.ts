@@ -18,7 +18,7 @@ export { defineOp, registeredOps, type OpDef, type ForwardContext, type Backward
 import './ops/methods.js';
 export * from './ops/elementwise/op.js';
 export * from './ops/reduce/op.js';
-export * from './ops/views.js';
+export * from './ops/views/op.js';
 export * from './ops/create.js';
 export * from './ops/gather/op.js';
 export * from './ops/softmax/op.js';

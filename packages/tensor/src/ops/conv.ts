@@ -15,7 +15,7 @@ import { Tensor } from '../tensor.js';
 import { defineOp } from './registry.js';
 import { requireDtype } from './util.js';
 import { add, mul } from './elementwise/op.js';
-import { contiguous } from './views.js';
+import { contiguous } from './views/op.js';
 
 export interface Conv2dOptions {
   stride?: number | [number, number];

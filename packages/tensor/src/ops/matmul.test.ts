@@ -31,7 +31,7 @@ import { gemmVariantUnsupported } from '../kernels/gemm.js';
 import { gemmTuning, setGemmTuning } from '../kernels/gemm-tuner.js';
 import * as ref from '../reference/matmul.js';
 import { cpuTensor, denseData, type CpuTensor } from '../reference/cpu-tensor.js';
-import { transpose as cpuTranspose } from '../reference/views.js';
+import { transpose as cpuTranspose } from './views/twin.js';
 import { assertClose, cpuOps, gradCheck, uniform, type OpSet } from '../testing/index.js';
 
 // At module level: which variants run (it.skipIf) is decided while collecting the tests.

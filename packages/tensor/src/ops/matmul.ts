@@ -23,7 +23,7 @@ import { defineOp } from './registry.js';
 import { newTensor, requireDtype } from './util.js';
 import { tensor } from './create.js';
 import { sumToShape } from './reduce/op.js';
-import { reshape, transpose, contiguous } from './views.js';
+import { reshape, transpose, contiguous } from './views/op.js';
 
 export { setGemmVariant, chooseGemmVariant, probeGemmSubgroupSize, gemmVariantUnsupported, type GemmVariant } from '../kernels/gemm.js';
 

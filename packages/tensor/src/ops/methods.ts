@@ -8,7 +8,7 @@ import { backward, type BackwardOptions } from '../autograd/engine.js';
 import type { DType } from '../dtype.js';
 import * as ew from './elementwise/op.js';
 import * as red from './reduce/op.js';
-import * as views from './views.js';
+import * as views from './views/op.js';
 import * as idx from './gather/op.js';
 import * as sm from './softmax/op.js';
 import { matmul } from './matmul.js';

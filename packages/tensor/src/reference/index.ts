@@ -6,7 +6,7 @@
 export * from './cpu-tensor.js';
 export * from '../ops/elementwise/twin.js';
 export * from '../ops/reduce/twin.js';
-export * from './views.js';
+export * from '../ops/views/twin.js';
 export * from '../ops/gather/twin.js';
 export * from '../ops/softmax/twin.js';
 export * as random from './random.js';

@@ -8,7 +8,7 @@ import type { DType } from '../dtype.js';
 import type { CompareName } from '../ops/elementwise/op.js';
 import * as ew from '../ops/elementwise/op.js';
 import * as red from '../ops/reduce/op.js';
-import * as views from '../ops/views.js';
+import * as views from '../ops/views/op.js';
 import * as idx from '../ops/gather/op.js';
 import * as sm from '../ops/softmax/op.js';
 import type { Tensor } from '../tensor.js';

@@ -14,7 +14,7 @@ import { normAxis } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
 import { defineOp } from '../registry.js';
 import { newTensor } from '../util.js';
-import { expand, reshape } from '../views.js';
+import { expand, reshape } from '../views/op.js';
 
 const ref = (t: Tensor): StridedRef => ({ buffer: t.buffer, dtype: t.dtype, offset: t.offset, shape: t.shape, strides: t.strides });
 

@@ -12,7 +12,7 @@ import { newTensor, requireDtype } from '../util.js';
 import { TesseraError } from '../../runtime/errors.js';
 import { isNanWgsl } from '../../kernels/wgsl-float.js';
 import { mapKernel, mul, sub, mulScalar } from '../elementwise/op.js';
-import { expand, reshape } from '../views.js';
+import { expand, reshape } from '../views/op.js';
 
 export interface ReduceAttrs {
   axes: number[];

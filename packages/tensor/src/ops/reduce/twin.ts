@@ -6,7 +6,7 @@
  */
 import { normAxes, numel } from '../../shape.js';
 import { type CpuDType, type CpuTensor, allocData, isFloat } from '../../reference/cpu-tensor.js';
-import { reshape } from '../../reference/views.js';
+import { reshape } from '../views/twin.js';
 
 type Axes = number | number[] | undefined;
 

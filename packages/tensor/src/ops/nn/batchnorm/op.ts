@@ -27,7 +27,7 @@ import { sameShape } from '../../../shape.js';
 import { Tensor } from '../../../tensor.js';
 import { defineOp } from '../../registry.js';
 import { newTensor } from '../../util.js';
-import { contiguous } from '../../views.js';
+import { contiguous } from '../../views/op.js';
 import { nnError, requireF32 } from '../util.js';
 
 export interface BatchNormOptions {

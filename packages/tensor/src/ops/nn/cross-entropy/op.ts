@@ -12,7 +12,7 @@ import { Tensor } from '../../../tensor.js';
 import { tensor } from '../../create.js';
 import { defineOp } from '../../registry.js';
 import { newTensor } from '../../util.js';
-import { contiguous } from '../../views.js';
+import { contiguous } from '../../views/op.js';
 import { nnError } from '../util.js';
 
 export type { Reduction };

@@ -10,7 +10,7 @@ import type { Tensor } from '../../../tensor.js';
 import { nextSeed } from '../../create.js';
 import { defineOp } from '../../registry.js';
 import { newTensor } from '../../util.js';
-import { contiguous, reshape } from '../../views.js';
+import { contiguous, reshape } from '../../views/op.js';
 import { nnError, requireF32 } from '../util.js';
 
 interface DropoutAttrs {

@@ -9,7 +9,7 @@ import { fmtShape } from '../../../runtime/errors.js';
 import type { Tensor } from '../../../tensor.js';
 import { defineOp, type OpFn } from '../../registry.js';
 import { newTensor } from '../../util.js';
-import { contiguous } from '../../views.js';
+import { contiguous } from '../../views/op.js';
 import { nnError, pair, requireF32 } from '../util.js';
 
 export type Size2 = number | readonly [number, number];

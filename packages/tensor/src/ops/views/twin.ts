@@ -3,8 +3,8 @@
  * squeeze/unsqueeze, flatten) and of concat/stack. Views share the data array and
  * change shape/strides/offset, exactly as on the GPU.
  */
-import { contiguousStrides, normAxis, numel } from '../shape.js';
-import { type CpuTensor, allocData, forEachOffset, isContiguousCpu, toDense } from './cpu-tensor.js';
+import { contiguousStrides, normAxis, numel } from '../../shape.js';
+import { type CpuTensor, allocData, forEachOffset, isContiguousCpu, toDense } from '../../reference/cpu-tensor.js';
 
 export function reshape(x: CpuTensor, shape: readonly number[]): CpuTensor {
   const out = [...shape];

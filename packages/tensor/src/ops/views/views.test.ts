@@ -5,10 +5,10 @@
  * Views move no arithmetic, so forward comparisons are exact.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, tensor, reshape, permute, transpose, expand, slice, squeeze, unsqueeze, flatten, concat, stack, contiguous } from '../index.js';
-import * as ref from '../reference/index.js';
-import { cpuTensor } from '../reference/cpu-tensor.js';
-import { expectClose, gradCheck, uniform } from '../testing/index.js';
+import { initDevice, tensor, reshape, permute, transpose, expand, slice, squeeze, unsqueeze, flatten, concat, stack, contiguous } from '../../index.js';
+import * as ref from '../../reference/index.js';
+import { cpuTensor } from '../../reference/cpu-tensor.js';
+import { expectClose, gradCheck, uniform } from '../../testing/index.js';
 
 beforeAll(async () => {
   await initDevice();

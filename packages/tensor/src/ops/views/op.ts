@@ -3,14 +3,14 @@
  * expand, slice, squeeze/unsqueeze. Reshape of a non-contiguous tensor copies.
  * Also concat (writes each input into a slice of one output).
  */
-import { runMap } from '../kernels/elementwise.js';
-import { TesseraError, fmtShape } from '../runtime/errors.js';
-import { checkShape, isContiguous, normAxis, numel } from '../shape.js';
-import type { Tensor } from '../tensor.js';
-import { defineOp } from './registry.js';
-import { newTensor, operand, requireSameDtype } from './util.js';
-import { copy } from './elementwise/op.js';
-import { sumToShape } from './reduce/op.js';
+import { runMap } from '../../kernels/elementwise.js';
+import { TesseraError, fmtShape } from '../../runtime/errors.js';
+import { checkShape, isContiguous, normAxis, numel } from '../../shape.js';
+import type { Tensor } from '../../tensor.js';
+import { defineOp } from '../registry.js';
+import { newTensor, operand, requireSameDtype } from '../util.js';
+import { copy } from '../elementwise/op.js';
+import { sumToShape } from '../reduce/op.js';
 
 function inferShape(op: string, x: Tensor, shape: readonly number[]): number[] {
   const out = [...shape];
