@@ -23,7 +23,7 @@ export * from './ops/create.js';
 export * from './ops/gather/op.js';
 export * from './ops/softmax/op.js';
 export * from './ops/inplace.js';
-export * from './ops/matmul.js';
+export * from './ops/matmul/op.js';
 export * from './ops/conv.js';
 export * from './ops/linear.js';
 export { config, configFromEnv, type TesseraConfig } from './config.js';

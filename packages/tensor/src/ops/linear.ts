@@ -6,7 +6,7 @@
 import { TesseraError, fmtShape } from '../runtime/errors.js';
 import type { Tensor } from '../tensor.js';
 import { add } from './elementwise/op.js';
-import { matmul } from './matmul.js';
+import { matmul } from './matmul/op.js';
 import { transpose } from './views/op.js';
 
 export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {

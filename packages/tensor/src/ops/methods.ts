@@ -11,7 +11,7 @@ import * as red from './reduce/op.js';
 import * as views from './views/op.js';
 import * as idx from './gather/op.js';
 import * as sm from './softmax/op.js';
-import { matmul } from './matmul.js';
+import { matmul } from './matmul/op.js';
 import { onesLike } from './create.js';
 import { copyInto, uploadInto } from './inplace.js';
 

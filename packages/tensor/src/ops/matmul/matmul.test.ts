@@ -1,5 +1,5 @@
 /**
- * matmul against its CPU twin (reference/matmul.ts, f64 accumulation): awkward and
+ * matmul against its CPU twin (twin.ts, f64 accumulation): awkward and
  * prime sizes that are not multiples of any tile, 1×1×1, batch 1, broadcast batch
  * dims, 1-D operands, transposed views read in place — on every GEMM variant this
  * adapter can run (portable always; the subgroup variants where the subgroup size is
@@ -26,13 +26,13 @@ import {
   tuneGemm,
   type GemmVariant,
   type Tensor,
-} from '../index.js';
-import { gemmVariantUnsupported } from '../kernels/gemm.js';
-import { gemmTuning, setGemmTuning } from '../kernels/gemm-tuner.js';
-import * as ref from '../reference/matmul.js';
-import { cpuTensor, denseData, type CpuTensor } from '../reference/cpu-tensor.js';
-import { transpose as cpuTranspose } from './views/twin.js';
-import { assertClose, cpuOps, gradCheck, uniform, type OpSet } from '../testing/index.js';
+} from '../../index.js';
+import { gemmVariantUnsupported } from '../../kernels/gemm.js';
+import { gemmTuning, setGemmTuning } from '../../kernels/gemm-tuner.js';
+import * as ref from './twin.js';
+import { cpuTensor, denseData, type CpuTensor } from '../../reference/cpu-tensor.js';
+import { transpose as cpuTranspose } from '../views/twin.js';
+import { assertClose, cpuOps, gradCheck, uniform, type OpSet } from '../../testing/index.js';
 
 // At module level: which variants run (it.skipIf) is decided while collecting the tests.
 await initDevice();
@@ -113,7 +113,7 @@ async function checkForward(c: Case, variant: GemmVariant | undefined, seed: num
 
 describe('variant selection', () => {
   it('probes the subgroup size and picks the fast variant only where it is exactly 8', async () => {
-    const info = (await import('../index.js')).gpu().info;
+    const info = (await import('../../index.js')).gpu().info;
     const fast = info.subgroupMinSize === 8 && info.subgroupMaxSize === 8 && probed === 8;
     expect(supported('subgroup')).toBe(fast);
     expect(chooseGemmVariant()).toBe(fast ? 'subgroup' : 'portable');

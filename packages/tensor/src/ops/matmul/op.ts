@@ -14,18 +14,18 @@ import {
   stridedParamValues,
   type GemmVariant,
   type OperandHook,
-} from '../kernels/gemm.js';
-import { TesseraError, fmtShape } from '../runtime/errors.js';
-import { recordGemms, tuneGemms } from '../kernels/gemm-tuner.js';
-import { broadcastShapes, broadcastStrides, coalesce, numel } from '../shape.js';
-import type { Tensor } from '../tensor.js';
-import { defineOp } from './registry.js';
-import { newTensor, requireDtype } from './util.js';
-import { tensor } from './create.js';
-import { sumToShape } from './reduce/op.js';
-import { reshape, transpose, contiguous } from './views/op.js';
+} from '../../kernels/gemm.js';
+import { TesseraError, fmtShape } from '../../runtime/errors.js';
+import { recordGemms, tuneGemms } from '../../kernels/gemm-tuner.js';
+import { broadcastShapes, broadcastStrides, coalesce, numel } from '../../shape.js';
+import type { Tensor } from '../../tensor.js';
+import { defineOp } from '../registry.js';
+import { newTensor, requireDtype } from '../util.js';
+import { tensor } from '../create.js';
+import { sumToShape } from '../reduce/op.js';
+import { reshape, transpose, contiguous } from '../views/op.js';
 
-export { setGemmVariant, chooseGemmVariant, probeGemmSubgroupSize, gemmVariantUnsupported, type GemmVariant } from '../kernels/gemm.js';
+export { setGemmVariant, chooseGemmVariant, probeGemmSubgroupSize, gemmVariantUnsupported, type GemmVariant } from '../../kernels/gemm.js';
 
 interface Operand {
   hook: OperandHook;

@@ -1,12 +1,12 @@
 /**
  * CPU twin of matmul (plain TypeScript over CpuTensor views, float64 accumulation,
  * rounded to f32 at the end unless an operand is f64), with the same rules as
- * ops/matmul.ts (torch.matmul): 1-D operands are promoted and the added dimension
+ * op.ts (torch.matmul): 1-D operands are promoted and the added dimension
  * dropped, batch dims broadcast, views (transposes, slices) read through strides.
  * Also the analytical gradients, dA = G·Bᵀ and dB = Aᵀ·G summed over broadcast dims.
  */
-import { broadcastShapes, contiguousStrides, numel } from '../shape.js';
-import { type CpuTensor, allocData } from './cpu-tensor.js';
+import { broadcastShapes, contiguousStrides, numel } from '../../shape.js';
+import { type CpuTensor, allocData } from '../../reference/cpu-tensor.js';
 
 /** The result shape of matmul (torch rules), or a message saying why there is none. */
 export function matmulShape(a: readonly number[], b: readonly number[]): number[] | string {
