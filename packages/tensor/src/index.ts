@@ -24,7 +24,7 @@ export * from './ops/gather/op.js';
 export * from './ops/softmax/op.js';
 export * from './ops/inplace.js';
 export * from './ops/matmul/op.js';
-export * from './ops/conv.js';
+export * from './ops/conv/op.js';
 export * from './ops/linear.js';
 export { config, configFromEnv, type TesseraConfig } from './config.js';
 // Kernel authoring: packages that bring their own WGSL (optimizers, augmentation) use these.

@@ -1,10 +1,10 @@
 /**
  * Winograd F(2×2, 3×3) and F(4×4, 3×3) (kernels/winograd.ts), three ways:
- *  1. each kernel against its float64 CPU twin (reference/winograd.ts) on awkward shapes
+ *  1. each kernel against its float64 CPU twin (ops/conv/winograd-twin.ts) on awkward shapes
  *     (batch 1 and 3, odd sizes, padding 0, 1, 2 and mixed, channels 4, 8, 12, 20,
  *     operands at nonzero offsets with filler around them, outputs pre-filled with NaN so
  *     that an element left unwritten or a store outside its range shows);
- *  2. the twins composed against the direct convolution (reference/conv.ts) in float64,
+ *  2. the twins composed against the direct convolution (ops/conv/twin.ts) in float64,
  *     which proves the twins and the tiles' matrices themselves;
  *  3. conv2d with the algorithm forced (setConvAlgorithm), forward and both gradients,
  *     against the direct twin, plus a finite-difference gradient check.
@@ -17,7 +17,7 @@
  *  - the products are f32 GEMMs: 1e-5·√K as in gemm.test.ts;
  *  - the whole convolution: fp32 accumulation over K = 9·C terms gives errors ~√K, and the
  *    F(4×4) transforms amplify rounding (entries up to 8 in Aᵀ, 1/24 in G; relative error
- *    ~1e-5 at K ≈ 1000). ops/conv.test.ts allows rtol 1e-4, atol 1e-4·√K (forward, input
+ *    ~1e-5 at K ≈ 1000). ops/conv/conv.test.ts allows rtol 1e-4, atol 1e-4·√K (forward, input
  *    gradient) and 1e-4·√(N·OH·OW) (filter gradient, reduced over the pixels); the errors
  *    measured here allow 1e-5 for F(2×2) and 3e-5 for F(4×4) in place of 1e-4 (CONV_TOL).
  *    An indexing or transform bug gives O(1) errors.
@@ -51,9 +51,9 @@ import {
   type WinogradProblem,
   type WinogradTile,
 } from './winograd.js';
-import * as twin from '../reference/winograd.js';
+import * as twin from '../ops/conv/winograd-twin.js';
 import type { BufferView } from './define.js';
-import { conv2dBackwardRef, conv2dRef, convShapes, type ConvAttrs } from '../reference/conv.js';
+import { conv2dBackwardRef, conv2dRef, convShapes, type ConvAttrs } from '../ops/conv/twin.js';
 import { cpuTensor, type CpuTensor } from '../reference/cpu-tensor.js';
 import { assertClose, gradCheck, gpuOps, kernelsDispatched, uniform, type OpSet } from '../testing/index.js';
 
@@ -432,7 +432,7 @@ const OP_CASES: OpCase[] = [
 
 /**
  * rtol r and atol r·√K (forward, input gradient; K = 9·channels reduced) or r·√(N·OH·OW)
- * (filter and bias gradients). ops/conv.test.ts uses r = 1e-4 for the implicit GEMM;
+ * (filter and bias gradients). ops/conv/conv.test.ts uses r = 1e-4 for the implicit GEMM;
  * measured here (uniform [−1, 1) data) the worst max|err| is ≈ 3e-7·√K for F(2×2) and
  * ≈ 2.7e-6·√K for F(4×4) (its transforms' larger entries amplify rounding), on lavapipe and
  * SwiftShader alike (within 30%), so r leaves a margin of ~30× and ~10×.

@@ -12,7 +12,7 @@
  * stats in place) → bn_apply. Backward (3): bn_partial_grads (Σg, Σg·x̂ per chunk)
  * → bn_grad_finalize (dweight, dbias, dx coefficients) → bn_dx.
  * Eval-mode folding (1): bn_fold turns the running statistics into the per-channel
- * scale and shift a convolution's epilogue applies (see ops/conv.ts conv2dFused).
+ * scale and shift a convolution's epilogue applies (see ops/conv/op.ts conv2dFused).
  *
  * Fused activation. bn_apply, bn_partial_grads and bn_dx each come in three variants,
  * `act` ∈ none | relu | leaky (kernel names bn_apply, bn_apply_relu, bn_apply_leaky, …;

@@ -18,7 +18,7 @@
  * OH = H + 2·ph − 2, OW = W + 2·pw − 2. Composed, they are the convolution (conv2dRef) and
  * its filter gradient (conv2dBackwardRef's dw): kernels/winograd.test.ts checks that too.
  */
-import type { WinogradProblem, WinogradTile, WinogradULayout } from '../kernels/winograd.js';
+import type { WinogradProblem, WinogradTile, WinogradULayout } from '../../kernels/winograd.js';
 
 type Mat = number[][];
 

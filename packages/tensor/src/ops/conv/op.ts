@@ -6,16 +6,16 @@
  * transform of x for the filter gradient (saved with the node).
  * PyTorch's NCHW/OIHW tensors are converted at the boundary (weight files, tests).
  */
-import { conv2dBackwardFilter, conv2dBackwardInput, conv2dForward, type ConvEpilogue, type ConvGeometry } from '../kernels/conv.js';
-import type { WinogradTile } from '../kernels/winograd.js';
-import { isGradEnabled } from '../autograd/grad-mode.js';
-import { runReduce } from '../kernels/reduce.js';
-import { TesseraError, fmtShape } from '../runtime/errors.js';
-import { Tensor } from '../tensor.js';
-import { defineOp } from './registry.js';
-import { requireDtype } from './util.js';
-import { add, mul } from './elementwise/op.js';
-import { contiguous } from './views/op.js';
+import { conv2dBackwardFilter, conv2dBackwardInput, conv2dForward, type ConvEpilogue, type ConvGeometry } from '../../kernels/conv.js';
+import type { WinogradTile } from '../../kernels/winograd.js';
+import { isGradEnabled } from '../../autograd/grad-mode.js';
+import { runReduce } from '../../kernels/reduce.js';
+import { TesseraError, fmtShape } from '../../runtime/errors.js';
+import { Tensor } from '../../tensor.js';
+import { defineOp } from '../registry.js';
+import { requireDtype } from '../util.js';
+import { add, mul } from '../elementwise/op.js';
+import { contiguous } from '../views/op.js';
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
@@ -31,7 +31,7 @@ interface ConvAttrs {
   groups: number;
 }
 
-export { setConvAlgorithm, type ConvAlgorithm } from '../kernels/conv.js';
+export { setConvAlgorithm, type ConvAlgorithm } from '../../kernels/conv.js';
 
 const pair = (v: number | [number, number] | undefined, d: number): [number, number] =>
   v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v;

@@ -9,10 +9,10 @@
  * produces O(1) errors).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, tensor, tidy, conv2d, conv2dFused, noGrad, setGemmVariant, gemmVariantUnsupported, setConvAlgorithm, type ConvAlgorithm, type GemmVariant, memoryStats } from '../index.js';
-import { conv2dBackwardRef, conv2dRef, convShapes, type ConvAttrs } from '../reference/conv.js';
-import { expectClose, uniform } from '../testing/index.js';
-import { filterGradSplits } from '../kernels/conv.js';
+import { initDevice, tensor, tidy, conv2d, conv2dFused, noGrad, setGemmVariant, gemmVariantUnsupported, setConvAlgorithm, type ConvAlgorithm, type GemmVariant, memoryStats } from '../../index.js';
+import { conv2dBackwardRef, conv2dRef, convShapes, type ConvAttrs } from './twin.js';
+import { expectClose, uniform } from '../../testing/index.js';
+import { filterGradSplits } from '../../kernels/conv.js';
 
 beforeAll(async () => {
   await initDevice();
