@@ -1,9 +1,14 @@
 /**
  * The op registry. Each op is declared once — its name, its forward (which checks
  * shapes and dispatches kernels) and its backward (written with other ops) — and
- * `defineOp` derives the autograd-recording function from that declaration. Tensor
- * methods and the functional API both call the derived function.
+ * `defineOp` derives the autograd-recording function from that declaration.
+ *
+ * `defineApi` declares the public functions an op family exports: each one's GPU
+ * function, its CPU twin and its Tensor method. Tensor methods and the test OpSet
+ * (testing/ops.ts) are derived by looping over these declarations, so nothing about
+ * an op is written outside its folder.
  */
+import type { CpuTensor } from '../reference/cpu-tensor.js';
 import { Tensor } from '../tensor.js';
 import { Node } from '../autograd/node.js';
 import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
@@ -80,4 +85,49 @@ export function defineOp<A = undefined>(def: OpDef<A>): OpFn<A> {
 
 export function registeredOps(): string[] {
   return [...registry.keys()].sort();
+}
+
+/** A function of the public API: a tensor first, whatever else after. */
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds functions of every signature.
+type ApiFn = (...args: any[]) => Tensor;
+
+/** A GPU argument's CPU twin type: Tensor becomes CpuTensor (alone, in arrays, in unions). */
+type OnCpu<X> = X extends Tensor ? CpuTensor : X extends readonly Tensor[] ? readonly CpuTensor[] : X;
+
+/** The CPU twin of a GPU function: the same arguments and result with CpuTensor for Tensor. */
+export type TwinOf<F> = F extends (...args: infer P) => Tensor ? (...args: { [K in keyof P]: OnCpu<P[K]> }) => CpuTensor : never;
+
+/** One public function: its GPU version, its CPU twin (tests compare the two) and its Tensor method. */
+export interface ApiEntry<F extends ApiFn = ApiFn> {
+  gpu: F;
+  /** The float64-capable CPU twin; with it the function sits in the test OpSet (gradCheck, twin checks). */
+  twin?: TwinOf<F>;
+  /** `true`: `t.name(...rest)` calls `gpu(t, ...rest)`; a string names the method differently. */
+  method?: true | string;
+}
+
+const api = new Map<string, ApiEntry>();
+
+/**
+ * Declares public functions of one op family (see the module comment). Installs the
+ * Tensor methods now; the entries stay listed for `apiEntries` (the test OpSet).
+ */
+export function defineApi<T extends Record<string, ApiFn>>(table: { [K in keyof T]: ApiEntry<T[K]> }): void {
+  for (const [name, entry] of Object.entries(table) as [string, ApiEntry][]) {
+    if (api.has(name)) throw new Error(`internal: API function ${name} declared twice`);
+    api.set(name, entry);
+    if (!entry.method) continue;
+    const method = entry.method === true ? name : entry.method;
+    const proto = Tensor.prototype as unknown as Record<string, unknown>;
+    if (method in proto) throw new Error(`internal: Tensor.${method} declared twice`);
+    const gpuFn = entry.gpu;
+    proto[method] = function (this: Tensor, ...rest: unknown[]) {
+      return gpuFn(this, ...rest);
+    };
+  }
+}
+
+/** Every declared public function by name (the test OpSet is built from these). */
+export function apiEntries(): ReadonlyMap<string, ApiEntry> {
+  return api;
 }

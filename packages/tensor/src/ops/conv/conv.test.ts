@@ -11,7 +11,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initDevice, tensor, tidy, conv2d, conv2dFused, noGrad, setGemmVariant, gemmVariantUnsupported, setConvAlgorithm, type ConvAlgorithm, type GemmVariant, memoryStats } from '../../index.js';
 import { conv2dBackwardRef, conv2dRef, convShapes, type ConvAttrs } from './twin.js';
-import { expectClose, uniform } from '../../testing/index.js';
+import { expectClose, gradCheck, uniform } from '../../testing/index.js';
 import { filterGradSplits } from '../../kernels/conv.js';
 
 beforeAll(async () => {
@@ -224,6 +224,21 @@ describe('conv2dFused: scale, bias, residual and activation in the epilogue', ()
     // d/d residual of sum(relu(z)) is the ReLU mask.
     const mask = (await y.toArray()).map((v) => (v > 0 ? 1 : 0));
     await expectClose(residual.grad!, Float64Array.from(mask), { rtol: 0, atol: 0 }, 'residual gradient');
+  });
+});
+
+describe('conv2d in the OpSet: gradCheck over expressions with convolutions', () => {
+  it('relu(conv2d(x, w, b)) · stride 2, padding 1, groups 2, and a transposed input', async () => {
+    await gradCheck((o, x, w, b) => o.relu(o.conv2d(x, w, b, { stride: 2, padding: 1, groups: 2 })), [
+      { data: uniform([2, 5, 6, 4], 71), shape: [2, 5, 6, 4] },
+      { data: uniform([6, 3, 3, 2], 72), shape: [6, 3, 3, 2] },
+      { data: uniform([6], 73), shape: [6] },
+    ]);
+    // A strided view as the input: the twin reads it through denseData, the GPU through contiguous().
+    await gradCheck((o, x, w) => o.conv2d(o.transpose(x, 1, 2), w, null, { dilation: 2 }), [
+      { data: uniform([1, 6, 5, 3], 74), shape: [1, 6, 5, 3] },
+      { data: uniform([2, 2, 2, 3], 75), shape: [2, 2, 2, 3] },
+    ]);
   });
 });
 

@@ -1,4 +1,7 @@
 /** CPU twin of the convolutions (NHWC activations, OHWI weights), in float64. */
+import { type CpuTensor, cpuTensor, denseData } from '../../reference/cpu-tensor.js';
+import type { Conv2dOptions } from './op.js';
+
 export interface ConvAttrs {
   stride: [number, number];
   padding: [number, number];
@@ -44,7 +47,7 @@ function eachTap(s: ConvShapes, a: ConvAttrs, f: (oi: number, xi: number, wi: nu
         }
 }
 
-export function conv2dRef(x: Float32Array, xShape: number[], w: Float32Array, wShape: number[], b: Float32Array | null, a: ConvAttrs): Float64Array {
+export function conv2dRef(x: ArrayLike<number>, xShape: readonly number[], w: ArrayLike<number>, wShape: readonly number[], b: ArrayLike<number> | null, a: ConvAttrs): Float64Array {
   const s = convShapes(xShape, wShape, a);
   const out = new Float64Array(s.N * s.OH * s.OW * s.O);
   if (b) for (let i = 0; i < out.length; i++) out[i] = b[i % s.O]!;
@@ -66,4 +69,18 @@ export function conv2dBackwardRef(
     dw[wi] += dy[oi]! * x[xi]!;
   });
   return { dx, dw, db };
+}
+
+const pair = (v: number | [number, number] | undefined, d: number): [number, number] => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v);
+
+/**
+ * conv2d on CPU tensors, with the GPU function's arguments: the twin in the test OpSet,
+ * so `gradCheck` takes expressions with convolutions. f64 inputs give f64 (gradient
+ * checks), f32 inputs an f32 result.
+ */
+export function conv2d(x: CpuTensor, w: CpuTensor, bias: CpuTensor | null = null, opts: Conv2dOptions = {}): CpuTensor {
+  const a: ConvAttrs = { stride: pair(opts.stride, 1), padding: pair(opts.padding, 0), dilation: pair(opts.dilation, 1), groups: opts.groups ?? 1 };
+  const s = convShapes(x.shape, w.shape, a);
+  const y = conv2dRef(denseData(x), x.shape, denseData(w), w.shape, bias ? denseData(bias) : null, a);
+  return cpuTensor(y, [s.N, s.OH, s.OW, s.O], x.dtype === 'f64' ? 'f64' : 'f32');
 }
