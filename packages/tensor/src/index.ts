@@ -26,6 +26,7 @@ export * from './ops/gather/api.js';
 export * from './ops/softmax/api.js';
 export * from './ops/inplace.js';
 export * from './ops/matmul/api.js';
+export * from './ops/flip/api.js';
 export * from './ops/conv/api.js';
 export * from './ops/linear.js';
 export { config, configFromEnv, type TesseraConfig } from './config.js';
