@@ -12,10 +12,15 @@ import type { CpuTensor } from '../reference/cpu-tensor.js';
 import { Tensor } from '../tensor.js';
 import { Node } from '../autograd/node.js';
 import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
+import { tidy } from '../autograd/scope.js';
 
 export interface ForwardContext {
-  /** Keeps a tensor made by the forward for the backward (freed with the graph node). */
-  save(t: Tensor): Tensor;
+  /**
+   * Keeps tensors made by the forward for the backward, by name (`ctx.save({ stats, xc })`;
+   * null/undefined entries are skipped): freed with the graph node, or at once when no
+   * gradient is recorded.
+   */
+  save(tensors: Readonly<Record<string, Tensor | null | undefined>>): void;
   /** Whether any input requires grad (forwards can skip work the backward would need). */
   readonly needsGrad: boolean;
 }
@@ -24,15 +29,23 @@ export interface BackwardContext<A> {
   inputs: readonly Tensor[];
   output: Tensor;
   attrs: A;
-  saved: readonly Tensor[];
+  /** What the forward saved, by name (absent: not saved). */
+  saved: Readonly<Record<string, Tensor | undefined>>;
   /** Per input: whether its gradient is wanted (backwards may skip the others and return null). */
   needsInputGrad: readonly boolean[];
 }
 
 export interface OpDef<A> {
   name: string;
+  /**
+   * Runs in its own memory scope: every tensor it makes and neither returns nor saves
+   * (temporary dense copies, partial sums) is freed when it returns or throws.
+   */
   forward(ctx: ForwardContext, inputs: Tensor[], attrs: A): Tensor;
-  /** Gradients for each input, in input order (null where none flows). Runs with grad recording off. */
+  /**
+   * Gradients for each input, in input order (null where none flows). Runs with grad
+   * recording off, in its own memory scope like the forward (what it does not return is freed).
+   */
   backward?(grad: Tensor, ctx: BackwardContext<A>): (Tensor | null)[];
 }
 
@@ -47,17 +60,22 @@ export function defineOp<A = undefined>(def: OpDef<A>): OpFn<A> {
     for (const t of inputs) t.assertAlive(def.name);
     const needsGrad = isGradEnabled() && !!def.backward && inputs.some((t) => t.requiresGrad);
     const saved: Tensor[] = [];
+    const named: Record<string, Tensor> = {};
     const ctx: ForwardContext = {
       needsGrad,
-      save(t) {
-        saved.push(t);
-        t.keep(); // owned by the node, not by any tidy scope
-        return t;
+      save(tensors) {
+        for (const [name, t] of Object.entries(tensors)) {
+          if (!t) continue;
+          if (named[name]) throw new Error(`internal: op ${def.name} saved ${name} twice`);
+          named[name] = t;
+          saved.push(t);
+          t.keep(); // owned by the node, not by any tidy scope
+        }
       },
     };
     let out: Tensor;
     try {
-      out = noGrad(() => def.forward(ctx, inputs, attrs));
+      out = noGrad(() => tidy(() => def.forward(ctx, inputs, attrs)));
     } catch (e) {
       for (const t of saved) t.dispose();
       throw e;
@@ -75,10 +93,10 @@ export function defineOp<A = undefined>(def: OpDef<A>): OpFn<A> {
       inputs,
       output: out,
       attrs,
-      saved,
+      saved: named,
       needsInputGrad: inputs.map((t) => t.requiresGrad),
     };
-    out.node = new Node(def.name, inputs, (g) => def.backward!(g, bctx), saved);
+    out.node = new Node(def.name, inputs, (g) => tidy(() => def.backward!(g, bctx)), saved);
     return out;
   };
 }

@@ -89,7 +89,14 @@ const conv2dOp = defineOp<ConvAttrs>({
     // The filter gradient reuses a Winograd forward's transform of x: kept with the node
     // (ctx.save) when w will want a gradient, freed with it after the backward.
     let V: Tensor | null = null;
-    const keep = ctx.needsGrad && w0!.requiresGrad ? (bytes: number) => (V = ctx.save(Tensor.empty([bytes / 4], 'f32', 'conv2d_winograd_V'))).buffer : undefined;
+    const keep =
+      ctx.needsGrad && w0!.requiresGrad
+        ? (bytes: number) => {
+            V = Tensor.empty([bytes / 4], 'f32', 'conv2d_winograd_V');
+            ctx.save({ V });
+            return V.buffer;
+          }
+        : undefined;
     const kept = conv2dForward(
       g,
       { buffer: x.buffer, offset: x.offset },
@@ -101,13 +108,7 @@ const conv2dOp = defineOp<ConvAttrs>({
       keep,
     );
     if (V && kept) savedTiles.set(V, kept.tile);
-    for (const t of [x, w, fusedBias]) if (t && !inputs.includes(t)) t.dispose();
-    if (b && !fusedBias) {
-      const withBias = add(out, b);
-      out.dispose();
-      return withBias;
-    }
-    return out;
+    return b && !fusedBias ? add(out, b) : out;
   },
   backward(dy0, { inputs, attrs, saved }) {
     const [x0, w0, b] = inputs;
@@ -124,22 +125,16 @@ const conv2dOp = defineOp<ConvAttrs>({
     }
     if (w0!.requiresGrad) {
       dw = Tensor.empty(w0!.shape, 'f32', 'conv2d_dw');
-      const scratch: Tensor[] = [];
-      const V = saved[0];
+      const V = saved.V;
       const savedInput = V ? { buffer: V.buffer, tile: savedTiles.get(V)! } : null;
-      const partial = (bytes: number) => {
-        const t = Tensor.empty([Math.ceil(bytes / 4)], 'f32', 'conv2d_dw_partial');
-        scratch.push(t);
-        return t.buffer;
-      };
+      // Split-K partial sums: the backward's scope frees them (and the dense copies above).
+      const partial = (bytes: number) => Tensor.empty([Math.ceil(bytes / 4)], 'f32', 'conv2d_dw_partial').buffer;
       conv2dBackwardFilter(g, { buffer: x.buffer, offset: x.offset }, { buffer: dy.buffer, offset: dy.offset }, dw.buffer, partial, undefined, savedInput);
-      for (const t of scratch) t.dispose();
     }
     if (b?.requiresGrad) {
       db = Tensor.empty([g.O], 'f32', 'conv2d_db');
       runReduce('sum', { buffer: dy.buffer, dtype: 'f32', shape: [g.N * g.OH * g.OW, g.O], strides: [g.O, 1], offset: dy.offset }, [0], db.buffer);
     }
-    for (const t of [dy, x, w]) if (t !== dy0 && !inputs.includes(t)) t.dispose();
     return [dx, dw, db];
   },
 });

@@ -90,7 +90,6 @@ const oneHotOp = defineOp<number>({
     const describe = (bad: number) =>
       `oneHot: label ${labels!.dtype === 'u32' ? bad >>> 0 : bad} is out of range for ${classes} classes (labels ${fmtShape(labels!.shape)})`;
     runOneHot({ buffer: src.buffer, dtype: src.dtype, offset: src.offset }, labels!.size, classes, out.buffer, checkSlot('oneHot', describe));
-    if (src !== labels) src.dispose();
     return out;
   },
 });

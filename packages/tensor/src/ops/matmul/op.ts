@@ -134,6 +134,7 @@ function encodeMatmul(a: Tensor, b: Tensor, variant?: GemmVariant): Tensor {
     },
     variant,
   });
+  // Freed now rather than with the op's scope: in a backward, gradB runs after gradA.
   for (const t of temps) t.dispose();
   return out;
 }
@@ -152,9 +153,7 @@ const matmulOp = defineOp<MatmulAttrs>({
 function gradA(g: Tensor, a: Tensor, b: Tensor, attrs: MatmulAttrs): Tensor | null {
   if (!a.requiresGrad) return null;
   const bt = transpose(b, -1, -2);
-  const full = encodeMatmul(g, bt, attrs.variant);
-  bt.dispose();
-  return reduceTo(full, a.shape);
+  return reduceTo(encodeMatmul(g, bt, attrs.variant), a.shape);
 }
 
 /** dB = Aᵀ · dC, summed to B's shape; a 2-D B with batched A folds the batch into K. */
@@ -164,16 +163,13 @@ function gradB(g: Tensor, a: Tensor, b: Tensor, attrs: MatmulAttrs): Tensor | nu
     const a2 = reshape(a, [-1, a.shape[a.rank - 1]!]);
     const g2 = reshape(g, [-1, g.shape[g.rank - 1]!]);
     const at = transpose(a2, 0, 1);
-    const r = encodeMatmul(at, g2, attrs.variant);
-    for (const t of [a2, g2, at]) t.dispose();
-    return r;
+    return encodeMatmul(at, g2, attrs.variant);
   }
   const at = transpose(a, -1, -2);
-  const full = encodeMatmul(at, g, attrs.variant);
-  at.dispose();
-  return reduceTo(full, b.shape);
+  return reduceTo(encodeMatmul(at, g, attrs.variant), b.shape);
 }
 
+/** Sums `full` to `shape`, freeing it now (not with the backward's scope: gradB runs next and may reuse its memory). */
 function reduceTo(full: Tensor, shape: readonly number[]): Tensor {
   const r = sumToShape(full, shape);
   if (r !== full) full.dispose();

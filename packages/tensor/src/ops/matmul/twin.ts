@@ -45,7 +45,7 @@ function matView(x: CpuTensor, vectorAs: 'row' | 'col', batch: readonly number[]
   const cols = shape[r - 1]!;
   const [sr, sc] = [strides[r - 2]!, strides[r - 1]!];
   const lead = batch.length - (r - 2);
-  const bStrides = batch.map((d, i) => (i < lead || shape[i - lead] === 1 ? 0 : strides[i - lead]!));
+  const bStrides = batch.map((_d, i) => (i < lead || shape[i - lead] === 1 ? 0 : strides[i - lead]!));
   const bDense = contiguousStrides(batch);
   return {
     rows,

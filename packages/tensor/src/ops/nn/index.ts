@@ -1,6 +1,6 @@
 /**
  * Neural-network ops: batch norm, pooling, dropout and fused softmax cross-entropy,
- * each with autograd and a float64 CPU twin in reference/nn/.
+ * each in its folder here with autograd and a float64 CPU twin (twin.ts).
  *
  * Layout: 4-D activations are channels-last, NHWC — every op here takes and returns
  * tensors of shape [N, H, W, C] (batch, height, width, channels), which is what the

@@ -37,9 +37,7 @@ function reduceInto(kind: ReduceKind, x: Tensor, a: ReduceAttrs, scale = 1): Ten
 /** The gradient of a reduction, reshaped to keepdim form and broadcast to the input's shape. */
 function spread(g: Tensor, x: Tensor, a: ReduceAttrs): Tensor {
   const kept = reshape(g, outShape(x.shape, a.axes, true));
-  const e = expand(kept, x.shape);
-  if (kept !== g) kept.dispose();
-  return e;
+  return expand(kept, x.shape);
 }
 
 const sumOp = defineOp<ReduceAttrs>({
@@ -57,10 +55,7 @@ const meanOp = defineOp<ReduceAttrs>({
   },
   backward(g, { inputs: [x], attrs }) {
     const n = attrs.axes.reduce((p, ax) => p * x!.shape[ax]!, 1);
-    const s = spread(g, x!, attrs);
-    const r = mulScalar(s, 1 / n);
-    s.dispose();
-    return [r];
+    return [mulScalar(spread(g, x!, attrs), 1 / n)];
   },
 });
 
@@ -73,9 +68,7 @@ function extremum(name: 'max' | 'min') {
       const mask = mapKernel(`${name}_mask`, `select(0.0, 1.0, x0 == x1 || (${isNanWgsl('x0')} && ${isNanWgsl('x1')}))`, [x!, y], 'f32');
       const count = reduceInto('sum', mask, { axes: attrs.axes, keepdim: true });
       const gs = spread(g, x!, attrs);
-      const r = mapKernel(`${name}_grad`, 'x0 * x1 / x2', [gs, mask, count], 'f32');
-      for (const t of [y, mask, count, gs]) t.dispose();
-      return [r];
+      return [mapKernel(`${name}_grad`, 'x0 * x1 / x2', [gs, mask, count], 'f32')];
     },
   });
 }

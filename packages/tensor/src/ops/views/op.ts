@@ -32,9 +32,7 @@ const reshapeOp = defineOp<number[]>({
   name: 'reshape',
   forward(_c, [x], shape) {
     const src = x!.isContiguous ? x! : copy(x!);
-    const out = src.view(shape, undefined, src.offset);
-    if (src !== x) src.dispose();
-    return out;
+    return src.view(shape, undefined, src.offset);
   },
   backward: (g, { inputs: [x] }) => [reshape(g, x!.shape)],
 });
@@ -193,9 +191,7 @@ const concatOp = defineOp<number>({
       const n = t.shape[axis]!;
       const part = slice(g, axis, at, at + n);
       at += n;
-      const c = copy(part);
-      part.dispose();
-      return c;
+      return copy(part);
     });
   },
 });

@@ -75,8 +75,8 @@ const ref = (t: Tensor | null) => (t ? { buffer: t.buffer, offset: t.offset } : 
 
 /**
  * The kernels' forward arguments shared by both ops (x, weight, bias dense; new stats and
- * partials). release() frees the partials and the dense copies of weight and bias, and
- * returns x's dense copy and the stats, for the backward to save.
+ * partials), with x's dense copy and the stats for the backward to save. The forward's
+ * scope frees the partials and the dense copies of weight and bias.
  */
 function forwardArgs(inputs: readonly Tensor[], a: BnAttrs) {
   const x = inputs[0]!;
@@ -99,21 +99,14 @@ function forwardArgs(inputs: readonly Tensor[], a: BnAttrs) {
     stats: stats.buffer,
     partial: partial?.buffer ?? null,
   };
-  const release = () => {
-    partial?.dispose();
-    if (w && w !== inputs[1]) w.dispose();
-    if (b && b !== inputs[a.hasWeight ? 2 : 1]) b.dispose();
-    return { xc, stats };
-  };
-  return { args, release };
+  return { args, xc, stats };
 }
 
-/** [dx, dweight?, dbias?] from the backward's dwb [4, C] (disposed; the views keep what they need). */
+/** [dx, dweight?, dbias?] from the backward's dwb [4, C] (views; the scope frees dwb itself). */
 function paramGrads(dx: Tensor | null, dwb: Tensor, a: BnAttrs): (Tensor | null)[] {
   const out: (Tensor | null)[] = [dx];
   if (a.hasWeight) out.push(dwb.view([a.C], undefined, 0));
   if (a.hasBias) out.push(dwb.view([a.C], undefined, a.C));
-  dwb.dispose();
   return out;
 }
 
@@ -126,24 +119,19 @@ const batchNormOp = defineOp<BnAttrs>({
     const y = newTensor(x.shape, 'f32', a.op);
     const f = forwardArgs(inputs, a);
     runBatchNormForward({ ...f.args, M: a.M, C: a.C, residual: ref(rc), y: y.buffer });
-    const { xc, stats } = f.release();
-    // saved[0]: the [STATS_ROWS, C] statistics; then the dense copy of x, when x was a view
-    // (saved[1]), and of the residual, when it was a view and the mask needs it (the last).
-    // Not y: the backward recomputes the activation's mask from x and r (see kernel.ts).
-    ctx.save(stats);
-    if (xc !== x) ctx.save(xc);
-    if (rc && rc !== r) {
-      if (a.act !== 'none') ctx.save(rc);
-      else rc.dispose();
-    }
+    const { xc, stats } = f;
+    // The [STATS_ROWS, C] statistics; the dense copy of x, when x was a view, and of the
+    // residual, when it was a view and the mask needs it. Not y: the backward recomputes the
+    // activation's mask from x and r (see kernel.ts).
+    ctx.save({ stats, xc: xc !== x ? xc : null, rc: rc !== r && a.act !== 'none' ? rc : null });
     return y;
   },
   backward(grad, { inputs, saved, attrs: a, needsInputGrad }) {
     const x0 = inputs[0]!;
     const r0 = a.hasResidual ? inputs[inputs.length - 1]! : null;
-    const x = x0.isContiguous ? x0 : saved[1]!;
+    const x = saved.xc ?? x0;
     // With an activation the kernels mask g with act'(bn(x) + r) and write dr; without one, dr is g.
-    const maskRes = r0 && a.act !== 'none' ? (r0.isContiguous ? r0 : saved[saved.length - 1]!) : null;
+    const maskRes = r0 && a.act !== 'none' ? (saved.rc ?? r0) : null;
     const g = contiguous(grad);
     const partial = newTensor([bnChunks(a.M).chunks * a.C * 2], 'f32', 'bn_partial');
     const dwb = newTensor([4, a.C], 'f32', 'bn_dweight_dbias');
@@ -154,7 +142,7 @@ const batchNormOp = defineOp<BnAttrs>({
       g: ref(g)!,
       M: a.M,
       C: a.C,
-      stats: saved[0]!.buffer,
+      stats: saved.stats!.buffer,
       useBatch: a.useBatch,
       act: a.act,
       residual: maskRes && dr ? { r: ref(maskRes)!, dr: dr.buffer } : null,
@@ -162,13 +150,10 @@ const batchNormOp = defineOp<BnAttrs>({
       dwb: dwb.buffer,
       dx: dx?.buffer ?? null,
     });
-    partial.dispose();
-    if (g !== grad) g.dispose();
     const out = paramGrads(dx, dwb, a);
     if (r0) {
       // dr also feeds bn_dx (g' read once more), so it is made even when r needs no gradient.
       const wantR = needsInputGrad[inputs.length - 1]!;
-      if (dr && !wantR) dr.dispose();
       out.push(wantR ? (dr ?? grad) : null);
     }
     return out;
@@ -334,26 +319,23 @@ const batchNormMaxPoolOp = defineOp<BnAttrs & { geo: BnPoolGeometry }>({
     const y = newTensor([N, H >> 1, W >> 1, C], 'f32', a.op);
     const f = forwardArgs(inputs, a);
     runBatchNormPoolForward(f.args, a.geo, y.buffer);
-    const { xc, stats } = f.release();
-    // saved[0]: the statistics; saved[1]: x's dense copy when x was a view. No argmax and
-    // no activation: the backward recomputes both from x (see kernel.ts).
-    ctx.save(stats);
-    if (xc !== x) ctx.save(xc);
+    const { xc, stats } = f;
+    // The statistics and x's dense copy when x was a view. No argmax and no activation:
+    // the backward recomputes both from x (see kernel.ts).
+    ctx.save({ stats, xc: xc !== x ? xc : null });
     return y;
   },
   backward(grad, { inputs, saved, attrs: a }) {
     const x0 = inputs[0]!;
-    const x = x0.isContiguous ? x0 : saved[1]!;
+    const x = saved.xc ?? x0;
     const g = contiguous(grad);
     const partial = newTensor([bnPoolChunks(bnPoolRows(a.geo).windows).chunks * a.C * 2], 'f32', 'bn_partial');
     const dwb = newTensor([4, a.C], 'f32', 'bn_dweight_dbias');
     const dx = x0.requiresGrad ? newTensor(x.shape, 'f32', `${a.op}_grad`) : null;
     runBatchNormPoolBackward(
-      { x: ref(x)!, g: ref(g)!, stats: saved[0]!.buffer, useBatch: a.useBatch, act: a.act, partial: partial.buffer, dwb: dwb.buffer, dx: dx?.buffer ?? null },
+      { x: ref(x)!, g: ref(g)!, stats: saved.stats!.buffer, useBatch: a.useBatch, act: a.act, partial: partial.buffer, dwb: dwb.buffer, dx: dx?.buffer ?? null },
       a.geo,
     );
-    partial.dispose();
-    if (g !== grad) g.dispose();
     return paramGrads(dx, dwb, a);
   },
 });

@@ -4,7 +4,7 @@
  * the activation fused after it, and its backward.
  */
 
-/** The fused activation, as ops/nn/batchnorm.ts takes it. */
+/** The fused activation, as op.ts takes it. */
 export type BnActivationRef = 'none' | 'relu' | { leaky: number };
 
 /** act(z) and act'(z) (z > 0 takes the identity branch, as PyTorch's backward does). */

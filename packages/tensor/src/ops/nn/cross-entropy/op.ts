@@ -32,9 +32,6 @@ interface XentAttrs {
   C: number;
   eps: number;
   reduction: Reduction;
-  /** Set by the forward: the logits/labels were views, and dense copies were saved. */
-  zCopy?: boolean;
-  yCopy?: boolean;
 }
 
 // [count of bad labels, first bad sample, a bad label, C of that call], written by the forward kernel.
@@ -72,17 +69,14 @@ const crossEntropyOp = defineOp<XentAttrs>({
       lse: lse.buffer,
       status: statusBuffer(),
     });
-    // saved: lse, then the dense copies of logits/labels when the inputs were views.
-    ctx.save(lse);
-    if (zc !== z) a.zCopy = !!ctx.save(zc);
-    if (yc !== y) a.yCopy = !!ctx.save(yc);
+    // With the dense copies of logits/labels when the inputs were views.
+    ctx.save({ lse, zc: zc !== z ? zc : null, yc: yc !== y ? yc : null });
     return loss;
   },
   backward(grad, { inputs: [z, y], saved, attrs: a }) {
-    let k = 0;
-    const lse = saved[k++]!;
-    const zc = a.zCopy ? saved[k++]! : z!;
-    const yc = a.yCopy ? saved[k++]! : y!;
+    const lse = saved.lse!;
+    const zc = saved.zc ?? z!;
+    const yc = saved.yc ?? y!;
     const dz = newTensor([a.N, a.C], 'f32', 'softmax_xent_grad');
     runCrossEntropyBackward({
       z: zc.buffer,

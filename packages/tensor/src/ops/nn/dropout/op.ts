@@ -25,14 +25,12 @@ const dropoutOp = defineOp<DropoutAttrs>({
     const xc = contiguous(x!);
     const y = newTensor(x!.shape, 'f32', 'dropout');
     runDropout(xc.buffer, xc.offset, y.buffer, x!.size, a.p, a.seed, a.scale);
-    if (xc !== x) xc.dispose();
     return y;
   },
   backward(grad, { attrs: a }) {
     const gc = contiguous(grad);
     const dx = newTensor(grad.shape, 'f32', 'dropout_grad');
     runDropout(gc.buffer, gc.offset, dx.buffer, grad.size, a.p, a.seed, a.scale);
-    if (gc !== grad) gc.dispose();
     return [dx];
   },
 });

@@ -36,15 +36,13 @@ function definePool(name: string, kind: PoolKind): OpFn<PoolGeometry> {
       const y = newTensor([g.N, g.OH, g.OW, g.C], 'f32', name);
       const idx = kind === 'max' ? newTensor([g.N, g.OH, g.OW, g.C], 'i32', `${name}_argmax`) : null;
       runPoolForward(kind, g, xc.buffer, xc.offset, y.buffer, idx?.buffer ?? null);
-      if (xc !== x) xc.dispose();
-      if (idx) ctx.save(idx);
+      ctx.save({ argmax: idx });
       return y;
     },
     backward(grad, { saved, attrs: g }) {
       const gc = contiguous(grad);
       const dx = newTensor([g.N, g.H, g.W, g.C], 'f32', `${name}_grad`);
-      runPoolBackward(kind, g, gc.buffer, gc.offset, kind === 'max' ? saved[0]!.buffer : null, dx.buffer);
-      if (gc !== grad) gc.dispose();
+      runPoolBackward(kind, g, gc.buffer, gc.offset, saved.argmax?.buffer ?? null, dx.buffer);
       return [dx];
     },
   });
