@@ -133,11 +133,11 @@ const api = new Map<string, ApiEntry>();
 export function defineApi<T extends Record<string, ApiFn>>(table: { [K in keyof T]: ApiEntry<T[K]> }): void {
   for (const [name, entry] of Object.entries(table) as [string, ApiEntry][]) {
     if (api.has(name)) throw new Error(`internal: API function ${name} declared twice`);
-    api.set(name, entry);
-    if (!entry.method) continue;
     const method = entry.method === true ? name : entry.method;
     const proto = Tensor.prototype as unknown as Record<string, unknown>;
-    if (method in proto) throw new Error(`internal: Tensor.${method} declared twice`);
+    if (method && method in proto) throw new Error(`internal: Tensor.${method} declared twice`);
+    api.set(name, entry);
+    if (!method) continue;
     const gpuFn = entry.gpu;
     proto[method] = function (this: Tensor, ...rest: unknown[]) {
       return gpuFn(this, ...rest);

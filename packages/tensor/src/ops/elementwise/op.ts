@@ -35,6 +35,8 @@ export interface UnaryDecl {
   dtypes?: readonly DType[];
   /** The f32 expression where it differs from `wgsl` (NaN handling the integer types must not see). */
   wgslFloat?: string;
+  /** A public function of one tensor: in UNARY_FUNCTIONS, a Tensor method and an OpSet entry (api.ts). */
+  method?: true;
 }
 
 /**
@@ -63,24 +65,29 @@ const isNan = isNanWgsl;
 // x^y's gradients as PyTorch: d/dx = y·x^(y−1), 0 where y = 0; d/dy = x^y·ln x, 0 where x = 0 and y ≥ 0.
 const powGradX = (g: string, x: string, y: string, fn = 'powf') => `select(${g} * (${y} * ${fn}(${x}, ${y} - 1.0)), 0.0, ${y} == 0.0)`;
 
+// Typed, so that UNARY's type does not depend on neg's (derived from UNARY below).
+const negGrad = (g: Tensor): Tensor => neg(g);
+
 export const UNARY = {
-  neg: { wgsl: '-x0', cpu: (x) => -x, grad: (g) => neg(g), dtypes: SIGNED },
+  neg: { wgsl: '-x0', cpu: (x) => -x, grad: negGrad, dtypes: SIGNED, method: true },
   // expf/logf: NaN in, NaN out, log(x < 0) = NaN on every adapter (kernels/wgsl-float.ts).
-  exp: { wgsl: 'expf(x0)', cpu: Math.exp, grad: (g, _x, y) => bw('exp_grad', 'x0 * x1', g, y) },
-  log: { wgsl: 'logf(x0)', cpu: Math.log, grad: (g, x) => bw('log_grad', 'x0 / x1', g, x) },
-  sqrt: { wgsl: 'sqrt(x0)', cpu: Math.sqrt, grad: (g, _x, y) => bw('sqrt_grad', '0.5 * x0 / x1', g, y) },
+  exp: { wgsl: 'expf(x0)', cpu: Math.exp, grad: (g, _x, y) => bw('exp_grad', 'x0 * x1', g, y), method: true },
+  log: { wgsl: 'logf(x0)', cpu: Math.log, grad: (g, x) => bw('log_grad', 'x0 / x1', g, x), method: true },
+  sqrt: { wgsl: 'sqrt(x0)', cpu: Math.sqrt, grad: (g, _x, y) => bw('sqrt_grad', '0.5 * x0 / x1', g, y), method: true },
   rsqrt: {
     wgsl: 'inverseSqrt(x0)',
     cpu: (x) => 1 / Math.sqrt(x),
     grad: (g, _x, y) => bw('rsqrt_grad', '-0.5 * x0 * x1 * x1 * x1', g, y),
+    method: true,
   },
-  abs: { wgsl: 'abs(x0)', cpu: Math.abs, grad: (g, x) => bw('abs_grad', 'x0 * sign(x1)', g, x), dtypes: ALL },
+  abs: { wgsl: 'abs(x0)', cpu: Math.abs, grad: (g, x) => bw('abs_grad', 'x0 * sign(x1)', g, x), dtypes: ALL, method: true },
   relu: {
     // Written so NaN propagates (max(NaN, 0) is 0 on some drivers): a diverging run must reach the loss.
     wgsl: 'select(x0, 0.0, x0 < 0.0)',
     cpu: (x) => Math.max(x, 0),
     // PyTorch zeroes the gradient where relu(x) <= 0, so a NaN input passes it on.
     grad: (g, x) => bw('relu_grad', `select(0.0, x0, x1 > 0.0 || ${isNan('x1')})`, g, x),
+    method: true,
   },
   leakyRelu: {
     wgsl: 'select(x0 * p0, x0, x0 > 0.0)',
@@ -92,6 +99,7 @@ export const UNARY = {
     wgsl: '1.0 / (1.0 + expf(-x0))',
     cpu: (x) => 1 / (1 + Math.exp(-x)),
     grad: (g, _x, y) => bw('sigmoid_grad', 'x0 * x1 * (1.0 - x1)', g, y),
+    method: true,
   },
   tanh: {
     // |x| ≥ 0.25: with exp(-2|x|), so large |x| saturates instead of producing inf/inf.
@@ -103,6 +111,7 @@ export const UNARY = {
       'abs(x0) < 0.25)',
     cpu: Math.tanh,
     grad: (g, _x, y) => bw('tanh_grad', 'x0 * (1.0 - x1 * x1)', g, y),
+    method: true,
   },
   powScalar: {
     // torch.pow(x, ±0.5) is sqrt/rsqrt, which differ from C's pow at −0 and −∞ (powfScalar).
@@ -118,7 +127,7 @@ export const UNARY = {
     grad: (g, _x, _y, p) => mulScalar(g, p[0]),
     dtypes: ALL,
   },
-  rsubScalar: { wgsl: 'p0 - x0', cpu: (x, p) => p - x, grad: (g) => neg(g), dtypes: ALL },
+  rsubScalar: { wgsl: 'p0 - x0', cpu: (x, p) => p - x, grad: negGrad, dtypes: ALL },
   rdivScalar: {
     wgsl: 'p0 / x0',
     cpu: (x, p) => p / x,
@@ -160,17 +169,20 @@ function defineUnary(name: UnaryName, nParams = 0): (x: Tensor, p0?: number, p1?
   return (x, p0 = 0, p1 = 0) => op([x], [p0, p1]);
 }
 
-export const neg = defineUnary('neg');
-export const exp = defineUnary('exp');
-export const log = defineUnary('log');
-export const sqrt = defineUnary('sqrt');
-export const rsqrt = defineUnary('rsqrt');
-export const abs = defineUnary('abs');
-export const relu = defineUnary('relu');
+/** The UNARY rows with `method: true`. */
+export type UnaryFunctionName = { [K in UnaryName]: (typeof UNARY)[K] extends { method: true } ? K : never }[UnaryName];
+/** Their public functions, one per row: a new row is an op, a function here, a Tensor method and an OpSet entry (api.ts). */
+export const UNARY_FUNCTIONS = Object.fromEntries(
+  (Object.keys(UNARY) as UnaryName[])
+    .filter((name) => (UNARY[name] as UnaryDecl).method)
+    .map((name) => {
+      const op = defineUnary(name);
+      return [name, (x: Tensor): Tensor => op(x)];
+    }),
+) as Record<UnaryFunctionName, (x: Tensor) => Tensor>;
+export const { neg, exp, log, sqrt, rsqrt, abs, relu, sigmoid, tanh } = UNARY_FUNCTIONS;
 const leakyReluOp = defineUnary('leakyRelu', 1);
 export const leakyRelu = (x: Tensor, slope = 0.01): Tensor => leakyReluOp(x, slope);
-export const sigmoid = defineUnary('sigmoid');
-export const tanh = defineUnary('tanh');
 const powScalarOp = defineUnary('powScalar', 1);
 const addScalarOp = defineUnary('addScalar', 1);
 const mulScalarOp = defineUnary('mulScalar', 1);
