@@ -1,4 +1,6 @@
 /** conv2d's public function with its CPU twin (see defineApi): in the test OpSet, so gradCheck takes convolutions. */
+// The OpSet entries below augment the test vocabulary (type only: no test code ships).
+import type {} from '../../testing/ops.js';
 import { defineApi } from '../registry.js';
 import { conv2d, type Conv2dOptions } from './op.js';
 import * as twin from './twin.js';

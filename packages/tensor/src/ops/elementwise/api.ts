@@ -2,6 +2,8 @@
 import type { DType } from '../../dtype.js';
 import type { CpuTensor } from '../../reference/cpu-tensor.js';
 import type { Tensor } from '../../tensor.js';
+// The OpSet entries below augment the test vocabulary (type only: no test code ships).
+import type {} from '../../testing/ops.js';
 import { defineApi } from '../registry.js';
 import * as op from './op.js';
 import * as twin from './twin.js';

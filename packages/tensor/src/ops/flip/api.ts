@@ -1,4 +1,6 @@
 /** flip's public function: GPU version, CPU twin and Tensor method (see defineApi). */
+// The OpSet entries below augment the test vocabulary (type only: no test code ships).
+import type {} from '../../testing/ops.js';
 import { defineApi } from '../registry.js';
 import { flip } from './op.js';
 import * as twin from './twin.js';

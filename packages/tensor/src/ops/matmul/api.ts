@@ -1,5 +1,7 @@
 /** matmul's public function: GPU version, CPU twin and Tensor method (see defineApi). */
 import type { Tensor } from '../../tensor.js';
+// The OpSet entries below augment the test vocabulary (type only: no test code ships).
+import type {} from '../../testing/ops.js';
 import { defineApi } from '../registry.js';
 import * as op from './op.js';
 import * as twin from './twin.js';
