@@ -16,16 +16,19 @@ export { tidy, tidyAsync } from './autograd/scope.js';
 export { noGrad, isGradEnabled } from './autograd/grad-mode.js';
 export { backward, type BackwardOptions } from './autograd/engine.js';
 export { defineOp, registeredOps, type OpDef, type ForwardContext, type BackwardContext } from './ops/registry.js';
+export { defineApi, apiEntries, type ApiEntry, type TwinOf } from './ops/registry.js';
 import './ops/methods.js';
-export * from './ops/elementwise.js';
-export * from './ops/reduce.js';
-export * from './ops/views.js';
+// One line per op family: its api.ts exports the functions and installs the Tensor methods.
+export * from './ops/elementwise/api.js';
+export * from './ops/reduce/api.js';
+export * from './ops/views/api.js';
 export * from './ops/create.js';
-export * from './ops/gather.js';
-export * from './ops/softmax.js';
+export * from './ops/gather/api.js';
+export * from './ops/softmax/api.js';
 export * from './ops/inplace.js';
-export * from './ops/matmul.js';
-export * from './ops/conv.js';
+export * from './ops/matmul/api.js';
+export * from './ops/flip/api.js';
+export * from './ops/conv/api.js';
 export * from './ops/linear.js';
 export { config, configFromEnv, type TesseraConfig } from './config.js';
 // Kernel authoring: packages that bring their own WGSL (optimizers, augmentation) use these.

@@ -25,7 +25,7 @@
  * epilogue sees each finished value exactly once (after all of K, also when the
  * uniform variant splits K over windows).
  *
- * A caller (see ops/matmul.ts for plain strided operands, kernels/gemm.test.ts for an
+ * A caller (see ops/matmul/op.ts for plain strided operands, kernels/gemm.test.ts for an
  * implicit-im2col one) passes `runGemm({ name, M, N, K, batch, a, b, c, buffers,
  * params })`: hooks, the buffers for their bindings in order (A's, B's, C's) and the
  * values of their uniform params by name. Names the generator uses itself, which hooks

@@ -1,10 +1,10 @@
 /**
  * Winograd F(2×2, 3×3) and F(4×4, 3×3) (kernels/winograd.ts), three ways:
- *  1. each kernel against its float64 CPU twin (reference/winograd.ts) on awkward shapes
+ *  1. each kernel against its float64 CPU twin (ops/conv/winograd-twin.ts) on awkward shapes
  *     (batch 1 and 3, odd sizes, padding 0, 1, 2 and mixed, channels 4, 8, 12, 20,
  *     operands at nonzero offsets with filler around them, outputs pre-filled with NaN so
  *     that an element left unwritten or a store outside its range shows);
- *  2. the twins composed against the direct convolution (reference/conv.ts) in float64,
+ *  2. the twins composed against the direct convolution (ops/conv/twin.ts) in float64,
  *     which proves the twins and the tiles' matrices themselves;
  *  3. conv2d with the algorithm forced (setConvAlgorithm), forward and both gradients,
  *     against the direct twin, plus a finite-difference gradient check.
@@ -17,7 +17,7 @@
  *  - the products are f32 GEMMs: 1e-5·√K as in gemm.test.ts;
  *  - the whole convolution: fp32 accumulation over K = 9·C terms gives errors ~√K, and the
  *    F(4×4) transforms amplify rounding (entries up to 8 in Aᵀ, 1/24 in G; relative error
- *    ~1e-5 at K ≈ 1000). ops/conv.test.ts allows rtol 1e-4, atol 1e-4·√K (forward, input
+ *    ~1e-5 at K ≈ 1000). ops/conv/conv.test.ts allows rtol 1e-4, atol 1e-4·√K (forward, input
  *    gradient) and 1e-4·√(N·OH·OW) (filter gradient, reduced over the pixels); the errors
  *    measured here allow 1e-5 for F(2×2) and 3e-5 for F(4×4) in place of 1e-4 (CONV_TOL).
  *    An indexing or transform bug gives O(1) errors.
@@ -51,11 +51,10 @@ import {
   type WinogradProblem,
   type WinogradTile,
 } from './winograd.js';
-import * as twin from '../reference/winograd.js';
+import * as twin from '../ops/conv/winograd-twin.js';
 import type { BufferView } from './define.js';
-import { conv2dBackwardRef, conv2dRef, convShapes, type ConvAttrs } from '../reference/conv.js';
-import { cpuTensor, type CpuTensor } from '../reference/cpu-tensor.js';
-import { assertClose, gradCheck, gpuOps, kernelsDispatched, uniform, type OpSet } from '../testing/index.js';
+import { conv2dBackwardRef, conv2dRef, convShapes, type ConvAttrs } from '../ops/conv/twin.js';
+import { assertClose, gradCheck, kernelsDispatched, uniform, type OpSet } from '../testing/index.js';
 
 await initDevice();
 
@@ -432,7 +431,7 @@ const OP_CASES: OpCase[] = [
 
 /**
  * rtol r and atol r·√K (forward, input gradient; K = 9·channels reduced) or r·√(N·OH·OW)
- * (filter and bias gradients). ops/conv.test.ts uses r = 1e-4 for the implicit GEMM;
+ * (filter and bias gradients). ops/conv/conv.test.ts uses r = 1e-4 for the implicit GEMM;
  * measured here (uniform [−1, 1) data) the worst max|err| is ≈ 3e-7·√K for F(2×2) and
  * ≈ 2.7e-6·√K for F(4×4) (its transforms' larger entries amplify rounding), on lavapipe and
  * SwiftShader alike (within 30%), so r leaves a margin of ~30× and ~10×.
@@ -574,16 +573,8 @@ describe('conv2d with a Winograd tile forced', () => {
       try {
         const xShape = [1, 5, 6, 4];
         const wShape = [4, 3, 3, 4];
-        const a = attrs(1);
-        const s = convShapes(xShape, wShape, a);
-        // The GPU side is conv2d; the CPU side the direct twin in f64 (finite differences of it).
-        const expr = <T,>(o: OpSet<T>, x: T, w: T): T => {
-          if ((o as unknown) === gpuOps) return conv2d(x as Tensor, w as Tensor, null, { padding: 1 }) as T;
-          const xc = x as CpuTensor;
-          const wc = w as CpuTensor;
-          const y = conv2dRef(xc.data as unknown as Float32Array, xShape, wc.data as unknown as Float32Array, wShape, null, a);
-          return cpuTensor(y, [s.N, s.OH, s.OW, s.O], 'f64') as T;
-        };
+        // The GPU side is conv2d (the forced algorithm); the CPU side its twin in f64 (finite differences of it).
+        const expr = <T,>(o: OpSet<T>, x: T, w: T): T => o.conv2d(x, w, null, { padding: 1 });
         await gradCheck(expr, [
           { data: uniform(xShape, 61), shape: xShape },
           { data: uniform(wShape, 62), shape: wShape },

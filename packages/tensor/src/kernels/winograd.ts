@@ -18,7 +18,7 @@
  * tiles, [ξ, n, k] like the forward's U), dw = Gᵀ dU G (winograd_grad_weights).
  * The transforms are generated straight-line from the matrices (no private arrays:
  * llvmpipe keeps an indexed private array in memory, one access per lane). The CPU
- * twins are in reference/winograd.ts.
+ * twins are in ops/conv/winograd-twin.ts.
  */
 import { gpu } from '../runtime/device.js';
 import { acquireBuffer, releaseBuffer } from '../runtime/pool.js';

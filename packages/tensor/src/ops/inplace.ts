@@ -9,7 +9,7 @@ import { writeBuffer } from '../runtime/queue.js';
 import { sameShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { operand } from './util.js';
-import { copy } from './elementwise.js';
+import { copy } from './elementwise/op.js';
 import { noGrad } from '../autograd/grad-mode.js';
 
 /** Copies src's elements into dst (same shape; dst may be a view). */

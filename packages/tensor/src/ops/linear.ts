@@ -5,9 +5,9 @@
  */
 import { TesseraError, fmtShape } from '../runtime/errors.js';
 import type { Tensor } from '../tensor.js';
-import { add } from './elementwise.js';
-import { matmul } from './matmul.js';
-import { transpose } from './views.js';
+import { add } from './elementwise/op.js';
+import { matmul } from './matmul/op.js';
+import { transpose } from './views/op.js';
 
 export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
   if (w.rank !== 2) throw new TesseraError(`linear: weight must be [out, in], got ${fmtShape(w.shape)}`);

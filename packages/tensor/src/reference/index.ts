@@ -4,9 +4,9 @@
  * both (see testing/ops.ts). Import as a namespace: `import * as ref from './reference/index.js'`.
  */
 export * from './cpu-tensor.js';
-export * from './elementwise.js';
-export * from './reduce.js';
-export * from './views.js';
-export * from './gather.js';
-export * from './softmax.js';
+export * from '../ops/elementwise/twin.js';
+export * from '../ops/reduce/twin.js';
+export * from '../ops/views/twin.js';
+export * from '../ops/gather/twin.js';
+export * from '../ops/softmax/twin.js';
 export * as random from './random.js';

@@ -1,19 +1,16 @@
 /**
  * One op vocabulary over two backends: `gpuOps` (the real ops, with autograd) and
- * `cpuOps` (the CPU twins in reference/). A test writes an expression once as
+ * `cpuOps` (the CPU twins: each op folder's twin.ts). A test writes an expression once as
  * `(o, a, b) => o.sum(o.mul(a, b))` and runs it on both — the forward comparison
  * and the finite-difference gradient check then test the same formula.
  */
 import type { DType } from '../dtype.js';
-import type { CompareName } from '../ops/elementwise.js';
-import * as ew from '../ops/elementwise.js';
-import * as red from '../ops/reduce.js';
-import * as views from '../ops/views.js';
-import * as idx from '../ops/gather.js';
-import * as sm from '../ops/softmax.js';
+import type { CompareName } from '../ops/elementwise/op.js';
 import type { Tensor } from '../tensor.js';
-import * as ref from '../reference/index.js';
 import type { CpuTensor } from '../reference/cpu-tensor.js';
+// The package's entry imports every op family's api.ts, which declares the pairs listed here.
+import '../index.js';
+import { apiEntries } from '../ops/registry.js';
 
 type Axes = number | number[] | undefined;
 
@@ -64,27 +61,15 @@ export interface OpSet<T> {
   logSoftmax(x: T, axis?: number): T;
 }
 
-export const gpuOps: OpSet<Tensor> = {
-  add: ew.add, sub: ew.sub, mul: ew.mul, div: ew.div, pow: ew.pow, maximum: ew.maximum, minimum: ew.minimum,
-  neg: ew.neg, exp: ew.exp, log: ew.log, sqrt: ew.sqrt, rsqrt: ew.rsqrt, abs: ew.abs, relu: ew.relu,
-  leakyRelu: ew.leakyRelu, sigmoid: ew.sigmoid, tanh: ew.tanh, clamp: ew.clamp, compare: ew.compare,
-  where: ew.where, cast: ew.cast, copy: ew.copy,
-  sum: red.sum, mean: red.mean, max: red.max, min: red.min, argmax: red.argmax, argmin: red.argmin, variance: red.variance,
-  reshape: views.reshape, permute: views.permute, transpose: views.transpose, expand: views.expand, slice: views.slice,
-  squeeze: views.squeeze, unsqueeze: views.unsqueeze, flatten: views.flatten, concat: views.concat, stack: views.stack,
-  gather: idx.gather, indexSelect: idx.indexSelect, oneHot: idx.oneHot, softmax: sm.softmax, logSoftmax: sm.logSoftmax,
-};
+/** Every public function declared with a CPU twin (defineApi), on one side. */
+function opSet<T>(side: 'gpu' | 'twin'): OpSet<T> {
+  const o: Record<string, unknown> = {};
+  for (const [name, e] of apiEntries()) if (e.twin) o[name] = side === 'gpu' ? e.gpu : e.twin;
+  return o as unknown as OpSet<T>;
+}
 
-export const cpuOps: OpSet<CpuTensor> = {
-  add: ref.add, sub: ref.sub, mul: ref.mul, div: ref.div, pow: ref.pow, maximum: ref.maximum, minimum: ref.minimum,
-  neg: ref.neg, exp: ref.exp, log: ref.log, sqrt: ref.sqrt, rsqrt: ref.rsqrt, abs: ref.abs, relu: ref.relu,
-  leakyRelu: ref.leakyRelu, sigmoid: ref.sigmoid, tanh: ref.tanh, clamp: ref.clamp, compare: ref.compare,
-  where: ref.where, cast: ref.cast, copy: ref.copy,
-  sum: ref.sum, mean: ref.mean, max: ref.max, min: ref.min, argmax: ref.argmax, argmin: ref.argmin, variance: ref.variance,
-  reshape: ref.reshape, permute: ref.permute, transpose: ref.transpose, expand: ref.expand, slice: ref.slice,
-  squeeze: ref.squeeze, unsqueeze: ref.unsqueeze, flatten: ref.flatten, concat: ref.concat, stack: ref.stack,
-  gather: ref.gather, indexSelect: ref.indexSelect, oneHot: ref.oneHot, softmax: ref.softmax, logSoftmax: ref.logSoftmax,
-};
+export const gpuOps: OpSet<Tensor> = opSet('gpu');
+export const cpuOps: OpSet<CpuTensor> = opSet('twin');
 
 /** An expression over either backend. */
 export type Expr = <T>(o: OpSet<T>, ...xs: T[]) => T;
