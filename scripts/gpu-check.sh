@@ -46,7 +46,7 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,m
 say "adapter: $(node packages/tensor/scripts/probe-webgpu.mjs 2>&1 | grep -v '^Warning: maxDynamic')"
 
 if [ "$QUICK" = 1 ]; then
-  step ops npx vitest run --project node packages/tensor/src/ops/matmul.test.ts
+  step ops npx vitest run --project node packages/tensor/src/ops/matmul/matmul.test.ts
   step bench node bench/dist/main.js --filter 1024 --reps 1 --no-tfjs --json "$OUTDIR/bench.json"
   step bench-model node bench/dist/main.js --model darknet-tiny --sizes 64 --batch 4 --steps 1 --modes train --no-torch --json "$OUTDIR/bench-model.json"
 else

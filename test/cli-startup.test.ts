@@ -32,7 +32,7 @@ describe.skipIf(!existsSync(CLI))('train start-up', () => {
     expect(ahead, b.stdout).not.toBeNull();
     expect(Number(ahead![1])).toBeGreaterThan(20);
     const [row] = JSON.parse(readFileSync(join(work, 'b', 'metrics.json'), 'utf8')) as Row[];
-    expect(Object.keys(row!.timing!).sort()).toEqual(['after_s', 'checkpoint_s', 'data_wait_s', 'first_step_s', 'seconds', 'step_median_s', 'step_s', 'steps', 'valid_s']);
+    expect(Object.keys(row!.timing!).sort()).toEqual(['after_s', 'checkpoint_s', 'data_wait_s', 'first_step_s', 'seconds', 'step_median_s', 'step_s', 'steps', 'valid_data_wait_s', 'valid_s']);
     expect(row!.startup!.compile_ahead!.kernels).toBe(Number(ahead![1]));
     expect(row!.startup!.first_step_at_s).toBeGreaterThan(0);
     // Both runs trained the same: compiling ahead changes no result.

@@ -5,7 +5,7 @@
  * stride, its parameters in uniforms), on every variant this adapter runs, against
  * plain-TypeScript references.
  *
- * Tolerance: as in ops/matmul.test.ts, 1e-5·√K relative to max(1, max|C|).
+ * Tolerance: as in ops/matmul/matmul.test.ts, 1e-5·√K relative to max(1, max|C|).
  */
 import { describe, expect, it } from 'vitest';
 import { config, gpu, initDevice, tensor, Tensor } from '../index.js';
@@ -228,7 +228,7 @@ describe('subgroup lane counts', () => {
       const B = tensor(bd, [K, N]);
       const C = Tensor.empty([M, N]);
       // A scalar (row-major, K = 27 is no multiple of 4), and A stored transposed read as vec4
-      // runs along m (M = 44); runs along k are covered by ops/matmul.test.ts at every lane count.
+      // runs along m (M = 44); runs along k are covered by ops/matmul/matmul.test.ts at every lane count.
       const forms = [
         { a: A, layout: { contiguous: 'rows' as const, vec4: false }, ld: K },
         { a: AT, layout: { contiguous: 'cols' as const, vec4: true, mnMultipleOf4: true }, ld: M },

@@ -184,11 +184,15 @@ export function gemmVariantUnsupported(v: GemmVariant, lanes = v.startsWith('sub
   const ctx = gpu();
   if (v === 'portable') return null;
   if (v === 'register-tiled') {
+    const off = adapterProfile().gemm.registerTiledOff;
+    if (off) return off;
     const need = 2 * 2 * RT_BK * RT_TILE * 4;
     const have = ctx.limits.maxComputeWorkgroupStorageSize;
     return have < need ? `maxComputeWorkgroupStorageSize is ${have} < ${need}` : null;
   }
   if (!ctx.hasSubgroups) return 'the adapter has no subgroups feature';
+  const off = adapterProfile().gemm.subgroupOff;
+  if (off) return off;
   const lo = ctx.info.subgroupMinSize;
   if (lanes < 4 || (lanes & (lanes - 1)) !== 0) return `${lanes} lanes: the subgroup variants need a power of two, at least 4`;
   if (lanes > lo) return `${lanes} lanes do not fit the adapter's smallest subgroup (${lo} lanes)`;

@@ -1,6 +1,6 @@
 // The adapter profile: which kind an adapter's info names, what each kind chooses, and the
 // config override. Device-free (the fast tier); what the live adapter got is printed by
-// runtime/adapter.test.ts and used by ops/matmul.test.ts.
+// runtime/adapter.test.ts and used by ops/matmul/matmul.test.ts.
 import { afterEach, describe, expect, it } from 'vitest';
 import { config } from '../config.js';
 import { detectAdapterKind, profileFor } from './adapter-profile.js';

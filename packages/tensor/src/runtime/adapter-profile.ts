@@ -43,6 +43,10 @@ export interface AdapterProfile {
     subgroupKUnroll: number;
     /** Unroll the register-tiled variant's k-slice (GPUs) or keep it a loop (CPU rasterisers: compile time). */
     unrollRegisterTiled: boolean;
+    /** Why the subgroup variants stay off on this kind of adapter, or null where they may run. */
+    subgroupOff: string | null;
+    /** Why the register-tiled variant stays off on this kind of adapter, or null where it may run. */
+    registerTiledOff: string | null;
   };
   conv: {
     /** Below this many channels Winograd's transforms cost more than its products save. */
@@ -55,7 +59,7 @@ export interface AdapterProfile {
 const LAVAPIPE: AdapterProfile = {
   kind: 'lavapipe',
   driverChecksEveryAccess: true,
-  gemm: { defaultVariant: 'subgroup', subgroupRows: 32, subgroupCols: 1, subgroupKUnroll: 1, unrollRegisterTiled: false },
+  gemm: { defaultVariant: 'subgroup', subgroupRows: 32, subgroupCols: 1, subgroupKUnroll: 1, unrollRegisterTiled: false, subgroupOff: null, registerTiledOff: null },
   // Measured on ResNet-34's layers at batch 16 (kernels/conv.ts): F(4×4) forward + both
   // gradients took 1.5× F(2×2)'s time at 4×4 outputs, F(2×2) 1.4× F(4×4)'s at 7×7.
   conv: { winogradMinChannels: 16, winogradF4MinOutput: 6 },
@@ -63,7 +67,20 @@ const LAVAPIPE: AdapterProfile = {
 
 const PROFILES: Record<AdapterKind, AdapterProfile> = {
   lavapipe: LAVAPIPE,
-  swiftshader: { ...LAVAPIPE, kind: 'swiftshader', driverChecksEveryAccess: false, gemm: { ...LAVAPIPE.gemm, defaultVariant: 'portable' } },
+  // The subgroup and register-tiled GEMMs are correct on SwiftShader for plain products
+  // (ops/matmul/matmul.test.ts passed there), but convolutions through them stalled it: the
+  // subgroup GEMM on the 7×7/2 stem and the 1×1/2 shortcut, the register-tiled one on a 3×3
+  // with odd channels, each past 100 s, and Chromium then lost the device (2026-12-07). So
+  // neither the tests nor the tuner may pick them there. The same subgroup kernels at 4 lanes
+  // pass on lavapipe (LP_NATIVE_VECTOR_WIDTH=128), the register-tiled ones at 8.
+  swiftshader: {
+    ...LAVAPIPE,
+    kind: 'swiftshader',
+    driverChecksEveryAccess: false,
+    gemm: { ...LAVAPIPE.gemm, defaultVariant: 'portable', subgroupOff: 'SwiftShader stalls on convolutions through the subgroup GEMM (docs/performance.md)',
+      registerTiledOff: 'SwiftShader stalls on convolutions through the register-tiled GEMM (docs/performance.md)',
+    },
+  },
   gpu: { ...LAVAPIPE, kind: 'gpu', driverChecksEveryAccess: false, gemm: { ...LAVAPIPE.gemm, defaultVariant: 'portable', unrollRegisterTiled: true } },
 };
 

@@ -2,7 +2,7 @@
  * Names the adapter this project's suite runs on (the same spec files run on Dawn over
  * lavapipe in Node and on SwiftShader in headless Chromium), prints the limits the
  * kernels adapt to. (Which GEMM variants this adapter runs, and why not the others, is
- * tested and printed by ops/matmul.test.ts.)
+ * tested and printed by ops/matmul/matmul.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
 import { adapterProfile, gpu, initDevice, type GpuContext } from '../index.js';
