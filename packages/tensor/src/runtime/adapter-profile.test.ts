@@ -25,7 +25,7 @@ describe('adapter profile', () => {
     const p = profileFor(LLVMPIPE);
     expect(p.kind).toBe('lavapipe');
     expect(p.driverChecksEveryAccess).toBe(true);
-    expect(p.gemm).toEqual({ defaultVariant: 'subgroup', subgroupRows: 32, subgroupCols: 1, subgroupKUnroll: 1, unrollRegisterTiled: false });
+    expect(p.gemm).toEqual({ defaultVariant: 'subgroup', subgroupRows: 32, subgroupCols: 1, subgroupKUnroll: 1, unrollRegisterTiled: false, subgroupOff: null, registerTiledOff: null });
     expect(p.conv).toEqual({ winogradMinChannels: 16, winogradF4MinOutput: 6 });
   });
 
@@ -36,6 +36,11 @@ describe('adapter profile', () => {
       expect(p.gemm.defaultVariant).toBe('portable');
     }
     expect(profileFor(NVIDIA).gemm.unrollRegisterTiled).toBe(true);
+    // SwiftShader stalled on convolutions through the subgroup and register-tiled GEMMs: both off there, with the reason.
+    expect(profileFor(SWIFTSHADER).gemm.subgroupOff).toMatch(/SwiftShader stalls/);
+    expect(profileFor(SWIFTSHADER).gemm.registerTiledOff).toMatch(/SwiftShader stalls/);
+    expect(profileFor(NVIDIA).gemm.subgroupOff).toBeNull();
+    expect(profileFor(NVIDIA).gemm.registerTiledOff).toBeNull();
   });
 
   it('config.adapterProfile overrides the detected kind', () => {
