@@ -78,6 +78,7 @@ const fast: TestProjectInlineConfiguration = {
       'packages/vision/src/node/cache/cache.test.ts',
       'packages/vision/src/pictures/pictures.test.ts',
       'test/kernel-headers.test.ts',
+      'test/op-scopes.test.ts',
     ],
   },
 };

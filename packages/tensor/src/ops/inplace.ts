@@ -11,6 +11,7 @@ import type { Tensor } from '../tensor.js';
 import { operand } from './util.js';
 import { copy } from './elementwise/op.js';
 import { noGrad } from '../autograd/grad-mode.js';
+import { tidy } from '../autograd/scope.js';
 
 /** Copies src's elements into dst (same shape; dst may be a view). */
 export function copyInto(dst: Tensor, src: Tensor): Tensor {
@@ -20,13 +21,14 @@ export function copyInto(dst: Tensor, src: Tensor): Tensor {
   if (dst.dtype !== src.dtype) throw new TesseraError(`copyFrom: dtype ${src.dtype} into ${dst.dtype}; cast first`);
   // One dispatch cannot read and write the same buffer (and overlapping views would
   // race): a source sharing dst's storage goes through a temporary copy.
-  const from = src.buffer === dst.buffer ? noGrad(() => copy(src)) : src;
-  runMap({ name: 'copy', expr: 'x0', outType: dst.dtype }, [operand(from)], dst.shape, {
-    buffer: dst.buffer,
-    offset: dst.offset,
-    strides: dst.strides,
+  tidy(() => {
+    const from = src.buffer === dst.buffer ? noGrad(() => copy(src)) : src;
+    runMap({ name: 'copy', expr: 'x0', outType: dst.dtype }, [operand(from)], dst.shape, {
+      buffer: dst.buffer,
+      offset: dst.offset,
+      strides: dst.strides,
+    });
   });
-  if (from !== src) from.dispose();
   return dst;
 }
 

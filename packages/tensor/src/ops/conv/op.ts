@@ -13,6 +13,7 @@ import { runReduce } from '../../kernels/reduce.js';
 import { TesseraError, fmtShape } from '../../runtime/errors.js';
 import { Tensor } from '../../tensor.js';
 import { defineOp } from '../registry.js';
+import { tidy } from '../../autograd/scope.js';
 import { requireDtype } from '../util.js';
 import { add, mul } from '../elementwise/op.js';
 import { contiguous } from '../views/op.js';
@@ -181,16 +182,15 @@ export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Con
   if (residual && fmtShape(residual.shape) !== fmtShape(outShape)) {
     throw new TesseraError(`conv2d: residual must have the output's shape ${fmtShape(outShape)}, got ${fmtShape(residual.shape)}`);
   }
-  const dense = [x, w, bias, scale, residual].map((t) => (t ? contiguous(t) : null));
-  const [xc, wc, bc, sc, rc] = dense;
-  const out = Tensor.empty(outShape, 'f32', 'conv2d');
-  const ref = (t: Tensor | null) => (t ? { buffer: t.buffer, offset: t.offset } : undefined);
-  const fused: ConvEpilogue = { scale: ref(sc!), residual: ref(rc!), act: act ?? undefined };
-  conv2dForward(g, ref(xc!)!, ref(wc!)!, out.buffer, ref(bc!) ?? null, undefined, fused);
-  dense.forEach((t, i) => {
-    if (t && t !== [x, w, bias, scale, residual][i]) t.dispose();
+  // Dense copies of strided operands are freed with the scope.
+  return tidy(() => {
+    const [xc, wc, bc, sc, rc] = [x, w, bias, scale, residual].map((t) => (t ? contiguous(t) : null));
+    const out = Tensor.empty(outShape, 'f32', 'conv2d');
+    const ref = (t: Tensor | null) => (t ? { buffer: t.buffer, offset: t.offset } : undefined);
+    const fused: ConvEpilogue = { scale: ref(sc!), residual: ref(rc!), act: act ?? undefined };
+    conv2dForward(g, ref(xc!)!, ref(wc!)!, out.buffer, ref(bc!) ?? null, undefined, fused);
+    return out;
   });
-  return out;
 }
 
 function composeEpilogue(
@@ -202,15 +202,14 @@ function composeEpilogue(
   residual: Tensor | null,
   act: ConvEpilogueOptions['act'],
 ): Tensor {
-  let y = conv2dOp(bias && !scale ? [x, w, bias] : [x, w], attrs);
-  const step = (next: Tensor) => {
-    y.dispose();
-    y = next;
-  };
-  if (scale) step(mul(y, scale));
-  if (bias && scale) step(add(y, bias));
-  if (residual) step(add(y, residual));
-  if (act === 'relu') step(y.relu());
-  else if (act) step(y.leakyRelu(act.leaky));
-  return y;
+  // The epilogue's steps as ops (each differentiable); the intermediates are freed with the scope.
+  return tidy(() => {
+    let y = conv2dOp(bias && !scale ? [x, w, bias] : [x, w], attrs);
+    if (scale) y = mul(y, scale);
+    if (bias && scale) y = add(y, bias);
+    if (residual) y = add(y, residual);
+    if (act === 'relu') y = y.relu();
+    else if (act) y = y.leakyRelu(act.leaky);
+    return y;
+  });
 }

@@ -14,6 +14,7 @@ import { runMap } from '../../kernels/elementwise.js';
 import { broadcastShapes } from '../../shape.js';
 import { Tensor } from '../../tensor.js';
 import { defineOp, type OpFn } from '../registry.js';
+import { tidy } from '../../autograd/scope.js';
 import { newTensor, operand, requireDtype, requireSameDtype } from '../util.js';
 import { sumToShape } from '../reduce/op.js';
 import { TesseraError, fmtShape } from '../../runtime/errors.js';
@@ -268,12 +269,15 @@ export const BINARY = {
 
 export type BinaryName = keyof typeof BINARY;
 
-/** Sums a broadcast gradient down to `shape`, freeing the unreduced one (unless it is the incoming grad). */
-function unbroadcast(gi: Tensor | null, shape: readonly number[], g: Tensor): Tensor | null {
-  if (!gi) return null;
-  const r = sumToShape(gi, shape);
-  if (r !== gi && gi !== g) gi.dispose();
-  return r;
+/**
+ * One input's gradient: made by `grad` and summed down to the input's (broadcast) shape in
+ * its own scope, so the unreduced one is freed before the next input's is made.
+ */
+function unbroadcast(shape: readonly number[], grad: () => Tensor | null): Tensor | null {
+  return tidy(() => {
+    const gi = grad();
+    return gi && sumToShape(gi, shape);
+  });
 }
 
 function defineBinary(name: BinaryName): OpFn<undefined> {
@@ -287,8 +291,8 @@ function defineBinary(name: BinaryName): OpFn<undefined> {
     },
     backward: (g, { inputs, output, needsInputGrad }) => {
       const [a, b] = inputs as [Tensor, Tensor];
-      const [ga, gb] = d.grad!(g, a, b, output, needsInputGrad);
-      return [unbroadcast(ga, a.shape, g), unbroadcast(gb, b.shape, g)];
+      const only = (i: number) => (needsInputGrad[i] ? unbroadcast(inputs[i]!.shape, () => d.grad!(g, a, b, output, [i === 0, i === 1])[i]!) : null);
+      return [only(0), only(1)];
     },
   });
 }
@@ -397,8 +401,8 @@ const whereOp = defineOp<undefined>({
   },
   backward: (g, { inputs: [c, a, b], needsInputGrad: need }) => [
     null,
-    need[1] ? unbroadcast(mapKernel('where_grad_a', 'select(0.0, x1, x0 != 0)', [c!, g], 'f32'), a!.shape, g) : null,
-    need[2] ? unbroadcast(mapKernel('where_grad_b', 'select(x1, 0.0, x0 != 0)', [c!, g], 'f32'), b!.shape, g) : null,
+    need[1] ? unbroadcast(a!.shape, () => mapKernel('where_grad_a', 'select(0.0, x1, x0 != 0)', [c!, g], 'f32')) : null,
+    need[2] ? unbroadcast(b!.shape, () => mapKernel('where_grad_b', 'select(x1, 0.0, x0 != 0)', [c!, g], 'f32')) : null,
   ],
 });
 

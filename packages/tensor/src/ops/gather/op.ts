@@ -13,6 +13,7 @@ import { TesseraError, fmtShape } from '../../runtime/errors.js';
 import { normAxis } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
 import { defineOp } from '../registry.js';
+import { tidy } from '../../autograd/scope.js';
 import { newTensor } from '../util.js';
 import { expand, reshape } from '../views/op.js';
 
@@ -74,12 +75,11 @@ export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
   if (index.rank !== 1) throw new TesseraError(`indexSelect: the index must be 1-D, got shape ${fmtShape(index.shape)}`);
   // A gather whose index is the 1-D index broadcast over x's other dimensions (a view, no copy).
   const outShape = x.shape.map((d, i) => (i === ax ? index.size : d));
-  const col = reshape(index, x.shape.map((_, i) => (i === ax ? index.size : 1)));
-  const wide = expand(col, outShape);
-  col.dispose();
-  const out = gatherOp([x, wide], { axis: ax, op: 'indexSelect', userIndexShape: index.shape, xShape: x.shape });
-  wide.dispose(); // held by the graph if out needs it for backward
-  return out;
+  // The index views are freed with the scope (the graph holds them if out needs them for backward).
+  return tidy(() => {
+    const wide = expand(reshape(index, x.shape.map((_, i) => (i === ax ? index.size : 1))), outShape);
+    return gatherOp([x, wide], { axis: ax, op: 'indexSelect', userIndexShape: index.shape, xShape: x.shape });
+  });
 }
 
 const oneHotOp = defineOp<number>({

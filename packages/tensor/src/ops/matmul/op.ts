@@ -20,6 +20,7 @@ import { recordGemms, tuneGemms } from '../../kernels/gemm-tuner.js';
 import { broadcastShapes, broadcastStrides, coalesce, numel } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
 import { defineOp } from '../registry.js';
+import { tidy } from '../../autograd/scope.js';
 import { newTensor, requireDtype } from '../util.js';
 import { tensor } from '../create.js';
 import { sumToShape } from '../reduce/op.js';
@@ -90,26 +91,25 @@ function readableInPlace(t: Tensor): boolean {
 
 /** Encodes out[batch] = a[batch] · b[batch] for rank ≥ 2 f32 operands with broadcast batch dims. */
 function encodeMatmul(a: Tensor, b: Tensor, variant?: GemmVariant): Tensor {
+  // Its own scope, so the dense copies are freed when it returns rather than with the
+  // op's: in a backward, gradB runs after gradA and can reuse their memory.
+  return tidy(() => encodeMatmulScoped(a, b, variant));
+}
+
+function encodeMatmulScoped(a: Tensor, b: Tensor, variant?: GemmVariant): Tensor {
   const M = a.shape[a.rank - 2]!;
   const K = a.shape[a.rank - 1]!;
   const N = b.shape[b.rank - 1]!;
   const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
   const out = newTensor([...batch, M, N], 'f32', 'matmul');
-  const temps: Tensor[] = [];
-  const own = (t: Tensor): Tensor => (temps.push(t), t);
-  let ta = readableInPlace(a) ? a : own(contiguous(a));
-  let tb = readableInPlace(b) ? b : own(contiguous(b));
+  let ta = readableInPlace(a) ? a : contiguous(a);
+  let tb = readableInPlace(b) ? b : contiguous(b);
   const sc = out.strides.slice(0, -2);
   const batchStrides = (t: Tensor) => broadcastStrides(t.shape.slice(0, -2), t.strides.slice(0, -2), batch);
   let co = coalesce(batch, [batchStrides(ta), batchStrides(tb), sc]);
   if (co.shape.length > MAX_BATCH_RANK) {
     // Many interleaved broadcast dims: materialise both operands at the full batch shape.
-    const dense = (t: Tensor, shape: number[]): Tensor => {
-      const e = t.expand(shape);
-      const c = contiguous(e);
-      if (c !== e) e.dispose();
-      return own(c);
-    };
+    const dense = (t: Tensor, shape: number[]): Tensor => contiguous(t.expand(shape));
     ta = dense(ta, [...batch, M, K]);
     tb = dense(tb, [...batch, K, N]);
     co = coalesce(batch, [batchStrides(ta), batchStrides(tb), sc]);
@@ -134,8 +134,6 @@ function encodeMatmul(a: Tensor, b: Tensor, variant?: GemmVariant): Tensor {
     },
     variant,
   });
-  // Freed now rather than with the op's scope: in a backward, gradB runs after gradA.
-  for (const t of temps) t.dispose();
   return out;
 }
 
@@ -153,7 +151,7 @@ const matmulOp = defineOp<MatmulAttrs>({
 function gradA(g: Tensor, a: Tensor, b: Tensor, attrs: MatmulAttrs): Tensor | null {
   if (!a.requiresGrad) return null;
   const bt = transpose(b, -1, -2);
-  return reduceTo(encodeMatmul(g, bt, attrs.variant), a.shape);
+  return reduceTo(() => encodeMatmul(g, bt, attrs.variant), a.shape);
 }
 
 /** dB = Aᵀ · dC, summed to B's shape; a 2-D B with batched A folds the batch into K. */
@@ -166,14 +164,12 @@ function gradB(g: Tensor, a: Tensor, b: Tensor, attrs: MatmulAttrs): Tensor | nu
     return encodeMatmul(at, g2, attrs.variant);
   }
   const at = transpose(a, -1, -2);
-  return reduceTo(encodeMatmul(at, g, attrs.variant), b.shape);
+  return reduceTo(() => encodeMatmul(at, g, attrs.variant), b.shape);
 }
 
-/** Sums `full` to `shape`, freeing it now (not with the backward's scope: gradB runs next and may reuse its memory). */
-function reduceTo(full: Tensor, shape: readonly number[]): Tensor {
-  const r = sumToShape(full, shape);
-  if (r !== full) full.dispose();
-  return r;
+/** Sums the product `full()` makes to `shape`, in a scope that frees the unreduced one now (gradB runs next and may reuse its memory). */
+function reduceTo(full: () => Tensor, shape: readonly number[]): Tensor {
+  return tidy(() => sumToShape(full(), shape));
 }
 
 /**
@@ -187,34 +183,31 @@ export function matmul(a: Tensor, b: Tensor, attrs: MatmulAttrs = {}): Tensor {
   if (a.rank === 0 || b.rank === 0) {
     throw new TesseraError(`matmul: both operands need at least one dimension, got ${fmtShape(a.shape)} @ ${fmtShape(b.shape)}`);
   }
-  const a2 = a.rank === 1 ? reshape(a, [1, a.shape[0]!]) : a;
-  const b2 = b.rank === 1 ? reshape(b, [b.shape[0]!, 1]) : b;
-  const K = a2.shape[a2.rank - 1]!;
-  const Kb = b2.shape[b2.rank - 2]!;
-  if (K !== Kb) {
-    throw new TesseraError(
-      `matmul: shapes ${fmtShape(a.shape)} @ ${fmtShape(b.shape)} do not match: the left operand has ${K} columns, the right one ${Kb} rows`,
-    );
-  }
-  try {
-    broadcastShapes('matmul', a2.shape.slice(0, -2), b2.shape.slice(0, -2));
-  } catch {
-    throw new TesseraError(
-      `matmul: the batch dimensions of ${fmtShape(a.shape)} @ ${fmtShape(b.shape)} cannot be broadcast together (${fmtShape(a2.shape.slice(0, -2))} vs ${fmtShape(b2.shape.slice(0, -2))})`,
-    );
-  }
-  let out = matmulOp([a2, b2], attrs);
-  if (a2 !== a) a2.dispose();
-  if (b2 !== b) b2.dispose();
-  if (a.rank === 1 || b.rank === 1) {
+  return tidy(() => {
+    const a2 = a.rank === 1 ? reshape(a, [1, a.shape[0]!]) : a;
+    const b2 = b.rank === 1 ? reshape(b, [b.shape[0]!, 1]) : b;
+    const K = a2.shape[a2.rank - 1]!;
+    const Kb = b2.shape[b2.rank - 2]!;
+    if (K !== Kb) {
+      throw new TesseraError(
+        `matmul: shapes ${fmtShape(a.shape)} @ ${fmtShape(b.shape)} do not match: the left operand has ${K} columns, the right one ${Kb} rows`,
+      );
+    }
+    try {
+      broadcastShapes('matmul', a2.shape.slice(0, -2), b2.shape.slice(0, -2));
+    } catch {
+      throw new TesseraError(
+        `matmul: the batch dimensions of ${fmtShape(a.shape)} @ ${fmtShape(b.shape)} cannot be broadcast together (${fmtShape(a2.shape.slice(0, -2))} vs ${fmtShape(b2.shape.slice(0, -2))})`,
+      );
+    }
+    const out = matmulOp([a2, b2], attrs);
+    if (a.rank !== 1 && b.rank !== 1) return out;
+    // A 1-D operand's added dimension comes off the result.
     const shape = [...out.shape];
     if (b.rank === 1) shape.pop();
     if (a.rank === 1) shape.splice(shape.length - (b.rank === 1 ? 1 : 2), 1);
-    const r = reshape(out, shape);
-    out.dispose();
-    out = r;
-  }
-  return out;
+    return reshape(out, shape);
+  });
 }
 
 export interface TuneResult {
@@ -229,14 +222,13 @@ export interface TuneResult {
  * matmuls of this shape use it.
  */
 export async function tuneGemm(M: number, N: number, K: number, reps = 3): Promise<TuneResult> {
-  const a = tensor(new Float32Array(M * K).map((_, i) => ((i * 7919) % 13) / 13 - 0.5), [M, K]);
-  const b = tensor(new Float32Array(K * N).map((_, i) => ((i * 104729) % 17) / 17 - 0.5), [K, N]);
-  try {
-    const { calls } = recordGemms(() => matmul(a, b).dispose());
-    const tuned = await tuneGemms(calls, { reps, retune: true });
-    return tuned[calls[0]!.key]!;
-  } finally {
-    a.dispose();
-    b.dispose();
-  }
+  // Only the call's shape is recorded (the operands are freed at once); the tuner
+  // measures on buffers of its own.
+  const { calls } = tidy(() => {
+    const a = tensor(new Float32Array(M * K).map((_, i) => ((i * 7919) % 13) / 13 - 0.5), [M, K]);
+    const b = tensor(new Float32Array(K * N).map((_, i) => ((i * 104729) % 17) / 17 - 0.5), [K, N]);
+    return recordGemms(() => void matmul(a, b));
+  });
+  const tuned = await tuneGemms(calls, { reps, retune: true });
+  return tuned[calls[0]!.key]!;
 }

@@ -8,6 +8,7 @@ import { runReduce, type ReduceKind } from '../../kernels/reduce.js';
 import { normAxes, sameShape } from '../../shape.js';
 import { Tensor } from '../../tensor.js';
 import { defineOp } from '../registry.js';
+import { tidy } from '../../autograd/scope.js';
 import { newTensor, requireDtype } from '../util.js';
 import { TesseraError } from '../../runtime/errors.js';
 import { isNanWgsl } from '../../kernels/wgsl-float.js';
@@ -97,13 +98,10 @@ function argReduce(name: 'argmax' | 'argmin', x: Tensor, axis: number | undefine
   if (axis !== undefined) return op([x], attrs(name, x, axis, keepdim));
   // Over the flattened tensor: the index is a flat (row-major) one.
   x.assertAlive(name);
-  const flat = reshape(x, [x.size]);
-  const r = op([flat], { axes: [0], keepdim: false });
-  flat.dispose();
-  if (!keepdim) return r;
-  const k = reshape(r, x.shape.map(() => 1));
-  r.dispose();
-  return k;
+  return tidy(() => {
+    const r = op([reshape(x, [x.size])], { axes: [0], keepdim: false });
+    return keepdim ? reshape(r, x.shape.map(() => 1)) : r;
+  });
 }
 
 /** Index of the largest element along one axis (or over the flattened tensor), first on ties; i32. */
@@ -119,13 +117,10 @@ export function variance(x: Tensor, axes?: Axes, keepdim = false, correction = 1
   if (n - correction <= 0) {
     throw new TesseraError(`var: ${n} element(s) per group over axes ${JSON.stringify(a.axes)} of shape [${x.shape.join(', ')}] leave no degrees of freedom with correction ${correction}`);
   }
-  const m = meanOp([x], a);
-  const d = sub(x, m);
-  const sq = mul(d, d);
-  const s = sumOp([sq], { axes: a.axes, keepdim });
-  const r = mulScalar(s, 1 / (n - correction));
-  for (const t of [m, d, sq, s]) t.dispose();
-  return r;
+  return tidy(() => {
+    const d = sub(x, meanOp([x], a));
+    return mulScalar(sumOp([mul(d, d)], { axes: a.axes, keepdim }), 1 / (n - correction));
+  });
 }
 
 /** Sums a broadcast gradient back down to `shape` (the inverse of broadcasting). */
@@ -136,8 +131,5 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   for (let i = 0; i < g.rank; i++) {
     if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
   }
-  const s = reduceInto('sum', g, { axes, keepdim: true });
-  const r = reshape(s, shape);
-  if (r !== s) s.dispose();
-  return r;
+  return tidy(() => reshape(reduceInto('sum', g, { axes, keepdim: true }), shape));
 }

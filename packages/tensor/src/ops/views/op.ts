@@ -8,6 +8,7 @@ import { TesseraError, fmtShape } from '../../runtime/errors.js';
 import { checkShape, isContiguous, normAxis, numel } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
 import { defineOp } from '../registry.js';
+import { tidy } from '../../autograd/scope.js';
 import { newTensor, operand, requireSameDtype } from '../util.js';
 import { copy } from '../elementwise/op.js';
 import { sumToShape } from '../reduce/op.js';
@@ -214,10 +215,7 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.some((t) => t.rank !== xs[0]!.rank || t.shape.some((d, i) => d !== xs[0]!.shape[i]))) {
     throw new TesseraError(`stack: shapes ${xs.map((t) => fmtShape(t.shape)).join(', ')} differ; stacked tensors need one shape`);
   }
-  const parts = xs.map((t) => unsqueeze(t, axis));
-  const out = concat(parts, axis);
-  for (const p of parts) if (!xs.includes(p)) p.dispose();
-  return out;
+  return tidy(() => concat(xs.map((t) => unsqueeze(t, axis)), axis));
 }
 
 export function contiguous(x: Tensor): Tensor {

@@ -26,6 +26,7 @@ import { fmtShape } from '../../../runtime/errors.js';
 import { sameShape } from '../../../shape.js';
 import { Tensor } from '../../../tensor.js';
 import { defineOp } from '../../registry.js';
+import { tidy } from '../../../autograd/scope.js';
 import { newTensor } from '../../util.js';
 import { contiguous } from '../../views/op.js';
 import { nnError, requireF32 } from '../util.js';
@@ -288,23 +289,23 @@ export function batchNormFold(weight: Tensor, bias: Tensor, runningMean: Tensor,
     if (t) requireF32('batchNormFold', t, 'each input');
     if (t && (t.rank !== 1 || t.size !== C)) throw nnError('batchNormFold', `expected vectors of ${C} channels, got shape ${fmtShape(t.shape)}`);
   }
-  const dense = parts.map((t) => (t ? contiguous(t) : null));
-  const ref = (t: Tensor) => ({ buffer: t.buffer, offset: t.offset });
-  const out = Tensor.empty([2, C], 'f32', 'bn_fold');
-  runBatchNormFold({
-    C,
-    eps,
-    weight: ref(dense[0]!),
-    bias: ref(dense[1]!),
-    runningMean: ref(dense[2]!),
-    runningVar: ref(dense[3]!),
-    convBias: dense[4] ? ref(dense[4]) : null,
-    out: out.buffer,
+  // Dense copies of strided inputs are freed with the scope.
+  return tidy(() => {
+    const dense = parts.map((t) => (t ? contiguous(t) : null));
+    const ref = (t: Tensor) => ({ buffer: t.buffer, offset: t.offset });
+    const out = Tensor.empty([2, C], 'f32', 'bn_fold');
+    runBatchNormFold({
+      C,
+      eps,
+      weight: ref(dense[0]!),
+      bias: ref(dense[1]!),
+      runningMean: ref(dense[2]!),
+      runningVar: ref(dense[3]!),
+      convBias: dense[4] ? ref(dense[4]) : null,
+      out: out.buffer,
+    });
+    return out;
   });
-  dense.forEach((t, i) => {
-    if (t && t !== parts[i]) t.dispose();
-  });
-  return out;
 }
 
 // ---------------------------------------------------------------- fused 2×2/2 max-pool

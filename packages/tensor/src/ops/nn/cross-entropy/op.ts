@@ -11,6 +11,7 @@ import { readBuffer, writeBuffer } from '../../../runtime/queue.js';
 import { Tensor } from '../../../tensor.js';
 import { tensor } from '../../create.js';
 import { defineOp } from '../../registry.js';
+import { tidy } from '../../../autograd/scope.js';
 import { newTensor } from '../../util.js';
 import { contiguous } from '../../views/op.js';
 import { nnError } from '../util.js';
@@ -117,8 +118,6 @@ export function softmaxCrossEntropy(
   if (logits.rank !== 2) throw nnError(op, `expected logits [N, C] (rank 2), got shape ${fmtShape(logits.shape)}`);
   if (logits.dtype !== 'f32') throw nnError(op, `logits must be f32, got ${logits.dtype} of shape ${fmtShape(logits.shape)}`);
   const [N, C] = logits.shape as [number, number];
-  let y: Tensor;
-  let uploaded = false;
   if (labels instanceof Tensor) {
     if (labels.dtype === 'f32') {
       throw nnError(op, `labels must be integer class indices (an i32 tensor), got an f32 tensor of shape ${fmtShape(labels.shape)}; cast it with .cast('i32')`);
@@ -126,21 +125,16 @@ export function softmaxCrossEntropy(
     if (labels.rank !== 1 || labels.shape[0] !== N) {
       throw nnError(op, `labels have shape ${fmtShape(labels.shape)} but logits ${fmtShape(logits.shape)} need labels [${N}]`);
     }
-    y = labels;
-  } else {
-    if (labels.length !== N) throw nnError(op, `got ${labels.length} labels for logits ${fmtShape(logits.shape)}; expected ${N}`);
-    for (let i = 0; i < labels.length; i++) {
-      const v = labels[i]!;
-      if (!Number.isInteger(v)) throw nnError(op, `label ${i} is ${v}, not an integer class index`);
-      if (v < 0 || v >= C) throw nnError(op, `label ${i} is ${v}, out of range for ${C} classes [0, ${C})`);
-    }
-    y = tensor(Int32Array.from(labels), [N], 'i32');
-    uploaded = true;
+    return crossEntropyOp([logits, labels], { N, C, eps, reduction });
   }
-  const out = crossEntropyOp([logits, y], { N, C, eps, reduction });
-  // The graph node holds the uploaded labels until its backward ran; this frees them after.
-  if (uploaded) y.dispose();
-  return out;
+  if (labels.length !== N) throw nnError(op, `got ${labels.length} labels for logits ${fmtShape(logits.shape)}; expected ${N}`);
+  for (let i = 0; i < labels.length; i++) {
+    const v = labels[i]!;
+    if (!Number.isInteger(v)) throw nnError(op, `label ${i} is ${v}, not an integer class index`);
+    if (v < 0 || v >= C) throw nnError(op, `label ${i} is ${v}, out of range for ${C} classes [0, ${C})`);
+  }
+  // The uploaded labels are freed with the scope (after the backward, when the graph holds them).
+  return tidy(() => crossEntropyOp([logits, tensor(Int32Array.from(labels), [N], 'i32')], { N, C, eps, reduction }));
 }
 
 /**
