@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, kernelSources, tensor } from '@tessera/tensor';
+import { initDevice, kernelSources, tensor, traceKernels } from '@tessera/tensor';
 import { readWarmupPlan, warmupPlanPath } from '@tessera/tensor/node';
 import type { EpochTiming } from '@tessera/nn';
 import { Startup, startupLine } from './startup.js';
@@ -49,6 +49,29 @@ describe('Startup', () => {
     await second.ready();
     expect(second.report(null).compile_ahead!.kernels).toBe(kernelSources().length);
     expect(await second.savePlan()).toBeNull(); // the same kernels: nothing to write
+  });
+
+  it('with no plan, compiles the traced kernels ahead and says so; a failed trace only costs the warm-up', async () => {
+    const key = 'train traced-net 16px bs2 counting';
+    const traced = traceKernels(() => void tensor([1, 2, 3], [3]).neg().exp());
+    expect(traced.map((k) => k.name)).toEqual(['neg', 'exp']);
+    const s = new Startup(key);
+    await s.startCompileAhead();
+    s.traceAhead(() => traced);
+    await s.ready();
+    const r = s.report(null);
+    expect(r.compile_ahead).toMatchObject({ kernels: 2, source: 'trace' });
+    expect(startupLine(r)).toMatch(/; 2 kernels \(warm-up plan: none recorded yet; found by tracing the steps in \d+\.\d s\) compiled ahead on /);
+    const compiled = new Set(kernelSources().map((k) => k.code));
+    expect(traced.every((k) => compiled.has(k.code))).toBe(true);
+
+    const failed = new Startup('train failing-trace 16px bs2 counting');
+    await failed.startCompileAhead();
+    failed.traceAhead(() => {
+      throw new Error('no batch');
+    });
+    await failed.ready();
+    expect(startupLine(failed.report(null))).toContain('no kernels compiled ahead (warm-up plan: none recorded yet; tracing the steps failed (no batch))');
   });
 
   it('a corrupt plan is a note, and a new plan replaces it', async () => {

@@ -5,10 +5,10 @@
  * steps that need them — the LR finder's picture, TTA's augmented passes, predict's
  * preprocessing, export's metadata — take no more arguments than in fastai.
  */
-import { TesseraError, initDevice } from '@tessera/tensor';
+import { type KernelSource, TesseraError, initDevice } from '@tessera/tensor';
 import {
   type Arch, type LearnerOptions, type LrFindOptions, type LrFindResult, type ModelArch, type ModelMeta, type Prediction, type Preprocess,
-  type VisionModel, Learner, checkArch, createNetwork, createVisionModel, io, loadPretrained, modelToBytes, tta, tuneModelGemms,
+  type VisionModel, Learner, checkArch, createNetwork, createVisionModel, io, loadPretrained, modelToBytes, tta, traceStepKernels, tuneModelGemms,
 } from '@tessera/nn';
 import { renderLineChart, type LineChartOptions, type LineSeries } from '@tessera/vision';
 import type { ImageDataLoaders } from './data-loaders.js';
@@ -231,4 +231,14 @@ export async function tuneGemms(learn: VisionLearner): Promise<number> {
   } finally {
     params.forEach((p, i) => (p.requiresGrad = flags[i]!));
   }
+}
+
+/**
+ * The kernels this learner's training and validation steps need that this process has not
+ * compiled yet, found without running anything (@tessera/nn's traceStepKernels, on the
+ * loaders' batch and image size): what a run compiles ahead on every core before its first step.
+ */
+export function stepKernels(learn: VisionLearner): KernelSource[] {
+  const { bs, size, classes } = learn.dls;
+  return traceStepKernels(learn, [bs, size, size, 3], classes.length);
 }

@@ -11,7 +11,7 @@ import { loadGemmTuningCache, makeFolder, saveGemmTuningCache, tuningCachePath }
 import { writeFileAtomic } from '@tessera/vision/node';
 import { describeWeights, fileStore } from '@tessera/nn/node';
 import {
-  ClassificationInterpretation, errorRate, tuneGemms, visionLearner, visionLearnerFor, type ImageDataLoaders, type VisionLearner,
+  ClassificationInterpretation, errorRate, tuneGemms, stepKernels, visionLearner, visionLearnerFor, type ImageDataLoaders, type VisionLearner,
 } from '@tessera/fastai/node';
 import type { Arch, ModelArch } from '@tessera/nn';
 import { UsageError, parseArgs, type OptionTable } from '../args.js';
@@ -158,6 +158,8 @@ export async function setupTraining(command: string, argv: string[], extra: Opti
   } else if (tuned) {
     console.log(`GEMM kernels: ${tuned} tuned calls for this adapter from ${tuningCachePath()}`);
   }
+  // A first run of this model here (no warm-up plan): the kernels come from tracing its steps.
+  startup.traceAhead(() => stepKernels(learn));
   const info = [
     `data: ${dls.description}`,
     `model: ${arch} with fastai's head, ${from ? `continued from ${join(from, 'model.safetensors')} (unfrozen, a fresh optimizer)` : graph ? graph.describe : weights ? describeWeights(arch as Arch, weights) : noPretrained ? 'trained from scratch (--no-pretrained)' : 'trained from scratch (synthetic data; pass --pretrained FILE to fine-tune)'}`,

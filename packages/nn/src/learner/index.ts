@@ -38,3 +38,4 @@ export {
 export { ClassificationInterpretation, getPreds, tta, type Preds, type TopLoss, type TtaOptions } from './interpret.js';
 export { predict, predictBatch, type Prediction } from './predict.js';
 export { tuneModelGemms, type TuneModelOptions } from './tune-gemms.js';
+export { traceStepKernels } from './trace-step.js';

@@ -10,6 +10,7 @@
  */
 import { config } from '../config.js';
 import { gpu } from './device.js';
+import { isTracing, noteTracedKernel } from './trace.js';
 
 export interface Kernel {
   name: string;
@@ -29,6 +30,11 @@ const stats = { compiled: 0, compileMs: 0 };
 export function getKernel(name: string, code: string, hasUniforms = true): Kernel {
   const hit = cache.get(code);
   if (hit) return hit;
+  if (isTracing()) {
+    // Noted, not compiled: the trace's dispatches are skipped (runtime/trace.ts).
+    noteTracedKernel({ name, code, hasUniforms });
+    return { name, pipeline: null as unknown as GPUComputePipeline, layout: null as unknown as GPUBindGroupLayout, hasUniforms, verified: true };
+  }
   const { device } = gpu();
   const t0 = performance.now();
   device.pushErrorScope('validation');

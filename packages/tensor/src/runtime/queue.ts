@@ -10,6 +10,7 @@ import { type Kernel, takeCompileFailures } from './kernel.js';
 import { DeviceError } from './errors.js';
 import { checkBuffer, takeCheckMessages, throwIfFlagged, usedCheckWords } from './checks.js';
 import { isProfiling, nextPassTimestamps, resolveProfile } from './profiler.js';
+import { isTracing } from './trace.js';
 
 export interface BufferBinding {
   buffer: GPUBuffer;
@@ -77,6 +78,7 @@ export function dispatch(
 ): void {
   const { device } = gpu();
   if (kernel.hasUniforms && !uniforms) throw new Error(`internal: kernel ${kernel.name} needs uniforms`);
+  if (isTracing()) return;
   // A kernel whose compilation is not confirmed yet runs in a command buffer of its
   // own, so that if it is broken only its own dispatch is lost (see kernel.ts).
   const isolate = !kernel.verified;
@@ -105,12 +107,14 @@ export function dispatch(
 
 /** Encodes a buffer-to-buffer copy (ordered with the dispatches around it). */
 export function copyBuffer(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+  if (isTracing()) return;
   endPass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   if (++pendingDispatches >= MAX_DISPATCHES_PER_SUBMIT) flush();
 }
 
 /** Encodes zero-filling of a byte range (ordered with the dispatches around it; not a dispatch). */
 export function clearBuffer(dst: GPUBuffer, offset: number, bytes: number): void {
+  if (isTracing()) return;
   endPass().clearBuffer(dst, offset, bytes);
   if (++pendingDispatches >= MAX_DISPATCHES_PER_SUBMIT) flush();
 }
@@ -139,6 +143,7 @@ export function hasPendingWork(): boolean {
  * pooled one that pending commands still read.
  */
 export function writeBuffer(dst: GPUBuffer, dstOffset: number, data: ArrayBufferView): void {
+  if (isTracing()) return;
   if (hasPendingWork()) flush();
   gpu().device.queue.writeBuffer(dst, dstOffset, data.buffer, data.byteOffset, data.byteLength);
 }
@@ -174,6 +179,7 @@ function encodeChecks(staging: GPUBuffer, at: number, words: number): void {
 
 /** Copies `bytes` from a buffer to the CPU. The one async step. */
 export async function readBuffer(src: GPUBuffer, srcOffset: number, bytes: number): Promise<ArrayBuffer> {
+  if (isTracing()) throw new Error('internal: a readback inside traceKernels (its values were never computed)');
   const { device } = gpu();
   const dataSize = Math.max(16, Math.ceil(bytes / 16) * 16);
   const checkWords = usedCheckWords();
