@@ -24,6 +24,7 @@ run counting-45-50-128 counting-45-50 --per-class 200 --size 128
 # Paintings: Tiny Darknet (ImageNet) at 224 px (error with and without TTA), and at 128 px.
 run paintings-darknet paintings --arch darknet-tiny --size 224 --epochs 8 --tta
 run paintings-darknet-f3 paintings --arch darknet-tiny --size 224 --freeze-epochs 3 --epochs 8 --tta
+run paintings-darknet-bs16 paintings --arch darknet-tiny --size 224 --bs 16 --epochs 6 --tta
 run paintings-darknet-128 paintings --arch darknet-tiny --size 128 --epochs 4 --bs 32
 # Ants vs bees: Tiny Darknet at 128 px.
 run hymenoptera-darknet hymenoptera --arch darknet-tiny --size 128 --epochs 4 --bs 32

@@ -275,7 +275,10 @@ async function trainModel(): Promise<void> {
   setStatus('train-status', 'starting…');
   try {
     const r = await job('training', () => call('train', {
-      req: { ...model, epochs: Number(input('epochs').value), lr, freezeEpochs: Number(input('freeze-epochs').value) },
+      req: {
+        ...model, epochs: Number(input('epochs').value), lr, freezeEpochs: Number(input('freeze-epochs').value),
+        warmup: new URLSearchParams(location.search).get('warmup') !== '0',
+      },
     }));
     setStatus('train-status', r.stopped ? 'stopped; the model as it was is ready below' : 'done; the model is ready below');
     showModel(r.model);

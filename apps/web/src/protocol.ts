@@ -33,6 +33,8 @@ export interface TrainRequest extends ModelRequest {
   lr: number;
   /** Frozen epochs before unfreezing (fine-tuning only). */
   freezeEpochs: number;
+  /** Create the steps' kernels ahead (default); false (`?warmup=0` in the page's address) compiles each at its first use, for before/after measurements. */
+  warmup?: boolean;
 }
 
 /** A picture as an SVG document (sharp at any size), with its size in pixels. */

@@ -8,7 +8,7 @@ import { initDevice, manualSeed } from '@tessera/tensor';
 import { CancelFitException, Callback, type EpochRow } from '@tessera/nn';
 import {
   ClassificationInterpretation, ImageDataLoaders, InferenceLearner, augTransforms, errorRate, loadLearner, plotLoss, plotLrFind,
-  resize, visionLearner, webWorkers, type VisionLearner,
+  prepareKernels, resize, visionLearner, webWorkers, type VisionLearner,
 } from '@tessera/fastai';
 import type { SkippedItem } from '@tessera/vision';
 import { readWeights } from './weight-files.js';
@@ -182,6 +182,12 @@ async function train(req: TrainRequest): Promise<Replies['train']> {
       text: `model: ${req.arch} with fastai's head, ${pretrained ? `ImageNet weights from ${pretrained}` : 'trained from scratch'}; ` +
         `images ${d!.dls.size}px, batch ${d!.dls.bs}`,
     });
+    // The kernels of its steps, traced and created at once, so the first epoch does not compile them one by one.
+    if (req.warmup !== false) {
+      const t0 = performance.now();
+      const kernels = await prepareKernels(learn);
+      emit({ type: 'log', text: `kernels: ${kernels} created ahead in ${((performance.now() - t0) / 1000).toFixed(1)} s` });
+    }
     let stopped = false;
     try {
       // fastai's fine_tune (the frozen epoch(s), then the unfrozen ones with discriminative rates), or fit_one_cycle from scratch.

@@ -1,5 +1,5 @@
 /**
- * `node bench/dist/browser/web-cold-start.js [--epochs 3] [--runs 2] [--json FILE]`: how much
+ * `node bench/dist/browser/web-cold-start.js [--epochs 3] [--runs 2] [--no-warmup] [--json FILE]`: how much
  * the web app's first epoch costs over a steady one, in Debian's headless Chromium (WebGPU on
  * SwiftShader), driven the way test/web-app.test.ts drives it: the page built with Vite and
  * served from a loopback server, the counting task loaded (1–2 discs, 300 per class, 32 px,
@@ -36,14 +36,15 @@ interface Run {
   first_over_steady: number;
 }
 
-function parseArgs(argv: string[]): { epochs: number; runs: number; json?: string } {
-  const o: { epochs: number; runs: number; json?: string } = { epochs: 3, runs: 2 };
+function parseArgs(argv: string[]): { epochs: number; runs: number; json?: string; warmup: boolean } {
+  const o: { epochs: number; runs: number; json?: string; warmup: boolean } = { epochs: 3, runs: 2, warmup: true };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     if (argv[i] === '--epochs' && v) (o.epochs = Number.parseInt(v, 10)), i++;
     else if (argv[i] === '--runs' && v) (o.runs = Number.parseInt(v, 10)), i++;
     else if (argv[i] === '--json' && v) (o.json = v), i++;
-    else throw new Error(`unknown argument ${argv[i]}; usage: web-cold-start.js [--epochs 3] [--runs 2] [--json FILE]`);
+    else if (argv[i] === '--no-warmup') o.warmup = false;
+    else throw new Error(`unknown argument ${argv[i]}; usage: web-cold-start.js [--epochs 3] [--runs 2] [--no-warmup] [--json FILE]`);
   }
   if (!(o.epochs >= 2 && o.runs >= 1)) throw new Error('--epochs must be at least 2 (a first and a steady epoch), --runs at least 1');
   return o;
@@ -83,7 +84,8 @@ async function main(): Promise<void> {
   const runs: Run[] = [];
   try {
     const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    // ?warmup=0: the page compiles each kernel at its first use instead of creating the steps' kernels ahead (the "before").
+    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/${o.warmup ? '' : '?warmup=0'}`);
     await page.waitForSelector('body[data-state=ready], body[data-state=no-gpu]', { timeout: 120_000 });
     console.log(`device: ${await page.textContent('#device')}`);
     for (const [id, v] of [['count-lo', TASK.lo], ['count-hi', TASK.hi], ['per-class', TASK.perClass], ['size', TASK.size], ['bs', TASK.bs], ['seed', TASK.seed]] as const) {
@@ -128,7 +130,7 @@ async function main(): Promise<void> {
     await new Promise((done) => server.close(done));
     rmSync(work, { recursive: true, force: true });
   }
-  if (o.json) writeFileSync(o.json, `${JSON.stringify({ task: TASK, load_end: loadavg(), runs }, null, 2)}\n`);
+  if (o.json) writeFileSync(o.json, `${JSON.stringify({ task: TASK, warmup: o.warmup, load_end: loadavg(), runs }, null, 2)}\n`);
 }
 
 main().catch((e: unknown) => {

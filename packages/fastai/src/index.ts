@@ -14,7 +14,7 @@
 export { resize, augTransforms, type Resize, type ResizeMethod, type AugTransformsOptions } from './transforms.js';
 export { ImageDataLoaders, TooFewImagesError, type ImageDataLoadersOptions, type CountingOptions } from './data-loaders.js';
 export {
-  VisionLearner, visionLearner, visionLearnerFor, plotLrFind, plotLoss, tuneGemms, stepKernels, type BuiltVisionModel, type VisionLearnerOptions, type LrFindSuggestions, type TtaResult,
+  VisionLearner, visionLearner, visionLearnerFor, plotLrFind, plotLoss, tuneGemms, stepKernels, prepareKernels, type BuiltVisionModel, type VisionLearnerOptions, type LrFindSuggestions, type TtaResult,
 } from './vision-learner.js';
 export { ClassificationInterpretation } from './interpretation.js';
 export { InferenceLearner, loadLearner, predictImage, prepareImage, readImage, toBatch, type ImageInput } from './inference.js';

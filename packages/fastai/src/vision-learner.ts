@@ -5,7 +5,7 @@
  * steps that need them — the LR finder's picture, TTA's augmented passes, predict's
  * preprocessing, export's metadata — take no more arguments than in fastai.
  */
-import { type KernelSource, TesseraError, initDevice } from '@tessera/tensor';
+import { type KernelSource, TesseraError, createKernelsAsync, initDevice } from '@tessera/tensor';
 import {
   type Arch, type LearnerOptions, type LrFindOptions, type LrFindResult, type ModelArch, type ModelMeta, type Prediction, type Preprocess,
   type VisionModel, Learner, checkArch, createNetwork, createVisionModel, io, loadPretrained, modelToBytes, tta, traceStepKernels, tuneModelGemms,
@@ -241,4 +241,14 @@ export async function tuneGemms(learn: VisionLearner): Promise<number> {
 export function stepKernels(learn: VisionLearner): KernelSource[] {
   const { bs, size, classes } = learn.dls;
   return traceStepKernels(learn, [bs, size, size, 3], classes.length);
+}
+
+/**
+ * Creates the pipelines of this learner's steps before its first step, all at once
+ * (createComputePipelineAsync): a browser compiles them in parallel on its GPU process
+ * instead of one by one inside the first epoch. Resolves to how many were created. (The CLI
+ * on lavapipe compiles on worker threads instead: lavapipe compiles at the first dispatch.)
+ */
+export function prepareKernels(learn: VisionLearner): Promise<number> {
+  return createKernelsAsync(stepKernels(learn));
 }

@@ -36,7 +36,7 @@ export {
   defineKernel, run as runKernel, packUniforms,
   type KernelDef, type KernelSpec, type UniformType, type UniformValue, type BufferView,
 } from './kernels/define.js';
-export { kernelSources, pipelineStats, type KernelSource } from './runtime/kernel.js';
+export { createKernelsAsync, kernelSources, pipelineStats, type KernelSource } from './runtime/kernel.js';
 export { traceKernels } from './runtime/trace.js';
 export {
   recordGemms, tuneGemms, gemmTuning, setGemmTuning, adapterKey, gemmKey, GEMM_VARIANTS,

@@ -61,6 +61,36 @@ export function getKernel(name: string, code: string, hasUniforms = true): Kerne
 }
 
 /**
+ * Creates the pipelines of `list` that are not cached yet with createComputePipelineAsync, all
+ * at once, and caches them: a browser compiles them on its GPU process's worker threads in
+ * parallel instead of one by one at each kernel's first use (Dawn on lavapipe gains nothing:
+ * lavapipe compiles at the first dispatch, see warmup.ts). A kernel that fails is left out,
+ * for getKernel to compile and report at its real use. Resolves to how many were created.
+ */
+export async function createKernelsAsync(list: readonly KernelSource[]): Promise<number> {
+  const { device } = gpu();
+  const made = await Promise.all(
+    list
+      .filter((s) => !cache.has(s.code))
+      .map(async ({ name, code, hasUniforms }) => {
+        try {
+          // The module's own errors stay in a scope of their own (a pipeline's reject the promise).
+          device.pushErrorScope('validation');
+          const module = device.createShaderModule({ label: name, code });
+          const moduleError = device.popErrorScope();
+          const pipeline = await device.createComputePipelineAsync({ label: name, layout: 'auto', compute: { module, entryPoint: 'main' } });
+          if (await moduleError) return 0;
+          if (!cache.has(code)) cache.set(code, { name, pipeline, layout: pipeline.getBindGroupLayout(0), hasUniforms, verified: true });
+          return 1;
+        } catch {
+          return 0;
+        }
+      }),
+  );
+  return made.reduce<number>((a, b) => a + b, 0);
+}
+
+/**
  * Awaits pending compile checks and returns the failures (empty when all compiled).
  * Broken kernels leave the cache so that a retry compiles (and fails) again.
  */
