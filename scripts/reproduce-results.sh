@@ -21,7 +21,8 @@ run counting-two-stage-2 counting --from runs/counting-two-stage --epochs 15 --l
 # Counting 45-50: the blog's setting.
 run counting-45-50 counting-45-50 --per-class 200 --epochs 3
 run counting-45-50-128 counting-45-50 --per-class 200 --size 128
-# Paintings: Tiny Darknet (ImageNet) at 224 px (error with and without TTA), and at 128 px.
+# Paintings: Tiny Darknet (ImageNet) at 256 px (the best recipe), 224 px (error with and without TTA), and 128 px.
+run paintings-darknet-256 paintings --arch darknet-tiny --size 256 --epochs 6 --tta
 run paintings-darknet paintings --arch darknet-tiny --size 224 --epochs 8 --tta
 run paintings-darknet-f3 paintings --arch darknet-tiny --size 224 --freeze-epochs 3 --epochs 8 --tta
 run paintings-darknet-bs16 paintings --arch darknet-tiny --size 224 --bs 16 --epochs 6 --tta

@@ -7,8 +7,8 @@
  * is scanned; training waits for that before its first step. With no plan yet (a model's
  * first run on this machine), the kernels are found by tracing the learner's steps
  * (@tessera/nn's traceStepKernels: no command runs) once the model is built, and compiled
- * the same way. After the run the plan is recorded anew when the kernels changed. The report goes to the run summary and to
- * metrics.json (the `startup` of the run's first epoch row).
+ * the same way. After the run the plan is recorded anew when the kernels changed. The report
+ * goes to the run summary and to metrics.json (the `startup` of the run's first epoch row).
  */
 import { kernelSources, pipelineStats, warmKernels, type KernelSource } from '@tessera/tensor';
 import { Callback } from '@tessera/nn';
