@@ -26,8 +26,10 @@ run paintings-darknet-256 paintings --arch darknet-tiny --size 256 --epochs 6 --
 run paintings-darknet paintings --arch darknet-tiny --size 224 --epochs 8 --tta
 run paintings-darknet-f3 paintings --arch darknet-tiny --size 224 --freeze-epochs 3 --epochs 8 --tta
 run paintings-darknet-bs16 paintings --arch darknet-tiny --size 224 --bs 16 --epochs 6 --tta
+run paintings-darknet-lr1e3 paintings --arch darknet-tiny --size 224 --lr 1e-3 --epochs 8 --tta
 run paintings-darknet-128 paintings --arch darknet-tiny --size 128 --epochs 4 --bs 32
-# Ants vs bees: Tiny Darknet at 128 px.
+# Ants vs bees: Tiny Darknet at 224 px and 128 px.
+run hymenoptera-darknet-224 hymenoptera --arch darknet-tiny --size 224 --epochs 8 --tta
 run hymenoptera-darknet hymenoptera --arch darknet-tiny --size 128 --epochs 4 --bs 32
 # ResNet-34 from scratch (no ImageNet weights offline), for comparison.
 run paintings-resnet34-scratch paintings --arch resnet34 --no-pretrained --size 64 --epochs 5 --bs 32
