@@ -26,7 +26,7 @@ describe.skipIf(!existsSync(CLI))('train start-up', () => {
     const a = tessera([...args, '--out', join(work, 'a')], { env });
     expect(a.code, a.stderr).toBe(0);
     expect(a.stdout).toMatch(/start-up: device \d+\.\d s, data scan [\d.]+ s, model [\d.]+ s, .*; \d+ kernels \(warm-up plan: none recorded yet; found by tracing the steps in \d+\.\d s\) compiled ahead on \d+ threads? .*; \d+ pipelines created/);
-    expect(a.stdout).toMatch(/epoch 0: [\d.]+ s = [\d.]+× steps × median step; \d+ steps/);
+    expect(a.stdout).toMatch(/epoch 0: [\d.]+ s = [\d.]+× steps × median step, [\d.]+× the steps. sum; \d+ steps/);
     expect(readdirSync(join(work, 'cache', 'warmup'))).toHaveLength(1);
     const b = tessera([...args, '--out', join(work, 'b')], { env });
     expect(b.code, b.stderr).toBe(0);

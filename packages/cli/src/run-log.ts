@@ -33,8 +33,10 @@ const r3 = (s: number) => Math.round(s * 1000) / 1000;
 
 /** One epoch's time as a line: steps against the wall time, then what else it spent. */
 export function timingLine(epoch: number, t: EpochTiming): string {
+  // Against steps × median (what the epoch would cost at a steady step time) and against the
+  // steps' own sum (what is left beyond them: validation, waits, logs, the checkpoint).
   const ideal = t.steps * t.step_median_s;
-  const ratio = ideal > 0 ? ` = ${(t.seconds / ideal).toFixed(2)}× steps × median step` : '';
+  const ratio = ideal > 0 ? ` = ${(t.seconds / ideal).toFixed(2)}× steps × median step, ${(t.seconds / t.step_s).toFixed(2)}× the steps' sum` : '';
   return (
     `epoch ${epoch}: ${t.seconds.toFixed(1)} s${ratio}; ${t.steps} steps ${t.step_s.toFixed(1)} s (median ${t.step_median_s.toFixed(3)} s, first ${t.first_step_s.toFixed(2)} s), ` +
     `waiting for data ${t.data_wait_s.toFixed(1)} s (${t.valid_data_wait_s.toFixed(1)} s of it in validation), validation ${t.valid_s.toFixed(1)} s, metrics and logs ${(t.after_s - t.checkpoint_s).toFixed(2)} s, checkpoint ${t.checkpoint_s.toFixed(2)} s`

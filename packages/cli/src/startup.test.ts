@@ -91,7 +91,7 @@ describe('timingLine', () => {
   it('compares the epoch with its steps and names every other part', () => {
     const t: EpochTiming = { seconds: 44, steps: 50, step_s: 40.5, step_median_s: 0.8, first_step_s: 1.2, data_wait_s: 0.5, valid_data_wait_s: 0.2, valid_s: 2.5, after_s: 0.4, checkpoint_s: 0.3 };
     expect(timingLine(3, t)).toBe(
-      'epoch 3: 44.0 s = 1.10× steps × median step; 50 steps 40.5 s (median 0.800 s, first 1.20 s), waiting for data 0.5 s (0.2 s of it in validation), validation 2.5 s, metrics and logs 0.10 s, checkpoint 0.30 s',
+      'epoch 3: 44.0 s = 1.10× steps × median step, 1.09× the steps\' sum; 50 steps 40.5 s (median 0.800 s, first 1.20 s), waiting for data 0.5 s (0.2 s of it in validation), validation 2.5 s, metrics and logs 0.10 s, checkpoint 0.30 s',
     );
   });
 });

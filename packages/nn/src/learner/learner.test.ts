@@ -4,6 +4,7 @@ import { SGD } from '../optim/sgd.js';
 import { combinedCos } from '../optim/schedules.js';
 import { Callback, CancelBatchException, CancelFitException, type CallbackEvent } from './callback.js';
 import { TrainingDivergedError } from './errors.js';
+import type { BatchSource } from './data.js';
 import { Learner } from './learner.js';
 import { accuracy, errorRate } from './metrics.js';
 import { Capture, Scale, TinyNet, tinyData } from './testing/fixtures.js';
@@ -141,6 +142,36 @@ describe('Learner.fit', () => {
     expect(s.seen.filter((e) => e === 'beforeEpoch')).toHaveLength(1);
     // B (order 5) cancelled in afterBatch before the recorder (order 50) saw batch 2.
     expect(learn.recorder.lrs).toHaveLength(2);
+  });
+
+  it('asks for the next training batch while a step is read back, and frees it when the fit is cancelled', async () => {
+    const dls = tinyData();
+    const log: string[] = [];
+    // Notes when the source is asked to produce each batch (the generator resumes to make it).
+    const train = dls.train;
+    const logged: BatchSource = {
+      numBatches: train.numBatches,
+      async *batches(epoch: number) {
+        let k = 0;
+        for await (const b of train.batches(epoch)) {
+          log.push(`make:${k++}`);
+          yield b;
+        }
+      },
+    };
+    class Stop extends Callback {
+      override afterBatch(): void {
+        if (this.learn.training) log.push(`after:${this.learn.iter}`);
+        if (this.learn.training && this.learn.iter === 1) throw new CancelFitException();
+      }
+    }
+    const learn = new Learner({ ...dls, train: logged }, new TinyNet(), { progress: false });
+    await learn.fit(1, 1e-3, { cbs: [new Stop()] });
+    // Batch k+1 is made during step k (before its afterBatch), not after it.
+    expect(log).toEqual(['make:0', 'make:1', 'after:0', 'make:2', 'after:1']);
+    // Batch 2 was made ahead and never trained on: the learner freed it with the others.
+    expect(train.handedOut).toHaveLength(6);
+    expect(train.handedOut.every((t) => t.isDisposed)).toBe(true);
   });
 
   it('stops on a NaN loss with an error naming epoch and batch', async () => {

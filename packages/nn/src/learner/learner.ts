@@ -326,23 +326,53 @@ export class Learner {
     await this.withEvents('Validate', CancelValidException, () => this.allBatches(source, this.epoch));
   }
 
+  /**
+   * One pass over `source`. The next batch is asked for as soon as a training step is encoded,
+   * before its loss is read back (the step's one sync point): the loader's upload and the
+   * augmentation kernel of batch k+1 are prepared while the device runs step k, not after it.
+   * A batch asked for ahead and never used (the pass was cancelled or failed) is freed.
+   */
   private async allBatches(source: BatchSource, epoch: number): Promise<void> {
-    let i = 0;
-    for await (const b of source.batches(epoch)) {
-      this.iter = i++;
-      this.batch = b;
-      try {
-        await this.withEvents('Batch', CancelBatchException, () => (this.training ? this.trainBatch(b) : this.validBatch(b)));
-      } finally {
-        this.pred?.dispose();
-        this.lossTensor?.dispose();
-        this.pred = this.lossTensor = this.batch = null;
-        disposeBatch(b);
+    const it = source.batches(epoch)[Symbol.asyncIterator]();
+    let next: Promise<IteratorResult<Batch>> | null = null;
+    const askNext = (): void => {
+      if (next) return;
+      next = it.next();
+      next.catch(() => {}); // rejected ahead of use: thrown where it is awaited
+    };
+    let finished = false;
+    try {
+      for (let i = 0; ; i++) {
+        askNext();
+        const r = await next!;
+        next = null;
+        if (r.done) {
+          finished = true;
+          return;
+        }
+        const b = r.value;
+        this.iter = i;
+        this.batch = b;
+        try {
+          await this.withEvents('Batch', CancelBatchException, () => (this.training ? this.trainBatch(b, askNext) : this.validBatch(b)));
+        } finally {
+          this.pred?.dispose();
+          this.lossTensor?.dispose();
+          this.pred = this.lossTensor = this.batch = null;
+          disposeBatch(b);
+        }
+      }
+    } finally {
+      if (!finished) {
+        const ahead = await (next as Promise<IteratorResult<Batch>> | null)?.catch(() => null);
+        if (ahead && !ahead.done) disposeBatch(ahead.value);
+        await it.return?.(undefined);
       }
     }
   }
 
-  private async trainBatch(b: Batch): Promise<void> {
+  /** One training step; `prepareNext` is called once its commands are encoded, before the loss is read back. */
+  private async trainBatch(b: Batch, prepareNext: () => void = () => {}): Promise<void> {
     const opt = this.opt!;
     // Activations, the graph and the gradients die with this scope; parameters and
     // optimizer state are kept tensors and survive it.
@@ -356,7 +386,9 @@ export class Learner {
     });
     let value: number;
     try {
-      value = await lossT.item();
+      const reading = lossT.item(); // submits the step
+      prepareNext();
+      value = await reading;
     } finally {
       lossT.dispose();
     }
