@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CountingDataset } from './datasets/counting.js';
+import { aheadWindow } from './gpu-batches.js';
 import { DataLoader, type Batch } from './loader.js';
 import { loadBatch } from './loader/batch.js';
 import type { BatchRequest, LoaderThreads } from './loader/messages.js';
@@ -78,5 +79,36 @@ describe('DataLoader: the next epoch is requested before it starts', () => {
     expect(off.asked.length).toBe(4);
     await plain.close();
     expect(asked.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it('decodeAhead requests an epoch before it is iterated, and the epoch serves those batches once', async () => {
+    const { asked, threads } = recordingThreads();
+    const loader = new DataLoader(counting, { ...options, threads, workers: 1, prefetch: 3 });
+    const reference = new DataLoader(counting, { ...options, workers: 0 });
+    const plan2 = epochBatches(30, 2, { ...options, dropLast: false });
+    loader.decodeAhead(2);
+    loader.decodeAhead(2); // already requested: nothing more
+    await settle();
+    expect(asked).toEqual(plan2.slice(0, 3));
+    expect(await collect(loader.epoch(2))).toBe(await collect(reference.epoch(2)));
+    // The pass took the 3 it had and asked for its last one only.
+    expect(asked.slice(3, 4)).toEqual(plan2.slice(3));
+    await loader.close();
+    // Without workers there is nothing to start.
+    reference.decodeAhead(0);
+    await reference.close();
+  });
+});
+
+describe('GpuBatches: how far a source decodes ahead', () => {
+  const o = { batchSize: 32, size: 128, workSize: 128, workers: 1 };
+  it('keeps the DataLoader\'s window when training, and a whole validation pass within the budget', () => {
+    expect(aheadWindow(400, { ...o, train: true })).toBeUndefined();
+    // 100 images, 4 batches of 1.5 MB: the whole pass.
+    expect(aheadWindow(100, { ...o, train: false })).toBe(4);
+    // 2000 images at 128 px: 63 batches, 42 fit in 64 MiB.
+    expect(aheadWindow(2000, { ...o, train: false })).toBe(42);
+    // Never below the default window (2 per worker), however large a batch.
+    expect(aheadWindow(100, { ...o, train: false, workers: 3, aheadBytes: 1 })).toBe(6);
   });
 });

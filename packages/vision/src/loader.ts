@@ -224,6 +224,19 @@ export class DataLoader {
     }
   }
 
+  /**
+   * Starts decoding `epoch` before it is iterated: its first batches, up to the prefetch window,
+   * are requested now (a validation loader's first pass decodes during the first training pass,
+   * when its workers are idle). Without workers, while an epoch is being iterated, or when they
+   * are already requested, it does nothing; `epoch(epoch)` then serves them.
+   */
+  decodeAhead(epoch: number): void {
+    if (this.closed || this.active || this.workers === 0 || this.ahead?.epoch === epoch) return;
+    this.dropAhead();
+    const f = (this.ahead = this.fetching(epoch));
+    while (f.requested < f.plan.length && f.pending.length < this.prefetch) this.request(f);
+  }
+
   /** Withdraws the next epoch's requests (those not started yet). */
   private dropAhead(): void {
     this.ahead?.abandon.abort();

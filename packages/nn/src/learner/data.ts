@@ -25,6 +25,12 @@ export interface BatchSource {
   /** Batches per pass (fastai's len(dl)); the schedules are laid out with it. */
   readonly numBatches: number;
   batches(epoch: number): AsyncIterable<Batch>;
+  /**
+   * Optional: pass `epoch` is coming; start preparing it (decoding ahead in workers). The learner
+   * calls it on the validation source when a training pass starts, so that validation does not
+   * begin by waiting for its images.
+   */
+  decodeAhead?(epoch: number): void;
 }
 
 /** The training and validation sources and the class names (fastai's DataLoaders + vocab). */

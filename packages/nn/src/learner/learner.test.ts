@@ -174,6 +174,17 @@ describe('Learner.fit', () => {
     expect(train.handedOut.every((t) => t.isDisposed)).toBe(true);
   });
 
+  it('tells the validation source to decode ahead when each training pass starts, not while finding a learning rate', async () => {
+    const dls = tinyData();
+    const asked: number[] = [];
+    const valid = Object.assign(Object.create(dls.valid) as typeof dls.valid, { decodeAhead: (e: number) => asked.push(e) });
+    const learn = new Learner({ ...dls, valid }, new TinyNet(), { progress: false });
+    await learn.fit(2, 1e-3);
+    expect(asked).toEqual([0, 1]);
+    await learn.lrFind({ numIt: 12 });
+    expect(asked).toEqual([0, 1]);
+  });
+
   it('stops on a NaN loss with an error naming epoch and batch', async () => {
     const dls = tinyData();
     const net = new TinyNet(4, 8, 3, 1, { bn: false });

@@ -317,6 +317,8 @@ export class Learner {
   private async trainPass(epoch: number): Promise<void> {
     this.dl = this.dls.train;
     this.nIter = this.dl.numBatches;
+    // The validation pass after this one decodes while this one trains (not for the LR finder, which does not validate).
+    if (!this.lrFinding) this.dls.valid.decodeAhead?.(epoch);
     await this.withEvents('Train', CancelTrainException, () => this.allBatches(this.dls.train, epoch));
   }
 
