@@ -11,7 +11,7 @@ import { Callback } from './callback.js';
 export interface EpochTiming {
   /** Wall time from the epoch's start to the end of its last callback. */
   seconds: number;
-  /** Training steps (forward, backward, optimizer, the loss read back). */
+  /** Training steps (forward, backward, optimizer, the loss read back; the next batch is prepared during the readback). */
   steps: number;
   step_s: number;
   /** Median of the epoch's steps: the "step time" an epoch is compared with. */

@@ -41,3 +41,27 @@ describe('WorkerPool.close', () => {
     await expect(job).rejects.toThrow('the DataLoader was closed');
   });
 });
+
+describe('WorkerPool.run with a signal', () => {
+  it('listens once per signal however many requests wait, and withdraws only the queued ones', async () => {
+    const { getEventListeners } = await import('node:events');
+    const { state, threads } = fakeThreads();
+    const pool = new WorkerPool(1, {} as DatasetSpec, threads);
+    const epoch = new AbortController();
+    const other = new AbortController();
+    // A validation pass held ahead: 16 requests on one epoch's signal (Node warns past 10 listeners).
+    const jobs = Array.from({ length: 16 }, (_, i) => pool.run([i], {} as ResolvedTarget, epoch.signal));
+    const kept = pool.run([99], {} as ResolvedTarget, other.signal);
+    for (const j of [...jobs, kept]) j.catch(() => undefined);
+    expect(getEventListeners(epoch.signal, 'abort')).toHaveLength(1);
+    expect(state.posted.map((r) => r.indices[0])).toEqual([0]); // one worker: the first started
+    epoch.abort();
+    await expect(jobs[1]).rejects.toThrow('batch request withdrawn');
+    await expect(jobs[15]).rejects.toThrow('batch request withdrawn');
+    // The started one runs to its end; the other signal's request is next.
+    state.events!.message({ id: state.posted[0]!.id, ok: true, images: new Uint8Array(0), labels: new Int32Array(0), indices: new Int32Array(0), failed: [], workMs: 0 });
+    await expect(jobs[0]).resolves.toMatchObject({ workMs: 0 });
+    expect(state.posted.map((r) => r.indices[0])).toEqual([0, 99]);
+    await pool.close();
+  });
+});

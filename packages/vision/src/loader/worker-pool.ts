@@ -18,8 +18,8 @@ interface Job {
   request: BatchRequest;
   resolve: (pixels: BatchPixels) => void;
   reject: (err: Error) => void;
-  /** Called when a worker takes the job (drops the abort listener). */
-  started?: () => void;
+  /** Aborting it withdraws the job while it waits in the queue. */
+  signal?: AbortSignal;
 }
 
 interface Slot {
@@ -30,6 +30,8 @@ interface Slot {
 export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
+  /** Signals already listened to (one listener each). */
+  private readonly watched = new WeakSet<AbortSignal>();
   private nextId = 0;
   private failure: Error | null = null;
   private closing = false;
@@ -61,25 +63,25 @@ export class WorkerPool {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(new TesseraVisionError('the DataLoader was closed'));
     return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        const queued = this.queue.indexOf(job);
-        if (queued >= 0) {
-          this.queue.splice(queued, 1);
-          reject(new TesseraVisionError('batch request withdrawn'));
-        }
-      };
-      // The listener only matters while the job waits in the queue; it is removed once a
-      // worker takes the job, so one epoch's signal does not collect a listener per batch.
-      const job: Job = {
-        request: { id: this.nextId++, indices, target },
-        resolve,
-        reject,
-        started: () => signal?.removeEventListener('abort', onAbort),
-      };
-      this.queue.push(job);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push({ request: { id: this.nextId++, indices, target }, resolve, reject, signal });
+      // One listener per signal (an epoch's), however many of its requests wait: a validation
+      // pass queues a dozen or more, past Node's warning at 11 listeners on one target.
+      if (signal && !this.watched.has(signal)) {
+        this.watched.add(signal);
+        signal.addEventListener('abort', () => this.withdraw(signal), { once: true });
+      }
       this.dispatch();
     });
+  }
+
+  /** Rejects the requests of `signal` that no worker has started (those started run to the end). */
+  private withdraw(signal: AbortSignal): void {
+    const kept: Job[] = [];
+    for (const job of this.queue) {
+      if (job.signal === signal) job.reject(new TesseraVisionError('batch request withdrawn'));
+      else kept.push(job);
+    }
+    this.queue.splice(0, this.queue.length, ...kept);
   }
 
   async close(): Promise<void> {
@@ -97,7 +99,6 @@ export class WorkerPool {
       if (this.queue.length === 0) return;
       if (slot.job) continue;
       const job = this.queue.shift()!;
-      job.started?.();
       slot.job = job;
       slot.worker.ref?.();
       slot.worker.post(job.request);
