@@ -66,15 +66,6 @@ export interface GpuBatch {
   indices: Int32Array;
 }
 
-/** The loader's window for `aheadBytes`: never below the DataLoader's default, never past a pass. */
-export function aheadWindow(items: number, o: GpuBatchOptions & { workSize: number }): number | undefined {
-  const aheadBytes = o.aheadBytes ?? (o.train ? undefined : VALID_AHEAD_BYTES);
-  if (aheadBytes === undefined) return undefined;
-  const base = Math.max(1, 2 * (o.workers ?? o.threads?.defaultCount() ?? 0));
-  const batches = Math.min(Math.ceil(items / o.batchSize), Math.floor(aheadBytes / (o.batchSize * o.workSize * o.workSize * 3)));
-  return Math.max(base, batches);
-}
-
 export class GpuBatches {
   private readonly loader: DataLoader;
   private readonly opts: Required<Pick<GpuBatchOptions, 'batchSize' | 'size' | 'train' | 'workSize' | 'seed'>> & GpuBatchOptions;
@@ -86,7 +77,7 @@ export class GpuBatches {
     const workSize = opts.workSize ?? (opts.train ? Math.round(opts.size * 1.25) : opts.size);
     this.opts = { seed: 0, ...opts, workSize };
     this.loader = new DataLoader(dataset, {
-      prefetch: aheadWindow(dataset.length, { ...opts, workSize }),
+      prefetchBytes: opts.aheadBytes ?? (opts.train ? undefined : VALID_AHEAD_BYTES),
       batchSize: opts.batchSize,
       size: workSize,
       shuffle: opts.shuffle ?? opts.train,
@@ -113,6 +104,11 @@ export class GpuBatches {
 
   get numBatches(): number {
     return this.loader.length;
+  }
+
+  /** Batches the loader keeps requested ahead of the consumer (see `aheadBytes`). */
+  get prefetch(): number {
+    return this.loader.prefetch;
   }
 
   get stats(): LoaderStats {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CountingDataset } from './datasets/counting.js';
-import { aheadWindow } from './gpu-batches.js';
+import { GpuBatches } from './gpu-batches.js';
 import { DataLoader, type Batch } from './loader.js';
 import { loadBatch } from './loader/batch.js';
 import type { BatchRequest, LoaderThreads } from './loader/messages.js';
@@ -101,14 +101,16 @@ describe('DataLoader: the next epoch is requested before it starts', () => {
 });
 
 describe('GpuBatches: how far a source decodes ahead', () => {
-  const o = { batchSize: 32, size: 128, workSize: 128, workers: 1 };
+  const { threads } = recordingThreads();
+  const o = { batchSize: 32, size: 128, workers: 1, threads };
+  const images = (n: number) => new CountingDataset({ range: [1, 5], perClass: n / 5, size: 32, seed: 1 });
   it('keeps the DataLoader\'s window when training, and a whole validation pass within the budget', () => {
-    expect(aheadWindow(400, { ...o, train: true })).toBeUndefined();
+    expect(new GpuBatches(images(400), { ...o, train: true }).prefetch).toBe(2);
     // 100 images, 4 batches of 1.5 MB: the whole pass.
-    expect(aheadWindow(100, { ...o, train: false })).toBe(4);
+    expect(new GpuBatches(images(100), { ...o, train: false }).prefetch).toBe(4);
     // 2000 images at 128 px: 63 batches, 42 fit in 64 MiB.
-    expect(aheadWindow(2000, { ...o, train: false })).toBe(42);
+    expect(new GpuBatches(images(2000), { ...o, train: false }).prefetch).toBe(42);
     // Never below the default window (2 per worker), however large a batch.
-    expect(aheadWindow(100, { ...o, train: false, workers: 3, aheadBytes: 1 })).toBe(6);
+    expect(new GpuBatches(images(100), { ...o, train: false, workers: 3, aheadBytes: 1 }).prefetch).toBe(6);
   });
 });

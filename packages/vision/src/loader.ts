@@ -57,6 +57,11 @@ export interface DataLoaderOptions {
   /** Batches requested ahead of the one being consumed. Default 2 per worker. */
   prefetch?: number;
   /**
+   * Widens the window to as many batches as fit in this many bytes of decoded images (never below
+   * `prefetch`, never past an epoch): for a source that sits idle between passes (validation).
+   */
+  prefetchBytes?: number;
+  /**
    * With workers: once an epoch has requested all its batches, fill the prefetch window with the
    * next epoch's first ones (default true), so they are ready when it starts. Asking for another
    * epoch than the next withdraws them (those a worker has started are decoded for nothing).
@@ -147,7 +152,9 @@ export class DataLoader {
       );
     }
     this.workers = workers;
-    this.prefetch = positiveInteger('prefetch', options.prefetch ?? Math.max(1, 2 * workers));
+    const base = positiveInteger('prefetch', options.prefetch ?? Math.max(1, 2 * workers));
+    const batchBytes = this.sampler.batchSize * this.target.width * this.target.height * 3;
+    this.prefetch = options.prefetchBytes === undefined ? base : Math.max(base, Math.min(this.length, Math.floor(options.prefetchBytes / batchBytes)));
     this.prefetchNextEpoch = options.prefetchNextEpoch ?? true;
     this.badItems = options.badItems ?? (this.sampler.shuffle ? 'replace' : 'drop');
     this.skipRecord = options.skipped ?? new SkippedItems(options.onSkip);
@@ -185,7 +192,7 @@ export class DataLoader {
     if (fetch !== this.ahead) this.dropAhead();
     this.ahead = null;
     const topUp = () => {
-      while (fetch.requested < fetch.plan.length && fetch.pending.length < this.prefetch) this.request(fetch);
+      this.fill(fetch);
       // The window runs on into the next epoch: its first batches decode during this epoch's last
       // steps and whatever runs between two epochs (validation, metrics, a checkpoint), so the next
       // epoch does not start by waiting for data.
@@ -233,7 +240,11 @@ export class DataLoader {
   decodeAhead(epoch: number): void {
     if (this.closed || this.active || this.workers === 0 || this.ahead?.epoch === epoch) return;
     this.dropAhead();
-    const f = (this.ahead = this.fetching(epoch));
+    this.fill((this.ahead = this.fetching(epoch)));
+  }
+
+  /** Requests `f`'s next planned batches until the window is full (or the epoch fully requested). */
+  private fill(f: Fetching): void {
     while (f.requested < f.plan.length && f.pending.length < this.prefetch) this.request(f);
   }
 

@@ -342,16 +342,12 @@ export class Learner {
       next = it.next();
       next.catch(() => {}); // rejected ahead of use: thrown where it is awaited
     };
-    let finished = false;
     try {
       for (let i = 0; ; i++) {
         askNext();
         const r = await next!;
         next = null;
-        if (r.done) {
-          finished = true;
-          return;
-        }
+        if (r.done) return;
         const b = r.value;
         this.iter = i;
         this.batch = b;
@@ -365,16 +361,16 @@ export class Learner {
         }
       }
     } finally {
-      if (!finished) {
-        const ahead = await (next as Promise<IteratorResult<Batch>> | null)?.catch(() => null);
-        if (ahead && !ahead.done) disposeBatch(ahead.value);
-        await it.return?.(undefined);
-      }
+      // After the last batch there is nothing ahead and the iterator is done already (return() is a no-op).
+      // (The cast: TypeScript does not see that askNext, a closure, may have set `next` again.)
+      const ahead = await (next as Promise<IteratorResult<Batch>> | null)?.catch(() => null);
+      if (ahead && !ahead.done) disposeBatch(ahead.value);
+      await it.return?.(undefined);
     }
   }
 
   /** One training step; `prepareNext` is called once its commands are encoded, before the loss is read back. */
-  private async trainBatch(b: Batch, prepareNext: () => void = () => {}): Promise<void> {
+  private async trainBatch(b: Batch, prepareNext: () => void): Promise<void> {
     const opt = this.opt!;
     // Activations, the graph and the gradients die with this scope; parameters and
     // optimizer state are kept tensors and survive it.
